@@ -1,0 +1,22 @@
+//! buzon-core: the domain of a social inbox — channels, contacts, conversations, messages,
+//! the inbound event log, the outbox, users, tokens and the audit log — and the pure rules
+//! over them.
+//!
+//! This crate does no I/O: it must not depend on tokio, sqlx, reqwest or axum, so that it
+//! compiles and tests in seconds and every rule in it can be checked without a database.
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod ids;
+mod model;
+mod query;
+mod text;
+mod time_util;
+
+pub use error::DomainError;
+pub use ids::*;
+pub use model::*;
+pub use query::*;
+pub use text::{bound_text, sanitize_text, MAX_MESSAGE_BYTES, MAX_NAME_BYTES};
+pub use time_util::Timestamp;

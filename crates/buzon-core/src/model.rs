@@ -1,0 +1,702 @@
+//! The domain model: what buzon stores and reasons about.
+
+use crate::{
+    ChannelId, ContactId, ConversationId, DomainError, EventId, ExternalId, MessageId, OutboxId,
+    PersonId, Timestamp, TokenId, UserId,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident, $err:ident, { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),* }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The lowercase name used in URLs, JSON, config and the database.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            /// Parses the lowercase name.
+            pub fn parse(text: &str) -> Result<$name, DomainError> {
+                match text { $($text => Ok($name::$variant),)* other => Err(DomainError::$err(other.to_owned())) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// The platform a channel talks to.
+    ChannelKind, UnknownChannelKind, {
+        /// A Facebook Page: feed comments, visitor posts and Messenger.
+        Facebook = "facebook",
+        /// A WhatsApp Business number (Cloud API).
+        Whatsapp = "whatsapp",
+        /// An X account: mentions, replies and DMs.
+        X = "x",
+    }
+}
+
+text_enum! {
+    /// What a user may do. Each role can do everything the roles below it can.
+    Role, UnknownRole, {
+        /// Connects channels, manages users and settings.
+        Admin = "admin",
+        /// Works the inbox: replies, tags, assigns, resolves.
+        Agent = "agent",
+        /// Reads, searches, reports and exports; changes nothing.
+        Viewer = "viewer",
+    }
+}
+
+text_enum! {
+    /// Where a conversation stands in the queue.
+    ConversationStatus, UnknownStatus, {
+        /// Waiting for us.
+        Open = "open",
+        /// Waiting on the customer; the clock does not run.
+        Pending = "pending",
+        /// Hidden until a time or a new message.
+        Snoozed = "snoozed",
+        /// Done.
+        Resolved = "resolved",
+    }
+}
+
+impl Role {
+    /// Whether this role may reply, tag, assign and change conversations.
+    pub fn can_act(self) -> bool {
+        matches!(self, Role::Admin | Role::Agent)
+    }
+
+    /// Whether this role may administer channels, users and settings.
+    pub fn can_admin(self) -> bool {
+        matches!(self, Role::Admin)
+    }
+}
+
+/// How a channel is doing, as shown to admins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelHealth {
+    /// Nothing has been heard from the platform yet.
+    Unknown,
+    /// The last poll, webhook or send worked.
+    Healthy,
+    /// Something needs attention; `health_reason` says what.
+    Unhealthy,
+    /// An admin paused the channel.
+    Paused,
+}
+
+impl ChannelHealth {
+    /// The lowercase name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ChannelHealth::Unknown => "unknown",
+            ChannelHealth::Healthy => "healthy",
+            ChannelHealth::Unhealthy => "unhealthy",
+            ChannelHealth::Paused => "paused",
+        }
+    }
+
+    /// Parses the lowercase name; anything unknown reads as `Unknown`.
+    pub fn parse_lenient(text: &str) -> ChannelHealth {
+        match text {
+            "healthy" => ChannelHealth::Healthy,
+            "unhealthy" => ChannelHealth::Unhealthy,
+            "paused" => ChannelHealth::Paused,
+            _ => ChannelHealth::Unknown,
+        }
+    }
+}
+
+/// A connected platform account. Its credentials live apart, encrypted, and never travel
+/// with this struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    /// Our id.
+    pub id: ChannelId,
+    /// Which platform.
+    pub kind: ChannelKind,
+    /// The name admins gave it.
+    pub name: String,
+    /// The Page id, phone number id or X user id.
+    pub platform_id: ExternalId,
+    /// How it is doing.
+    pub health: ChannelHealth,
+    /// Why it is unhealthy, in words.
+    pub health_reason: Option<String>,
+    /// The poller's position (since_id, a time…), opaque to everyone but its connector.
+    pub cursor: Option<String>,
+    /// When a poll, webhook or send last worked.
+    pub last_success_at: Option<Timestamp>,
+    /// When it was connected.
+    pub created_at: Timestamp,
+}
+
+/// The secrets a channel needs to talk to its platform. Debug output never shows them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ChannelCredentials {
+    /// The Page token, system-user token or OAuth access token.
+    pub access_token: String,
+    /// The OAuth refresh token, where the platform has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// When the access token expires, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl fmt::Debug for ChannelCredentials {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("ChannelCredentials")
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A label on a conversation or an author: lowercase letters, digits, `-` and `_`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Label(String);
+
+impl Label {
+    /// An author who provokes; their messages leave the default queue.
+    pub const TROLL: &'static str = "troll";
+    /// An author who spams; their messages leave the default queue.
+    pub const SPAM: &'static str = "spam";
+    /// An author with reach; sorted first.
+    pub const INFLUENCER: &'static str = "influencer";
+    /// A valued customer; sorted first.
+    pub const VIP: &'static str = "vip";
+    /// A blocked author: messages are kept but quarantined.
+    pub const BLOCKED: &'static str = "blocked";
+
+    /// Lowercases and checks a label.
+    pub fn parse(raw: &str) -> Result<Label, DomainError> {
+        let label = raw.trim().to_lowercase();
+        let valid = !label.is_empty()
+            && label.chars().count() <= 48
+            && label
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        if valid {
+            Ok(Label(label))
+        } else {
+            Err(DomainError::InvalidLabel(raw.chars().take(64).collect()))
+        }
+    }
+
+    /// The label as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the label takes an author's messages out of the default queue.
+    pub fn is_flagging(&self) -> bool {
+        matches!(self.0.as_str(), Label::TROLL | Label::SPAM | Label::BLOCKED)
+    }
+}
+
+/// An author as seen on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Contact {
+    /// Our id.
+    pub id: ContactId,
+    /// The channel the author wrote on.
+    pub channel_id: ChannelId,
+    /// The person this contact belongs to, when an agent linked it.
+    pub person_id: Option<PersonId>,
+    /// The platform's id of the author (PSID, wa_id, X user id…).
+    pub platform_id: ExternalId,
+    /// The display name.
+    pub name: Option<String>,
+    /// The handle (@name, phone number).
+    pub handle: Option<String>,
+    /// Labels such as troll, spam, influencer, vip.
+    pub labels: Vec<Label>,
+    /// When buzon first saw the author.
+    pub created_at: Timestamp,
+}
+
+/// A conversation in the shared queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conversation {
+    /// Our id.
+    pub id: ConversationId,
+    /// The channel it belongs to.
+    pub channel_id: ChannelId,
+    /// The kind of that channel.
+    pub channel_kind: ChannelKind,
+    /// The customer.
+    pub contact_id: ContactId,
+    /// The platform's thread key (top-level comment id, PSID, wa_id, X conversation id).
+    pub thread_key: String,
+    /// Where it stands.
+    pub status: ConversationStatus,
+    /// Who is on it.
+    pub assignee_id: Option<UserId>,
+    /// Free labels such as shipping or refund.
+    pub labels: Vec<Label>,
+    /// Higher sorts first; influencers and VIPs raise it.
+    pub priority: i32,
+    /// Since when the customer has waited for an answer, if they are waiting.
+    pub waiting_since: Option<Timestamp>,
+    /// The time of the newest message, which orders the queue.
+    pub last_activity_at: Timestamp,
+    /// When the customer last wrote, which opens the platform's reply window.
+    pub last_inbound_at: Option<Timestamp>,
+    /// When the conversation was created.
+    pub created_at: Timestamp,
+    /// The text of the newest message, for the queue's snippet.
+    pub last_message_text: Option<String>,
+}
+
+/// Inbound (from the customer) or outbound (from us).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Written by the customer.
+    Inbound,
+    /// Written by us.
+    Outbound,
+}
+
+impl Direction {
+    /// The lowercase name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+/// Where a message stands on its way to or from the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// An inbound message we received.
+    Received,
+    /// Waiting in the outbox.
+    Queued,
+    /// Accepted by the platform.
+    Sent,
+    /// Delivered to the customer's device.
+    Delivered,
+    /// Read by the customer.
+    Read,
+    /// Given up on; `error` says why.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The lowercase name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Received => "received",
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    /// Parses the lowercase name; anything unknown reads as `Queued`.
+    pub fn parse_lenient(text: &str) -> DeliveryStatus {
+        match text {
+            "received" => DeliveryStatus::Received,
+            "sent" => DeliveryStatus::Sent,
+            "delivered" => DeliveryStatus::Delivered,
+            "read" => DeliveryStatus::Read,
+            "failed" => DeliveryStatus::Failed,
+            _ => DeliveryStatus::Queued,
+        }
+    }
+
+    /// Whether a status report may move a message from `self` to `next`. Statuses arrive out
+    /// of order and never move backwards; a failure is final.
+    pub fn may_advance_to(self, next: DeliveryStatus) -> bool {
+        self != DeliveryStatus::Failed && next > self
+    }
+}
+
+/// Metadata of a file attached to a message. buzon keeps the reference, not the bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// image, audio, video, document, sticker, location, contacts, file…
+    pub kind: String,
+    /// The MIME type, when the platform says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// The platform's media id (WhatsApp) to fetch it by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
+    /// A URL, when the platform gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The file name, for documents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// The caption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+/// A message in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// Our id.
+    pub id: MessageId,
+    /// The conversation it belongs to.
+    pub conversation_id: ConversationId,
+    /// The channel it came from or goes to.
+    pub channel_id: ChannelId,
+    /// Inbound or outbound.
+    pub direction: Direction,
+    /// The platform's id; none for an outbound message not yet sent.
+    pub platform_id: Option<ExternalId>,
+    /// The author, for inbound messages.
+    pub contact_id: Option<ContactId>,
+    /// The user who wrote it, for outbound messages written by a person.
+    pub user_id: Option<UserId>,
+    /// The text, bounded and sanitized.
+    pub text: String,
+    /// Attachment metadata.
+    pub attachments: Vec<Attachment>,
+    /// The platform's time of the message.
+    pub created_at: Timestamp,
+    /// When buzon received or queued it.
+    pub received_at: Timestamp,
+    /// Delivery status.
+    pub status: DeliveryStatus,
+    /// The failure reason, in words, when `status` is failed.
+    pub error: Option<String>,
+    /// Whether an automatic rule wrote it (auto-replies do not count as responses).
+    pub automatic: bool,
+    /// Whether the platform retracted it (a removed comment).
+    pub deleted: bool,
+}
+
+/// An author as a connector reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewContact {
+    /// The platform's id of the author.
+    pub platform_id: ExternalId,
+    /// The display name.
+    pub name: Option<String>,
+    /// The handle (@name, phone number).
+    pub handle: Option<String>,
+}
+
+/// An inbound message as a connector reports it, ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInboundMessage {
+    /// The channel it arrived on.
+    pub channel_id: ChannelId,
+    /// The platform's id; unique per channel.
+    pub platform_id: ExternalId,
+    /// The conversation it threads into.
+    pub thread_key: String,
+    /// The author.
+    pub author: NewContact,
+    /// The text (bounded and sanitized by the store).
+    pub text: String,
+    /// Attachment metadata.
+    pub attachments: Vec<Attachment>,
+    /// The platform's time.
+    pub created_at: Timestamp,
+}
+
+/// What storing an inbound message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// A new message in the given conversation.
+    Inserted {
+        /// The new message.
+        message_id: MessageId,
+        /// Its conversation.
+        conversation_id: ConversationId,
+    },
+    /// The platform delivered it before; nothing changed.
+    Duplicate,
+}
+
+/// A raw delivery in the inbound event log, kept before anything else happens to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundEvent {
+    /// Our id.
+    pub id: EventId,
+    /// The platform it came from.
+    pub source: ChannelKind,
+    /// The channel, when known at receipt (pollers know it; webhooks route later).
+    pub channel_id: Option<ChannelId>,
+    /// The key that makes a repeated delivery a duplicate.
+    pub dedup_key: String,
+    /// The exact bytes received.
+    pub body: Vec<u8>,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// When it was processed successfully.
+    pub processed_at: Option<Timestamp>,
+    /// Why processing failed, in words.
+    pub error: Option<String>,
+    /// How many times processing was tried.
+    pub attempts: i32,
+}
+
+/// A raw delivery before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInboundEvent {
+    /// The platform it came from.
+    pub source: ChannelKind,
+    /// The channel, when known.
+    pub channel_id: Option<ChannelId>,
+    /// The key that makes a repeated delivery a duplicate.
+    pub dedup_key: String,
+    /// The exact bytes received.
+    pub body: Vec<u8>,
+}
+
+/// Where an outbox row stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    /// Due at `next_attempt_at`.
+    Queued,
+    /// Claimed by a dispatcher.
+    Sending,
+    /// The platform accepted it.
+    Sent,
+    /// Given up; `last_error` says why.
+    Failed,
+    /// A send whose outcome is unknown: checked, not blindly repeated.
+    Unknown,
+}
+
+impl OutboxState {
+    /// The lowercase name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Queued => "queued",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Failed => "failed",
+            OutboxState::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the lowercase name; anything unknown reads as `Unknown`.
+    pub fn parse_lenient(text: &str) -> OutboxState {
+        match text {
+            "queued" => OutboxState::Queued,
+            "sending" => OutboxState::Sending,
+            "sent" => OutboxState::Sent,
+            "failed" => OutboxState::Failed,
+            _ => OutboxState::Unknown,
+        }
+    }
+}
+
+/// A reply waiting to be sent, with everything a dispatcher needs to send it once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Our id.
+    pub id: OutboxId,
+    /// The outbound message it sends.
+    pub message_id: MessageId,
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// Its channel.
+    pub channel_id: ChannelId,
+    /// The key that makes a repeated request the same reply.
+    pub idempotency_key: String,
+    /// What to send, as the connector wants it (JSON).
+    pub payload: String,
+    /// Where it stands.
+    pub state: OutboxState,
+    /// How many sends were tried.
+    pub attempts: i32,
+    /// When it is due.
+    pub next_attempt_at: Timestamp,
+    /// The last failure, in words.
+    pub last_error: Option<String>,
+    /// When it was queued.
+    pub created_at: Timestamp,
+}
+
+/// A reply to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOutboundReply {
+    /// The conversation to answer.
+    pub conversation_id: ConversationId,
+    /// The user who wrote it, or none for an automatic reply.
+    pub user_id: Option<UserId>,
+    /// The text.
+    pub text: String,
+    /// The key that makes a repeated request the same reply.
+    pub idempotency_key: String,
+    /// What to send, as the connector wants it (JSON).
+    pub payload: String,
+    /// Whether an automatic rule wrote it.
+    pub automatic: bool,
+}
+
+/// A buzon user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Our id.
+    pub id: UserId,
+    /// The login email, lowercase.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// Whether the user may sign in.
+    pub active: bool,
+    /// When the user was added.
+    pub created_at: Timestamp,
+}
+
+/// An API token. Only its hash is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    /// Our id.
+    pub id: TokenId,
+    /// What it is for.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// The user it acts for, if any.
+    pub user_id: Option<UserId>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it was last used.
+    pub last_used_at: Option<Timestamp>,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// When it happened.
+    pub at: Timestamp,
+    /// Who did it: `user:<id>`, `token:<id>`, `cli` or `system`.
+    pub actor: String,
+    /// What they did, e.g. `user.add`, `channel.add`, `conversation.reply`.
+    pub action: String,
+    /// What they did it to, e.g. `user:3`.
+    pub target: String,
+    /// Details as JSON (never secrets, never message text).
+    pub detail: String,
+}
+
+/// Normalizes an email address and checks it looks like one.
+pub fn parse_email(raw: &str) -> Result<String, DomainError> {
+    let email = raw.trim().to_lowercase();
+    let mut parts = email.split('@');
+    let valid = match (parts.next(), parts.next(), parts.next()) {
+        (Some(local), Some(domain), None) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && email.len() <= 254
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        _ => false,
+    };
+    if valid {
+        Ok(email)
+    } else {
+        Err(DomainError::InvalidEmail(raw.chars().take(80).collect()))
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_roles_and_statuses_round_trip_through_text() {
+        for kind in ChannelKind::ALL {
+            assert_eq!(ChannelKind::parse(kind.as_str()), Ok(*kind));
+        }
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Ok(*role));
+        }
+        for status in ConversationStatus::ALL {
+            assert_eq!(ConversationStatus::parse(status.as_str()), Ok(*status));
+        }
+        assert_eq!(
+            Role::parse("owner"),
+            Err(DomainError::UnknownRole("owner".into()))
+        );
+    }
+
+    #[test]
+    fn only_agents_and_admins_act_and_only_admins_administer() {
+        assert!(Role::Agent.can_act() && Role::Admin.can_act() && !Role::Viewer.can_act());
+        assert!(Role::Admin.can_admin() && !Role::Agent.can_admin());
+    }
+
+    #[test]
+    fn labels_are_lowercased_and_checked() {
+        assert_eq!(Label::parse(" Troll ").unwrap().as_str(), "troll");
+        assert!(Label::parse("").is_err());
+        assert!(Label::parse("<script>").is_err());
+        assert!(Label::parse("envío").is_ok());
+        assert!(Label::parse("troll").unwrap().is_flagging());
+        assert!(!Label::parse("vip").unwrap().is_flagging());
+    }
+
+    #[test]
+    fn delivery_statuses_never_move_backwards() {
+        assert!(DeliveryStatus::Sent.may_advance_to(DeliveryStatus::Read));
+        assert!(!DeliveryStatus::Read.may_advance_to(DeliveryStatus::Delivered));
+        assert!(!DeliveryStatus::Failed.may_advance_to(DeliveryStatus::Read));
+        assert!(DeliveryStatus::Sent.may_advance_to(DeliveryStatus::Failed));
+    }
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(parse_email(" Ana@Shop.Example ").unwrap(), "ana@shop.example");
+        assert!(parse_email("ana").is_err());
+        assert!(parse_email("ana@localhost").is_err());
+        assert!(parse_email("a@b@c.d").is_err());
+    }
+
+    #[test]
+    fn credentials_debug_output_hides_the_tokens() {
+        let credentials = ChannelCredentials {
+            access_token: "EAAB-secret".into(),
+            refresh_token: Some("refresh-secret".into()),
+            expires_at: None,
+        };
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}

@@ -1,0 +1,150 @@
+//! Queue queries: filters and keyset pagination cursors.
+
+use crate::{ChannelId, ConversationStatus, DomainError, Label, Timestamp, UserId};
+
+/// Which statuses a listing shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// The open queue: open conversations (the default).
+    #[default]
+    OpenQueue,
+    /// Every status.
+    All,
+    /// One status.
+    Only(ConversationStatus),
+}
+
+impl StatusFilter {
+    /// Parses `all`, a status name, or nothing (the open queue).
+    pub fn parse(raw: Option<&str>) -> Result<StatusFilter, DomainError> {
+        match raw.map(str::trim) {
+            None | Some("") => Ok(StatusFilter::OpenQueue),
+            Some("all") => Ok(StatusFilter::All),
+            Some(other) => ConversationStatus::parse(other).map(StatusFilter::Only),
+        }
+    }
+}
+
+/// Whose conversations a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AssigneeFilter {
+    /// Anyone's.
+    #[default]
+    Any,
+    /// Nobody's.
+    Unassigned,
+    /// One user's.
+    User(UserId),
+}
+
+/// Whose authors a listing shows: flagged authors (troll, spam, blocked) leave the default
+/// queue and have a view of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FlaggedFilter {
+    /// Only conversations whose author is not flagged (the default queue).
+    #[default]
+    Exclude,
+    /// Only conversations whose author is flagged (the "trolls & spam" view).
+    Only,
+    /// Both.
+    Include,
+}
+
+/// A conversation listing request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConversationFilter {
+    /// Statuses.
+    pub status: StatusFilter,
+    /// One channel.
+    pub channel_id: Option<ChannelId>,
+    /// One conversation label.
+    pub label: Option<Label>,
+    /// Assignee.
+    pub assignee: AssigneeFilter,
+    /// Flagged authors.
+    pub flagged: FlaggedFilter,
+    /// Full-text search over message text.
+    pub query: Option<String>,
+}
+
+/// The position after the last row of a page: the newest-activity order is
+/// (last_activity_at DESC, id DESC), so a cursor names both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    /// The last row's activity time.
+    pub last_activity_at: Timestamp,
+    /// The last row's id.
+    pub id: i64,
+}
+
+impl PageCursor {
+    /// The opaque text form given to clients.
+    pub fn encode(self) -> String {
+        format!("{}.{}", self.last_activity_at.as_millis(), self.id)
+    }
+
+    /// Parses a cursor produced by [`PageCursor::encode`].
+    pub fn decode(text: &str) -> Result<PageCursor, DomainError> {
+        let (millis, id) = text.split_once('.').ok_or(DomainError::InvalidCursor)?;
+        let millis: i64 = millis.parse().map_err(|_| DomainError::InvalidCursor)?;
+        let id: i64 = id.parse().map_err(|_| DomainError::InvalidCursor)?;
+        Ok(PageCursor {
+            last_activity_at: Timestamp::from_millis(millis),
+            id,
+        })
+    }
+}
+
+/// A page of results and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The rows.
+    pub items: Vec<T>,
+    /// The cursor of the next page, if there are more rows.
+    pub next_cursor: Option<String>,
+}
+
+/// The most rows one page may hold.
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// Clamps a requested page size to 1..=[`MAX_PAGE_SIZE`], defaulting to 50.
+pub fn page_size(requested: Option<u32>) -> u32 {
+    requested.unwrap_or(50).clamp(1, MAX_PAGE_SIZE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let cursor = PageCursor {
+            last_activity_at: Timestamp::from_millis(1_700_000_000_123),
+            id: 42,
+        };
+        assert_eq!(PageCursor::decode(&cursor.encode()), Ok(cursor));
+        assert_eq!(
+            PageCursor::decode("x.1"),
+            Err(DomainError::InvalidCursor)
+        );
+        assert_eq!(PageCursor::decode("12"), Err(DomainError::InvalidCursor));
+    }
+
+    #[test]
+    fn status_filter_defaults_to_the_open_queue() {
+        assert_eq!(StatusFilter::parse(None), Ok(StatusFilter::OpenQueue));
+        assert_eq!(StatusFilter::parse(Some("all")), Ok(StatusFilter::All));
+        assert_eq!(
+            StatusFilter::parse(Some("resolved")),
+            Ok(StatusFilter::Only(ConversationStatus::Resolved))
+        );
+        assert!(StatusFilter::parse(Some("closed")).is_err());
+    }
+
+    #[test]
+    fn page_sizes_are_clamped() {
+        assert_eq!(page_size(None), 50);
+        assert_eq!(page_size(Some(0)), 1);
+        assert_eq!(page_size(Some(10_000)), MAX_PAGE_SIZE);
+    }
+}

@@ -1,0 +1,174 @@
+//! Users, API tokens and the audit log.
+
+use crate::rows::{self, TOKEN_COLUMNS, USER_COLUMNS};
+use crate::secrets::{generate_token, hash_token};
+use crate::{Store, StoreError};
+use buzon_core::*;
+use sqlx::query;
+
+impl Store {
+    /// Adds a user with an already hashed password. A taken email is `Conflict`.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> Result<User, StoreError> {
+        let email = parse_email(email)?;
+        let row = query(&format!(
+            "INSERT INTO users (email, name, role, password_hash, active, created_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&email)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(Timestamp::now().as_millis())
+        .fetch_one(&self.write)
+        .await?;
+        rows::user(&row)
+    }
+
+    /// The user with this id.
+    pub async fn user(&self, id: UserId) -> Result<User, StoreError> {
+        let row = query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.get())
+            .fetch_one(&self.read)
+            .await?;
+        rows::user(&row)
+    }
+
+    /// The user with this email and their password hash, for signing in.
+    pub async fn user_for_login(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
+        let Ok(email) = parse_email(email) else {
+            return Ok(None);
+        };
+        let row = query(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| Ok((rows::user(&row)?, rows::get(&row, "password_hash")?)))
+            .transpose()
+    }
+
+    /// Every user, by email.
+    pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    /// Creates an API token; returns it with its only clear-text copy.
+    pub async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        user_id: Option<UserId>,
+    ) -> Result<(ApiToken, String), StoreError> {
+        if name.trim().is_empty() {
+            return Err(DomainError::Empty("the token name").into());
+        }
+        let secret = generate_token();
+        let row = query(&format!(
+            "INSERT INTO api_tokens (name, role, user_id, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLUMNS}"
+        ))
+        .bind(name.trim())
+        .bind(role.as_str())
+        .bind(user_id.map(UserId::get))
+        .bind(hash_token(&secret))
+        .bind(Timestamp::now().as_millis())
+        .fetch_one(&self.write)
+        .await?;
+        Ok((rows::token(&row)?, secret))
+    }
+
+    /// The live token with this secret, if any; records its use. A token of a deactivated
+    /// user is not live.
+    pub async fn authenticate_token(&self, secret: &str) -> Result<Option<ApiToken>, StoreError> {
+        let row = query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens t WHERE token_hash = $1 AND revoked_at IS NULL \
+             AND (user_id IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = t.user_id AND u.active = 1))"
+        ))
+        .bind(hash_token(secret))
+        .fetch_optional(&self.read)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let token = rows::token(&row)?;
+        let now = Timestamp::now();
+        // Recording use is best effort and coarse (once a minute), to keep reads cheap.
+        let stale = token
+            .last_used_at
+            .is_none_or(|used| now.as_millis() - used.as_millis() > 60_000);
+        if stale {
+            query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now.as_millis())
+                .bind(token.id.get())
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(Some(token))
+    }
+
+    /// Every token, newest first (never their secrets).
+    pub async fn list_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY id DESC"
+        ))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(rows::token).collect()
+    }
+
+    /// Appends a line to the audit log.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
+            .bind(Timestamp::now().as_millis())
+            .bind(actor)
+            .bind(action)
+            .bind(target)
+            .bind(detail.to_string())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The newest audit lines, optionally of one action.
+    pub async fn list_audit(
+        &self,
+        action: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = query(
+            "SELECT at, actor, action, target, detail FROM audit_log \
+             WHERE ($1 IS NULL OR action = $1) ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(action)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    at: rows::ts(row, "at")?,
+                    actor: rows::get(row, "actor")?,
+                    action: rows::get(row, "action")?,
+                    target: rows::get(row, "target")?,
+                    detail: rows::get(row, "detail")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,425 @@
+//! Contacts, conversations and messages: ingesting inbound messages exactly once, and the
+//! queue with its filters, search and keyset pagination.
+
+use crate::rows::{self, CONTACT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
+use crate::{Engine, Store, StoreError};
+use buzon_core::*;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{query, Any};
+
+/// A value bound into a statement built at run time.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Int(i64),
+    Text(String),
+}
+
+/// A statement built at run time, with `$N` placeholders numbered as values are pushed.
+#[derive(Debug, Default)]
+pub(crate) struct Statement {
+    pub(crate) text: String,
+    pub(crate) values: Vec<Value>,
+}
+
+impl Statement {
+    /// Adds a value and returns its placeholder.
+    pub(crate) fn push(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    pub(crate) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut statement = query(&self.text);
+        for value in &self.values {
+            statement = match value {
+                Value::Int(int) => statement.bind(*int),
+                Value::Text(text) => statement.bind(text.as_str()),
+            };
+        }
+        statement
+    }
+}
+
+/// Turns what a user typed into an FTS5 query that matches every word, with no operator
+/// syntax: each word is quoted, quotes inside doubled.
+fn fts5_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .take(16)
+        .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+const FLAGGED_LABELS: &str = "('troll', 'spam', 'blocked')";
+
+impl Store {
+    /// Stores an inbound message exactly once per (channel, platform id), creating its author
+    /// and conversation as needed. A repeated delivery changes nothing.
+    pub async fn ingest_message(
+        &self,
+        message: &NewInboundMessage,
+    ) -> Result<IngestOutcome, StoreError> {
+        let seen = query("SELECT id FROM messages WHERE channel_id = $1 AND platform_id = $2")
+            .bind(message.channel_id.get())
+            .bind(message.platform_id.as_str())
+            .fetch_optional(&self.read)
+            .await?;
+        if seen.is_some() {
+            return Ok(IngestOutcome::Duplicate);
+        }
+        let now = Timestamp::now().as_millis();
+        let created_at = message.created_at.as_millis();
+        let text = bound_text(&message.text, MAX_MESSAGE_BYTES);
+        let thread_key = bound_text(&message.thread_key, 512);
+        let mut tx = self.write.begin().await?;
+
+        let contact = query(
+            "INSERT INTO contacts (channel_id, platform_id, name, handle, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
+             name = COALESCE(excluded.name, contacts.name), handle = COALESCE(excluded.handle, contacts.handle) \
+             RETURNING id",
+        )
+        .bind(message.channel_id.get())
+        .bind(message.author.platform_id.as_str())
+        .bind(message.author.name.as_deref().map(|name| bound_text(name, MAX_NAME_BYTES)))
+        .bind(message.author.handle.as_deref().map(|handle| bound_text(handle, MAX_NAME_BYTES)))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let contact_id: i64 = rows::get(&contact, "id")?;
+
+        query(
+            "INSERT INTO conversations (channel_id, contact_id, thread_key, status, last_activity_at, created_at) \
+             VALUES ($1, $2, $3, 'open', $4, $5) ON CONFLICT (channel_id, thread_key) DO NOTHING",
+        )
+        .bind(message.channel_id.get())
+        .bind(contact_id)
+        .bind(&thread_key)
+        .bind(created_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let conversation = query("SELECT id FROM conversations WHERE channel_id = $1 AND thread_key = $2")
+            .bind(message.channel_id.get())
+            .bind(&thread_key)
+            .fetch_one(&mut *tx)
+            .await?;
+        let conversation_id: i64 = rows::get(&conversation, "id")?;
+
+        let attachments =
+            serde_json::to_string(&message.attachments).expect("attachments serialize to JSON");
+        let inserted = query(
+            "INSERT INTO messages (conversation_id, channel_id, direction, platform_id, contact_id, \
+             text, attachments, created_at, received_at, status) \
+             VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received') \
+             ON CONFLICT (channel_id, platform_id) DO NOTHING RETURNING id",
+        )
+        .bind(conversation_id)
+        .bind(message.channel_id.get())
+        .bind(message.platform_id.as_str())
+        .bind(contact_id)
+        .bind(&text)
+        .bind(attachments)
+        .bind(created_at)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(inserted) = inserted else {
+            // Another delivery of the same message won the race: undo the author and
+            // conversation touches too, so a duplicate changes nothing.
+            tx.rollback().await?;
+            return Ok(IngestOutcome::Duplicate);
+        };
+        let message_id: i64 = rows::get(&inserted, "id")?;
+
+        // Messages arrive out of order: only a newer message moves the queue position and
+        // snippet, and the wait starts at the oldest unanswered message.
+        query(
+            "UPDATE conversations SET \
+             last_activity_at = CASE WHEN $1 > last_activity_at THEN $1 ELSE last_activity_at END, \
+             last_message_text = CASE WHEN $1 >= last_activity_at OR last_message_text IS NULL THEN $2 ELSE last_message_text END, \
+             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR $1 > last_inbound_at THEN $1 ELSE last_inbound_at END, \
+             waiting_since = CASE \
+                 WHEN EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = $3 AND o.direction = 'outbound' AND o.created_at >= $1) THEN waiting_since \
+                 WHEN waiting_since IS NULL OR $1 < waiting_since THEN $1 ELSE waiting_since END, \
+             status = 'open', snoozed_until = NULL \
+             WHERE id = $3",
+        )
+        .bind(created_at)
+        .bind(snippet(&text))
+        .bind(conversation_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(IngestOutcome::Inserted {
+            message_id: MessageId(message_id),
+            conversation_id: ConversationId(conversation_id),
+        })
+    }
+
+    /// One page of the queue, newest activity first.
+    pub async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Conversation>, StoreError> {
+        let limit = page_size(Some(limit));
+        let mut statement = Statement::default();
+        let mut conditions: Vec<String> = Vec::new();
+        match filter.status {
+            StatusFilter::OpenQueue => conditions.push("c.status = 'open'".into()),
+            StatusFilter::All => {}
+            StatusFilter::Only(status) => {
+                let placeholder = statement.push(Value::Text(status.as_str().into()));
+                conditions.push(format!("c.status = {placeholder}"));
+            }
+        }
+        if let Some(channel_id) = filter.channel_id {
+            let placeholder = statement.push(Value::Int(channel_id.get()));
+            conditions.push(format!("c.channel_id = {placeholder}"));
+        }
+        match filter.assignee {
+            AssigneeFilter::Any => {}
+            AssigneeFilter::Unassigned => conditions.push("c.assignee_id IS NULL".into()),
+            AssigneeFilter::User(user_id) => {
+                let placeholder = statement.push(Value::Int(user_id.get()));
+                conditions.push(format!("c.assignee_id = {placeholder}"));
+            }
+        }
+        if let Some(label) = &filter.label {
+            let placeholder = statement.push(Value::Text(label.as_str().into()));
+            conditions.push(format!(
+                "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label = {placeholder})"
+            ));
+        }
+        let flagged = format!(
+            "EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = c.contact_id AND f.label IN {FLAGGED_LABELS})"
+        );
+        match filter.flagged {
+            FlaggedFilter::Exclude => conditions.push(format!("NOT {flagged}")),
+            FlaggedFilter::Only => conditions.push(flagged),
+            FlaggedFilter::Include => {}
+        }
+        if let Some(text) = filter.query.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+            match self.engine {
+                Engine::Sqlite => {
+                    if let Some(fts) = fts5_query(text) {
+                        let placeholder = statement.push(Value::Text(fts));
+                        conditions.push(format!(
+                            "c.id IN (SELECT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
+                             WHERE messages_fts MATCH {placeholder})"
+                        ));
+                    }
+                }
+                Engine::Postgres => {
+                    let placeholder = statement.push(Value::Text(text.chars().take(500).collect()));
+                    conditions.push(format!(
+                        "c.id IN (SELECT m.conversation_id FROM messages m \
+                         WHERE m.search @@ plainto_tsquery('simple', {placeholder}))"
+                    ));
+                }
+            }
+        }
+        if let Some(cursor) = cursor.filter(|cursor| !cursor.is_empty()) {
+            let cursor = PageCursor::decode(cursor)?;
+            let at = statement.push(Value::Int(cursor.last_activity_at.as_millis()));
+            let id = statement.push(Value::Int(cursor.id));
+            conditions.push(format!(
+                "(c.last_activity_at < {at} OR (c.last_activity_at = {at} AND c.id < {id}))"
+            ));
+        }
+        let limit_placeholder = statement.push(Value::Int(i64::from(limit) + 1));
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        statement.text = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN channels ch ON ch.id = c.channel_id \
+             {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {limit_placeholder}"
+        );
+        let found = statement.query().fetch_all(&self.read).await?;
+        let mut items = found
+            .iter()
+            .map(rows::conversation)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|last| {
+                PageCursor {
+                    last_activity_at: last.last_activity_at,
+                    id: last.id.get(),
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// The conversation with this id.
+    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation, StoreError> {
+        let row = query(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1"
+        ))
+        .bind(id.get())
+        .fetch_one(&self.read)
+        .await?;
+        rows::conversation(&row)
+    }
+
+    /// The messages of a conversation, oldest first (by the platform's time).
+    pub async fn messages_in(&self, id: ConversationId) -> Result<Vec<Message>, StoreError> {
+        let rows = query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(id.get())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(rows::message).collect()
+    }
+
+    /// The message with this id.
+    pub async fn message(&self, id: MessageId) -> Result<Message, StoreError> {
+        let row = query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"))
+            .bind(id.get())
+            .fetch_one(&self.read)
+            .await?;
+        rows::message(&row)
+    }
+
+    /// The author with this id.
+    pub async fn contact(&self, id: ContactId) -> Result<Contact, StoreError> {
+        let row = query(&format!("SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id = $1"))
+            .bind(id.get())
+            .fetch_one(&self.read)
+            .await?;
+        rows::contact(&row)
+    }
+
+    /// Moves a conversation to another status.
+    pub async fn set_conversation_status(
+        &self,
+        id: ConversationId,
+        status: ConversationStatus,
+    ) -> Result<(), StoreError> {
+        let result = query(
+            "UPDATE conversations SET status = $1, \
+             snoozed_until = CASE WHEN $1 = 'snoozed' THEN snoozed_until ELSE NULL END WHERE id = $2",
+        )
+        .bind(status.as_str())
+        .bind(id.get())
+        .execute(&self.write)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Assigns a conversation to a user, or to nobody.
+    pub async fn assign_conversation(
+        &self,
+        id: ConversationId,
+        assignee: Option<UserId>,
+    ) -> Result<(), StoreError> {
+        let result = query("UPDATE conversations SET assignee_id = $1 WHERE id = $2")
+            .bind(assignee.map(UserId::get))
+            .bind(id.get())
+            .execute(&self.write)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Adds and removes labels on a conversation; returns the labels it then has.
+    pub async fn tag_conversation(
+        &self,
+        id: ConversationId,
+        add: &[Label],
+        remove: &[Label],
+    ) -> Result<Vec<Label>, StoreError> {
+        self.conversation(id).await?;
+        let mut tx = self.write.begin().await?;
+        let now = Timestamp::now().as_millis();
+        for label in add {
+            query(
+                "INSERT INTO conversation_labels (conversation_id, label, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (conversation_id, label) DO NOTHING",
+            )
+            .bind(id.get())
+            .bind(label.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for label in remove {
+            query("DELETE FROM conversation_labels WHERE conversation_id = $1 AND label = $2")
+                .bind(id.get())
+                .bind(label.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(self.conversation(id).await?.labels)
+    }
+
+    /// Adds and removes labels on an author; returns the labels they then have. Labels such as
+    /// troll and spam apply to every conversation of the author, past and future, because the
+    /// queue reads them at query time.
+    pub async fn tag_contact(
+        &self,
+        id: ContactId,
+        add: &[Label],
+        remove: &[Label],
+    ) -> Result<Vec<Label>, StoreError> {
+        self.contact(id).await?;
+        let mut tx = self.write.begin().await?;
+        let now = Timestamp::now().as_millis();
+        for label in add {
+            query(
+                "INSERT INTO contact_labels (contact_id, label, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (contact_id, label) DO NOTHING",
+            )
+            .bind(id.get())
+            .bind(label.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for label in remove {
+            query("DELETE FROM contact_labels WHERE contact_id = $1 AND label = $2")
+                .bind(id.get())
+                .bind(label.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(self.contact(id).await?.labels)
+    }
+}
+
+/// The start of a message, for the queue's snippet column.
+pub(crate) fn snippet(text: &str) -> String {
+    bound_text(text, 280)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_becomes_quoted_words() {
+        assert_eq!(fts5_query("  "), None);
+        assert_eq!(
+            fts5_query("envío \"roto\" OR x*"),
+            Some("\"envío\" \"\"\"roto\"\"\" \"OR\" \"x*\"".into())
+        );
+    }
+}

@@ -1,0 +1,383 @@
+//! The inbound event log and the outbox: durable queues that workers on any number of nodes
+//! claim with leases. A claim is one statement (with `FOR UPDATE SKIP LOCKED` on PostgreSQL;
+//! SQLite serialises writers), so two workers never hold the same row.
+
+use crate::conversations::snippet;
+use crate::rows::{self, EVENT_COLUMNS, MESSAGE_COLUMNS, OUTBOX_COLUMNS};
+use crate::{Engine, Store, StoreError};
+use buzon_core::*;
+use sqlx::query;
+
+/// An inbound event claimed by a worker until its lease runs out.
+pub type ClaimedEvent = InboundEvent;
+/// An outbox row claimed by a dispatcher until its lease runs out.
+pub type ClaimedOutbox = OutboxItem;
+
+impl Store {
+    fn skip_locked(&self) -> &'static str {
+        match self.engine {
+            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        }
+    }
+
+    /// Stores a raw delivery durably. Returns its id, or `None` when the same delivery (same
+    /// source and dedup key) was stored before.
+    pub async fn insert_inbound_event(
+        &self,
+        event: &NewInboundEvent,
+    ) -> Result<Option<EventId>, StoreError> {
+        let row = query(
+            "INSERT INTO inbound_events (source, channel_id, dedup_key, body, received_at, state) \
+             VALUES ($1, $2, $3, $4, $5, 'pending') ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id",
+        )
+        .bind(event.source.as_str())
+        .bind(event.channel_id.map(ChannelId::get))
+        .bind(&event.dedup_key)
+        .bind(&event.body)
+        .bind(Timestamp::now().as_millis())
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(|row| rows::get::<i64>(&row, "id").map(EventId))
+            .transpose()
+    }
+
+    /// Claims up to `limit` pending events, oldest first, for `owner` until `lease_until`.
+    /// Events whose lease ran out (a worker died) are claimable again.
+    pub async fn claim_inbound_events(
+        &self,
+        owner: &str,
+        limit: u32,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Vec<ClaimedEvent>, StoreError> {
+        let sql = format!(
+            "UPDATE inbound_events SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM inbound_events WHERE state = 'pending' \
+             AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT $4 {}) \
+             RETURNING {EVENT_COLUMNS}",
+            self.skip_locked()
+        );
+        let rows = query(&sql)
+            .bind(owner)
+            .bind(lease_until.as_millis())
+            .bind(now.as_millis())
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
+        let mut events = rows.iter().map(rows::event).collect::<Result<Vec<_>, _>>()?;
+        events.sort_by_key(|event| event.id);
+        Ok(events)
+    }
+
+    /// Marks a claimed event processed. Returns false when `owner` no longer held it.
+    pub async fn complete_inbound_event(&self, id: EventId, owner: &str) -> Result<bool, StoreError> {
+        let result = query(
+            "UPDATE inbound_events SET state = 'done', processed_at = $1, error = NULL, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $2 AND lease_owner = $3 AND state = 'pending'",
+        )
+        .bind(Timestamp::now().as_millis())
+        .bind(id.get())
+        .bind(owner)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Marks a claimed event failed with a reason; it stays in the log for admins to replay.
+    pub async fn fail_inbound_event(
+        &self,
+        id: EventId,
+        owner: &str,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let result = query(
+            "UPDATE inbound_events SET state = 'failed', processed_at = $1, error = $2, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
+        )
+        .bind(Timestamp::now().as_millis())
+        .bind(bound_text(error, 2000))
+        .bind(id.get())
+        .bind(owner)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Puts a failed event back in the queue.
+    pub async fn replay_inbound_event(&self, id: EventId) -> Result<(), StoreError> {
+        let result = query(
+            "UPDATE inbound_events SET state = 'pending', processed_at = NULL, error = NULL, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND state = 'failed'",
+        )
+        .bind(id.get())
+        .execute(&self.write)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Events that failed to process, newest first.
+    pub async fn failed_inbound_events(&self, limit: u32) -> Result<Vec<InboundEvent>, StoreError> {
+        let rows = query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM inbound_events WHERE state = 'failed' ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(rows::event).collect()
+    }
+
+    /// Releases every lease `owner` holds (events, outbox rows, pollers), for a clean shutdown:
+    /// other nodes take the work at once instead of waiting for the leases to run out.
+    /// Outbox rows in the middle of a send are left alone: their outcome is unknown.
+    pub async fn release_leases(&self, owner: &str) -> Result<(), StoreError> {
+        query("UPDATE inbound_events SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND state = 'pending'")
+            .bind(owner)
+            .execute(&self.write)
+            .await?;
+        query("DELETE FROM channel_leases WHERE owner = $1")
+            .bind(owner)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Queues a reply: the outbound message (status queued) and its outbox row, in one
+    /// transaction, before any platform call. The same idempotency key twice returns the first
+    /// reply and queues nothing new.
+    pub async fn queue_reply(&self, reply: &NewOutboundReply) -> Result<(Message, OutboxItem), StoreError> {
+        if let Some(existing) = self.outbox_by_key(&reply.idempotency_key).await? {
+            let message = self.message(existing.message_id).await?;
+            return Ok((message, existing));
+        }
+        let conversation = self.conversation(reply.conversation_id).await?;
+        let now = Timestamp::now().as_millis();
+        let text = bound_text(&reply.text, MAX_MESSAGE_BYTES);
+        let mut tx = self.write.begin().await?;
+        let message = query(&format!(
+            "INSERT INTO messages (conversation_id, channel_id, direction, user_id, text, attachments, \
+             created_at, received_at, status, automatic) VALUES ($1, $2, 'outbound', $3, $4, '[]', $5, $5, 'queued', $6) \
+             RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .bind(conversation.id.get())
+        .bind(conversation.channel_id.get())
+        .bind(reply.user_id.map(UserId::get))
+        .bind(&text)
+        .bind(now)
+        .bind(i64::from(reply.automatic))
+        .fetch_one(&mut *tx)
+        .await?;
+        let message = rows::message(&message)?;
+        let outbox = query(&format!(
+            "INSERT INTO outbox (message_id, conversation_id, channel_id, idempotency_key, payload, state, \
+             attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6) \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING {OUTBOX_COLUMNS}"
+        ))
+        .bind(message.id.get())
+        .bind(conversation.id.get())
+        .bind(conversation.channel_id.get())
+        .bind(&reply.idempotency_key)
+        .bind(&reply.payload)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(outbox) = outbox else {
+            // A concurrent request with the same key won: keep only its reply.
+            tx.rollback().await?;
+            let existing = self.outbox_by_key(&reply.idempotency_key).await?.ok_or(StoreError::Conflict)?;
+            let message = self.message(existing.message_id).await?;
+            return Ok((message, existing));
+        };
+        let outbox = rows::outbox(&outbox)?;
+        // A reply by a person answers the customer: the wait ends. An automatic reply does not.
+        query(
+            "UPDATE conversations SET last_activity_at = CASE WHEN $1 > last_activity_at THEN $1 ELSE last_activity_at END, \
+             last_message_text = $2, waiting_since = CASE WHEN $3 = 1 THEN waiting_since ELSE NULL END WHERE id = $4",
+        )
+        .bind(now)
+        .bind(snippet(&text))
+        .bind(i64::from(reply.automatic))
+        .bind(conversation.id.get())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((message, outbox))
+    }
+
+    /// The outbox row with this idempotency key, if any.
+    pub async fn outbox_by_key(&self, key: &str) -> Result<Option<OutboxItem>, StoreError> {
+        let row = query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = $1"))
+            .bind(key)
+            .fetch_optional(&self.write)
+            .await?;
+        row.as_ref().map(rows::outbox).transpose()
+    }
+
+    /// Claims up to `limit` due outbox rows for `owner` until `lease_until`, oldest first.
+    /// A claimed row moves to `sending`; if its dispatcher dies, the row is not sent again
+    /// blindly: [`Store::expire_stuck_sends`] moves it to `unknown` for checking.
+    pub async fn claim_outbox(
+        &self,
+        owner: &str,
+        limit: u32,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Vec<ClaimedOutbox>, StoreError> {
+        let sql = format!(
+            "UPDATE outbox SET state = 'sending', lease_owner = $1, lease_until = $2, \
+             attempts = attempts + 1, updated_at = $3 \
+             WHERE id IN (SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= $3 \
+             ORDER BY next_attempt_at, id LIMIT $4 {}) RETURNING {OUTBOX_COLUMNS}",
+            self.skip_locked()
+        );
+        let rows = query(&sql)
+            .bind(owner)
+            .bind(lease_until.as_millis())
+            .bind(now.as_millis())
+            .bind(i64::from(limit))
+            .fetch_all(&self.write)
+            .await?;
+        let mut items = rows.iter().map(rows::outbox).collect::<Result<Vec<_>, _>>()?;
+        items.sort_by_key(|item| (item.next_attempt_at, item.id));
+        Ok(items)
+    }
+
+    /// Records a send the platform accepted: the outbox row is done and the message carries
+    /// the platform's id. Returns false when `owner` no longer held the row.
+    pub async fn complete_outbox(
+        &self,
+        id: OutboxId,
+        owner: &str,
+        platform_id: &ExternalId,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now().as_millis();
+        let mut tx = self.write.begin().await?;
+        let row = query(
+            "UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND state IN ('sending', 'unknown') RETURNING message_id",
+        )
+        .bind(now)
+        .bind(id.get())
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let message_id: i64 = rows::get(&row, "message_id")?;
+        query("UPDATE messages SET platform_id = $1, status = 'sent', error = NULL WHERE id = $2 AND status = 'queued'")
+            .bind(platform_id.as_str())
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Records a failed send: with `retry_at`, the row is due again then; without, it has
+    /// failed for good and the message shows the reason.
+    pub async fn fail_outbox(
+        &self,
+        id: OutboxId,
+        owner: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now().as_millis();
+        let error = bound_text(error, 2000);
+        let mut tx = self.write.begin().await?;
+        let (state, next) = match retry_at {
+            Some(at) => ("queued", at.as_millis()),
+            None => ("failed", now),
+        };
+        let row = query(
+            "UPDATE outbox SET state = $1, next_attempt_at = $2, last_error = $3, lease_owner = NULL, \
+             lease_until = NULL, updated_at = $4 WHERE id = $5 AND lease_owner = $6 AND state IN ('sending', 'unknown') \
+             RETURNING message_id",
+        )
+        .bind(state)
+        .bind(next)
+        .bind(&error)
+        .bind(now)
+        .bind(id.get())
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        if retry_at.is_none() {
+            let message_id: i64 = rows::get(&row, "message_id")?;
+            query("UPDATE messages SET status = 'failed', error = $1 WHERE id = $2")
+                .bind(&error)
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Moves sends whose dispatcher's lease ran out mid-send to `unknown`: the platform may or
+    /// may not have the reply, so it must be checked before any new attempt. Returns how many.
+    pub async fn expire_stuck_sends(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let result = query(
+            "UPDATE outbox SET state = 'unknown', lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+             WHERE state = 'sending' AND lease_until < $1",
+        )
+        .bind(now.as_millis())
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// The outbox row with this id.
+    pub async fn outbox_item(&self, id: OutboxId) -> Result<OutboxItem, StoreError> {
+        let row = query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1"))
+            .bind(id.get())
+            .fetch_one(&self.read)
+            .await?;
+        rows::outbox(&row)
+    }
+
+    /// Queue depths for `/metrics`: (pending inbound events, failed inbound events, queued
+    /// outbox rows, outbox rows with unknown outcome).
+    pub async fn queue_depths(&self) -> Result<QueueDepths, StoreError> {
+        let row = query(
+            "SELECT (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending') AS inbound_pending, \
+             (SELECT COUNT(*) FROM inbound_events WHERE state = 'failed') AS inbound_failed, \
+             (SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')) AS outbox_pending, \
+             (SELECT COUNT(*) FROM outbox WHERE state = 'unknown') AS outbox_unknown, \
+             (SELECT COUNT(*) FROM outbox WHERE state = 'failed') AS outbox_failed",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(QueueDepths {
+            inbound_pending: rows::get(&row, "inbound_pending")?,
+            inbound_failed: rows::get(&row, "inbound_failed")?,
+            outbox_pending: rows::get(&row, "outbox_pending")?,
+            outbox_unknown: rows::get(&row, "outbox_unknown")?,
+            outbox_failed: rows::get(&row, "outbox_failed")?,
+        })
+    }
+}
+
+/// How much work waits in the queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueDepths {
+    /// Inbound events not yet processed.
+    pub inbound_pending: i64,
+    /// Inbound events that failed to process.
+    pub inbound_failed: i64,
+    /// Replies queued or being sent.
+    pub outbox_pending: i64,
+    /// Replies whose send outcome is unknown.
+    pub outbox_unknown: i64,
+    /// Replies that failed for good.
+    pub outbox_failed: i64,
+}
