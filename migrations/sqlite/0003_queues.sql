@@ -4,6 +4,8 @@ CREATE TABLE inbound_events (
     id              INTEGER PRIMARY KEY,
     source          TEXT    NOT NULL CHECK (source IN ('facebook', 'whatsapp', 'x')),
     channel_id      BIGINT  REFERENCES channels (id),
+    -- 'webhook', or 'poll:<endpoint>' for a page a poller fetched.
+    origin          TEXT    NOT NULL DEFAULT 'webhook',
     dedup_key       TEXT    NOT NULL,
     body            BLOB    NOT NULL,
     received_at     BIGINT  NOT NULL,

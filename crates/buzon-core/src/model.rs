@@ -451,6 +451,8 @@ pub struct InboundEvent {
     pub source: ChannelKind,
     /// The channel, when known at receipt (pollers know it; webhooks route later).
     pub channel_id: Option<ChannelId>,
+    /// `webhook`, or `poll:<endpoint>` for a page a poller fetched.
+    pub origin: String,
     /// The key that makes a repeated delivery a duplicate.
     pub dedup_key: String,
     /// The exact bytes received.
@@ -472,6 +474,8 @@ pub struct NewInboundEvent {
     pub source: ChannelKind,
     /// The channel, when known.
     pub channel_id: Option<ChannelId>,
+    /// `webhook`, or `poll:<endpoint>` for a page a poller fetched.
+    pub origin: String,
     /// The key that makes a repeated delivery a duplicate.
     pub dedup_key: String,
     /// The exact bytes received.

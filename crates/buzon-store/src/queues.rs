@@ -28,14 +28,15 @@ impl Store {
         event: &NewInboundEvent,
     ) -> Result<Option<EventId>, StoreError> {
         let row = query(
-            "INSERT INTO inbound_events (source, channel_id, dedup_key, body, received_at, state) \
-             VALUES ($1, $2, $3, $4, $5, 'pending') ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id",
+            "INSERT INTO inbound_events (source, channel_id, origin, dedup_key, body, received_at, state) \
+             VALUES ($1, $2, $6, $3, $4, $5, 'pending') ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id",
         )
         .bind(event.source.as_str())
         .bind(event.channel_id.map(ChannelId::get))
         .bind(&event.dedup_key)
         .bind(&event.body)
         .bind(Timestamp::now().as_millis())
+        .bind(&event.origin)
         .fetch_optional(&self.write)
         .await?;
         row.map(|row| rows::get::<i64>(&row, "id").map(EventId))

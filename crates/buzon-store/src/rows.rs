@@ -165,7 +165,7 @@ pub(crate) fn message(row: &Row) -> Result<Message, StoreError> {
 }
 
 pub(crate) const EVENT_COLUMNS: &str =
-    "id, source, channel_id, dedup_key, body, received_at, processed_at, error, attempts";
+    "id, source, channel_id, origin, dedup_key, body, received_at, processed_at, error, attempts";
 
 pub(crate) fn event(row: &Row) -> Result<InboundEvent, StoreError> {
     Ok(InboundEvent {
@@ -173,6 +173,7 @@ pub(crate) fn event(row: &Row) -> Result<InboundEvent, StoreError> {
         source: ChannelKind::parse(&get::<String>(row, "source")?)
             .map_err(|err| corrupt("source", err))?,
         channel_id: get::<Option<i64>>(row, "channel_id")?.map(ChannelId),
+        origin: get(row, "origin")?,
         dedup_key: get(row, "dedup_key")?,
         body: get(row, "body")?,
         received_at: ts(row, "received_at")?,

@@ -189,6 +189,7 @@ async fn inbound_events_are_stored_once_per_dedup_key(db: TestDb) {
     let event = NewInboundEvent {
         source: ChannelKind::Facebook,
         channel_id: None,
+        origin: "webhook".into(),
         dedup_key: "sha256:abc".into(),
         body: b"{\"object\":\"page\"}".to_vec(),
     };
@@ -296,6 +297,7 @@ async fn two_workers_never_claim_the_same_inbound_event(db: TestDb) {
             .insert_inbound_event(&NewInboundEvent {
                 source: ChannelKind::X,
                 channel_id: None,
+                origin: "webhook".into(),
                 dedup_key: format!("event-{index}"),
                 body: vec![b'x'; 10],
             })
@@ -337,6 +339,7 @@ async fn expired_event_leases_are_claimed_again_and_stale_owners_cannot_complete
         .insert_inbound_event(&NewInboundEvent {
             source: ChannelKind::Whatsapp,
             channel_id: None,
+            origin: "webhook".into(),
             dedup_key: "k".into(),
             body: b"{}".to_vec(),
         })
@@ -567,7 +570,7 @@ async fn released_leases_are_free_at_once(db: TestDb) {
     let store = &db.store;
     let account = channel(store, ChannelKind::X, "1").await;
     store
-        .insert_inbound_event(&NewInboundEvent { source: ChannelKind::X, channel_id: Some(account.id), dedup_key: "e".into(), body: vec![1] })
+        .insert_inbound_event(&NewInboundEvent { source: ChannelKind::X, channel_id: Some(account.id), origin: "poll:mentions".into(), dedup_key: "e".into(), body: vec![1] })
         .await
         .unwrap();
     let now = Timestamp::now();

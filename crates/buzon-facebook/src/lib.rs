@@ -1,0 +1,1 @@
+//! buzon's facebook connector (in progress).

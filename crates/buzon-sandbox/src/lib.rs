@@ -1,0 +1,1 @@
+//! buzon's platform sandbox (in progress).

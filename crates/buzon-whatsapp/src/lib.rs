@@ -1,0 +1,1 @@
+//! buzon's whatsapp connector (in progress).

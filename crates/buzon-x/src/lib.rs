@@ -1,0 +1,1 @@
+//! buzon's x connector (in progress).
