@@ -30,7 +30,10 @@ impl RateLimitGate {
     /// Closes the gate for `key` for `wait`, unless it is already closed for longer.
     pub fn close_for(&self, key: &str, wait: Duration) {
         let until = Instant::now() + wait;
-        let mut gates = self.closed_until.lock().expect("gate lock is never poisoned");
+        let mut gates = self
+            .closed_until
+            .lock()
+            .expect("gate lock is never poisoned");
         let entry = gates.entry(key.to_owned()).or_insert(until);
         if *entry < until {
             *entry = until;
@@ -39,7 +42,10 @@ impl RateLimitGate {
 
     /// How long calls for `key` must still wait (zero when open).
     pub fn remaining(&self, key: &str) -> Duration {
-        let gates = self.closed_until.lock().expect("gate lock is never poisoned");
+        let gates = self
+            .closed_until
+            .lock()
+            .expect("gate lock is never poisoned");
         gates
             .get(key)
             .map(|until| until.saturating_duration_since(Instant::now()))
@@ -132,9 +138,10 @@ impl HttpClient {
                 }
                 tokio::time::sleep(wait).await;
             }
-            let response = build(&self.inner).send().await.map_err(|err| {
-                transport_error(&err, policy.idempotent)
-            })?;
+            let response = build(&self.inner)
+                .send()
+                .await
+                .map_err(|err| transport_error(&err, policy.idempotent))?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
             let body = response
@@ -238,7 +245,9 @@ pub fn meta_usage_wait(headers: &HeaderMap) -> Option<Duration> {
             consider(&usage);
         }
     }
-    if let Some(serde_json::Value::Object(objects)) = header_json(headers, "x-business-use-case-usage") {
+    if let Some(serde_json::Value::Object(objects)) =
+        header_json(headers, "x-business-use-case-usage")
+    {
         for entries in objects.values() {
             for usage in entries.as_array().into_iter().flatten() {
                 consider(usage);
@@ -266,7 +275,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("x-rate-limit-remaining", HeaderValue::from_static("0"));
         headers.insert("x-rate-limit-reset", HeaderValue::from_static("1665183228"));
-        assert_eq!(x_rate_limit_wait(&headers, 1_665_183_200), Some(Duration::from_secs(29)));
+        assert_eq!(
+            x_rate_limit_wait(&headers, 1_665_183_200),
+            Some(Duration::from_secs(29))
+        );
         headers.insert("x-rate-limit-remaining", HeaderValue::from_static("448"));
         assert_eq!(x_rate_limit_wait(&headers, 1_665_183_200), None);
     }
@@ -274,13 +286,21 @@ mod tests {
     #[test]
     fn meta_usage_headers_hold_back_near_the_limit() {
         let mut headers = HeaderMap::new();
-        headers.insert("x-app-usage", HeaderValue::from_static("{\"call_count\": 28, \"total_time\": 25, \"total_cputime\": 25}"));
+        headers.insert(
+            "x-app-usage",
+            HeaderValue::from_static(
+                "{\"call_count\": 28, \"total_time\": 25, \"total_cputime\": 25}",
+            ),
+        );
         assert_eq!(meta_usage_wait(&headers), None);
         headers.insert(
             "x-business-use-case-usage",
             HeaderValue::from_static("{\"112\":[{\"type\":\"pages\",\"call_count\":100,\"total_cputime\":25,\"total_time\":25,\"estimated_time_to_regain_access\":19}]}"),
         );
-        assert_eq!(meta_usage_wait(&headers), Some(Duration::from_secs(19 * 60)));
+        assert_eq!(
+            meta_usage_wait(&headers),
+            Some(Duration::from_secs(19 * 60))
+        );
     }
 
     #[test]
@@ -289,6 +309,9 @@ mod tests {
         assert!(gate.remaining("x").is_zero());
         gate.close_for("x", Duration::from_secs(30));
         gate.close_for("x", Duration::from_secs(1));
-        assert!(gate.remaining("x") > Duration::from_secs(28), "a shorter close does not shorten the wait");
+        assert!(
+            gate.remaining("x") > Duration::from_secs(28),
+            "a shorter close does not shorten the wait"
+        );
     }
 }

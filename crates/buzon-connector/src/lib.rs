@@ -13,7 +13,9 @@ mod client;
 mod error;
 mod signature;
 
-pub use client::{meta_usage_wait, x_rate_limit_wait, HttpClient, RateLimitGate, RawResponse, RetryPolicy};
+pub use client::{
+    meta_usage_wait, x_rate_limit_wait, HttpClient, RateLimitGate, RawResponse, RetryPolicy,
+};
 pub use error::ConnectorError;
 pub use http::HeaderMap;
 pub use signature::{constant_time_eq, hmac_sha256};
@@ -190,7 +192,11 @@ pub trait Connector: Send + Sync {
     fn verify_webhook(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), ConnectorError>;
 
     /// Turns a verified delivery or a polled page into items. Pure: no network, no clock.
-    fn normalize(&self, origin: Origin<'_>, body: &[u8]) -> Result<Vec<InboundItem>, ConnectorError>;
+    fn normalize(
+        &self,
+        origin: Origin<'_>,
+        body: &[u8],
+    ) -> Result<Vec<InboundItem>, ConnectorError>;
 
     /// Fetches what is new since `cursor`. Pages are returned raw, for the event log.
     async fn poll(

@@ -20,7 +20,7 @@ macro_rules! row_id {
 
         impl fmt::Display for $name {
             fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(formatter, "{}", self.0)
+                formatter.pad(&self.0.to_string())
             }
         }
 
@@ -85,7 +85,7 @@ impl ExternalId {
 
 impl fmt::Display for ExternalId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.0)
+        formatter.pad(&self.0)
     }
 }
 

@@ -31,7 +31,7 @@ macro_rules! text_enum {
 
         impl fmt::Display for $name {
             fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str(self.as_str())
+                formatter.pad(self.as_str())
             }
         }
     };
@@ -639,7 +639,6 @@ pub fn parse_email(raw: &str) -> Result<String, DomainError> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,7 +686,10 @@ mod tests {
 
     #[test]
     fn emails_are_normalized_and_checked() {
-        assert_eq!(parse_email(" Ana@Shop.Example ").unwrap(), "ana@shop.example");
+        assert_eq!(
+            parse_email(" Ana@Shop.Example ").unwrap(),
+            "ana@shop.example"
+        );
         assert!(parse_email("ana").is_err());
         assert!(parse_email("ana@localhost").is_err());
         assert!(parse_email("a@b@c.d").is_err());

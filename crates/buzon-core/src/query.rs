@@ -123,10 +123,7 @@ mod tests {
             id: 42,
         };
         assert_eq!(PageCursor::decode(&cursor.encode()), Ok(cursor));
-        assert_eq!(
-            PageCursor::decode("x.1"),
-            Err(DomainError::InvalidCursor)
-        );
+        assert_eq!(PageCursor::decode("x.1"), Err(DomainError::InvalidCursor));
         assert_eq!(PageCursor::decode("12"), Err(DomainError::InvalidCursor));
     }
 

@@ -48,6 +48,9 @@ mod tests {
 
     #[test]
     fn short_text_is_unchanged() {
-        assert_eq!(bound_text("hola \u{200B}\u{202E}", 100), "hola \u{200B}\u{202E}");
+        assert_eq!(
+            bound_text("hola \u{200B}\u{202E}", 100),
+            "hola \u{200B}\u{202E}"
+        );
     }
 }

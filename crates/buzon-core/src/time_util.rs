@@ -43,7 +43,9 @@ impl Timestamp {
     /// Parses an RFC 3339 time such as `2024-01-15T10:30:00.000Z`.
     pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
         let parsed = OffsetDateTime::parse(text, &Rfc3339).ok()?;
-        Some(Timestamp((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
+        Some(Timestamp(
+            (parsed.unix_timestamp_nanos() / 1_000_000) as i64,
+        ))
     }
 
     /// The RFC 3339 form, in UTC, with milliseconds.

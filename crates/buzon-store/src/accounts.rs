@@ -134,14 +134,16 @@ impl Store {
         target: &str,
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        query("INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)")
-            .bind(Timestamp::now().as_millis())
-            .bind(actor)
-            .bind(action)
-            .bind(target)
-            .bind(detail.to_string())
-            .execute(&self.write)
-            .await?;
+        query(
+            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(Timestamp::now().as_millis())
+        .bind(actor)
+        .bind(action)
+        .bind(target)
+        .bind(detail.to_string())
+        .execute(&self.write)
+        .await?;
         Ok(())
     }
 

@@ -29,8 +29,7 @@ impl Store {
         } else {
             bound_text(name.trim(), MAX_NAME_BYTES)
         };
-        let plaintext =
-            serde_json::to_vec(credentials).expect("credentials serialize to JSON");
+        let plaintext = serde_json::to_vec(credentials).expect("credentials serialize to JSON");
         let sealed = self
             .cipher()
             .seal(&credentials_context(kind, platform_id), &plaintext);
@@ -50,18 +49,22 @@ impl Store {
 
     /// Every channel, by id.
     pub async fn list_channels(&self) -> Result<Vec<Channel>, StoreError> {
-        let rows = query(&format!("SELECT {CHANNEL_COLUMNS} FROM channels ORDER BY id"))
-            .fetch_all(&self.read)
-            .await?;
+        let rows = query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels ORDER BY id"
+        ))
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(rows::channel).collect()
     }
 
     /// The channel with this id.
     pub async fn channel(&self, id: ChannelId) -> Result<Channel, StoreError> {
-        let row = query(&format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1"))
-            .bind(id.get())
-            .fetch_one(&self.read)
-            .await?;
+        let row = query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1"
+        ))
+        .bind(id.get())
+        .fetch_one(&self.read)
+        .await?;
         rows::channel(&row)
     }
 
@@ -107,11 +110,11 @@ impl Store {
         credentials: &ChannelCredentials,
     ) -> Result<(), StoreError> {
         let channel = self.channel(id).await?;
-        let plaintext =
-            serde_json::to_vec(credentials).expect("credentials serialize to JSON");
-        let sealed = self
-            .cipher()
-            .seal(&credentials_context(channel.kind, &channel.platform_id), &plaintext);
+        let plaintext = serde_json::to_vec(credentials).expect("credentials serialize to JSON");
+        let sealed = self.cipher().seal(
+            &credentials_context(channel.kind, &channel.platform_id),
+            &plaintext,
+        );
         query("UPDATE channels SET credentials = $1 WHERE id = $2")
             .bind(sealed)
             .bind(id.get())

@@ -101,11 +101,12 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let conversation = query("SELECT id FROM conversations WHERE channel_id = $1 AND thread_key = $2")
-            .bind(message.channel_id.get())
-            .bind(&thread_key)
-            .fetch_one(&mut *tx)
-            .await?;
+        let conversation =
+            query("SELECT id FROM conversations WHERE channel_id = $1 AND thread_key = $2")
+                .bind(message.channel_id.get())
+                .bind(&thread_key)
+                .fetch_one(&mut *tx)
+                .await?;
         let conversation_id: i64 = rows::get(&conversation, "id")?;
 
         let attachments =
@@ -203,7 +204,12 @@ impl Store {
             FlaggedFilter::Only => conditions.push(flagged),
             FlaggedFilter::Include => {}
         }
-        if let Some(text) = filter.query.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+        if let Some(text) = filter
+            .query
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+        {
             match self.engine {
                 Engine::Sqlite => {
                     if let Some(fts) = fts5_query(text) {
@@ -285,19 +291,23 @@ impl Store {
 
     /// The message with this id.
     pub async fn message(&self, id: MessageId) -> Result<Message, StoreError> {
-        let row = query(&format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"))
-            .bind(id.get())
-            .fetch_one(&self.read)
-            .await?;
+        let row = query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+        ))
+        .bind(id.get())
+        .fetch_one(&self.read)
+        .await?;
         rows::message(&row)
     }
 
     /// The author with this id.
     pub async fn contact(&self, id: ContactId) -> Result<Contact, StoreError> {
-        let row = query(&format!("SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id = $1"))
-            .bind(id.get())
-            .fetch_one(&self.read)
-            .await?;
+        let row = query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id = $1"
+        ))
+        .bind(id.get())
+        .fetch_one(&self.read)
+        .await?;
         rows::contact(&row)
     }
 

@@ -68,7 +68,10 @@ impl DatabaseUrl {
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             // Let the PostgreSQL driver judge the rest, without connecting.
             sqlx::postgres::PgConnectOptions::from_str(raw).map_err(|err| {
-                StoreError::InvalidUrl(format!("malformed postgres URL: {}", redact(&err.to_string())))
+                StoreError::InvalidUrl(format!(
+                    "malformed postgres URL: {}",
+                    redact(&err.to_string())
+                ))
             })?;
             let after_scheme = raw.split_once("://").map(|(_, rest)| rest).unwrap_or("");
             if after_scheme.is_empty() || after_scheme.starts_with('/') && !raw.contains("host=") {
@@ -230,7 +233,9 @@ mod tests {
     #[test]
     fn database_urls_are_checked_before_connecting() {
         assert_eq!(
-            DatabaseUrl::parse("sqlite://data/buzon.db").unwrap().engine(),
+            DatabaseUrl::parse("sqlite://data/buzon.db")
+                .unwrap()
+                .engine(),
             Engine::Sqlite
         );
         assert_eq!(

@@ -12,18 +12,24 @@ macro_rules! migration_set {
 }
 
 /// (version, file name, SQL) for SQLite.
-pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!("sqlite", [
-    (1, "0001_accounts.sql"),
-    (2, "0002_messages.sql"),
-    (3, "0003_queues.sql"),
-]);
+pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
+    "sqlite",
+    [
+        (1, "0001_accounts.sql"),
+        (2, "0002_messages.sql"),
+        (3, "0003_queues.sql"),
+    ]
+);
 
 /// (version, file name, SQL) for PostgreSQL.
-pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!("postgres", [
-    (1, "0001_accounts.sql"),
-    (2, "0002_messages.sql"),
-    (3, "0003_queues.sql"),
-]);
+pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
+    "postgres",
+    [
+        (1, "0001_accounts.sql"),
+        (2, "0002_messages.sql"),
+        (3, "0003_queues.sql"),
+    ]
+);
 
 pub(crate) async fn run(engine: Engine, pool: &AnyPool) -> Result<(), StoreError> {
     let set = match engine {
@@ -67,13 +73,27 @@ mod tests {
             let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/");
             let mut files: Vec<String> = std::fs::read_dir(format!("{folder}{engine}"))
                 .expect("migrations folder exists")
-                .map(|entry| entry.expect("readable entry").file_name().to_string_lossy().into_owned())
+                .map(|entry| {
+                    entry
+                        .expect("readable entry")
+                        .file_name()
+                        .to_string_lossy()
+                        .into_owned()
+                })
                 .collect();
             files.sort();
             files
         };
         let embedded: Vec<String> = SQLITE.iter().map(|(_, n, _)| n.to_string()).collect();
-        assert_eq!(on_disk("sqlite"), embedded, "every sqlite migration file is embedded");
-        assert_eq!(on_disk("postgres"), embedded, "every postgres migration file is embedded");
+        assert_eq!(
+            on_disk("sqlite"),
+            embedded,
+            "every sqlite migration file is embedded"
+        );
+        assert_eq!(
+            on_disk("postgres"),
+            embedded,
+            "every postgres migration file is embedded"
+        );
     }
 }

@@ -66,13 +66,20 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.write)
             .await?;
-        let mut events = rows.iter().map(rows::event).collect::<Result<Vec<_>, _>>()?;
+        let mut events = rows
+            .iter()
+            .map(rows::event)
+            .collect::<Result<Vec<_>, _>>()?;
         events.sort_by_key(|event| event.id);
         Ok(events)
     }
 
     /// Marks a claimed event processed. Returns false when `owner` no longer held it.
-    pub async fn complete_inbound_event(&self, id: EventId, owner: &str) -> Result<bool, StoreError> {
+    pub async fn complete_inbound_event(
+        &self,
+        id: EventId,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
         let result = query(
             "UPDATE inbound_events SET state = 'done', processed_at = $1, error = NULL, \
              lease_owner = NULL, lease_until = NULL WHERE id = $2 AND lease_owner = $3 AND state = 'pending'",
@@ -149,7 +156,10 @@ impl Store {
     /// Queues a reply: the outbound message (status queued) and its outbox row, in one
     /// transaction, before any platform call. The same idempotency key twice returns the first
     /// reply and queues nothing new.
-    pub async fn queue_reply(&self, reply: &NewOutboundReply) -> Result<(Message, OutboxItem), StoreError> {
+    pub async fn queue_reply(
+        &self,
+        reply: &NewOutboundReply,
+    ) -> Result<(Message, OutboxItem), StoreError> {
         if let Some(existing) = self.outbox_by_key(&reply.idempotency_key).await? {
             let message = self.message(existing.message_id).await?;
             return Ok((message, existing));
@@ -188,7 +198,10 @@ impl Store {
         let Some(outbox) = outbox else {
             // A concurrent request with the same key won: keep only its reply.
             tx.rollback().await?;
-            let existing = self.outbox_by_key(&reply.idempotency_key).await?.ok_or(StoreError::Conflict)?;
+            let existing = self
+                .outbox_by_key(&reply.idempotency_key)
+                .await?
+                .ok_or(StoreError::Conflict)?;
             let message = self.message(existing.message_id).await?;
             return Ok((message, existing));
         };
@@ -210,10 +223,12 @@ impl Store {
 
     /// The outbox row with this idempotency key, if any.
     pub async fn outbox_by_key(&self, key: &str) -> Result<Option<OutboxItem>, StoreError> {
-        let row = query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = $1"))
-            .bind(key)
-            .fetch_optional(&self.write)
-            .await?;
+        let row = query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = $1"
+        ))
+        .bind(key)
+        .fetch_optional(&self.write)
+        .await?;
         row.as_ref().map(rows::outbox).transpose()
     }
 
@@ -241,7 +256,10 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(&self.write)
             .await?;
-        let mut items = rows.iter().map(rows::outbox).collect::<Result<Vec<_>, _>>()?;
+        let mut items = rows
+            .iter()
+            .map(rows::outbox)
+            .collect::<Result<Vec<_>, _>>()?;
         items.sort_by_key(|item| (item.next_attempt_at, item.id));
         Ok(items)
     }
@@ -339,10 +357,12 @@ impl Store {
 
     /// The outbox row with this id.
     pub async fn outbox_item(&self, id: OutboxId) -> Result<OutboxItem, StoreError> {
-        let row = query(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1"))
-            .bind(id.get())
-            .fetch_one(&self.read)
-            .await?;
+        let row = query(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE id = $1"
+        ))
+        .bind(id.get())
+        .fetch_one(&self.read)
+        .await?;
         rows::outbox(&row)
     }
 

@@ -154,7 +154,8 @@ pub(crate) fn message(row: &Row) -> Result<Message, StoreError> {
         contact_id: get::<Option<i64>>(row, "contact_id")?.map(ContactId),
         user_id: get::<Option<i64>>(row, "user_id")?.map(UserId),
         text: get(row, "text")?,
-        attachments: serde_json::from_str(&attachments).map_err(|err| corrupt("attachments", err))?,
+        attachments: serde_json::from_str(&attachments)
+            .map_err(|err| corrupt("attachments", err))?,
         created_at: ts(row, "created_at")?,
         received_at: ts(row, "received_at")?,
         status: DeliveryStatus::parse_lenient(&get::<String>(row, "status")?),

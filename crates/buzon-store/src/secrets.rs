@@ -141,18 +141,27 @@ mod tests {
         assert!(!sealed
             .windows(b"page-token-123".len())
             .any(|window| window == b"page-token-123"));
-        assert_eq!(cipher.open(b"channel:x:1", &sealed).unwrap(), b"page-token-123");
+        assert_eq!(
+            cipher.open(b"channel:x:1", &sealed).unwrap(),
+            b"page-token-123"
+        );
         assert_eq!(cipher.open(b"channel:x:2", &sealed), Err(CipherError::Open));
         let other = Cipher::from_key_text(&Cipher::generate_key_text()).unwrap();
         assert_eq!(other.open(b"channel:x:1", &sealed), Err(CipherError::Open));
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
-        assert_eq!(cipher.open(b"channel:x:1", &tampered), Err(CipherError::Open));
+        assert_eq!(
+            cipher.open(b"channel:x:1", &tampered),
+            Err(CipherError::Open)
+        );
     }
 
     #[test]
     fn keys_must_be_32_bytes() {
-        assert_eq!(Cipher::from_key_text("short").err(), Some(CipherError::BadKey));
+        assert_eq!(
+            Cipher::from_key_text("short").err(),
+            Some(CipherError::BadKey)
+        );
         assert!(Cipher::from_key_text(&"ab".repeat(32)).is_ok());
         assert!(Cipher::from_key_text("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").is_ok());
     }

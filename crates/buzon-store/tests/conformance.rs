@@ -73,7 +73,14 @@ async fn channel(store: &Store, kind: ChannelKind, platform_id: &str) -> Channel
         .expect("channel is added")
 }
 
-fn inbound(channel: &Channel, platform_id: &str, thread: &str, author: &str, text: &str, at: i64) -> NewInboundMessage {
+fn inbound(
+    channel: &Channel,
+    platform_id: &str,
+    thread: &str,
+    author: &str,
+    text: &str,
+    at: i64,
+) -> NewInboundMessage {
     NewInboundMessage {
         channel_id: channel.id,
         platform_id: ExternalId::parse(platform_id).unwrap(),
@@ -91,26 +98,42 @@ fn inbound(channel: &Channel, platform_id: &str, thread: &str, author: &str, tex
 
 async fn ingest(store: &Store, message: NewInboundMessage) -> ConversationId {
     match store.ingest_message(&message).await.expect("ingest works") {
-        IngestOutcome::Inserted { conversation_id, .. } => conversation_id,
+        IngestOutcome::Inserted {
+            conversation_id, ..
+        } => conversation_id,
         IngestOutcome::Duplicate => panic!("unexpected duplicate"),
     }
 }
 
 async fn migrations_can_run_again_without_change(db: TestDb) {
-    db.store.migrate().await.expect("a second migrate is a no-op");
+    db.store
+        .migrate()
+        .await
+        .expect("a second migrate is a no-op");
     db.store.migrate().await.expect("and a third");
     db.store.ping().await.expect("the database answers");
 }
 
 async fn a_duplicate_user_email_is_a_conflict(db: TestDb) {
     let store = &db.store;
-    let user = store.create_user("Ana@Shop.Example", "Ana", Role::Agent, "hash").await.unwrap();
+    let user = store
+        .create_user("Ana@Shop.Example", "Ana", Role::Agent, "hash")
+        .await
+        .unwrap();
     assert_eq!(user.email, "ana@shop.example");
     assert_eq!(user.role, Role::Agent);
-    let again = store.create_user("ana@shop.example", "Other", Role::Admin, "hash").await;
+    let again = store
+        .create_user("ana@shop.example", "Other", Role::Admin, "hash")
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
-    assert_eq!(store.list_users().await.unwrap().len(), 1, "nothing half-written");
-    let bad = store.create_user("not-an-email", "X", Role::Agent, "hash").await;
+    assert_eq!(
+        store.list_users().await.unwrap().len(),
+        1,
+        "nothing half-written"
+    );
+    let bad = store
+        .create_user("not-an-email", "X", Role::Agent, "hash")
+        .await;
     assert!(matches!(bad, Err(StoreError::Domain(_))));
 }
 
@@ -118,11 +141,22 @@ async fn tokens_authenticate_by_secret_only(db: TestDb) {
     let store = &db.store;
     let (token, secret) = store.create_token("ci", Role::Viewer, None).await.unwrap();
     assert!(secret.starts_with("bzn_"));
-    let found = store.authenticate_token(&secret).await.unwrap().expect("token is live");
+    let found = store
+        .authenticate_token(&secret)
+        .await
+        .unwrap()
+        .expect("token is live");
     assert_eq!(found.id, token.id);
     assert_eq!(found.role, Role::Viewer);
-    assert!(store.authenticate_token("bzn_wrong").await.unwrap().is_none());
-    assert!(db.raw_dump_contains(&secret).await.is_empty(), "only the hash is stored");
+    assert!(store
+        .authenticate_token("bzn_wrong")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        db.raw_dump_contains(&secret).await.is_empty(),
+        "only the hash is stored"
+    );
     let listed = store.list_tokens().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert!(listed[0].last_used_at.is_some(), "use is recorded");
@@ -147,7 +181,10 @@ async fn channel_credentials_are_sealed_at_rest(db: TestDb) {
     let opened = store.channel_credentials(added.id).await.unwrap();
     assert_eq!(opened.access_token, secret);
     assert_eq!(opened.refresh_token.as_deref(), Some("refresh-secret-9999"));
-    assert!(db.raw_dump_contains(secret).await.is_empty(), "no clear token in any table");
+    assert!(
+        db.raw_dump_contains(secret).await.is_empty(),
+        "no clear token in any table"
+    );
     assert!(db.raw_dump_contains("refresh-secret-9999").await.is_empty());
     let empty = store
         .add_channel(
@@ -157,7 +194,10 @@ async fn channel_credentials_are_sealed_at_rest(db: TestDb) {
             &ChannelCredentials::default(),
         )
         .await;
-    assert!(matches!(empty, Err(StoreError::Domain(_))), "a channel needs a token");
+    assert!(
+        matches!(empty, Err(StoreError::Domain(_))),
+        "a channel needs a token"
+    );
 }
 
 async fn a_channel_connects_once_per_platform_account(db: TestDb) {
@@ -168,7 +208,10 @@ async fn a_channel_connects_once_per_platform_account(db: TestDb) {
             ChannelKind::Whatsapp,
             "Again",
             &ExternalId::parse("106540352242922").unwrap(),
-            &ChannelCredentials { access_token: "t".into(), ..Default::default() },
+            &ChannelCredentials {
+                access_token: "t".into(),
+                ..Default::default()
+            },
         )
         .await;
     assert!(matches!(again, Err(StoreError::Conflict)));
@@ -196,15 +239,25 @@ async fn inbound_events_are_stored_once_per_dedup_key(db: TestDb) {
     let first = store.insert_inbound_event(&event).await.unwrap();
     assert!(first.is_some());
     assert_eq!(store.insert_inbound_event(&event).await.unwrap(), None);
-    let other_source = NewInboundEvent { source: ChannelKind::Whatsapp, ..event.clone() };
-    assert!(store.insert_inbound_event(&other_source).await.unwrap().is_some());
+    let other_source = NewInboundEvent {
+        source: ChannelKind::Whatsapp,
+        ..event.clone()
+    };
+    assert!(store
+        .insert_inbound_event(&other_source)
+        .await
+        .unwrap()
+        .is_some());
     let now = Timestamp::now();
     let claimed = store
         .claim_inbound_events("node-a", 10, now, now.plus_millis(30_000))
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);
-    assert_eq!(claimed[0].body, b"{\"object\":\"page\"}", "raw bytes are kept exactly");
+    assert_eq!(
+        claimed[0].body, b"{\"object\":\"page\"}",
+        "raw bytes are kept exactly"
+    );
 }
 
 async fn the_same_message_from_16_tasks_is_stored_once(db: TestDb) {
@@ -213,19 +266,36 @@ async fn the_same_message_from_16_tasks_is_stored_once(db: TestDb) {
     let mut tasks = JoinSet::new();
     for _ in 0..16 {
         let store = store.clone();
-        let message = inbound(&page, "post_comment-1", "post_comment-1", "user-1", "¿Tienen envío?", 1_700_000_000_000);
+        let message = inbound(
+            &page,
+            "post_comment-1",
+            "post_comment-1",
+            "user-1",
+            "¿Tienen envío?",
+            1_700_000_000_000,
+        );
         tasks.spawn(async move { store.ingest_message(&message).await });
     }
     let mut inserted = 0;
     while let Some(outcome) = tasks.join_next().await {
-        match outcome.expect("task ran").expect("ingest works under contention") {
+        match outcome
+            .expect("task ran")
+            .expect("ingest works under contention")
+        {
             IngestOutcome::Inserted { .. } => inserted += 1,
             IngestOutcome::Duplicate => {}
         }
     }
     assert_eq!(inserted, 1, "exactly one task stored the message");
     let page_of = store
-        .list_conversations(&ConversationFilter { status: StatusFilter::All, ..Default::default() }, 50, None)
+        .list_conversations(
+            &ConversationFilter {
+                status: StatusFilter::All,
+                ..Default::default()
+            },
+            50,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(page_of.items.len(), 1, "one conversation");
@@ -237,7 +307,11 @@ async fn the_same_message_from_16_tasks_is_stored_once(db: TestDb) {
 
 async fn queue_replies(store: &Store, count: usize) -> Vec<OutboxId> {
     let page = channel(store, ChannelKind::Facebook, "page-out").await;
-    let conversation = ingest(store, inbound(&page, "c-1", "c-1", "u-1", "hola", 1_700_000_000_000)).await;
+    let conversation = ingest(
+        store,
+        inbound(&page, "c-1", "c-1", "u-1", "hola", 1_700_000_000_000),
+    )
+    .await;
     let mut ids = Vec::new();
     for index in 0..count {
         let (_, item) = store
@@ -266,7 +340,10 @@ async fn two_workers_never_claim_the_same_outbox_row(db: TestDb) {
             let mut mine = Vec::new();
             loop {
                 let now = Timestamp::now();
-                let claimed = store.claim_outbox(worker, 3, now, now.plus_millis(60_000)).await.unwrap();
+                let claimed = store
+                    .claim_outbox(worker, 3, now, now.plus_millis(60_000))
+                    .await
+                    .unwrap();
                 if claimed.is_empty() {
                     break;
                 }
@@ -274,7 +351,10 @@ async fn two_workers_never_claim_the_same_outbox_row(db: TestDb) {
                     assert_eq!(item.state, OutboxState::Sending);
                     mine.push(item.id);
                     let platform_id = ExternalId::parse(format!("sent-{}", item.id)).unwrap();
-                    assert!(store.complete_outbox(item.id, worker, &platform_id).await.unwrap());
+                    assert!(store
+                        .complete_outbox(item.id, worker, &platform_id)
+                        .await
+                        .unwrap());
                 }
                 tokio::task::yield_now().await;
             }
@@ -311,13 +391,19 @@ async fn two_workers_never_claim_the_same_inbound_event(db: TestDb) {
             let mut mine = Vec::new();
             loop {
                 let now = Timestamp::now();
-                let claimed = store.claim_inbound_events(worker, 4, now, now.plus_millis(60_000)).await.unwrap();
+                let claimed = store
+                    .claim_inbound_events(worker, 4, now, now.plus_millis(60_000))
+                    .await
+                    .unwrap();
                 if claimed.is_empty() {
                     break;
                 }
                 for event in claimed {
                     mine.push(event.id);
-                    assert!(store.complete_inbound_event(event.id, worker).await.unwrap());
+                    assert!(store
+                        .complete_inbound_event(event.id, worker)
+                        .await
+                        .unwrap());
                 }
                 tokio::task::yield_now().await;
             }
@@ -346,58 +432,185 @@ async fn expired_event_leases_are_claimed_again_and_stale_owners_cannot_complete
         .await
         .unwrap();
     let t0 = Timestamp::from_millis(1_000_000);
-    let first = store.claim_inbound_events("dead-node", 10, t0, t0.plus_millis(1000)).await.unwrap();
+    let first = store
+        .claim_inbound_events("dead-node", 10, t0, t0.plus_millis(1000))
+        .await
+        .unwrap();
     assert_eq!(first.len(), 1);
-    assert!(store.claim_inbound_events("live-node", 10, t0.plus_millis(500), t0.plus_millis(5000)).await.unwrap().is_empty(), "the lease holds");
-    let again = store.claim_inbound_events("live-node", 10, t0.plus_millis(2000), t0.plus_millis(9000)).await.unwrap();
+    assert!(
+        store
+            .claim_inbound_events("live-node", 10, t0.plus_millis(500), t0.plus_millis(5000))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the lease holds"
+    );
+    let again = store
+        .claim_inbound_events("live-node", 10, t0.plus_millis(2000), t0.plus_millis(9000))
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1, "an expired lease is claimable");
     assert_eq!(again[0].attempts, 2);
-    assert!(!store.complete_inbound_event(first[0].id, "dead-node").await.unwrap(), "the old owner lost it");
-    assert!(store.fail_inbound_event(again[0].id, "live-node", "unknown field layout").await.unwrap());
+    assert!(
+        !store
+            .complete_inbound_event(first[0].id, "dead-node")
+            .await
+            .unwrap(),
+        "the old owner lost it"
+    );
+    assert!(store
+        .fail_inbound_event(again[0].id, "live-node", "unknown field layout")
+        .await
+        .unwrap());
     let failed = store.failed_inbound_events(10).await.unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].error.as_deref(), Some("unknown field layout"));
     store.replay_inbound_event(failed[0].id).await.unwrap();
     let now = Timestamp::now();
-    assert_eq!(store.claim_inbound_events("live-node", 10, now, now.plus_millis(1000)).await.unwrap().len(), 1, "a replayed event is pending again");
+    assert_eq!(
+        store
+            .claim_inbound_events("live-node", 10, now, now.plus_millis(1000))
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "a replayed event is pending again"
+    );
 }
 
 async fn a_poll_lease_has_one_holder_and_fences_the_cursor(db: TestDb) {
     let store = &db.store;
     let account = channel(store, ChannelKind::X, "783214").await;
     let t0 = Timestamp::from_millis(10_000_000);
-    assert!(store.acquire_poll_lease(account.id, "node-a", t0, t0.plus_millis(30_000)).await.unwrap());
-    assert!(!store.acquire_poll_lease(account.id, "node-b", t0.plus_millis(1), t0.plus_millis(30_001)).await.unwrap());
-    assert!(store.acquire_poll_lease(account.id, "node-a", t0.plus_millis(10), t0.plus_millis(40_000)).await.unwrap(), "the holder renews");
-    assert!(store.save_cursor(account.id, "node-a", t0.plus_millis(20), "1578516295611748353").await.unwrap());
-    assert!(!store.save_cursor(account.id, "node-b", t0.plus_millis(20), "1").await.unwrap(), "a non-holder cannot move the cursor");
-    assert!(store.acquire_poll_lease(account.id, "node-b", t0.plus_millis(40_001), t0.plus_millis(70_000)).await.unwrap(), "an expired lease moves");
-    assert!(!store.save_cursor(account.id, "node-a", t0.plus_millis(40_002), "2").await.unwrap(), "the old holder is fenced off");
-    assert_eq!(store.channel(account.id).await.unwrap().cursor.as_deref(), Some("1578516295611748353"));
+    assert!(store
+        .acquire_poll_lease(account.id, "node-a", t0, t0.plus_millis(30_000))
+        .await
+        .unwrap());
+    assert!(!store
+        .acquire_poll_lease(
+            account.id,
+            "node-b",
+            t0.plus_millis(1),
+            t0.plus_millis(30_001)
+        )
+        .await
+        .unwrap());
+    assert!(
+        store
+            .acquire_poll_lease(
+                account.id,
+                "node-a",
+                t0.plus_millis(10),
+                t0.plus_millis(40_000)
+            )
+            .await
+            .unwrap(),
+        "the holder renews"
+    );
+    assert!(store
+        .save_cursor(
+            account.id,
+            "node-a",
+            t0.plus_millis(20),
+            "1578516295611748353"
+        )
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .save_cursor(account.id, "node-b", t0.plus_millis(20), "1")
+            .await
+            .unwrap(),
+        "a non-holder cannot move the cursor"
+    );
+    assert!(
+        store
+            .acquire_poll_lease(
+                account.id,
+                "node-b",
+                t0.plus_millis(40_001),
+                t0.plus_millis(70_000)
+            )
+            .await
+            .unwrap(),
+        "an expired lease moves"
+    );
+    assert!(
+        !store
+            .save_cursor(account.id, "node-a", t0.plus_millis(40_002), "2")
+            .await
+            .unwrap(),
+        "the old holder is fenced off"
+    );
+    assert_eq!(
+        store.channel(account.id).await.unwrap().cursor.as_deref(),
+        Some("1578516295611748353")
+    );
 }
 
 async fn listing_filters_and_pages_without_gaps_or_repeats(db: TestDb) {
     let store = &db.store;
     let page = channel(store, ChannelKind::Facebook, "p").await;
     let phone = channel(store, ChannelKind::Whatsapp, "w").await;
-    let agent = store.create_user("agent@shop.example", "Agent", Role::Agent, "h").await.unwrap();
+    let agent = store
+        .create_user("agent@shop.example", "Agent", Role::Agent, "h")
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for index in 0..25 {
         let target = if index % 2 == 0 { &page } else { &phone };
         // Several share a timestamp, so the id breaks ties.
         let at = 1_700_000_000_000 + (index / 3) * 1000;
-        ids.push(ingest(store, inbound(target, &format!("m{index}"), &format!("t{index}"), &format!("a{index}"), "hola", at)).await);
+        ids.push(
+            ingest(
+                store,
+                inbound(
+                    target,
+                    &format!("m{index}"),
+                    &format!("t{index}"),
+                    &format!("a{index}"),
+                    "hola",
+                    at,
+                ),
+            )
+            .await,
+        );
     }
-    store.tag_conversation(ids[3], &[Label::parse("refund").unwrap()], &[]).await.unwrap();
-    store.tag_conversation(ids[4], &[Label::parse("refund").unwrap(), Label::parse("shipping").unwrap()], &[]).await.unwrap();
-    store.assign_conversation(ids[5], Some(agent.id)).await.unwrap();
-    store.set_conversation_status(ids[6], ConversationStatus::Resolved).await.unwrap();
+    store
+        .tag_conversation(ids[3], &[Label::parse("refund").unwrap()], &[])
+        .await
+        .unwrap();
+    store
+        .tag_conversation(
+            ids[4],
+            &[
+                Label::parse("refund").unwrap(),
+                Label::parse("shipping").unwrap(),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    store
+        .assign_conversation(ids[5], Some(agent.id))
+        .await
+        .unwrap();
+    store
+        .set_conversation_status(ids[6], ConversationStatus::Resolved)
+        .await
+        .unwrap();
 
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
-    let filter = ConversationFilter { status: StatusFilter::All, ..Default::default() };
+    let filter = ConversationFilter {
+        status: StatusFilter::All,
+        ..Default::default()
+    };
     loop {
-        let result = store.list_conversations(&filter, 10, cursor.as_deref()).await.unwrap();
+        let result = store
+            .list_conversations(&filter, 10, cursor.as_deref())
+            .await
+            .unwrap();
         seen.extend(result.items.iter().map(|c| (c.last_activity_at, c.id)));
         match result.next_cursor {
             Some(next) => cursor = Some(next),
@@ -411,97 +624,286 @@ async fn listing_filters_and_pages_without_gaps_or_repeats(db: TestDb) {
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted, "newest activity first, id breaking ties");
 
-    let open = store.list_conversations(&ConversationFilter::default(), 50, None).await.unwrap();
-    assert_eq!(open.items.len(), 24, "the default queue is open conversations");
-    let resolved = store
-        .list_conversations(&ConversationFilter { status: StatusFilter::Only(ConversationStatus::Resolved), ..Default::default() }, 50, None)
+    let open = store
+        .list_conversations(&ConversationFilter::default(), 50, None)
         .await
         .unwrap();
-    assert_eq!(resolved.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[6]]);
+    assert_eq!(
+        open.items.len(),
+        24,
+        "the default queue is open conversations"
+    );
+    let resolved = store
+        .list_conversations(
+            &ConversationFilter {
+                status: StatusFilter::Only(ConversationStatus::Resolved),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        resolved.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[6]]
+    );
     let by_channel = store
-        .list_conversations(&ConversationFilter { status: StatusFilter::All, channel_id: Some(phone.id), ..Default::default() }, 50, None)
+        .list_conversations(
+            &ConversationFilter {
+                status: StatusFilter::All,
+                channel_id: Some(phone.id),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(by_channel.items.len(), 12);
-    assert!(by_channel.items.iter().all(|c| c.channel_kind == ChannelKind::Whatsapp));
+    assert!(by_channel
+        .items
+        .iter()
+        .all(|c| c.channel_kind == ChannelKind::Whatsapp));
     let refunds = store
-        .list_conversations(&ConversationFilter { label: Some(Label::parse("refund").unwrap()), ..Default::default() }, 50, None)
+        .list_conversations(
+            &ConversationFilter {
+                label: Some(Label::parse("refund").unwrap()),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
         .await
         .unwrap();
     let mut refund_ids: Vec<_> = refunds.items.iter().map(|c| c.id).collect();
     refund_ids.sort();
     assert_eq!(refund_ids, vec![ids[3], ids[4]]);
-    assert_eq!(refunds.items.iter().find(|c| c.id == ids[4]).unwrap().labels.len(), 2);
+    assert_eq!(
+        refunds
+            .items
+            .iter()
+            .find(|c| c.id == ids[4])
+            .unwrap()
+            .labels
+            .len(),
+        2
+    );
     let mine = store
-        .list_conversations(&ConversationFilter { assignee: AssigneeFilter::User(agent.id), ..Default::default() }, 50, None)
+        .list_conversations(
+            &ConversationFilter {
+                assignee: AssigneeFilter::User(agent.id),
+                ..Default::default()
+            },
+            50,
+            None,
+        )
         .await
         .unwrap();
-    assert_eq!(mine.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![ids[5]]);
+    assert_eq!(
+        mine.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![ids[5]]
+    );
     let unassigned = store
-        .list_conversations(&ConversationFilter { assignee: AssigneeFilter::Unassigned, ..Default::default() }, 50, None)
+        .list_conversations(
+            &ConversationFilter {
+                assignee: AssigneeFilter::Unassigned,
+                ..Default::default()
+            },
+            50,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(unassigned.items.len(), 23);
     let bad_cursor = store.list_conversations(&filter, 10, Some("garbage")).await;
-    assert!(matches!(bad_cursor, Err(StoreError::Domain(DomainError::InvalidCursor))));
+    assert!(matches!(
+        bad_cursor,
+        Err(StoreError::Domain(DomainError::InvalidCursor))
+    ));
 }
 
 async fn full_text_search_finds_words_in_any_message(db: TestDb) {
     let store = &db.store;
     let page = channel(store, ChannelKind::Facebook, "p").await;
-    let parcel = ingest(store, inbound(&page, "m1", "t1", "a1", "Mi pedido no llegó, el envío está roto", 1_000)).await;
-    ingest(store, inbound(&page, "m2", "t1", "a1", "¿alguien responde?", 2_000)).await;
-    let other = ingest(store, inbound(&page, "m3", "t2", "a2", "Love the new colours!", 3_000)).await;
-    let search = |text: &str| ConversationFilter { status: StatusFilter::All, query: Some(text.into()), ..Default::default() };
-    let found = store.list_conversations(&search("pedido roto"), 50, None).await.unwrap();
-    assert_eq!(found.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![parcel]);
-    let found = store.list_conversations(&search("colours"), 50, None).await.unwrap();
-    assert_eq!(found.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![other]);
-    let none = store.list_conversations(&search("refund"), 50, None).await.unwrap();
+    let parcel = ingest(
+        store,
+        inbound(
+            &page,
+            "m1",
+            "t1",
+            "a1",
+            "Mi pedido no llegó, el envío está roto",
+            1_000,
+        ),
+    )
+    .await;
+    ingest(
+        store,
+        inbound(&page, "m2", "t1", "a1", "¿alguien responde?", 2_000),
+    )
+    .await;
+    let other = ingest(
+        store,
+        inbound(&page, "m3", "t2", "a2", "Love the new colours!", 3_000),
+    )
+    .await;
+    let search = |text: &str| ConversationFilter {
+        status: StatusFilter::All,
+        query: Some(text.into()),
+        ..Default::default()
+    };
+    let found = store
+        .list_conversations(&search("pedido roto"), 50, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![parcel]
+    );
+    let found = store
+        .list_conversations(&search("colours"), 50, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![other]
+    );
+    let none = store
+        .list_conversations(&search("refund"), 50, None)
+        .await
+        .unwrap();
     assert!(none.items.is_empty());
     // Operator syntax and quotes in user input are words, not query language.
-    let hostile = store.list_conversations(&search("\" OR * NEAR( -"), 50, None).await.unwrap();
+    let hostile = store
+        .list_conversations(&search("\" OR * NEAR( -"), 50, None)
+        .await
+        .unwrap();
     assert!(hostile.items.is_empty());
 }
 
 async fn out_of_order_messages_keep_the_newest_activity(db: TestDb) {
     let store = &db.store;
     let phone = channel(store, ChannelKind::Whatsapp, "w").await;
-    let conversation = ingest(store, inbound(&phone, "wamid.2", "16505551234", "16505551234", "second", 2_000)).await;
-    ingest(store, inbound(&phone, "wamid.1", "16505551234", "16505551234", "first", 1_000)).await;
+    let conversation = ingest(
+        store,
+        inbound(
+            &phone,
+            "wamid.2",
+            "16505551234",
+            "16505551234",
+            "second",
+            2_000,
+        ),
+    )
+    .await;
+    ingest(
+        store,
+        inbound(
+            &phone,
+            "wamid.1",
+            "16505551234",
+            "16505551234",
+            "first",
+            1_000,
+        ),
+    )
+    .await;
     let loaded = store.conversation(conversation).await.unwrap();
     assert_eq!(loaded.last_activity_at, Timestamp::from_millis(2_000));
     assert_eq!(loaded.last_message_text.as_deref(), Some("second"));
-    assert_eq!(loaded.waiting_since, Some(Timestamp::from_millis(1_000)), "waiting since the oldest unanswered");
-    let texts: Vec<_> = store.messages_in(conversation).await.unwrap().into_iter().map(|m| m.text).collect();
-    assert_eq!(texts, vec!["first", "second"], "the thread reads in the platform's order");
+    assert_eq!(
+        loaded.waiting_since,
+        Some(Timestamp::from_millis(1_000)),
+        "waiting since the oldest unanswered"
+    );
+    let texts: Vec<_> = store
+        .messages_in(conversation)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["first", "second"],
+        "the thread reads in the platform's order"
+    );
 }
 
 async fn tagging_an_author_as_troll_moves_their_conversations_out_of_the_queue(db: TestDb) {
     let store = &db.store;
     let page = channel(store, ChannelKind::Facebook, "p").await;
-    let troll_first = ingest(store, inbound(&page, "m1", "t1", "troll", "you are all idiots", 1_000)).await;
-    let customer = ingest(store, inbound(&page, "m2", "t2", "customer", "where is my order?", 2_000)).await;
+    let troll_first = ingest(
+        store,
+        inbound(&page, "m1", "t1", "troll", "you are all idiots", 1_000),
+    )
+    .await;
+    let customer = ingest(
+        store,
+        inbound(&page, "m2", "t2", "customer", "where is my order?", 2_000),
+    )
+    .await;
     let troll = store.conversation(troll_first).await.unwrap().contact_id;
-    let labels = store.tag_contact(troll, &[Label::parse("troll").unwrap()], &[]).await.unwrap();
-    assert_eq!(labels, vec![Label::parse("troll").unwrap()]);
-    let later = ingest(store, inbound(&page, "m3", "t3", "troll", "still here", 3_000)).await;
-    let queue = store.list_conversations(&ConversationFilter::default(), 50, None).await.unwrap();
-    assert_eq!(queue.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![customer], "past and future troll threads leave the queue");
-    let trolls = store
-        .list_conversations(&ConversationFilter { flagged: FlaggedFilter::Only, ..Default::default() }, 50, None)
+    let labels = store
+        .tag_contact(troll, &[Label::parse("troll").unwrap()], &[])
         .await
         .unwrap();
-    assert_eq!(trolls.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![later, troll_first]);
-    store.tag_contact(troll, &[], &[Label::parse("troll").unwrap()]).await.unwrap();
-    assert_eq!(store.list_conversations(&ConversationFilter::default(), 50, None).await.unwrap().items.len(), 3);
+    assert_eq!(labels, vec![Label::parse("troll").unwrap()]);
+    let later = ingest(
+        store,
+        inbound(&page, "m3", "t3", "troll", "still here", 3_000),
+    )
+    .await;
+    let queue = store
+        .list_conversations(&ConversationFilter::default(), 50, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![customer],
+        "past and future troll threads leave the queue"
+    );
+    let trolls = store
+        .list_conversations(
+            &ConversationFilter {
+                flagged: FlaggedFilter::Only,
+                ..Default::default()
+            },
+            50,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        trolls.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![later, troll_first]
+    );
+    store
+        .tag_contact(troll, &[], &[Label::parse("troll").unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_conversations(&ConversationFilter::default(), 50, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
 }
 
 async fn queuing_a_reply_is_idempotent_and_sending_records_the_platform_id(db: TestDb) {
     let store = &db.store;
     let page = channel(store, ChannelKind::Facebook, "p").await;
     let conversation = ingest(store, inbound(&page, "m1", "t1", "a1", "hola", 1_000)).await;
-    assert!(store.conversation(conversation).await.unwrap().waiting_since.is_some());
+    assert!(store
+        .conversation(conversation)
+        .await
+        .unwrap()
+        .waiting_since
+        .is_some());
     let reply = NewOutboundReply {
         conversation_id: conversation,
         user_id: None,
@@ -512,32 +914,84 @@ async fn queuing_a_reply_is_idempotent_and_sending_records_the_platform_id(db: T
     };
     let (message, item) = store.queue_reply(&reply).await.unwrap();
     let (again_message, again_item) = store.queue_reply(&reply).await.unwrap();
-    assert_eq!((message.id, item.id), (again_message.id, again_item.id), "same key, same reply");
+    assert_eq!(
+        (message.id, item.id),
+        (again_message.id, again_item.id),
+        "same key, same reply"
+    );
     assert_eq!(message.status, DeliveryStatus::Queued);
     assert_eq!(message.direction, Direction::Outbound);
     assert_eq!(db.count("outbox").await, 1);
-    assert_eq!(store.conversation(conversation).await.unwrap().waiting_since, None, "a person answered");
+    assert_eq!(
+        store
+            .conversation(conversation)
+            .await
+            .unwrap()
+            .waiting_since,
+        None,
+        "a person answered"
+    );
     let now = Timestamp::now();
-    let claimed = store.claim_outbox("d", 5, now, now.plus_millis(10_000)).await.unwrap();
+    let claimed = store
+        .claim_outbox("d", 5, now, now.plus_millis(10_000))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].payload, "{\"kind\":\"comment\"}");
-    assert!(store.complete_outbox(item.id, "d", &ExternalId::parse("reply-123").unwrap()).await.unwrap());
+    assert!(store
+        .complete_outbox(item.id, "d", &ExternalId::parse("reply-123").unwrap())
+        .await
+        .unwrap());
     let sent = store.message(message.id).await.unwrap();
     assert_eq!(sent.status, DeliveryStatus::Sent);
-    assert_eq!(sent.platform_id.as_ref().map(ExternalId::as_str), Some("reply-123"));
-    assert!(store.claim_outbox("d", 5, now, now.plus_millis(10_000)).await.unwrap().is_empty(), "sent once");
+    assert_eq!(
+        sent.platform_id.as_ref().map(ExternalId::as_str),
+        Some("reply-123")
+    );
+    assert!(
+        store
+            .claim_outbox("d", 5, now, now.plus_millis(10_000))
+            .await
+            .unwrap()
+            .is_empty(),
+        "sent once"
+    );
 }
 
 async fn failed_sends_retry_or_fail_for_good_and_stuck_sends_become_unknown(db: TestDb) {
     let store = &db.store;
     let ids = queue_replies(store, 3).await;
     let t0 = Timestamp::now();
-    let claimed = store.claim_outbox("d", 3, t0, t0.plus_millis(1000)).await.unwrap();
+    let claimed = store
+        .claim_outbox("d", 3, t0, t0.plus_millis(1000))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 3);
-    assert!(store.fail_outbox(ids[0], "d", "429 rate limited", Some(t0.plus_millis(60_000))).await.unwrap());
-    assert!(store.fail_outbox(ids[1], "d", "window closed", None).await.unwrap());
-    assert!(store.claim_outbox("d", 3, t0, t0.plus_millis(1000)).await.unwrap().is_empty(), "not due yet");
-    let due = store.claim_outbox("d", 3, t0.plus_millis(60_000), t0.plus_millis(61_000)).await.unwrap();
+    assert!(store
+        .fail_outbox(
+            ids[0],
+            "d",
+            "429 rate limited",
+            Some(t0.plus_millis(60_000))
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .fail_outbox(ids[1], "d", "window closed", None)
+        .await
+        .unwrap());
+    assert!(
+        store
+            .claim_outbox("d", 3, t0, t0.plus_millis(1000))
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    let due = store
+        .claim_outbox("d", 3, t0.plus_millis(60_000), t0.plus_millis(61_000))
+        .await
+        .unwrap();
     assert_eq!(due.iter().map(|i| i.id).collect::<Vec<_>>(), vec![ids[0]]);
     assert_eq!(due[0].attempts, 2);
     let failed = store.outbox_item(ids[1]).await.unwrap();
@@ -546,22 +1000,60 @@ async fn failed_sends_retry_or_fail_for_good_and_stuck_sends_become_unknown(db: 
     assert_eq!(message.status, DeliveryStatus::Failed);
     assert_eq!(message.error.as_deref(), Some("window closed"));
     // ids[2] is still "sending" with a lease that ran out at t0+1000: its outcome is unknown.
-    assert_eq!(store.expire_stuck_sends(t0.plus_millis(70_000)).await.unwrap(), 2);
-    assert_eq!(store.outbox_item(ids[2]).await.unwrap().state, OutboxState::Unknown);
-    assert!(store.claim_outbox("d", 3, t0.plus_millis(80_000), t0.plus_millis(90_000)).await.unwrap().is_empty(), "unknown sends are not blindly repeated");
+    assert_eq!(
+        store
+            .expire_stuck_sends(t0.plus_millis(70_000))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store.outbox_item(ids[2]).await.unwrap().state,
+        OutboxState::Unknown
+    );
+    assert!(
+        store
+            .claim_outbox("d", 3, t0.plus_millis(80_000), t0.plus_millis(90_000))
+            .await
+            .unwrap()
+            .is_empty(),
+        "unknown sends are not blindly repeated"
+    );
     let depths = store.queue_depths().await.unwrap();
     assert_eq!((depths.outbox_unknown, depths.outbox_failed), (2, 1));
 }
 
 async fn the_audit_log_is_append_only(db: TestDb) {
     let store = &db.store;
-    store.audit("cli", "user.add", "user:1", &serde_json::json!({"role": "agent"})).await.unwrap();
-    store.audit("user:1", "conversation.status", "conversation:9", &serde_json::json!({})).await.unwrap();
+    store
+        .audit(
+            "cli",
+            "user.add",
+            "user:1",
+            &serde_json::json!({"role": "agent"}),
+        )
+        .await
+        .unwrap();
+    store
+        .audit(
+            "user:1",
+            "conversation.status",
+            "conversation:9",
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
     let entries = store.list_audit(None, 10).await.unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].action, "conversation.status", "newest first");
-    assert_eq!(store.list_audit(Some("user.add"), 10).await.unwrap().len(), 1);
-    assert!(db.raw_execute("UPDATE audit_log SET actor = 'someone else'").await.is_err());
+    assert_eq!(
+        store.list_audit(Some("user.add"), 10).await.unwrap().len(),
+        1
+    );
+    assert!(db
+        .raw_execute("UPDATE audit_log SET actor = 'someone else'")
+        .await
+        .is_err());
     assert!(db.raw_execute("DELETE FROM audit_log").await.is_err());
     assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 2);
 }
@@ -570,15 +1062,41 @@ async fn released_leases_are_free_at_once(db: TestDb) {
     let store = &db.store;
     let account = channel(store, ChannelKind::X, "1").await;
     store
-        .insert_inbound_event(&NewInboundEvent { source: ChannelKind::X, channel_id: Some(account.id), origin: "poll:mentions".into(), dedup_key: "e".into(), body: vec![1] })
+        .insert_inbound_event(&NewInboundEvent {
+            source: ChannelKind::X,
+            channel_id: Some(account.id),
+            origin: "poll:mentions".into(),
+            dedup_key: "e".into(),
+            body: vec![1],
+        })
         .await
         .unwrap();
     let now = Timestamp::now();
-    assert_eq!(store.claim_inbound_events("leaving", 5, now, now.plus_millis(600_000)).await.unwrap().len(), 1);
-    assert!(store.acquire_poll_lease(account.id, "leaving", now, now.plus_millis(600_000)).await.unwrap());
+    assert_eq!(
+        store
+            .claim_inbound_events("leaving", 5, now, now.plus_millis(600_000))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .acquire_poll_lease(account.id, "leaving", now, now.plus_millis(600_000))
+        .await
+        .unwrap());
     store.release_leases("leaving").await.unwrap();
-    assert_eq!(store.claim_inbound_events("staying", 5, now, now.plus_millis(600_000)).await.unwrap().len(), 1);
-    assert!(store.acquire_poll_lease(account.id, "staying", now, now.plus_millis(600_000)).await.unwrap());
+    assert_eq!(
+        store
+            .claim_inbound_events("staying", 5, now, now.plus_millis(600_000))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .acquire_poll_lease(account.id, "staying", now, now.plus_millis(600_000))
+        .await
+        .unwrap());
 }
 
 async fn hostile_text_is_stored_as_written_but_bounded(db: TestDb) {

@@ -1,1 +1,157 @@
-//! placeholder
+//! buzon-web: the HTTP face of buzon — health and metrics, the platforms' webhooks, the JSON
+//! API and the pages.
+//!
+//! It knows HTTP and templates. It depends on the `Connector` trait, never on a concrete
+//! connector, and never calls a platform inside a request: replies go to the outbox.
+
+#![forbid(unsafe_code)]
+
+mod api;
+mod auth;
+mod error;
+mod health;
+mod metrics;
+mod webhooks;
+
+pub use error::AppError;
+pub use metrics::Metrics;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use buzon_connector::Connector;
+use buzon_core::ChannelKind;
+use buzon_store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// Settings the web layer needs, given by the binary.
+#[derive(Clone, Default)]
+pub struct WebSettings {
+    /// Meta's verify token for the webhook handshake.
+    pub meta_verify_token: Option<String>,
+    /// Whether a Meta app secret is configured (webhooks are refused with 503 until it is).
+    pub meta_configured: bool,
+    /// X's consumer secret, for the CRC answer.
+    pub x_consumer_secret: Option<String>,
+}
+
+/// Everything a handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    store: Store,
+    metrics: Metrics,
+    connectors: HashMap<ChannelKind, Arc<dyn Connector>>,
+    settings: WebSettings,
+    wake_workers: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// The state for a router over `store`, with the given connectors.
+    pub fn new(
+        store: Store,
+        metrics: Metrics,
+        connectors: HashMap<ChannelKind, Arc<dyn Connector>>,
+        settings: WebSettings,
+        wake_workers: Arc<tokio::sync::Notify>,
+    ) -> AppState {
+        AppState {
+            inner: Arc::new(AppInner {
+                store,
+                metrics,
+                connectors,
+                settings,
+                wake_workers,
+            }),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub(crate) fn connector(&self, kind: ChannelKind) -> Option<&Arc<dyn Connector>> {
+        self.inner.connectors.get(&kind)
+    }
+
+    pub(crate) fn settings(&self) -> &WebSettings {
+        &self.inner.settings
+    }
+
+    pub(crate) fn wake_workers(&self) {
+        self.inner.wake_workers.notify_waiters();
+    }
+}
+
+/// Every route, in one place.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::show_metrics))
+        .route(
+            "/webhooks/facebook",
+            get(webhooks::verify_meta).post(webhooks::receive_facebook),
+        )
+        .route(
+            "/webhooks/whatsapp",
+            get(webhooks::verify_meta).post(webhooks::receive_whatsapp),
+        )
+        .route(
+            "/webhooks/x",
+            get(webhooks::crc_x).post(webhooks::receive_x),
+        )
+        .route("/api/v1/conversations", get(api::list_conversations))
+        .route("/api/v1/conversations/{id}", get(api::show_conversation))
+        .route("/api/v1/conversations/{id}/replies", post(api::post_reply))
+        .route(
+            "/api/v1/conversations/{id}/tags",
+            post(api::post_conversation_tags),
+        )
+        .route("/api/v1/conversations/{id}/status", post(api::post_status))
+        .route("/api/v1/contacts/{id}/tags", post(api::post_contact_tags))
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe_request,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            webhooks::MAX_BODY_BYTES,
+        ))
+        .with_state(state)
+}
+
+/// One span per request, named by its route template (never the raw URI, which may carry
+/// tokens), and a request counter per route and status.
+async fn observe_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", %method, route = %route);
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    state.metrics().count_request(&route, status);
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request done"
+        );
+    });
+    response
+}

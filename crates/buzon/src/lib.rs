@@ -1,1 +1,15 @@
+//! The `buzon` binary: the command line, configuration, tracing, wiring of the store, the
+//! connectors and the web server, the workers, and a graceful shutdown.
+//!
+//! This is the only crate that reads configuration files and environment variables, installs
+//! the tracing subscriber, or names every concrete connector.
 
+#![forbid(unsafe_code)]
+
+mod cli;
+pub mod config;
+mod serve;
+mod telemetry;
+
+pub use cli::main_entry;
+pub use serve::run;

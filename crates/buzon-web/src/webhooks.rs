@@ -1,0 +1,143 @@
+//! The platforms' webhooks: verify the signature over the raw bytes, store the body durably,
+//! and only then answer 200. Parsing happens later, in the workers.
+
+use crate::{AppError, AppState};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use buzon_connector::{constant_time_eq, hmac_sha256, ConnectorError};
+use buzon_core::{ChannelKind, NewInboundEvent};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// The largest webhook body accepted (1 MiB); larger ones get 413.
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Deserialize)]
+pub(crate) struct MetaHandshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// `GET /webhooks/facebook|whatsapp`: Meta's subscription handshake.
+pub(crate) async fn verify_meta(
+    State(state): State<AppState>,
+    Query(handshake): Query<MetaHandshake>,
+) -> Response {
+    let expected = state.settings().meta_verify_token.as_deref();
+    let matches = match (expected, handshake.verify_token.as_deref()) {
+        (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
+        _ => false,
+    };
+    match (handshake.mode.as_deref(), handshake.challenge) {
+        (Some("subscribe"), Some(challenge)) if matches && challenge.len() <= 256 => {
+            (StatusCode::OK, [("content-type", "text/plain")], challenge).into_response()
+        }
+        _ => (StatusCode::FORBIDDEN, "verification failed").into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Crc {
+    crc_token: Option<String>,
+}
+
+/// `GET /webhooks/x?crc_token=…`: X's challenge-response check.
+pub(crate) async fn crc_x(
+    State(state): State<AppState>,
+    Query(crc): Query<Crc>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let secret = state
+        .settings()
+        .x_consumer_secret
+        .as_deref()
+        .ok_or_else(|| AppError::Unavailable("x.consumer_secret is not configured".into()))?;
+    let token = crc
+        .crc_token
+        .filter(|token| !token.is_empty() && token.len() <= 1024)
+        .ok_or_else(|| AppError::BadRequest("crc_token is required".into()))?;
+    let mac = hmac_sha256(secret.as_bytes(), token.as_bytes());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(mac);
+    Ok(Json(
+        json!({ "response_token": format!("sha256={encoded}") }),
+    ))
+}
+
+/// `POST /webhooks/facebook`.
+pub(crate) async fn receive_facebook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    receive(state, ChannelKind::Facebook, headers, body).await
+}
+
+/// `POST /webhooks/whatsapp`.
+pub(crate) async fn receive_whatsapp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    receive(state, ChannelKind::Whatsapp, headers, body).await
+}
+
+/// `POST /webhooks/x`.
+pub(crate) async fn receive_x(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    receive(state, ChannelKind::X, headers, body).await
+}
+
+async fn receive(state: AppState, kind: ChannelKind, headers: HeaderMap, body: Bytes) -> Response {
+    let platform = kind.as_str();
+    let configured = match kind {
+        ChannelKind::Facebook | ChannelKind::Whatsapp => state.settings().meta_configured,
+        ChannelKind::X => state.settings().x_consumer_secret.is_some(),
+    };
+    let Some(connector) = state.connector(kind).filter(|_| configured) else {
+        state.metrics().count_webhook(platform, "unconfigured");
+        return AppError::Unavailable(format!("{platform} webhooks are not configured"))
+            .into_response();
+    };
+    if let Err(err) = connector.verify_webhook(&headers, &body) {
+        state.metrics().count_webhook(platform, "rejected");
+        tracing::warn!(platform, error = %err, "webhook refused");
+        return match err {
+            ConnectorError::BadSignature => AppError::Unauthorized.into_response(),
+            other => AppError::BadRequest(other.to_string()).into_response(),
+        };
+    }
+    let event = NewInboundEvent {
+        source: kind,
+        channel_id: None,
+        origin: "webhook".into(),
+        dedup_key: format!("sha256:{}", hex::encode(Sha256::digest(&body))),
+        body: body.to_vec(),
+    };
+    match state.store().insert_inbound_event(&event).await {
+        Ok(Some(_)) => {
+            state.metrics().count_webhook(platform, "accepted");
+            state.wake_workers();
+            (StatusCode::OK, Json(json!({"status": "stored"}))).into_response()
+        }
+        Ok(None) => {
+            state.metrics().count_webhook(platform, "duplicate");
+            (StatusCode::OK, Json(json!({"status": "duplicate"}))).into_response()
+        }
+        // Not stored, so not acknowledged: the platform retries.
+        Err(err) => {
+            state.metrics().count_webhook(platform, "store_failed");
+            AppError::from(err).into_response()
+        }
+    }
+}

@@ -1,0 +1,459 @@
+//! The command line of ../shared/INTERFACE.md. Every failure ends with one clear line on
+//! standard error and a non-zero status.
+
+use crate::config::Settings;
+use anyhow::{anyhow, bail, Context};
+use buzon_core::{ChannelCredentials, ChannelKind, ExternalId, Role};
+use buzon_store::{Cipher, DatabaseUrl, Store, StoreError};
+use clap::{Parser, Subcommand};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "buzon",
+    version,
+    about = "A self-hosted social inbox for Facebook Pages, WhatsApp Business and X"
+)]
+struct Cli {
+    /// A TOML file layered over config/default.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server and all workers (applies pending migrations first).
+    Serve {
+        /// Also run the platform sandbox in-process, with demo channels and a stream of mentions.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage channels.
+    Channel {
+        #[command(subcommand)]
+        command: ChannelCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Run the platform sandbox alone.
+    Sandbox {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        bind: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input (one line).
+    Add {
+        email: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelCommand {
+    /// Connect a channel.
+    Add {
+        #[command(subcommand)]
+        kind: ChannelKindArgs,
+    },
+    /// List channels (never prints a secret).
+    List,
+}
+
+#[derive(Subcommand)]
+enum ChannelKindArgs {
+    /// A Facebook Page.
+    Facebook {
+        #[arg(long)]
+        page_id: Option<String>,
+        #[arg(long)]
+        page_token: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// A WhatsApp Business number.
+    Whatsapp {
+        #[arg(long)]
+        phone_number_id: Option<String>,
+        #[arg(long)]
+        access_token: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// An X account.
+    X {
+        #[arg(long)]
+        user_id: Option<String>,
+        #[arg(long)]
+        access_token: Option<String>,
+        #[arg(long)]
+        refresh_token: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it once, alone on the last line.
+    Create {
+        name: String,
+        #[arg(long)]
+        role: String,
+    },
+}
+
+/// Runs the command line and turns any failure into one line on standard error.
+pub fn main_entry() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                let _ = err.print();
+                return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            eprintln!("{}", one_line_clap_error(&err.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run_command(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&format!("{err:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// clap's multi-line usage errors, folded into one line without the usage and help hints.
+fn one_line_clap_error(rendered: &str) -> String {
+    let kept: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty()
+                && !line.starts_with("Usage:")
+                && !line.starts_with("For more information")
+        })
+        .collect();
+    one_line(&kept.join(" "))
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { demo } => {
+            crate::telemetry::init(&settings.log);
+            crate::serve::serve_from_cli(settings, demo).await
+        }
+        Command::Migrate => {
+            let store = open_store(&settings, false).await?;
+            store.migrate().await.context("applying migrations")?;
+            store.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Add { email, role, name },
+        } => {
+            let role = Role::parse(&role)?;
+            let email_checked = buzon_core::parse_email(&email)?;
+            let password = read_password()?;
+            let store = open_migrated(&settings).await?;
+            let display_name = name.unwrap_or_else(|| {
+                email_checked
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            });
+            let hash = buzon_store::secrets::hash_password(&password);
+            let user = match store
+                .create_user(&email_checked, &display_name, role, &hash)
+                .await
+            {
+                Err(StoreError::Conflict) => {
+                    bail!("a user with email {email_checked} already exists")
+                }
+                other => other?,
+            };
+            store
+                .audit(
+                    "cli",
+                    "user.add",
+                    &format!("user:{}", user.id),
+                    &serde_json::json!({"role": role.as_str()}),
+                )
+                .await?;
+            store.close().await;
+            println!("user {} added: {} ({})", user.id, user.email, user.role);
+            Ok(())
+        }
+        Command::Channel {
+            command: ChannelCommand::Add { kind },
+        } => {
+            let (kind, platform_id, credentials, name) = channel_args(kind)?;
+            let store = open_migrated(&settings).await?;
+            let channel = match store
+                .add_channel(kind, &name, &platform_id, &credentials)
+                .await
+            {
+                Err(StoreError::Conflict) => {
+                    bail!("the {kind} account {platform_id} is already connected")
+                }
+                other => other?,
+            };
+            store
+                .audit(
+                    "cli",
+                    "channel.add",
+                    &format!("channel:{}", channel.id),
+                    &serde_json::json!({"kind": kind.as_str()}),
+                )
+                .await?;
+            store.close().await;
+            println!(
+                "channel {} added: {} {} ({})",
+                channel.id, channel.kind, channel.platform_id, channel.name
+            );
+            Ok(())
+        }
+        Command::Channel {
+            command: ChannelCommand::List,
+        } => {
+            let store = open_migrated(&settings).await?;
+            let channels = store.list_channels().await?;
+            println!(
+                "{:<4} {:<9} {:<24} {:<24} health",
+                "id", "kind", "name", "platform id"
+            );
+            for channel in channels {
+                let health = match &channel.health_reason {
+                    Some(reason) => format!("{} ({reason})", channel.health.as_str()),
+                    None => channel.health.as_str().to_owned(),
+                };
+                println!(
+                    "{:<4} {:<9} {:<24} {:<24} {health}",
+                    channel.id, channel.kind, channel.name, channel.platform_id
+                );
+            }
+            store.close().await;
+            Ok(())
+        }
+        Command::Token {
+            command: TokenCommand::Create { name, role },
+        } => {
+            let role = Role::parse(&role)?;
+            let store = open_migrated(&settings).await?;
+            let (token, secret) = store.create_token(&name, role, None).await?;
+            store
+                .audit(
+                    "cli",
+                    "token.create",
+                    &format!("token:{}", token.id),
+                    &serde_json::json!({"role": role.as_str()}),
+                )
+                .await?;
+            store.close().await;
+            println!(
+                "token {} ({}, {}) created; it is shown only once:",
+                token.id, token.name, token.role
+            );
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Sandbox { bind } => {
+            crate::telemetry::init(&settings.log);
+            crate::serve::run_sandbox(&bind).await
+        }
+    }
+}
+
+fn channel_args(
+    kind: ChannelKindArgs,
+) -> anyhow::Result<(ChannelKind, ExternalId, ChannelCredentials, String)> {
+    fn required(value: Option<String>, flag: &str) -> anyhow::Result<String> {
+        match value.map(|value| value.trim().to_owned()) {
+            Some(value) if !value.is_empty() => Ok(value),
+            _ => Err(anyhow!("{flag} is required and must not be empty")),
+        }
+    }
+    let (kind, id, token, refresh, name) = match kind {
+        ChannelKindArgs::Facebook {
+            page_id,
+            page_token,
+            name,
+        } => (
+            ChannelKind::Facebook,
+            required(page_id, "--page-id")?,
+            required(page_token, "--page-token")?,
+            None,
+            name,
+        ),
+        ChannelKindArgs::Whatsapp {
+            phone_number_id,
+            access_token,
+            name,
+        } => (
+            ChannelKind::Whatsapp,
+            required(phone_number_id, "--phone-number-id")?,
+            required(access_token, "--access-token")?,
+            None,
+            name,
+        ),
+        ChannelKindArgs::X {
+            user_id,
+            access_token,
+            refresh_token,
+            name,
+        } => (
+            ChannelKind::X,
+            required(user_id, "--user-id")?,
+            required(access_token, "--access-token")?,
+            refresh_token.filter(|token| !token.trim().is_empty()),
+            name,
+        ),
+    };
+    let platform_id = ExternalId::parse(id).map_err(|err| anyhow!("{err}"))?;
+    let credentials = ChannelCredentials {
+        access_token: token,
+        refresh_token: refresh,
+        expires_at: None,
+    };
+    Ok((kind, platform_id, credentials, name.unwrap_or_default()))
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.chars().count() < 8 {
+        bail!("the password (read from standard input) must have at least 8 characters");
+    }
+    if password.len() > 1024 {
+        bail!("the password must be at most 1024 bytes");
+    }
+    Ok(password)
+}
+
+/// Opens the store for a command, checking the URL before anything is created.
+pub(crate) async fn open_store(settings: &Settings, with_key: bool) -> anyhow::Result<Store> {
+    let url =
+        DatabaseUrl::parse(&settings.database.url).map_err(|err| anyhow!("database.url: {err}"))?;
+    let cipher = if with_key {
+        load_cipher(settings)?
+    } else {
+        Cipher::from_key_text(&Cipher::generate_key_text())?
+    };
+    let store = Store::connect(&url, cipher)
+        .await
+        .context("opening the database")?;
+    Ok(store)
+}
+
+async fn open_migrated(settings: &Settings) -> anyhow::Result<Store> {
+    let store = open_store(settings, true).await?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// The credentials key: `security.secret_key`, or the key file in the data folder, generated
+/// with a warning on first start.
+pub(crate) fn load_cipher(settings: &Settings) -> anyhow::Result<Cipher> {
+    if let Some(key) = &settings.security.secret_key {
+        return Cipher::from_key_text(key.expose()).map_err(|err| anyhow!("{err}"));
+    }
+    let path = settings.data_dir().join("secret.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        return Cipher::from_key_text(&text).map_err(|err| anyhow!("{}: {err}", path.display()));
+    }
+    let key = Cipher::generate_key_text();
+    write_private(&path, &key)?;
+    tracing::warn!(path = %path.display(), "security.secret_key is not set: generated a new key; back it up, and set BUZON_SECURITY_SECRET_KEY when several nodes share a database");
+    eprintln!("warning: security.secret_key is not set; generated {} (back it up; every node must use the same key)", path.display());
+    Cipher::from_key_text(&key).map_err(|err| anyhow!("{err}"))
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)
+            .with_context(|| format!("creating {}", folder.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_fold_into_one_line() {
+        let rendered = "error: the following required arguments were not provided:\n  --role <ROLE>\n\nUsage: buzon user add --role <ROLE> <EMAIL>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line_clap_error(rendered),
+            "error: the following required arguments were not provided: --role <ROLE>"
+        );
+    }
+}
