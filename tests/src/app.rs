@@ -183,6 +183,64 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Posts a webhook body to `/webhooks/{platform}` signed as the platform signs it.
+    pub async fn post_signed_webhook(&self, platform: &str, body: &[u8]) -> reqwest::Response {
+        let request = self
+            .http
+            .post(self.url(&format!("/webhooks/{platform}")))
+            .body(body.to_vec());
+        let request = match platform {
+            "x" => request.header(
+                "x-twitter-webhooks-signature",
+                crate::platform::x_signature(X_CONSUMER_SECRET, body),
+            ),
+            _ => request.header(
+                "X-Hub-Signature-256",
+                crate::platform::meta_signature(META_APP_SECRET, body),
+            ),
+        };
+        request
+            .header("content-type", "application/json")
+            .send()
+            .await
+            .expect("webhook request is sent")
+    }
+
+    /// GETs an API path with a bearer token and returns the JSON (asserting 200).
+    pub async fn api_get(&self, token: &str, path: &str) -> serde_json::Value {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("API request");
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).expect("API answers JSON")
+    }
+
+    /// Waits until `check` returns `Some`, polling every 50 ms, for at most `limit`.
+    pub async fn eventually<T, F, Fut>(&self, limit: Duration, what: &str, mut check: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(value) = check().await {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; log tail:\n{}",
+                tail(&self.log(), 60)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Sends SIGTERM and waits (at most `limit`) for the process to exit; returns its status.
     pub async fn terminate(&mut self, limit: Duration) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("the server is running");
@@ -247,4 +305,9 @@ pub async fn run_cli(
         .await
         .expect("the command finishes within a minute")
         .expect("the command's output is readable")
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }

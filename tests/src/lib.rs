@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod db;
+pub mod platform;
 pub mod proxy;
 
 pub use app::TestApp;

@@ -396,6 +396,8 @@ pub struct Message {
     pub automatic: bool,
     /// Whether the platform retracted it (a removed comment).
     pub deleted: bool,
+    /// Whether it is hidden on the platform.
+    pub hidden: bool,
 }
 
 /// An author as a connector reports it.

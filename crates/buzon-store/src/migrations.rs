@@ -18,6 +18,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (1, "0001_accounts.sql"),
         (2, "0002_messages.sql"),
         (3, "0003_queues.sql"),
+        (4, "0004_moderation.sql"),
     ]
 );
 
@@ -28,6 +29,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (1, "0001_accounts.sql"),
         (2, "0002_messages.sql"),
         (3, "0003_queues.sql"),
+        (4, "0004_moderation.sql"),
     ]
 );
 

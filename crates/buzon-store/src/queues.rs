@@ -402,3 +402,142 @@ pub struct QueueDepths {
     /// Replies that failed for good.
     pub outbox_failed: i64,
 }
+
+impl Store {
+    /// Applies a platform edit to a stored inbound message. Returns false when the message is
+    /// unknown (the caller then stores it as new).
+    pub async fn apply_edit(
+        &self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+        text: &str,
+    ) -> Result<bool, StoreError> {
+        let result = query(
+            "UPDATE messages SET text = $1, edited_at = $2 WHERE channel_id = $3 AND platform_id = $4 AND direction = 'inbound'",
+        )
+        .bind(bound_text(text, MAX_MESSAGE_BYTES))
+        .bind(Timestamp::now().as_millis())
+        .bind(channel_id.get())
+        .bind(platform_id.as_str())
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Marks a message the platform removed. Its text is kept for the record; it is shown as
+    /// removed. Returns false when the message is unknown.
+    pub async fn mark_removed(
+        &self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+    ) -> Result<bool, StoreError> {
+        let result =
+            query("UPDATE messages SET deleted = 1 WHERE channel_id = $1 AND platform_id = $2")
+                .bind(channel_id.get())
+                .bind(platform_id.as_str())
+                .execute(&self.write)
+                .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Records that a message is hidden (or shown again) on the platform.
+    pub async fn mark_hidden(
+        &self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+        hidden: bool,
+    ) -> Result<bool, StoreError> {
+        let result =
+            query("UPDATE messages SET hidden = $1 WHERE channel_id = $2 AND platform_id = $3")
+                .bind(i64::from(hidden))
+                .bind(channel_id.get())
+                .bind(platform_id.as_str())
+                .execute(&self.write)
+                .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Applies a delivery status report to one of our outbound messages. Statuses arrive out
+    /// of order and never move backwards; a failure is final. Returns whether it changed.
+    pub async fn apply_delivery_status(
+        &self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let row = query("SELECT id, status FROM messages WHERE channel_id = $1 AND platform_id = $2 AND direction = 'outbound'")
+            .bind(channel_id.get())
+            .bind(platform_id.as_str())
+            .fetch_optional(&self.write)
+            .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let id: i64 = rows::get(&row, "id")?;
+        let current_text: String = rows::get(&row, "status")?;
+        let current = DeliveryStatus::parse_lenient(&current_text);
+        if !current.may_advance_to(status) {
+            return Ok(false);
+        }
+        let result = query("UPDATE messages SET status = $1, error = COALESCE($2, error) WHERE id = $3 AND status = $4")
+            .bind(status.as_str())
+            .bind(error.map(|error| bound_text(error, 2000)))
+            .bind(id)
+            .bind(current_text)
+            .execute(&self.write)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Records a send whose outcome is unknown: the row leaves the queue as `unknown` and the
+    /// message says so, so nobody resends it blindly.
+    pub async fn mark_outbox_unknown(
+        &self,
+        id: OutboxId,
+        owner: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now().as_millis();
+        let mut tx = self.write.begin().await?;
+        let row = query(
+            "UPDATE outbox SET state = 'unknown', last_error = $1, lease_owner = NULL, lease_until = NULL, updated_at = $2 \
+             WHERE id = $3 AND lease_owner = $4 AND state = 'sending' RETURNING message_id",
+        )
+        .bind(bound_text(reason, 2000))
+        .bind(now)
+        .bind(id.get())
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let message_id: i64 = rows::get(&row, "message_id")?;
+        query("UPDATE messages SET error = $1 WHERE id = $2")
+            .bind(format!("outcome unknown: {}", bound_text(reason, 1900)))
+            .bind(message_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The newest inbound message of a conversation that is still on the platform, which a
+    /// reply answers.
+    pub async fn latest_inbound_platform_id(
+        &self,
+        conversation_id: ConversationId,
+    ) -> Result<Option<ExternalId>, StoreError> {
+        let row = query(
+            "SELECT platform_id FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted = 0 \
+             AND platform_id IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .bind(conversation_id.get())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| rows::external_id(&row, "platform_id"))
+            .transpose()
+    }
+}

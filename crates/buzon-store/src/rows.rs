@@ -134,7 +134,7 @@ pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, channel_id, direction, platform_id, \
-     contact_id, user_id, text, attachments, created_at, received_at, status, error, automatic, deleted";
+     contact_id, user_id, text, attachments, created_at, received_at, status, error, automatic, deleted, hidden";
 
 pub(crate) fn message(row: &Row) -> Result<Message, StoreError> {
     let platform_id: Option<String> = get(row, "platform_id")?;
@@ -162,6 +162,7 @@ pub(crate) fn message(row: &Row) -> Result<Message, StoreError> {
         error: get(row, "error")?,
         automatic: flag(row, "automatic")?,
         deleted: flag(row, "deleted")?,
+        hidden: flag(row, "hidden")?,
     })
 }
 

@@ -292,6 +292,59 @@ pub(crate) async fn post_status(
     Ok(Json(json!({ "id": id, "status": status.as_str() })))
 }
 
+/// `GET /api/v1/admin/events`: inbound events that could not be processed, with their error
+/// (admins only). The raw body is shown as text, for diagnosis; it is what the platform sent.
+pub(crate) async fn list_failed_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    let principal = Principal::from_bearer(&state, &headers).await?;
+    principal.require_admin()?;
+    let events = state.store().failed_inbound_events(200).await?;
+    let items: Vec<Value> = events
+        .iter()
+        .map(|event| {
+            json!({
+                "id": event.id,
+                "source": event.source.as_str(),
+                "channel_id": event.channel_id,
+                "origin": event.origin,
+                "received_at": event.received_at.to_rfc3339(),
+                "processed_at": event.processed_at.map(Timestamp::to_rfc3339),
+                "attempts": event.attempts,
+                "error": event.error,
+                "body": String::from_utf8_lossy(&event.body.iter().take(64 * 1024).copied().collect::<Vec<u8>>()),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "next_cursor": null })))
+}
+
+/// `POST /api/v1/admin/events/{id}/replay`: puts a failed event back in the queue.
+pub(crate) async fn replay_event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let principal = Principal::from_bearer(&state, &headers).await?;
+    principal.require_admin()?;
+    state.store().replay_inbound_event(EventId(id)).await?;
+    state
+        .store()
+        .audit(
+            &principal.actor,
+            "event.replay",
+            &format!("event:{id}"),
+            &json!({}),
+        )
+        .await?;
+    state.wake_workers();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": id, "state": "pending" })),
+    ))
+}
+
 /// Whether the platform only accepts templates now: WhatsApp and Messenger allow free-form
 /// replies within 24 hours of the customer's last message.
 pub(crate) fn window_closed(conversation: &Conversation, now: Timestamp) -> bool {

@@ -37,6 +37,15 @@ impl Principal {
         })
     }
 
+    /// Refuses callers that are not admins.
+    pub fn require_admin(&self) -> Result<(), AppError> {
+        if self.role.can_admin() {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
     /// Refuses callers that may not change conversations.
     pub fn require_agent(&self) -> Result<(), AppError> {
         if self.role.can_act() {

@@ -121,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/conversations/{id}/status", post(api::post_status))
         .route("/api/v1/contacts/{id}/tags", post(api::post_contact_tags))
+        .route("/api/v1/admin/events", get(api::list_failed_events))
+        .route("/api/v1/admin/events/{id}/replay", post(api::replay_event))
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -10,6 +10,7 @@ mod cli;
 pub mod config;
 mod serve;
 mod telemetry;
+pub mod workers;
 
 pub use cli::main_entry;
 pub use serve::run;

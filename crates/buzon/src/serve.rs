@@ -2,9 +2,10 @@
 
 use crate::cli::open_store;
 use crate::config::Settings;
+use crate::workers::{Connectors, WorkerConfig, Workers};
 use anyhow::Context;
+use buzon_connector::HttpClient;
 use buzon_web::{AppState, Metrics, WebSettings};
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,13 +52,25 @@ pub async fn run(
             .as_ref()
             .map(|s| s.expose().to_owned()),
     };
+    let connectors = connectors(&settings);
     let state = AppState::new(
         store.clone(),
-        metrics,
-        HashMap::new(),
+        metrics.clone(),
+        connectors.clone(),
         web_settings,
-        wake_workers,
+        wake_workers.clone(),
     );
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let workers = settings.workers.enabled.then(|| {
+        let config = WorkerConfig {
+            node_id: node_id.clone(),
+            poll_interval: Duration::from_secs(settings.workers.poll_interval_secs),
+            lease: Duration::from_secs(settings.workers.lease_secs),
+            send_give_up: Duration::from_secs(settings.workers.send_give_up_secs),
+        };
+        let workers = Workers::new(store.clone(), connectors, metrics, config, wake_workers);
+        tokio::spawn(workers.run(workers_stopped))
+    });
     let app = buzon_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
 
     let stopping = Arc::new(tokio::sync::Notify::new());
@@ -81,6 +94,12 @@ pub async fn run(
     tokio::select! {
         result = server => result.context("serving HTTP")?,
         () = drained => tracing::warn!("shutdown: in-flight requests did not finish in time"),
+    }
+    let _ = stop_workers.send(true);
+    if let Some(workers) = workers {
+        if tokio::time::timeout(drain_limit, workers).await.is_err() {
+            tracing::warn!("shutdown: workers did not stop in time");
+        }
     }
     if let Err(err) = store.release_leases(&node_id).await {
         tracing::warn!(error = %err, "shutdown: could not release leases; they expire by themselves");
@@ -115,4 +134,54 @@ async fn shutdown_signal() {
 /// `buzon sandbox`.
 pub(crate) async fn run_sandbox(_bind: &str) -> anyhow::Result<()> {
     anyhow::bail!("the platform sandbox is not part of this build yet")
+}
+
+/// The three platform connectors, pointed at the configured API bases.
+pub(crate) fn connectors(settings: &Settings) -> Connectors {
+    let timeout = Duration::from_secs(20);
+    let client = HttpClient::new(timeout);
+    let app_secret = settings
+        .meta
+        .app_secret
+        .as_ref()
+        .map(|secret| secret.expose().to_owned());
+    let mut connectors: Connectors = Connectors::new();
+    connectors.insert(
+        buzon_core::ChannelKind::Facebook,
+        Arc::new(buzon_facebook::FacebookConnector::new(
+            buzon_facebook::FacebookSettings {
+                api_base: settings.facebook.api_base.clone(),
+                app_secret: app_secret.clone(),
+                request_timeout: timeout,
+            },
+            client.clone(),
+        )),
+    );
+    connectors.insert(
+        buzon_core::ChannelKind::Whatsapp,
+        Arc::new(buzon_whatsapp::WhatsappConnector::new(
+            buzon_whatsapp::WhatsappSettings {
+                api_base: settings.whatsapp.api_base.clone(),
+                app_secret,
+                request_timeout: timeout,
+            },
+            client.clone(),
+        )),
+    );
+    connectors.insert(
+        buzon_core::ChannelKind::X,
+        Arc::new(buzon_x::XConnector::new(
+            buzon_x::XSettings {
+                api_base: settings.x.api_base.clone(),
+                consumer_secret: settings
+                    .x
+                    .consumer_secret
+                    .as_ref()
+                    .map(|secret| secret.expose().to_owned()),
+                request_timeout: timeout,
+            },
+            client,
+        )),
+    );
+    connectors
 }
