@@ -21,7 +21,10 @@ CREATE INDEX inbound_events_pending ON inbound_events (state, id);
 
 CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,
-    message_id      BIGINT  NOT NULL UNIQUE REFERENCES messages (id),
+    -- The outbound message a reply sends, or the message a moderation acts on.
+    message_id      BIGINT  NOT NULL REFERENCES messages (id),
+    -- 'reply', or 'moderate' (hide or unhide on the platform).
+    kind            TEXT    NOT NULL DEFAULT 'reply',
     conversation_id BIGINT  NOT NULL REFERENCES conversations (id),
     channel_id      BIGINT  NOT NULL REFERENCES channels (id),
     idempotency_key TEXT    NOT NULL UNIQUE,
@@ -37,3 +40,4 @@ CREATE TABLE outbox (
     updated_at      BIGINT  NOT NULL
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
+CREATE INDEX outbox_message ON outbox (message_id);

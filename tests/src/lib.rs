@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod browser;
 pub mod db;
 pub mod platform;
 pub mod proxy;
+pub mod sandbox;
 
 pub use app::TestApp;
 pub use db::{Engine, TestDatabase};

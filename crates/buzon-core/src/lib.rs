@@ -9,6 +9,7 @@
 
 mod error;
 mod ids;
+pub mod metrics;
 mod model;
 mod query;
 mod text;

@@ -145,6 +145,12 @@ pub struct Channel {
     pub last_success_at: Option<Timestamp>,
     /// When it was connected.
     pub created_at: Timestamp,
+    /// Grows whenever the credentials change.
+    pub credentials_version: i64,
+    /// Whether new public comments of trolls and spammers are hidden on the platform.
+    pub auto_hide_flagged: bool,
+    /// Whether its response times appear on the public page.
+    pub published: bool,
 }
 
 /// The secrets a channel needs to talk to its platform. Debug output never shows them.

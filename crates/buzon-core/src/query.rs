@@ -50,9 +50,43 @@ pub enum FlaggedFilter {
     Include,
 }
 
+/// The order of a queue listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    /// Influencers and VIPs first, then newest activity first (the default).
+    #[default]
+    Newest,
+    /// Customers who have waited longest first (only conversations someone waits on).
+    LongestWaiting,
+    /// WhatsApp/Messenger reply windows closing soonest first (only open windows).
+    WindowClosing,
+}
+
+impl SortOrder {
+    /// Parses `newest`, `waiting` or `window`; anything else is the default.
+    pub fn parse_lenient(text: Option<&str>) -> SortOrder {
+        match text {
+            Some("waiting") => SortOrder::LongestWaiting,
+            Some("window") => SortOrder::WindowClosing,
+            _ => SortOrder::Newest,
+        }
+    }
+
+    /// The name used in URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortOrder::Newest => "newest",
+            SortOrder::LongestWaiting => "waiting",
+            SortOrder::WindowClosing => "window",
+        }
+    }
+}
+
 /// A conversation listing request.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConversationFilter {
+    /// The order.
+    pub sort: SortOrder,
     /// Statuses.
     pub status: StatusFilter,
     /// One channel.
@@ -67,11 +101,13 @@ pub struct ConversationFilter {
     pub query: Option<String>,
 }
 
-/// The position after the last row of a page: the newest-activity order is
-/// (last_activity_at DESC, id DESC), so a cursor names both.
+/// The position after the last row of a page, in the listing's order: the row's priority
+/// (newest order only), its sort time and its id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageCursor {
-    /// The last row's activity time.
+    /// The last row's priority (0 for orders without one).
+    pub priority: i64,
+    /// The last row's sort time.
     pub last_activity_at: Timestamp,
     /// The last row's id.
     pub id: i64,
@@ -80,15 +116,29 @@ pub struct PageCursor {
 impl PageCursor {
     /// The opaque text form given to clients.
     pub fn encode(self) -> String {
-        format!("{}.{}", self.last_activity_at.as_millis(), self.id)
+        format!(
+            "{}.{}.{}",
+            self.priority,
+            self.last_activity_at.as_millis(),
+            self.id
+        )
     }
 
     /// Parses a cursor produced by [`PageCursor::encode`].
     pub fn decode(text: &str) -> Result<PageCursor, DomainError> {
-        let (millis, id) = text.split_once('.').ok_or(DomainError::InvalidCursor)?;
-        let millis: i64 = millis.parse().map_err(|_| DomainError::InvalidCursor)?;
-        let id: i64 = id.parse().map_err(|_| DomainError::InvalidCursor)?;
+        let mut parts = text.split('.');
+        let mut next = || -> Result<i64, DomainError> {
+            parts
+                .next()
+                .and_then(|part| part.parse().ok())
+                .ok_or(DomainError::InvalidCursor)
+        };
+        let (priority, millis, id) = (next()?, next()?, next()?);
+        if parts.next().is_some() {
+            return Err(DomainError::InvalidCursor);
+        }
         Ok(PageCursor {
+            priority,
             last_activity_at: Timestamp::from_millis(millis),
             id,
         })
@@ -119,12 +169,17 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
         let cursor = PageCursor {
+            priority: 1,
             last_activity_at: Timestamp::from_millis(1_700_000_000_123),
             id: 42,
         };
         assert_eq!(PageCursor::decode(&cursor.encode()), Ok(cursor));
         assert_eq!(PageCursor::decode("x.1"), Err(DomainError::InvalidCursor));
         assert_eq!(PageCursor::decode("12"), Err(DomainError::InvalidCursor));
+        assert_eq!(
+            PageCursor::decode("1.2.3.4"),
+            Err(DomainError::InvalidCursor)
+        );
     }
 
     #[test]

@@ -1,1 +1,412 @@
-//! buzon's platform sandbox (in progress).
+//! buzon-sandbox: a local stand-in of the Facebook Graph API (Pages and Messenger), the
+//! WhatsApp Business Cloud API and the X API v2, faithful enough that the connectors cannot
+//! tell: the same paths, JSON, headers, signatures, pagination, rate-limit headers and error
+//! bodies as the published APIs (see `shared/PLATFORMS.md` and `shared/fixtures`). It
+//! generates mentions at a chosen rate, delivers signed webhooks to buzon, records every
+//! reply it receives and injects faults on demand. Tests, `buzon serve --demo`, `buzon
+//! sandbox` and the benchmarks use it.
+//!
+//! It must not depend on the store, the web crate or the connector crates' parsing: it speaks
+//! only the platforms' wire formats (it borrows `hmac_sha256` from buzon-connector).
+//!
+//! Routes (`{v}` is any Graph version, e.g. `v21.0`):
+//! - Graph (Facebook and WhatsApp, token by `Authorization: Bearer` or `access_token`):
+//!   `GET|POST|DELETE /graph/{v}/{id}` (objects: Page, post, comment, PSID profile, phone
+//!   number, media; POST `is_hidden`/`message` on a comment; DELETE a comment),
+//!   `GET /graph/{v}/{id}/feed` (also `/posts`, `/published_posts`),
+//!   `GET|POST /graph/{v}/{id}/comments`, `POST /graph/{v}/{id}/messages` (Messenger for the
+//!   Page id or `me`, WhatsApp for the phone number id), `GET /whatsapp-media/{id}`.
+//! - X (`Authorization: Bearer`): `GET /x/2/users/me`, `GET /x/2/users/{id}/mentions`,
+//!   `GET /x/2/users/{id}/tweets`, `GET /x/2/tweets/{id}`, `GET /x/2/dm_events`,
+//!   `GET /x/2/dm_conversations/with/{id}/dm_events`, `POST /x/2/tweets`,
+//!   `PUT /x/2/tweets/{id}/hidden`, `POST /x/2/dm_conversations/with/{id}/messages`.
+//! - Control (JSON): `GET /`, `POST /sandbox/mentions`, `POST /sandbox/generate`,
+//!   `GET /sandbox/generated`, `GET /sandbox/replies`, `GET|POST /sandbox/faults`,
+//!   `GET /sandbox/stats`, `POST /sandbox/webhook-target`.
+//!
+//! Webhooks go to `{target}/webhooks/facebook|whatsapp|x`: Meta bodies escaped like Meta's
+//! (`\uXXXX`, `\/`) and signed with `X-Hub-Signature-256`; X bodies signed with
+//! `x-twitter-webhooks-signature` after a CRC challenge. Failed deliveries are retried at once,
+//! then after 0.5, 2, 5 and 15 seconds. The sandbox echoes the account's own writes as
+//! platforms do (the Page's comment replies in `feed` webhooks, the X account's own posts and
+//! DMs in Account Activity), so connectors must skip their own items.
+
+#![forbid(unsafe_code)]
+
+mod clock;
+mod content;
+mod control;
+mod graph;
+mod model;
+mod webhooks;
+mod world;
+mod x;
+
+pub use content::{Category, Language};
+pub use model::{Faults, GeneratedItem, Injection, Platform, RecordedReply, Source, Stats};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use webhooks::Delivery;
+use world::World;
+
+/// Who the sandbox pretends to be, where it sends webhooks and how busy it is.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The Facebook Page's id.
+    pub facebook_page_id: String,
+    /// The Page access token clients must present.
+    pub facebook_page_token: String,
+    /// The WhatsApp business phone number id.
+    pub whatsapp_phone_number_id: String,
+    /// The WhatsApp (system user) access token clients must present.
+    pub whatsapp_token: String,
+    /// The X account's user id.
+    pub x_user_id: String,
+    /// The X user access token clients must present.
+    pub x_token: String,
+    /// The Meta app secret that signs Facebook and WhatsApp webhooks.
+    pub app_secret: String,
+    /// The X consumer secret that signs Account Activity webhooks.
+    pub consumer_secret: String,
+    /// buzon's base URL; webhooks go to `{target}/webhooks/facebook|whatsapp|x`. None sends
+    /// no webhooks.
+    pub webhook_target: Option<String>,
+    /// Items generated per minute in the background (0: none).
+    pub mentions_per_minute: u32,
+    /// Requests allowed per X endpoint per window.
+    pub x_rate_limit_per_window: u32,
+    /// The X rate-limit window.
+    pub x_rate_limit_window: Duration,
+    /// The seed of everything random the sandbox makes.
+    pub seed: u64,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> SandboxConfig {
+        SandboxConfig {
+            facebook_page_id: "104857601234567".to_string(),
+            facebook_page_token: "sandbox-facebook-page-token".to_string(),
+            whatsapp_phone_number_id: "106540352242922".to_string(),
+            whatsapp_token: "sandbox-whatsapp-token".to_string(),
+            x_user_id: "1590040035624407041".to_string(),
+            x_token: "sandbox-x-token".to_string(),
+            app_secret: "test-app-secret".to_string(),
+            consumer_secret: "test-consumer-secret".to_string(),
+            webhook_target: None,
+            mentions_per_minute: 0,
+            x_rate_limit_per_window: 15,
+            x_rate_limit_window: Duration::from_secs(15 * 60),
+            seed: 42,
+        }
+    }
+}
+
+/// A running sandbox. Dropping it stops it; [`Sandbox::shutdown`] stops it gracefully.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Starts the sandbox on `bind` (use port 0 for any free port) with its background tasks.
+pub async fn start(config: SandboxConfig, bind: SocketAddr) -> std::io::Result<Sandbox> {
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let mut local = listener.local_addr()?;
+    if local.ip().is_unspecified() {
+        local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let (outbox, queue) = mpsc::unbounded_channel();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(std::io::Error::other)?;
+    let shared = Arc::new(Shared {
+        world: Mutex::new(World::new(&config)),
+        base_url: format!("http://{local}"),
+        faults: Mutex::new(Faults::default()),
+        counters: Mutex::new(Stats::default()),
+        webhook_target: Mutex::new(config.webhook_target.clone()),
+        outbox,
+        pending: AtomicU64::new(0),
+        http,
+        x_crc_valid_until: Mutex::new(None),
+        config,
+    });
+    let router = router(Arc::clone(&shared));
+    let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = shutdown_signal.await;
+        });
+        if let Err(err) = serve.await {
+            tracing::error!(error = %err, "sandbox server stopped");
+        }
+    });
+    let mut tasks = vec![tokio::spawn(webhooks::run_delivery(
+        Arc::clone(&shared),
+        queue,
+    ))];
+    if shared.config.mentions_per_minute > 0 {
+        let generator = Arc::clone(&shared);
+        tasks.push(tokio::spawn(async move {
+            let period =
+                Duration::from_secs_f64(60.0 / f64::from(generator.config.mentions_per_minute));
+            let mut ticker = tokio::time::interval(period);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                generator.generate(1);
+            }
+        }));
+    }
+    Ok(Sandbox {
+        shared,
+        shutdown: Some(shutdown),
+        server: Some(server),
+        tasks,
+    })
+}
+
+/// Runs the sandbox until Ctrl-C, printing where it listens (the `buzon sandbox` command).
+pub async fn run_forever(config: SandboxConfig, bind: SocketAddr) -> std::io::Result<()> {
+    let sandbox = start(config, bind).await?;
+    println!("buzon sandbox listening on {}", sandbox.base_url());
+    println!("  Graph (Facebook, WhatsApp): {}", sandbox.graph_base());
+    println!("  X:                          {}", sandbox.x_base());
+    println!(
+        "  control:                    {}/sandbox/stats",
+        sandbox.base_url()
+    );
+    tokio::signal::ctrl_c().await?;
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+impl Sandbox {
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    /// The Graph API base for Facebook and WhatsApp, like `https://graph.facebook.com/v21.0`.
+    pub fn graph_base(&self) -> String {
+        format!("{}/graph/v21.0", self.shared.base_url)
+    }
+
+    /// The X API base, like `https://api.x.com` (clients append `/2/...`).
+    pub fn x_base(&self) -> String {
+        format!("{}/x", self.shared.base_url)
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.shared.config
+    }
+
+    /// Creates one specific item now, delivered and visible like generated ones.
+    pub fn inject(&self, injection: Injection) -> Result<GeneratedItem, String> {
+        self.shared.inject(&injection)
+    }
+
+    /// Generates `count` realistic items now.
+    pub fn generate(&self, count: usize) -> Vec<GeneratedItem> {
+        self.shared.generate(count)
+    }
+
+    /// Every item created so far, oldest first.
+    pub fn generated(&self) -> Vec<GeneratedItem> {
+        self.shared.world().generated.clone()
+    }
+
+    /// Every write received so far, oldest first.
+    pub fn replies(&self) -> Vec<RecordedReply> {
+        self.shared.world().replies.clone()
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults()
+    }
+
+    /// Replaces the faults in force.
+    pub fn set_faults(&self, faults: Faults) {
+        *self
+            .shared
+            .faults
+            .lock()
+            .expect("the faults lock is not poisoned") = faults;
+    }
+
+    /// Where webhooks go from now on (None: nowhere).
+    pub fn set_webhook_target(&self, target: Option<String>) {
+        *self
+            .shared
+            .webhook_target
+            .lock()
+            .expect("the webhook target lock is not poisoned") = target;
+        self.shared.forget_crc();
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// Waits until every queued, scheduled or retried webhook was delivered or given up, or
+    /// `timeout` passed; true when nothing is pending.
+    pub async fn settle_webhooks(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.shared.pending.load(Ordering::SeqCst) == 0 {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Stops the server and the background tasks.
+    pub async fn shutdown(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Some(server) = &self.server {
+            server.abort();
+        }
+    }
+}
+
+/// State shared by the handlers and the background tasks.
+pub(crate) struct Shared {
+    pub config: SandboxConfig,
+    pub base_url: String,
+    world: Mutex<World>,
+    faults: Mutex<Faults>,
+    counters: Mutex<Stats>,
+    webhook_target: Mutex<Option<String>>,
+    outbox: mpsc::UnboundedSender<Delivery>,
+    pending: AtomicU64,
+    http: reqwest::Client,
+    x_crc_valid_until: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().expect("the world lock is not poisoned")
+    }
+
+    pub(crate) fn faults(&self) -> Faults {
+        self.faults
+            .lock()
+            .expect("the faults lock is not poisoned")
+            .clone()
+    }
+
+    pub(crate) fn counters(&self) -> MutexGuard<'_, Stats> {
+        self.counters
+            .lock()
+            .expect("the counters lock is not poisoned")
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let (violations, generated, replies) = {
+            let world = self.world();
+            (
+                world.rate_limit_violations,
+                world.generated.len(),
+                world.replies.len(),
+            )
+        };
+        let mut stats = self.counters().clone();
+        stats.rate_limit_violations = violations;
+        stats.generated = generated as u64;
+        stats.replies = replies as u64;
+        stats.webhooks_pending = self.pending.load(Ordering::SeqCst);
+        stats
+    }
+
+    pub(crate) fn inject(self: &Arc<Self>, injection: &Injection) -> Result<GeneratedItem, String> {
+        let (item, outgoing) = self.world().inject(injection)?;
+        self.dispatch(outgoing);
+        Ok(item)
+    }
+
+    pub(crate) fn generate(self: &Arc<Self>, count: usize) -> Vec<GeneratedItem> {
+        let mut items = Vec::with_capacity(count);
+        for _ in 0..count {
+            let (item, outgoing) = self.world().generate();
+            self.dispatch(outgoing);
+            items.push(item);
+        }
+        items
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .merge(graph::routes())
+        .merge(x::routes())
+        .merge(control::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            count_requests,
+        ))
+        .with_state(shared)
+}
+
+/// Counts requests per route template and the throttling and server errors served.
+async fn count_requests(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let key = format!("{} {}", request.method(), route);
+    let platform_api = route.starts_with("/graph/") || route.starts_with("/x/");
+    let response = next.run(request).await;
+    let slow_ms = shared.faults().slow_ms;
+    if platform_api && slow_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(slow_ms)).await;
+    }
+    let status = response.status();
+    let mut counters = shared.counters();
+    *counters.requests.entry(key).or_default() += 1;
+    if status.as_u16() == 429 {
+        counters.responses_429 += 1;
+        counters.throttled += 1;
+    }
+    if status.is_server_error() {
+        counters.server_errors += 1;
+    }
+    response
+}

@@ -30,6 +30,22 @@ impl Store {
         rows::user(&row)
     }
 
+    /// Replaces a user's password hash and ends their sessions. Returns false for an unknown
+    /// email.
+    pub async fn set_password(&self, email: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let email = parse_email(email)?;
+        let result = query("UPDATE users SET password_hash = $1 WHERE email = $2")
+            .bind(password_hash)
+            .bind(&email)
+            .execute(&self.write)
+            .await?;
+        query("DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE email = $1)")
+            .bind(&email)
+            .execute(&self.write)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// The user with this id.
     pub async fn user(&self, id: UserId) -> Result<User, StoreError> {
         let row = query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))

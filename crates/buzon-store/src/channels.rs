@@ -115,7 +115,7 @@ impl Store {
             &credentials_context(channel.kind, &channel.platform_id),
             &plaintext,
         );
-        query("UPDATE channels SET credentials = $1 WHERE id = $2")
+        query("UPDATE channels SET credentials = $1, credentials_version = credentials_version + 1 WHERE id = $2")
             .bind(sealed)
             .bind(id.get())
             .execute(&self.write)

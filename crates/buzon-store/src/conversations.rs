@@ -54,6 +54,23 @@ fn fts5_query(text: &str) -> Option<String> {
 
 const FLAGGED_LABELS: &str = "('troll', 'spam', 'blocked')";
 
+/// How long after the customer's last message WhatsApp and Messenger accept free-form replies.
+pub const REPLY_WINDOW_MILLIS: i64 = 24 * 60 * 60 * 1000;
+
+/// The contacts of the same person as conversation `c`'s author (the author alone when not
+/// linked), for labels that follow the person.
+const SAME_PERSON_CONTACTS: &str = "SELECT k2.id FROM contacts k1 JOIN contacts k2 \
+     ON k2.id = k1.id OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) WHERE k1.id = c.contact_id";
+
+/// Recomputes the priority of every conversation of the given author's person: influencers
+/// and VIPs sort first.
+const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN EXISTS ( \
+     SELECT 1 FROM contact_labels f WHERE f.label IN ('vip', 'influencer') AND f.contact_id IN ( \
+       SELECT k2.id FROM contacts k1 JOIN contacts k2 ON k2.id = k1.id OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) \
+       WHERE k1.id = conversations.contact_id)) THEN 1 ELSE 0 END \
+     WHERE contact_id IN (SELECT k2.id FROM contacts k1 JOIN contacts k2 ON k2.id = k1.id \
+       OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) WHERE k1.id = $1)";
+
 impl Store {
     /// Stores an inbound message exactly once per (channel, platform id), creating its author
     /// and conversation as needed. A repeated delivery changes nothing.
@@ -153,6 +170,10 @@ impl Store {
         .bind(conversation_id)
         .execute(&mut *tx)
         .await?;
+        query(REFRESH_PRIORITY)
+            .bind(contact_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(IngestOutcome::Inserted {
             message_id: MessageId(message_id),
@@ -160,7 +181,7 @@ impl Store {
         })
     }
 
-    /// One page of the queue, newest activity first.
+    /// One page of the queue in the filter's order.
     pub async fn list_conversations(
         &self,
         filter: &ConversationFilter,
@@ -196,8 +217,10 @@ impl Store {
                 "EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label = {placeholder})"
             ));
         }
+        // Labels follow the person: a troll on one platform is a troll on every linked one.
         let flagged = format!(
-            "EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = c.contact_id AND f.label IN {FLAGGED_LABELS})"
+            "EXISTS (SELECT 1 FROM contact_labels f WHERE f.label IN {FLAGGED_LABELS} AND f.contact_id IN ({}))",
+            SAME_PERSON_CONTACTS
         );
         match filter.flagged {
             FlaggedFilter::Exclude => conditions.push(format!("NOT {flagged}")),
@@ -229,13 +252,42 @@ impl Store {
                 }
             }
         }
+        // Each order has its sort time, and a keyset cursor in the same order.
+        let (sort_time, order) = match filter.sort {
+            SortOrder::Newest => (
+                "c.last_activity_at",
+                "c.priority DESC, c.last_activity_at DESC, c.id DESC",
+            ),
+            SortOrder::LongestWaiting => {
+                conditions.push("c.waiting_since IS NOT NULL".into());
+                ("c.waiting_since", "c.waiting_since ASC, c.id ASC")
+            }
+            SortOrder::WindowClosing => {
+                let open_since = statement.push(Value::Int(
+                    Timestamp::now().as_millis() - REPLY_WINDOW_MILLIS,
+                ));
+                conditions.push(format!(
+                    "c.last_inbound_at > {open_since} AND (ch.kind = 'whatsapp' OR c.thread_key LIKE 'messenger:%')"
+                ));
+                ("c.last_inbound_at", "c.last_inbound_at ASC, c.id ASC")
+            }
+        };
         if let Some(cursor) = cursor.filter(|cursor| !cursor.is_empty()) {
             let cursor = PageCursor::decode(cursor)?;
             let at = statement.push(Value::Int(cursor.last_activity_at.as_millis()));
             let id = statement.push(Value::Int(cursor.id));
-            conditions.push(format!(
-                "(c.last_activity_at < {at} OR (c.last_activity_at = {at} AND c.id < {id}))"
-            ));
+            match filter.sort {
+                SortOrder::Newest => {
+                    let priority = statement.push(Value::Int(cursor.priority));
+                    conditions.push(format!(
+                        "(c.priority < {priority} OR (c.priority = {priority} AND (c.last_activity_at < {at} \
+                         OR (c.last_activity_at = {at} AND c.id < {id}))))"
+                    ));
+                }
+                SortOrder::LongestWaiting | SortOrder::WindowClosing => conditions.push(format!(
+                    "({sort_time} > {at} OR ({sort_time} = {at} AND c.id > {id}))"
+                )),
+            }
         }
         let limit_placeholder = statement.push(Value::Int(i64::from(limit) + 1));
         let where_clause = if conditions.is_empty() {
@@ -244,8 +296,8 @@ impl Store {
             format!("WHERE {}", conditions.join(" AND "))
         };
         statement.text = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN channels ch ON ch.id = c.channel_id \
-             {where_clause} ORDER BY c.last_activity_at DESC, c.id DESC LIMIT {limit_placeholder}"
+            "SELECT {CONVERSATION_COLUMNS}, {sort_time} AS sort_time FROM conversations c \
+             JOIN channels ch ON ch.id = c.channel_id {where_clause} ORDER BY {order} LIMIT {limit_placeholder}"
         );
         let found = statement.query().fetch_all(&self.read).await?;
         let mut items = found
@@ -254,9 +306,16 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
+            let last_row = &found[limit as usize - 1];
+            let sort_time = rows::ts(last_row, "sort_time")?;
             items.last().map(|last| {
                 PageCursor {
-                    last_activity_at: last.last_activity_at,
+                    priority: if filter.sort == SortOrder::Newest {
+                        i64::from(last.priority)
+                    } else {
+                        0
+                    },
+                    last_activity_at: sort_time,
                     id: last.id.get(),
                 }
                 .encode()
@@ -410,6 +469,10 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        query(REFRESH_PRIORITY)
+            .bind(id.get())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(self.contact(id).await?.labels)
     }
@@ -418,6 +481,105 @@ impl Store {
 /// The start of a message, for the queue's snippet column.
 pub(crate) fn snippet(text: &str) -> String {
     bound_text(text, 280)
+}
+
+impl Store {
+    /// Links two authors as one person (on any channels): their labels then follow the person
+    /// into every conversation. Returns the person.
+    pub async fn link_contacts(
+        &self,
+        first: ContactId,
+        second: ContactId,
+    ) -> Result<PersonId, StoreError> {
+        let one = self.contact(first).await?;
+        let other = self.contact(second).await?;
+        let mut tx = self.write.begin().await?;
+        let person = match (one.person_id, other.person_id) {
+            (Some(person), _) | (None, Some(person)) => person.get(),
+            (None, None) => {
+                let row =
+                    query("INSERT INTO persons (name, created_at) VALUES ($1, $2) RETURNING id")
+                        .bind(one.name.clone().or(other.name.clone()))
+                        .bind(Timestamp::now().as_millis())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                rows::get::<i64>(&row, "id")?
+            }
+        };
+        // Merge: every contact of either person joins the one person.
+        query(
+            "UPDATE contacts SET person_id = $1 WHERE id IN ($2, $3) \
+             OR (person_id IS NOT NULL AND person_id IN (SELECT person_id FROM contacts WHERE id IN ($2, $3) AND person_id IS NOT NULL))",
+        )
+        .bind(person)
+        .bind(first.get())
+        .bind(second.get())
+        .execute(&mut *tx)
+        .await?;
+        query(REFRESH_PRIORITY)
+            .bind(first.get())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(PersonId(person))
+    }
+
+    /// Every author linked to the same person as `id` (itself included).
+    pub async fn person_contacts(&self, id: ContactId) -> Result<Vec<Contact>, StoreError> {
+        let rows = query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id IN (SELECT k2.id FROM contacts k1 JOIN contacts k2 \
+             ON k2.id = k1.id OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) WHERE k1.id = $1) ORDER BY k.id"
+        ))
+        .bind(id.get())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(rows::contact).collect()
+    }
+
+    /// The conversations of a person on every channel, newest first.
+    pub async fn person_conversations(
+        &self,
+        id: ContactId,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let rows = query(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN channels ch ON ch.id = c.channel_id \
+             WHERE c.contact_id IN (SELECT k2.id FROM contacts k1 JOIN contacts k2 \
+             ON k2.id = k1.id OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) WHERE k1.id = $1) \
+             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $2"
+        ))
+        .bind(id.get())
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(rows::conversation).collect()
+    }
+
+    /// Authors whose name or handle contains `text` (case-insensitive), for linking.
+    pub async fn search_contacts(
+        &self,
+        text: &str,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let pattern = format!("%{}%", text.trim().to_lowercase().replace(['%', '_'], ""));
+        let rows = query(&format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE LOWER(COALESCE(k.name, '')) LIKE $1 \
+             OR LOWER(COALESCE(k.handle, '')) LIKE $1 OR k.platform_id LIKE $1 ORDER BY k.id DESC LIMIT $2"
+        ))
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(rows::contact).collect()
+    }
+
+    /// The newest message id, which live views compare to know whether anything arrived.
+    pub async fn latest_message_id(&self) -> Result<i64, StoreError> {
+        let row = query("SELECT COALESCE(MAX(id), 0) AS latest FROM messages")
+            .fetch_one(&self.read)
+            .await?;
+        rows::get(&row, "latest")
+    }
 }
 
 #[cfg(test)]

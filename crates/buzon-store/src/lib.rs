@@ -17,10 +17,13 @@ mod migrations;
 mod queues;
 mod rows;
 pub mod secrets;
+mod web;
 
+pub use conversations::REPLY_WINDOW_MILLIS;
 pub use error::StoreError;
 pub use queues::{ClaimedEvent, ClaimedOutbox, QueueDepths};
 pub use secrets::{Cipher, CipherError};
+pub use web::{Note, ReplyTemplate, Session};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};

@@ -19,6 +19,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (2, "0002_messages.sql"),
         (3, "0003_queues.sql"),
         (4, "0004_moderation.sql"),
+        (5, "0005_web.sql"),
     ]
 );
 
@@ -30,6 +31,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (2, "0002_messages.sql"),
         (3, "0003_queues.sql"),
         (4, "0004_moderation.sql"),
+        (5, "0005_web.sql"),
     ]
 );
 

@@ -316,7 +316,7 @@ impl Store {
         let row = query(
             "UPDATE outbox SET state = $1, next_attempt_at = $2, last_error = $3, lease_owner = NULL, \
              lease_until = NULL, updated_at = $4 WHERE id = $5 AND lease_owner = $6 AND state IN ('sending', 'unknown') \
-             RETURNING message_id",
+             RETURNING message_id, kind",
         )
         .bind(state)
         .bind(next)
@@ -330,7 +330,8 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         };
-        if retry_at.is_none() {
+        let kind: String = rows::get(&row, "kind")?;
+        if retry_at.is_none() && kind == "reply" {
             let message_id: i64 = rows::get(&row, "message_id")?;
             query("UPDATE messages SET status = 'failed', error = $1 WHERE id = $2")
                 .bind(&error)
@@ -502,7 +503,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let row = query(
             "UPDATE outbox SET state = 'unknown', last_error = $1, lease_owner = NULL, lease_until = NULL, updated_at = $2 \
-             WHERE id = $3 AND lease_owner = $4 AND state = 'sending' RETURNING message_id",
+             WHERE id = $3 AND lease_owner = $4 AND state = 'sending' AND kind = 'reply' RETURNING message_id",
         )
         .bind(bound_text(reason, 2000))
         .bind(now)

@@ -73,7 +73,8 @@ pub(crate) fn token(row: &Row) -> Result<ApiToken, StoreError> {
 }
 
 pub(crate) const CHANNEL_COLUMNS: &str =
-    "id, kind, name, platform_id, health, health_reason, cursor, last_success_at, created_at";
+    "id, kind, name, platform_id, health, health_reason, cursor, last_success_at, created_at, \
+     credentials_version, auto_hide_flagged, published";
 
 pub(crate) fn channel(row: &Row) -> Result<Channel, StoreError> {
     Ok(Channel {
@@ -87,6 +88,9 @@ pub(crate) fn channel(row: &Row) -> Result<Channel, StoreError> {
         cursor: get(row, "cursor")?,
         last_success_at: opt_ts(row, "last_success_at")?,
         created_at: ts(row, "created_at")?,
+        credentials_version: get(row, "credentials_version")?,
+        auto_hide_flagged: flag(row, "auto_hide_flagged")?,
+        published: flag(row, "published")?,
     })
 }
 

@@ -56,6 +56,8 @@ conformance! {
     the_audit_log_is_append_only,
     released_leases_are_free_at_once,
     hostile_text_is_stored_as_written_but_bounded,
+    vips_sort_first_and_other_orders_page_in_their_own_order,
+    labels_follow_a_person_across_linked_channels,
 }
 
 async fn channel(store: &Store, kind: ChannelKind, platform_id: &str) -> Channel {
@@ -1109,4 +1111,175 @@ async fn hostile_text_is_stored_as_written_but_bounded(db: TestDb) {
     let messages = store.messages_in(conversation).await.unwrap();
     assert_eq!(messages[0].text, hostile.replace('\0', "\u{FFFD}"));
     assert_eq!(messages[1].text.len(), MAX_MESSAGE_BYTES);
+}
+
+async fn vips_sort_first_and_other_orders_page_in_their_own_order(db: TestDb) {
+    let store = &db.store;
+    let page = channel(store, ChannelKind::Facebook, "p").await;
+    let phone = channel(store, ChannelKind::Whatsapp, "w").await;
+    let now = Timestamp::now().as_millis();
+    let old = ingest(
+        store,
+        inbound(&page, "m1", "t1", "a1", "old", now - 3_000_000),
+    )
+    .await;
+    let vip = ingest(
+        store,
+        inbound(&page, "m2", "t2", "vip", "vip", now - 2_000_000),
+    )
+    .await;
+    let newest = ingest(
+        store,
+        inbound(&page, "m3", "t3", "a3", "new", now - 1_000_000),
+    )
+    .await;
+    let window_old = ingest(
+        store,
+        inbound(
+            &phone,
+            "w1",
+            "whatsapp:1",
+            "1",
+            "hola",
+            now - 20 * 3_600_000,
+        ),
+    )
+    .await;
+    let window_new = ingest(
+        store,
+        inbound(&phone, "w2", "whatsapp:2", "2", "hola", now - 3_600_000),
+    )
+    .await;
+    let window_closed = ingest(
+        store,
+        inbound(
+            &phone,
+            "w3",
+            "whatsapp:3",
+            "3",
+            "hola",
+            now - 30 * 3_600_000,
+        ),
+    )
+    .await;
+    let vip_contact = store.conversation(vip).await.unwrap().contact_id;
+    store
+        .tag_contact(vip_contact, &[Label::parse("vip").unwrap()], &[])
+        .await
+        .unwrap();
+
+    let list = |sort: SortOrder| ConversationFilter {
+        sort,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let result = store
+            .list_conversations(&list(SortOrder::Newest), 2, cursor.as_deref())
+            .await
+            .unwrap();
+        seen.extend(result.items.iter().map(|c| c.id));
+        match result.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![vip, newest, old, window_new, window_old, window_closed],
+        "the VIP first, then newest activity"
+    );
+
+    let mut waiting = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let result = store
+            .list_conversations(&list(SortOrder::LongestWaiting), 2, cursor.as_deref())
+            .await
+            .unwrap();
+        waiting.extend(result.items.iter().map(|c| c.id));
+        match result.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        waiting,
+        vec![window_closed, window_old, window_new, old, vip, newest],
+        "longest waiting first"
+    );
+
+    let closing = store
+        .list_conversations(&list(SortOrder::WindowClosing), 50, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        closing.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![window_old, window_new],
+        "open windows, closing soonest first"
+    );
+}
+
+async fn labels_follow_a_person_across_linked_channels(db: TestDb) {
+    let store = &db.store;
+    let page = channel(store, ChannelKind::Facebook, "p").await;
+    let account = channel(store, ChannelKind::X, "x").await;
+    let on_facebook = ingest(store, inbound(&page, "m1", "t1", "psid-1", "hola", 1_000)).await;
+    let on_x = ingest(
+        store,
+        inbound(&account, "tw1", "tweet:1", "user-9", "@shop hola", 2_000),
+    )
+    .await;
+    let facebook_contact = store.conversation(on_facebook).await.unwrap().contact_id;
+    let x_contact = store.conversation(on_x).await.unwrap().contact_id;
+    let person = store
+        .link_contacts(facebook_contact, x_contact)
+        .await
+        .unwrap();
+    let linked = store.person_contacts(x_contact).await.unwrap();
+    assert_eq!(linked.len(), 2);
+    assert!(linked
+        .iter()
+        .all(|contact| contact.person_id == Some(person)));
+    let history = store
+        .person_conversations(facebook_contact, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![on_x, on_facebook],
+        "history on every channel"
+    );
+
+    store
+        .tag_contact(facebook_contact, &[Label::parse("troll").unwrap()], &[])
+        .await
+        .unwrap();
+    let queue = store
+        .list_conversations(&ConversationFilter::default(), 50, None)
+        .await
+        .unwrap();
+    assert!(
+        queue.items.is_empty(),
+        "the troll label follows the person to X"
+    );
+    store
+        .tag_contact(
+            facebook_contact,
+            &[Label::parse("vip").unwrap()],
+            &[Label::parse("troll").unwrap()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.conversation(on_x).await.unwrap().priority,
+        1,
+        "VIP priority follows the person too"
+    );
+    let found = store.search_contacts("author user-9", 10).await.unwrap();
+    assert_eq!(
+        found.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![x_contact]
+    );
 }

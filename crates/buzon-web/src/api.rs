@@ -10,8 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-/// How long after the customer's last message WhatsApp and Messenger accept free-form replies.
-pub(crate) const REPLY_WINDOW_MILLIS: i64 = 24 * 60 * 60 * 1000;
+use buzon_store::REPLY_WINDOW_MILLIS;
 
 #[derive(Deserialize)]
 pub(crate) struct ListQuery {
@@ -23,6 +22,7 @@ pub(crate) struct ListQuery {
     limit: Option<u32>,
     cursor: Option<String>,
     flagged: Option<String>,
+    sort: Option<String>,
 }
 
 /// `GET /api/v1/conversations`.
@@ -61,6 +61,7 @@ pub(crate) async fn list_conversations(
         }
     };
     let filter = ConversationFilter {
+        sort: SortOrder::parse_lenient(query.sort.as_deref()),
         status: StatusFilter::parse(query.status.as_deref())?,
         channel_id,
         label: query
@@ -131,7 +132,40 @@ pub(crate) async fn post_reply(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let principal = Principal::from_bearer(&state, &headers).await?;
     principal.require_agent()?;
-    let text = body.text.trim();
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok())
+        .filter(|key| !key.is_empty() && key.len() <= 200)
+        .map(|key| format!("api:{}:{key}", principal.actor));
+    let (message, channel) = queue_reply(
+        &state,
+        ConversationId(id),
+        principal.user_id,
+        &principal.actor,
+        &body.text,
+        key,
+        None,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(message_json(&message, channel, None)),
+    ))
+}
+
+/// Queues a reply (or an approved template) to a conversation: the outbound message and its
+/// outbox row in one transaction, before any platform call. Refuses free text when the
+/// platform's 24-hour window is closed (409, with the templates that may be sent).
+pub(crate) async fn queue_reply(
+    state: &AppState,
+    conversation_id: ConversationId,
+    user_id: Option<UserId>,
+    actor: &str,
+    text: &str,
+    idempotency_key: Option<String>,
+    template: Option<&buzon_store::ReplyTemplate>,
+) -> Result<(Message, ChannelKind), AppError> {
+    let text = text.trim();
     if text.is_empty() {
         return Err(AppError::BadRequest("text must not be empty".into()));
     }
@@ -140,36 +174,35 @@ pub(crate) async fn post_reply(
             "text must be at most 8192 bytes".into(),
         ));
     }
-    let conversation = state.store().conversation(ConversationId(id)).await?;
-    if window_closed(&conversation, Timestamp::now()) {
+    let conversation = state.store().conversation(conversation_id).await?;
+    if template.is_none() && window_closed(&conversation, Timestamp::now()) {
+        let templates = state.store().templates(conversation.channel_kind).await?;
         return Err(AppError::Conflict {
             code: "reply_window_closed",
             message: "more than 24 hours have passed since the customer's last message: only an approved template may be sent".into(),
-            detail: json!({ "templates": [] }),
+            detail: json!({ "templates": templates.iter().map(|t| json!({"id": t.id, "name": t.name, "language": t.language, "body": t.body})).collect::<Vec<_>>() }),
         });
     }
-    let messages = state.store().messages_in(conversation.id).await?;
-    let in_reply_to = messages
-        .iter()
-        .rev()
-        .find(|message| message.direction == Direction::Inbound && !message.deleted)
-        .and_then(|message| message.platform_id.clone());
-    let idempotency_key = headers
-        .get("idempotency-key")
-        .and_then(|value| value.to_str().ok())
-        .filter(|key| !key.is_empty() && key.len() <= 200)
-        .map(|key| format!("api:{}:{key}", principal.actor))
-        .unwrap_or_else(|| format!("api:{}", random_key()));
-    let payload = json!({
+    let in_reply_to = state
+        .store()
+        .latest_inbound_platform_id(conversation.id)
+        .await?;
+    let mut payload = json!({
         "thread_key": conversation.thread_key,
         "in_reply_to": in_reply_to.as_ref().map(ExternalId::as_str),
         "text": text,
     });
+    if let Some(template) = template {
+        payload["template"] =
+            json!({"name": template.name, "language": template.language, "parameters": []});
+    }
+    let idempotency_key = idempotency_key
+        .unwrap_or_else(|| format!("auto:{}", hex::encode(rand::random::<[u8; 16]>())));
     let (message, _outbox) = state
         .store()
         .queue_reply(&NewOutboundReply {
             conversation_id: conversation.id,
-            user_id: principal.user_id,
+            user_id,
             text: text.to_owned(),
             idempotency_key,
             payload: payload.to_string(),
@@ -179,17 +212,14 @@ pub(crate) async fn post_reply(
     state
         .store()
         .audit(
-            &principal.actor,
+            actor,
             "conversation.reply",
-            &format!("conversation:{id}"),
+            &format!("conversation:{}", conversation.id),
             &json!({"message_id": message.id}),
         )
         .await?;
     state.wake_workers();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(message_json(&message, conversation.channel_kind, None)),
-    ))
+    Ok((message, conversation.channel_kind))
 }
 
 #[derive(Deserialize)]
@@ -357,10 +387,6 @@ pub(crate) fn window_closed(conversation: &Conversation, now: Timestamp) -> bool
         Some(last) => now.as_millis() - last.as_millis() > REPLY_WINDOW_MILLIS,
         None => true,
     }
-}
-
-fn random_key() -> String {
-    hex::encode(rand::random::<[u8; 16]>())
 }
 
 #[derive(Default)]

@@ -10,7 +10,11 @@ mod api;
 mod auth;
 mod error;
 mod health;
+pub mod i18n;
+mod live;
 mod metrics;
+mod pages;
+mod render;
 mod webhooks;
 
 pub use error::AppError;
@@ -38,6 +42,8 @@ pub struct WebSettings {
     pub meta_configured: bool,
     /// X's consumer secret, for the CRC answer.
     pub x_consumer_secret: Option<String>,
+    /// Whether cookies carry `Secure` (buzon is served over https).
+    pub secure_cookies: bool,
 }
 
 /// Everything a handler can reach.
@@ -52,6 +58,8 @@ struct AppInner {
     connectors: HashMap<ChannelKind, Arc<dyn Connector>>,
     settings: WebSettings,
     wake_workers: Arc<tokio::sync::Notify>,
+    templates: render::Templates,
+    live: std::sync::OnceLock<tokio::sync::watch::Receiver<String>>,
 }
 
 impl AppState {
@@ -70,8 +78,22 @@ impl AppState {
                 connectors,
                 settings,
                 wake_workers,
+                templates: render::Templates::new(),
+                live: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    pub(crate) fn templates(&self) -> &render::Templates {
+        &self.inner.templates
+    }
+
+    /// The live activity feed, started on first use.
+    pub(crate) fn live(&self) -> tokio::sync::watch::Receiver<String> {
+        self.inner
+            .live
+            .get_or_init(|| live::spawn_watcher(self.clone()))
+            .clone()
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -98,6 +120,29 @@ impl AppState {
 /// Every route, in one place.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(pages::show_login).post(pages::post_login))
+        .route("/logout", post(pages::post_logout))
+        .route("/lang", post(pages::post_lang))
+        .route("/inbox", get(pages::show_inbox))
+        .route("/events", get(live::events))
+        .route("/conversations/{id}", get(pages::show_conversation))
+        .route("/conversations/{id}/reply", post(pages::post_reply))
+        .route("/conversations/{id}/template", post(pages::post_template))
+        .route("/conversations/{id}/notes", post(pages::post_note))
+        .route("/conversations/{id}/status", post(pages::post_status))
+        .route("/conversations/{id}/assign", post(pages::post_assign))
+        .route(
+            "/conversations/{id}/tags",
+            post(pages::post_conversation_tags),
+        )
+        .route("/conversations/{id}/link", post(pages::post_link))
+        .route(
+            "/conversations/{id}/messages/{message}/{action}",
+            post(pages::post_moderation),
+        )
+        .route("/contacts/{id}/tags", post(pages::post_contact_tags))
+        .route("/static/{name}", get(pages::static_file))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::show_metrics))
         .route(
@@ -128,6 +173,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             observe_request,
         ))
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(
             webhooks::MAX_BODY_BYTES,
         ))
@@ -155,5 +201,24 @@ async fn observe_request(State(state): State<AppState>, request: Request, next: 
             "request done"
         );
     });
+    response
+}
+
+/// Headers that make hostile content inert even if something slipped through escaping: no
+/// inline or foreign scripts, no framing, no MIME sniffing.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
+        headers.insert(name, axum::http::HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        "content-security-policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    set(headers, "x-content-type-options", "nosniff");
+    set(headers, "x-frame-options", "DENY");
+    set(headers, "referrer-policy", "same-origin");
     response
 }

@@ -78,6 +78,15 @@ enum ChannelCommand {
     },
     /// List channels (never prints a secret).
     List,
+    /// Replace a channel's token (e.g. after it expired); polling resumes on the next round.
+    SetToken {
+        /// The channel id, as `channel list` shows it.
+        id: i64,
+        #[arg(long)]
+        access_token: Option<String>,
+        #[arg(long)]
+        refresh_token: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -282,6 +291,43 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             store.close().await;
+            Ok(())
+        }
+        Command::Channel {
+            command:
+                ChannelCommand::SetToken {
+                    id,
+                    access_token,
+                    refresh_token,
+                },
+        } => {
+            let token = access_token
+                .map(|token| token.trim().to_owned())
+                .filter(|token| !token.is_empty())
+                .ok_or_else(|| anyhow!("--access-token is required and must not be empty"))?;
+            let store = open_migrated(&settings).await?;
+            let channel = match store.channel(buzon_core::ChannelId(id)).await {
+                Err(StoreError::NotFound) => bail!("there is no channel {id}"),
+                other => other?,
+            };
+            let credentials = ChannelCredentials {
+                access_token: token,
+                refresh_token: refresh_token.filter(|token| !token.trim().is_empty()),
+                expires_at: None,
+            };
+            store
+                .set_channel_credentials(channel.id, &credentials)
+                .await?;
+            store
+                .audit(
+                    "cli",
+                    "channel.credentials",
+                    &format!("channel:{id}"),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            store.close().await;
+            println!("channel {id} ({}) has a new token", channel.kind);
             Ok(())
         }
         Command::Token {

@@ -17,6 +17,11 @@ pub const DEFAULT_TOML: &str = include_str!("../../../config/default.toml");
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The secret's value.
     pub fn expose(&self) -> &str {
         &self.0

@@ -8,6 +8,7 @@
 
 mod cli;
 pub mod config;
+mod demo;
 mod serve;
 mod telemetry;
 pub mod workers;

@@ -12,15 +12,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Binds the configured address and runs until SIGTERM or Ctrl-C.
-pub(crate) async fn serve_from_cli(settings: Settings, demo: bool) -> anyhow::Result<()> {
-    if demo {
-        anyhow::bail!("--demo needs the platform sandbox, which this build does not include yet");
-    }
+/// Binds the configured address and runs until SIGTERM or Ctrl-C; with `demo`, first starts
+/// the platform sandbox in-process and points buzon at it.
+pub(crate) async fn serve_from_cli(mut settings: Settings, demo: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&settings.server.bind)
         .await
         .with_context(|| format!("binding {}", settings.server.bind))?;
     let address = listener.local_addr().context("reading the bound address")?;
+    let _sandbox = if demo {
+        Some(crate::demo::prepare(&mut settings, address).await?)
+    } else {
+        None
+    };
     tracing::info!(%address, "buzon is listening");
     eprintln!("buzon is listening on http://{address}");
     run(settings, listener, shutdown_signal()).await
@@ -51,6 +54,7 @@ pub async fn run(
             .consumer_secret
             .as_ref()
             .map(|s| s.expose().to_owned()),
+        secure_cookies: settings.server.public_url.starts_with("https://"),
     };
     let connectors = connectors(&settings);
     let state = AppState::new(
@@ -131,9 +135,18 @@ async fn shutdown_signal() {
     }
 }
 
-/// `buzon sandbox`.
-pub(crate) async fn run_sandbox(_bind: &str) -> anyhow::Result<()> {
-    anyhow::bail!("the platform sandbox is not part of this build yet")
+/// `buzon sandbox`: the platform sandbox alone, until Ctrl-C.
+pub(crate) async fn run_sandbox(bind: &str) -> anyhow::Result<()> {
+    let address: SocketAddr = bind
+        .parse()
+        .with_context(|| format!("--bind {bind} is not an address with a port"))?;
+    let config = buzon_sandbox::SandboxConfig::default();
+    eprintln!(
+        "sandbox on http://{address}: graph base http://{address}/graph/v21.0, x base http://{address}/x; control under /sandbox"
+    );
+    buzon_sandbox::run_forever(config, address)
+        .await
+        .with_context(|| format!("running the sandbox on {address}"))
 }
 
 /// The three platform connectors, pointed at the configured API bases.

@@ -3,7 +3,7 @@
 //! any number of nodes can run them side by side.
 
 use buzon_connector::{
-    Connector, ConnectorError, InboundItem, Origin, PlatformMessage, ReplyRequest,
+    Connector, ConnectorError, InboundItem, Moderation, Origin, PlatformMessage, ReplyRequest,
 };
 use buzon_core::*;
 use buzon_store::{Store, StoreError};
@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
+use tracing::Instrument;
 
 /// How the workers behave.
 #[derive(Debug, Clone)]
@@ -104,8 +105,7 @@ impl Workers {
             .await?;
         for event in &events {
             let span = tracing::info_span!("event", event.id = %event.id, platform = %event.source);
-            let _entered = span.enter();
-            match self.process_event(event).await {
+            match self.process_event(event).instrument(span).await {
                 Ok(()) => {
                     self.store
                         .complete_inbound_event(event.id, &self.config.node_id)
@@ -273,8 +273,7 @@ impl Workers {
             .await?;
         for item in &items {
             let span = tracing::info_span!("send", outbox.id = %item.id, channel.id = %item.channel_id, attempt = item.attempts);
-            let _entered = span.enter();
-            self.send_one(item).await?;
+            self.send_one(item).instrument(span).await?;
         }
         Ok(items.len())
     }
@@ -299,6 +298,11 @@ impl Workers {
                 .fail_outbox(item.id, owner, "the channel is paused", Some(later))
                 .await?;
             return Ok(());
+        }
+        if let Some(action) = moderation_action(item) {
+            return self
+                .moderate_one(connector.as_ref(), &channel, item, action)
+                .await;
         }
         let request = match reply_request(item) {
             Ok(request) => request,
@@ -387,6 +391,43 @@ impl Workers {
         Ok(())
     }
 
+    async fn moderate_one(
+        &self,
+        connector: &dyn Connector,
+        channel: &Channel,
+        item: &OutboxItem,
+        (action, platform_id): (Moderation, ExternalId),
+    ) -> Result<(), StoreError> {
+        let owner = &self.config.node_id;
+        let credentials = self.store.channel_credentials(channel.id).await?;
+        match connector
+            .moderate(channel, &credentials, &platform_id, action)
+            .await
+        {
+            Ok(()) => {
+                self.store
+                    .complete_outbox(item.id, owner, &platform_id)
+                    .await?;
+                self.store
+                    .mark_hidden(channel.id, &platform_id, action == Moderation::Hide)
+                    .await?;
+            }
+            Err(err) if err.is_retryable() => {
+                let wait = err.retry_after().unwrap_or_else(|| backoff(item.attempts));
+                let at = Timestamp::now().plus_millis(wait.as_millis() as i64);
+                self.store
+                    .fail_outbox(item.id, owner, &err.to_string(), Some(at))
+                    .await?;
+            }
+            Err(err) => {
+                self.store
+                    .fail_outbox(item.id, owner, &err.to_string(), None)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     async fn loop_pollers(self, mut stop: watch::Receiver<bool>) {
         let mut schedule: HashMap<ChannelId, PollState> = HashMap::new();
         while !*stop.borrow() {
@@ -425,7 +466,7 @@ impl Workers {
                 }
                 Err(err) => return Err(err),
             };
-            let fingerprint = hex_digest(&credentials.access_token);
+            let fingerprint = channel.credentials_version.to_string();
             if let Some(blocked) = &state.blocked_on_credentials {
                 if *blocked == fingerprint {
                     // The token that failed is still the one stored: do not hammer the platform.
@@ -443,6 +484,8 @@ impl Workers {
                 state.next_poll = tokio::time::Instant::now() + self.config.poll_interval;
                 continue;
             }
+            let span =
+                tracing::info_span!("poll", channel.id = %channel.id, platform = %channel.kind);
             let wait = self
                 .poll_channel(
                     connector.as_ref(),
@@ -451,6 +494,7 @@ impl Workers {
                     state,
                     fingerprint,
                 )
+                .instrument(span)
                 .await?;
             state.next_poll = tokio::time::Instant::now() + wait;
         }
@@ -465,8 +509,6 @@ impl Workers {
         state: &mut PollState,
         fingerprint: String,
     ) -> Result<Duration, StoreError> {
-        let span = tracing::info_span!("poll", channel.id = %channel.id, platform = %channel.kind);
-        let _entered = span.enter();
         match connector
             .poll(channel, credentials, channel.cursor.as_deref())
             .await
@@ -587,6 +629,20 @@ fn to_new_message(channel: &Channel, message: PlatformMessage) -> NewInboundMess
     }
 }
 
+/// The moderation an outbox row asks for, if it is a moderation row.
+fn moderation_action(item: &OutboxItem) -> Option<(Moderation, ExternalId)> {
+    let payload: serde_json::Value = serde_json::from_str(&item.payload).ok()?;
+    if payload["kind"] != "moderate" {
+        return None;
+    }
+    let action = match payload["action"].as_str()? {
+        "hide" => Moderation::Hide,
+        _ => Moderation::Unhide,
+    };
+    let platform_id = ExternalId::parse(payload["platform_id"].as_str()?).ok()?;
+    Some((action, platform_id))
+}
+
 /// The reply request stored in an outbox row's payload.
 fn reply_request(item: &OutboxItem) -> Result<ReplyRequest, String> {
     let payload: serde_json::Value = serde_json::from_str(&item.payload)
@@ -644,10 +700,6 @@ fn error_kind(err: &ConnectorError) -> &'static str {
         ConnectorError::Payload(_) => "payload",
         ConnectorError::Unknown(_) => "unknown",
     }
-}
-
-fn hex_digest(text: &str) -> String {
-    hex_digest_bytes(text.as_bytes())
 }
 
 fn hex_digest_bytes(bytes: &[u8]) -> String {

@@ -160,6 +160,9 @@ fn channel() -> Channel {
         cursor: None,
         last_success_at: None,
         created_at: Timestamp::from_secs(1_700_000_000),
+        credentials_version: 1,
+        auto_hide_flagged: false,
+        published: false,
     }
 }
 

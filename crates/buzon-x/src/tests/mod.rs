@@ -49,6 +49,9 @@ fn channel(user_id: &str) -> Channel {
         cursor: None,
         last_success_at: None,
         created_at: Timestamp::from_millis(0),
+        credentials_version: 1,
+        auto_hide_flagged: false,
+        published: false,
     }
 }
 

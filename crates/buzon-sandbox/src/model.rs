@@ -1,0 +1,217 @@
+//! The sandbox's public vocabulary: what can be injected, what was generated, what was
+//! received, which faults are on and what was counted.
+
+use crate::content::{Category, Language};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A platform as the sandbox stands in for it (and as webhook targets are named).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// Facebook Pages and Messenger (Graph API).
+    Facebook,
+    /// WhatsApp Business Cloud API (Graph API).
+    Whatsapp,
+    /// X API v2.
+    X,
+}
+
+impl Platform {
+    /// The lowercase name used in URLs: `facebook`, `whatsapp`, `x`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Facebook => "facebook",
+            Platform::Whatsapp => "whatsapp",
+            Platform::X => "x",
+        }
+    }
+}
+
+/// Where an item appears: a platform surface with its own ids and delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A comment (or a reply to a comment) on one of the Page's posts.
+    Facebook,
+    /// A Messenger message to the Page.
+    Messenger,
+    /// A WhatsApp message to the business number.
+    Whatsapp,
+    /// A public X post mentioning the account.
+    X,
+    /// An X direct message to the account.
+    XDm,
+}
+
+impl Source {
+    /// The platform the surface belongs to.
+    pub fn platform(self) -> Platform {
+        match self {
+            Source::Facebook | Source::Messenger => Platform::Facebook,
+            Source::Whatsapp => Platform::Whatsapp,
+            Source::X | Source::XDm => Platform::X,
+        }
+    }
+}
+
+/// One specific item to create now, as if a customer had written it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Injection {
+    /// Where it appears.
+    pub platform: Source,
+    /// Its text.
+    pub text: String,
+    /// The author's platform id (Facebook user id, PSID, wa_id, X user id). A generated
+    /// customer's when absent.
+    #[serde(default)]
+    pub author_id: Option<String>,
+    /// The author's display name.
+    #[serde(default)]
+    pub author_name: Option<String>,
+    /// When the customer wrote it, Unix seconds (now when absent). An old time closes the
+    /// 24-hour window for that customer.
+    #[serde(default)]
+    pub at: Option<i64>,
+    /// Facebook: the post to comment on (`<pageid>_<postid>`); the newest post when absent.
+    #[serde(default)]
+    pub post_id: Option<String>,
+    /// Facebook: the comment to reply to. X: the post to reply to.
+    #[serde(default)]
+    pub parent_id: Option<String>,
+}
+
+impl Injection {
+    /// An injection of `text` on `platform`, by a generated customer, now.
+    pub fn new(platform: Source, text: impl Into<String>) -> Injection {
+        Injection {
+            platform,
+            text: text.into(),
+            author_id: None,
+            author_name: None,
+            at: None,
+            post_id: None,
+            parent_id: None,
+        }
+    }
+
+    /// The same injection by a given author.
+    pub fn by(mut self, author_id: impl Into<String>, author_name: impl Into<String>) -> Injection {
+        self.author_id = Some(author_id.into());
+        self.author_name = Some(author_name.into());
+        self
+    }
+
+    /// The same injection written at `unix_secs`.
+    pub fn at(mut self, unix_secs: i64) -> Injection {
+        self.at = Some(unix_secs);
+        self
+    }
+}
+
+/// An item the sandbox created (generated or injected), with its platform ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratedItem {
+    /// Creation order, from 1.
+    pub seq: u64,
+    /// Where it appears.
+    pub platform: Source,
+    /// `comment`, `reply`, `message`, `image`, `location`, `reaction`, `mention`, `dm`.
+    pub kind: String,
+    /// Its platform id: comment id, mid, wamid, post id or DM event id.
+    pub id: String,
+    /// The thread: the post id (Facebook), PSID (Messenger), wa_id (WhatsApp), conversation
+    /// id (X) or DM conversation id (X DM).
+    pub thread_id: String,
+    /// The parent comment (Facebook replies) or the replied-to post (X).
+    pub parent_id: Option<String>,
+    /// The author's platform id.
+    pub author_id: String,
+    /// The author's display name.
+    pub author_name: String,
+    /// The text (the caption or emoji for media and reactions).
+    pub text: String,
+    /// When the customer wrote it, Unix seconds.
+    pub at: i64,
+    /// The kind of text.
+    pub category: Category,
+    /// Its language.
+    pub language: Language,
+}
+
+/// A write the sandbox received from a client: a reply, hide, delete or send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedReply {
+    /// Where it was sent.
+    pub platform: Source,
+    /// `comment_reply`, `hide`, `unhide`, `delete`, `message`, `template`, `read`, `post`,
+    /// `reply`, `dm`.
+    pub action: String,
+    /// The HTTP method.
+    pub method: String,
+    /// The request path, as received.
+    pub path: String,
+    /// The thread or target id (comment, PSID, wa_id, replied-to post, DM participant).
+    pub target_id: String,
+    /// The text sent, when there was one.
+    pub text: Option<String>,
+    /// The id the sandbox returned for the new object.
+    pub returned_id: Option<String>,
+    /// The HTTP status the sandbox answered.
+    pub status: u16,
+    /// Whether the platform accepted it (a refused send outside the window is recorded too).
+    pub accepted: bool,
+    /// When it was received, Unix seconds.
+    pub at: i64,
+}
+
+/// Misbehaviour to inject. Posting a new set replaces the old one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// The share of API calls (0.0–1.0) answered with a throttling error or a 500, half each.
+    pub error_ratio: f64,
+    /// Delay added to every Graph and X API response, in milliseconds. The request takes
+    /// effect first, so a client that times out does not know whether its write happened.
+    pub slow_ms: u64,
+    /// Platforms whose tokens are reported expired (Graph 190/463, X 401).
+    pub expired_token: Vec<Platform>,
+    /// Treat every Messenger and WhatsApp 24-hour window as closed.
+    pub window_closed: bool,
+    /// Deliver each webhook twice.
+    pub duplicate_webhooks: bool,
+    /// Deliver webhooks out of order within small batches.
+    pub shuffle_webhooks: bool,
+}
+
+/// What the sandbox counted since it started.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Requests per endpoint, keyed `METHOD /route/{param}`.
+    pub requests: BTreeMap<String, u64>,
+    /// Responses with HTTP status 429.
+    pub responses_429: u64,
+    /// Throttling answers of any form: 429s and Graph rate-limit errors (code 32, HTTP 400).
+    pub throttled: u64,
+    /// Responses with a 5xx status.
+    pub server_errors: u64,
+    /// X requests made while the endpoint's remaining budget was already 0 (a well-behaved
+    /// client keeps this at 0).
+    pub rate_limit_violations: u64,
+    /// Webhook deliveries answered 2xx.
+    pub webhooks_delivered: u64,
+    /// Webhook deliveries given up after every retry.
+    pub webhooks_failed: u64,
+    /// Webhook POST attempts, retries included.
+    pub webhook_attempts: u64,
+    /// Webhook deliveries queued, scheduled or being retried.
+    pub webhooks_pending: u64,
+    /// X CRC challenges sent to the target before Account Activity deliveries.
+    pub x_crc_checks: u64,
+    /// X CRC challenges the target answered wrongly (its X deliveries wait and retry).
+    pub x_crc_failures: u64,
+    /// Items generated or injected.
+    pub generated: u64,
+    /// Writes recorded (see [`RecordedReply`]).
+    pub replies: u64,
+}

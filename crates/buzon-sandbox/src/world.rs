@@ -1,0 +1,1238 @@
+//! The platforms' data: posts, comments, messages, mentions and DMs, the customers who wrote
+//! them, and the webhook bodies each new item produces.
+
+use crate::clock::{graph_time, now_ms, now_secs, v1_time};
+use crate::content::{self, Category, Language, PERSONAS};
+use crate::model::{GeneratedItem, Injection, Platform, RecordedReply, Source};
+use crate::webhooks::{meta_json, x_json, Outgoing};
+use crate::SandboxConfig;
+use base64::Engine;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// The WhatsApp Business Account id that owns the sandbox's number.
+pub(crate) const WABA_ID: &str = "102290129340398";
+/// The sandbox number as customers see it.
+pub(crate) const DISPLAY_PHONE_NUMBER: &str = "15550783881";
+/// The Page's name.
+pub(crate) const PAGE_NAME: &str = "Tienda Buzón";
+/// The X account's handle.
+pub(crate) const X_USERNAME: &str = "tiendabuzon";
+/// The X account's display name.
+pub(crate) const X_NAME: &str = "Tienda Buzón";
+const X_EPOCH_MS: i64 = 1_288_834_974_657;
+
+pub(crate) struct Person {
+    pub name: String,
+    pub language: Language,
+    pub fb_id: String,
+    pub psid: String,
+    pub wa_id: String,
+    pub x_id: String,
+}
+
+pub(crate) struct Post {
+    pub id: String,
+    pub message: String,
+    pub created: i64,
+}
+
+pub(crate) struct Comment {
+    pub seq: u64,
+    pub id: String,
+    pub post_id: String,
+    pub parent_id: Option<String>,
+    pub from_id: String,
+    pub from_name: String,
+    pub message: String,
+    pub created: i64,
+    pub hidden: bool,
+    pub deleted: bool,
+}
+
+pub(crate) struct MessengerMessage {
+    pub psid: String,
+    pub inbound: bool,
+    pub at_ms: i64,
+}
+
+pub(crate) struct WhatsappMessage {
+    pub wamid: String,
+    pub wa_id: String,
+    pub inbound: bool,
+    pub at: i64,
+}
+
+pub(crate) struct Tweet {
+    pub id: u64,
+    pub author_id: String,
+    pub text: String,
+    pub created_ms: i64,
+    pub conversation_id: u64,
+    pub in_reply_to_tweet_id: Option<u64>,
+    pub in_reply_to_user_id: Option<String>,
+    pub language: String,
+    pub hidden: bool,
+    pub mentions_us: bool,
+}
+
+pub(crate) struct DmEvent {
+    pub id: u64,
+    pub sender_id: String,
+    pub participant_id: String,
+    pub text: String,
+    pub created_ms: i64,
+}
+
+#[derive(Clone)]
+pub(crate) struct XUser {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+}
+
+pub(crate) struct RateWindow {
+    count: u32,
+    reset_at: i64,
+    blocked_until: i64,
+}
+
+/// What the X rate limiter decided about one request.
+pub(crate) struct RateDecision {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset: i64,
+    pub allowed: bool,
+}
+
+pub(crate) struct World {
+    pub config: SandboxConfig,
+    /// Content choices: who writes what, where.
+    pub rng: StdRng,
+    /// Ids, so that answering clients does not change what is generated next.
+    id_rng: StdRng,
+    /// Faults and trace ids.
+    pub fault_rng: StdRng,
+    next_fb: u64,
+    last_snowflake: u64,
+    pub people: Vec<Person>,
+    pub posts: Vec<Post>,
+    pub comments: Vec<Comment>,
+    pub messenger: Vec<MessengerMessage>,
+    pub messenger_names: HashMap<String, String>,
+    pub whatsapp: Vec<WhatsappMessage>,
+    pub tweets: Vec<Tweet>,
+    pub dms: Vec<DmEvent>,
+    pub x_users: HashMap<String, XUser>,
+    pub generated: Vec<GeneratedItem>,
+    pub replies: Vec<RecordedReply>,
+    pub media: HashMap<String, (String, String)>,
+    x_windows: HashMap<String, RateWindow>,
+    pub rate_limit_violations: u64,
+}
+
+impl World {
+    pub fn new(config: &SandboxConfig) -> World {
+        let rng = StdRng::seed_from_u64(config.seed);
+        let mut id_rng = StdRng::seed_from_u64(config.seed ^ 0x1d5_1d5);
+        let fault_rng = StdRng::seed_from_u64(config.seed ^ 0x5eed_fa17);
+        let next_fb = 122_100_000_000_000 + id_rng.gen_range(0..1_000_000_000_000);
+        let mut world = World {
+            config: config.clone(),
+            rng,
+            id_rng,
+            fault_rng,
+            next_fb,
+            last_snowflake: 0,
+            people: Vec::new(),
+            posts: Vec::new(),
+            comments: Vec::new(),
+            messenger: Vec::new(),
+            messenger_names: HashMap::new(),
+            whatsapp: Vec::new(),
+            tweets: Vec::new(),
+            dms: Vec::new(),
+            x_users: HashMap::new(),
+            generated: Vec::new(),
+            replies: Vec::new(),
+            media: HashMap::new(),
+            x_windows: HashMap::new(),
+            rate_limit_violations: 0,
+        };
+        world.x_users.insert(
+            config.x_user_id.clone(),
+            XUser {
+                id: config.x_user_id.clone(),
+                name: X_NAME.to_string(),
+                username: X_USERNAME.to_string(),
+            },
+        );
+        for persona in PERSONAS {
+            let person = world.new_person(persona.name, persona.language);
+            world.people.push(person);
+        }
+        let now = now_secs();
+        let ages = [2 * 86_400, 86_400, 3 * 3_600];
+        for (message, age) in content::BRAND_POSTS.iter().zip(ages) {
+            let id = format!("{}_{}", config.facebook_page_id, world.fb_id());
+            world.posts.push(Post {
+                id,
+                message: (*message).to_string(),
+                created: now - age,
+            });
+            let tweet_id = world.snowflake();
+            world.tweets.push(Tweet {
+                id: tweet_id,
+                author_id: config.x_user_id.clone(),
+                text: (*message).to_string(),
+                created_ms: (now - age) * 1000,
+                conversation_id: tweet_id,
+                in_reply_to_tweet_id: None,
+                in_reply_to_user_id: None,
+                language: "es".to_string(),
+                hidden: false,
+                mentions_us: false,
+            });
+        }
+        world
+    }
+
+    fn new_person(&mut self, name: &str, language: Language) -> Person {
+        let wa_id = match language {
+            Language::En => format!("1650555{}", self.digits(4)),
+            Language::Es => format!("346{}", self.digits(8)),
+            Language::Pt => format!("55119{}", self.digits(8)),
+            Language::Ar => format!("9665{}", self.digits(8)),
+        };
+        let x_id = format!("1{}", self.digits(17));
+        let handle: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(10)
+            .collect::<String>()
+            .to_lowercase();
+        let x_username = format!(
+            "{}{}",
+            if handle.is_empty() { "user" } else { &handle },
+            self.digits(3)
+        );
+        let person = Person {
+            name: name.to_string(),
+            language,
+            fb_id: format!(
+                "{}",
+                self.id_rng
+                    .gen_range(1_000_000_000_000_000u64..9_999_999_999_999_999)
+            ),
+            psid: format!(
+                "{}",
+                self.id_rng
+                    .gen_range(1_000_000_000_000_000u64..9_999_999_999_999_999)
+            ),
+            wa_id,
+            x_id: x_id.clone(),
+        };
+        self.messenger_names
+            .insert(person.psid.clone(), name.to_string());
+        self.x_users.insert(
+            x_id.clone(),
+            XUser {
+                id: x_id,
+                name: name.to_string(),
+                username: x_username,
+            },
+        );
+        person
+    }
+
+    fn digits(&mut self, count: usize) -> String {
+        (0..count)
+            .map(|_| char::from(b'0' + self.id_rng.gen_range(0..10u8)))
+            .collect()
+    }
+
+    /// A new numeric Graph object id part.
+    pub fn fb_id(&mut self) -> String {
+        self.next_fb += self.id_rng.gen_range(1..5_000);
+        self.next_fb.to_string()
+    }
+
+    /// A new X id: a snowflake of the current time, strictly increasing.
+    pub fn snowflake(&mut self) -> u64 {
+        let candidate =
+            (((now_ms() - X_EPOCH_MS).max(0) as u64) << 22) | self.id_rng.gen_range(0..4096u64);
+        let id = candidate.max(self.last_snowflake + 1);
+        self.last_snowflake = id;
+        id
+    }
+
+    /// A new Messenger message id (`m_…`).
+    pub fn mid(&mut self) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let tail: String = (0..86)
+            .map(|_| char::from(ALPHABET[self.id_rng.gen_range(0..ALPHABET.len())]))
+            .collect();
+        format!("m_{tail}")
+    }
+
+    /// A new WhatsApp message id (`wamid.HBgL…`).
+    pub fn wamid(&mut self, wa_id: &str) -> String {
+        let hex: String = (0..20)
+            .map(|_| char::from(b"0123456789ABCDEF"[self.id_rng.gen_range(0..16)]))
+            .collect();
+        // Real wamids are base64 of a small binary record that starts with the number.
+        let mut raw = vec![0x1c, 0x18, wa_id.len() as u8];
+        raw.extend_from_slice(wa_id.as_bytes());
+        raw.extend_from_slice(&[0x15, 0x02, 0x00, 0x12, 0x18, 0x14]);
+        raw.extend_from_slice(hex.as_bytes());
+        raw.push(0x00);
+        format!(
+            "wamid.{}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    /// A Graph `fbtrace_id`, from the fault stream so that it does not disturb content.
+    pub fn fbtrace(&mut self) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        (0..11)
+            .map(|_| char::from(ALPHABET[self.fault_rng.gen_range(0..ALPHABET.len())]))
+            .collect()
+    }
+
+    fn push_item(&mut self, mut item: GeneratedItem) -> GeneratedItem {
+        item.seq = self.generated.len() as u64 + 1;
+        self.generated.push(item.clone());
+        item
+    }
+
+    // ---- generation ------------------------------------------------------------------
+
+    /// Creates one realistic item on a platform chosen by weight.
+    pub fn generate(&mut self) -> (GeneratedItem, Vec<Outgoing>) {
+        let person_index = self.rng.gen_range(0..self.people.len());
+        let category = content::pick_category(&mut self.rng);
+        let language = self.people[person_index].language;
+        let text = content::text(&mut self.rng, language, category);
+        let (name, fb_id, psid, wa_id, x_id) = {
+            let person = &self.people[person_index];
+            (
+                person.name.clone(),
+                person.fb_id.clone(),
+                person.psid.clone(),
+                person.wa_id.clone(),
+                person.x_id.clone(),
+            )
+        };
+        let now = now_ms();
+        match self.rng.gen_range(0..100) {
+            0..=29 => {
+                let post = self
+                    .posts
+                    .choose(&mut self.rng)
+                    .map(|post| post.id.clone())
+                    .unwrap_or_default();
+                let parent = if self.rng.gen_bool(0.3) {
+                    let candidates: Vec<String> = self
+                        .comments
+                        .iter()
+                        .filter(|comment| {
+                            comment.post_id == post
+                                && comment.parent_id.is_none()
+                                && !comment.deleted
+                        })
+                        .map(|comment| comment.id.clone())
+                        .collect();
+                    candidates.choose(&mut self.rng).cloned()
+                } else {
+                    None
+                };
+                self.facebook_comment(
+                    &post,
+                    parent,
+                    &fb_id,
+                    &name,
+                    &text,
+                    now / 1000,
+                    category,
+                    language,
+                )
+            }
+            30..=44 => self.messenger_inbound(&psid, &name, &text, now, category, language),
+            45..=69 => {
+                let kind = match self.rng.gen_range(0..100) {
+                    0..=79 => "text",
+                    80..=87 => "image",
+                    88..=93 => "location",
+                    _ => "reaction",
+                };
+                self.whatsapp_inbound(&wa_id, &name, kind, &text, now / 1000, category, language)
+            }
+            70..=89 => {
+                let reply_to = if self.rng.gen_bool(0.6) {
+                    let ours: Vec<u64> = self
+                        .tweets
+                        .iter()
+                        .filter(|tweet| {
+                            tweet.author_id == self.config.x_user_id
+                                && tweet.in_reply_to_tweet_id.is_none()
+                        })
+                        .map(|tweet| tweet.id)
+                        .collect();
+                    ours.choose(&mut self.rng).copied()
+                } else {
+                    None
+                };
+                self.x_mention(&x_id, &text, now, reply_to, category, language)
+            }
+            _ => self.x_dm(&x_id, &text, now, category, language),
+        }
+    }
+
+    /// Creates the item an injection describes.
+    pub fn inject(
+        &mut self,
+        injection: &Injection,
+    ) -> Result<(GeneratedItem, Vec<Outgoing>), String> {
+        let person_index = self.rng.gen_range(0..self.people.len());
+        let language = self.people[person_index].language;
+        let at_secs = injection.at.unwrap_or_else(now_secs);
+        let at_ms = injection.at.map(|secs| secs * 1000).unwrap_or_else(now_ms);
+        let default_name = self.people[person_index].name.clone();
+        let name = injection.author_name.clone().unwrap_or(default_name);
+        let category = Category::Injected;
+        let text = injection.text.as_str();
+        let given = injection.author_id.clone();
+        match injection.platform {
+            Source::Facebook => {
+                let author = given.unwrap_or_else(|| self.people[person_index].fb_id.clone());
+                let parent = injection.parent_id.clone();
+                let post = match (&injection.post_id, &parent) {
+                    (Some(post), _) => post.clone(),
+                    (None, Some(parent)) => self
+                        .comments
+                        .iter()
+                        .find(|comment| &comment.id == parent)
+                        .map(|comment| comment.post_id.clone())
+                        .ok_or_else(|| format!("unknown parent comment {parent}"))?,
+                    (None, None) => self
+                        .posts
+                        .last()
+                        .map(|post| post.id.clone())
+                        .unwrap_or_default(),
+                };
+                if !self.posts.iter().any(|known| known.id == post) {
+                    return Err(format!("unknown post {post}"));
+                }
+                if let Some(parent) = &parent {
+                    if !self.comments.iter().any(|comment| &comment.id == parent) {
+                        return Err(format!("unknown parent comment {parent}"));
+                    }
+                }
+                Ok(self.facebook_comment(
+                    &post, parent, &author, &name, text, at_secs, category, language,
+                ))
+            }
+            Source::Messenger => {
+                let psid = given.unwrap_or_else(|| self.people[person_index].psid.clone());
+                Ok(self.messenger_inbound(&psid, &name, text, at_ms, category, language))
+            }
+            Source::Whatsapp => {
+                let wa_id = given.unwrap_or_else(|| self.people[person_index].wa_id.clone());
+                Ok(self.whatsapp_inbound(&wa_id, &name, "text", text, at_secs, category, language))
+            }
+            Source::X | Source::XDm => {
+                let x_id = given.unwrap_or_else(|| self.people[person_index].x_id.clone());
+                if !self.x_users.contains_key(&x_id) || injection.author_name.is_some() {
+                    let handle: String = name
+                        .chars()
+                        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .take(15)
+                        .collect::<String>()
+                        .to_lowercase();
+                    let username = self
+                        .x_users
+                        .get(&x_id)
+                        .map(|user| user.username.clone())
+                        .unwrap_or_else(|| {
+                            if handle.is_empty() {
+                                format!("user{}", x_id.chars().rev().take(6).collect::<String>())
+                            } else {
+                                handle
+                            }
+                        });
+                    self.x_users.insert(
+                        x_id.clone(),
+                        XUser {
+                            id: x_id.clone(),
+                            name: name.clone(),
+                            username,
+                        },
+                    );
+                }
+                if injection.platform == Source::XDm {
+                    return Ok(self.x_dm(&x_id, text, at_ms, category, language));
+                }
+                let reply_to = match &injection.parent_id {
+                    Some(parent) => Some(
+                        parent
+                            .parse::<u64>()
+                            .ok()
+                            .filter(|id| self.tweets.iter().any(|tweet| tweet.id == *id))
+                            .ok_or_else(|| format!("unknown post {parent}"))?,
+                    ),
+                    None => None,
+                };
+                let text = if text.to_lowercase().contains(&format!("@{X_USERNAME}")) {
+                    text.to_string()
+                } else {
+                    format!("@{X_USERNAME} {text}")
+                };
+                Ok(self.x_mention(&x_id, &text, at_ms, reply_to, category, language))
+            }
+        }
+    }
+
+    // ---- Facebook ----------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn facebook_comment(
+        &mut self,
+        post_id: &str,
+        parent_id: Option<String>,
+        from_id: &str,
+        from_name: &str,
+        message: &str,
+        created: i64,
+        category: Category,
+        language: Language,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let (comment_id, outgoing) = self.add_comment(
+            post_id,
+            parent_id.clone(),
+            from_id,
+            from_name,
+            message,
+            created,
+        );
+        let item = self.push_item(GeneratedItem {
+            seq: 0,
+            platform: Source::Facebook,
+            kind: if parent_id.is_some() {
+                "reply"
+            } else {
+                "comment"
+            }
+            .to_string(),
+            id: comment_id,
+            thread_id: post_id.to_string(),
+            parent_id,
+            author_id: from_id.to_string(),
+            author_name: from_name.to_string(),
+            text: message.to_string(),
+            at: created,
+            category,
+            language,
+        });
+        (item, vec![outgoing])
+    }
+
+    /// Stores a comment (a reply when `parent_id` is set) and returns its id and webhook.
+    pub fn add_comment(
+        &mut self,
+        post_id: &str,
+        parent_id: Option<String>,
+        from_id: &str,
+        from_name: &str,
+        message: &str,
+        created: i64,
+    ) -> (String, Outgoing) {
+        let post_part = post_id.split('_').nth(1).unwrap_or(post_id).to_string();
+        let comment_id = format!("{post_part}_{}", self.fb_id());
+        let seq = self.comments.len() as u64 + 1;
+        self.comments.push(Comment {
+            seq,
+            id: comment_id.clone(),
+            post_id: post_id.to_string(),
+            parent_id: parent_id.clone(),
+            from_id: from_id.to_string(),
+            from_name: from_name.to_string(),
+            message: message.to_string(),
+            created,
+            hidden: false,
+            deleted: false,
+        });
+        let outgoing = self.feed_webhook(comment_id.as_str(), "add");
+        (comment_id, outgoing)
+    }
+
+    /// The Page `feed` webhook for a comment and a verb (`add`, `hide`, `unhide`, `remove`).
+    pub fn feed_webhook(&self, comment_id: &str, verb: &str) -> Outgoing {
+        let page_id = &self.config.facebook_page_id;
+        let comment = self
+            .comments
+            .iter()
+            .find(|comment| comment.id == comment_id)
+            .expect("the comment of a feed webhook exists");
+        let post = self.posts.iter().find(|post| post.id == comment.post_id);
+        let mut value = json!({
+            "from": {"id": comment.from_id, "name": comment.from_name},
+            "post": {
+                "status_type": "mobile_status_update",
+                "is_published": true,
+                "updated_time": graph_time(comment.created),
+                "promotion_status": "inactive",
+                "id": comment.post_id,
+            },
+            "post_id": comment.post_id,
+            "comment_id": comment.id,
+            "item": "comment",
+            "parent_id": comment.parent_id.clone().unwrap_or_else(|| comment.post_id.clone()),
+            "verb": verb,
+        });
+        if verb != "remove" {
+            value["message"] = json!(comment.message);
+            value["created_time"] = json!(comment.created);
+        }
+        if post.is_none() {
+            value.as_object_mut().map(|object| object.remove("post"));
+        }
+        let body = json!({
+            "object": "page",
+            "entry": [{
+                "id": page_id,
+                "time": now_secs(),
+                "changes": [{"value": value, "field": "feed"}],
+            }],
+        });
+        Outgoing::now(Platform::Facebook, meta_json(&body))
+    }
+
+    fn messenger_inbound(
+        &mut self,
+        psid: &str,
+        name: &str,
+        text: &str,
+        at_ms: i64,
+        category: Category,
+        language: Language,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let mid = self.mid();
+        self.messenger_names
+            .entry(psid.to_string())
+            .or_insert_with(|| name.to_string());
+        self.messenger.push(MessengerMessage {
+            psid: psid.to_string(),
+            inbound: true,
+            at_ms,
+        });
+        let page_id = &self.config.facebook_page_id;
+        let body = json!({
+            "object": "page",
+            "entry": [{
+                "id": page_id,
+                "time": now_ms(),
+                "messaging": [{
+                    "sender": {"id": psid},
+                    "recipient": {"id": page_id},
+                    "timestamp": at_ms,
+                    "message": {"mid": mid, "text": text},
+                }],
+            }],
+        });
+        let item = self.push_item(GeneratedItem {
+            seq: 0,
+            platform: Source::Messenger,
+            kind: "message".to_string(),
+            id: mid,
+            thread_id: psid.to_string(),
+            parent_id: None,
+            author_id: psid.to_string(),
+            author_name: name.to_string(),
+            text: text.to_string(),
+            at: at_ms / 1000,
+            category,
+            language,
+        });
+        (
+            item,
+            vec![Outgoing::now(Platform::Facebook, meta_json(&body))],
+        )
+    }
+
+    /// When the person behind `psid` last wrote to the Page, milliseconds.
+    pub fn messenger_last_inbound(&self, psid: &str) -> Option<i64> {
+        self.messenger
+            .iter()
+            .filter(|message| message.inbound && message.psid == psid)
+            .map(|message| message.at_ms)
+            .max()
+    }
+
+    /// Records a message the Page sent.
+    pub fn messenger_outbound(&mut self, psid: &str) -> String {
+        let mid = self.mid();
+        self.messenger.push(MessengerMessage {
+            psid: psid.to_string(),
+            inbound: false,
+            at_ms: now_ms(),
+        });
+        mid
+    }
+
+    // ---- WhatsApp ----------------------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn whatsapp_inbound(
+        &mut self,
+        wa_id: &str,
+        name: &str,
+        kind: &str,
+        text: &str,
+        at: i64,
+        category: Category,
+        language: Language,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let wamid = self.wamid(wa_id);
+        let mut message = json!({
+            "from": wa_id,
+            "id": wamid,
+            "timestamp": at.to_string(),
+            "type": kind,
+        });
+        let mut shown = text.to_string();
+        match kind {
+            "image" => {
+                let media_id = format!(
+                    "{}",
+                    self.id_rng
+                        .gen_range(100_000_000_000_000u64..999_999_999_999_999)
+                );
+                let mut sha = [0u8; 32];
+                self.id_rng.fill(&mut sha);
+                let sha256 = base64::engine::general_purpose::STANDARD.encode(sha);
+                let mut image =
+                    json!({"mime_type": "image/jpeg", "sha256": sha256, "id": media_id});
+                if self.rng.gen_bool(0.5) {
+                    image["caption"] = json!(text);
+                } else {
+                    shown = String::new();
+                }
+                self.media
+                    .insert(media_id, ("image/jpeg".to_string(), sha256));
+                message["image"] = image;
+            }
+            "location" => {
+                message["location"] = json!({
+                    "latitude": -33.4372,
+                    "longitude": -70.6506,
+                    "name": "Tienda Buzón Centro",
+                    "address": "Av. Providencia 1234, Santiago",
+                });
+                shown = "Tienda Buzón Centro".to_string();
+            }
+            "reaction" => {
+                let target = self
+                    .whatsapp
+                    .iter()
+                    .rev()
+                    .find(|earlier| earlier.wa_id == wa_id && !earlier.inbound)
+                    .or_else(|| {
+                        self.whatsapp
+                            .iter()
+                            .rev()
+                            .find(|earlier| earlier.wa_id == wa_id)
+                    })
+                    .map(|earlier| earlier.wamid.clone());
+                match target {
+                    Some(target) => {
+                        let emoji = content::REACTIONS
+                            .choose(&mut self.rng)
+                            .copied()
+                            .unwrap_or("👍");
+                        message["reaction"] = json!({"message_id": target, "emoji": emoji});
+                        shown = emoji.to_string();
+                    }
+                    None => {
+                        message["type"] = json!("text");
+                        message["text"] = json!({"body": text});
+                    }
+                }
+            }
+            _ => message["text"] = json!({"body": text}),
+        }
+        let kind = message["type"].as_str().unwrap_or("text").to_string();
+        self.whatsapp.push(WhatsappMessage {
+            wamid: wamid.clone(),
+            wa_id: wa_id.to_string(),
+            inbound: true,
+            at,
+        });
+        let body = json!({
+            "object": "whatsapp_business_account",
+            "entry": [{
+                "id": WABA_ID,
+                "changes": [{
+                    "value": {
+                        "messaging_product": "whatsapp",
+                        "metadata": self.whatsapp_metadata(),
+                        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+                        "messages": [message],
+                    },
+                    "field": "messages",
+                }],
+            }],
+        });
+        let item = self.push_item(GeneratedItem {
+            seq: 0,
+            platform: Source::Whatsapp,
+            kind: if kind == "text" {
+                "message".to_string()
+            } else {
+                kind
+            },
+            id: wamid,
+            thread_id: wa_id.to_string(),
+            parent_id: None,
+            author_id: wa_id.to_string(),
+            author_name: name.to_string(),
+            text: shown,
+            at,
+            category,
+            language,
+        });
+        (
+            item,
+            vec![Outgoing::now(Platform::Whatsapp, meta_json(&body))],
+        )
+    }
+
+    fn whatsapp_metadata(&self) -> Value {
+        json!({
+            "display_phone_number": DISPLAY_PHONE_NUMBER,
+            "phone_number_id": self.config.whatsapp_phone_number_id,
+        })
+    }
+
+    /// When `wa_id` last wrote to the business number, Unix seconds.
+    pub fn whatsapp_last_inbound(&self, wa_id: &str) -> Option<i64> {
+        self.whatsapp
+            .iter()
+            .filter(|message| message.inbound && message.wa_id == wa_id)
+            .map(|message| message.at)
+            .max()
+    }
+
+    /// Records an accepted send and returns its wamid and the status webhooks to come.
+    pub fn whatsapp_outbound(
+        &mut self,
+        wa_id: &str,
+        kind: &str,
+        template_category: Option<&str>,
+    ) -> (String, Vec<Outgoing>) {
+        let wamid = self.wamid(wa_id);
+        let now = now_secs();
+        self.whatsapp.push(WhatsappMessage {
+            wamid: wamid.clone(),
+            wa_id: wa_id.to_string(),
+            inbound: false,
+            at: now,
+        });
+        let conversation_id: String = (0..30)
+            .map(|_| char::from(b"0123456789abcdef"[self.id_rng.gen_range(0..16)]))
+            .collect();
+        let (billable, pricing_type, category, origin) = match template_category {
+            Some(category) => (true, "regular", category.to_string(), category.to_string()),
+            None => (
+                false,
+                "free_customer_service",
+                "service".to_string(),
+                "service".to_string(),
+            ),
+        };
+        let statuses: &[(&str, u64)] = if kind == "reaction" {
+            &[("sent", 150)]
+        } else {
+            &[("sent", 150), ("delivered", 400), ("read", 900)]
+        };
+        let outgoing = statuses
+            .iter()
+            .map(|(status, delay_ms)| {
+                let mut conversation = json!({"id": conversation_id, "origin": {"type": origin}});
+                if *status == "sent" {
+                    conversation["expiration_timestamp"] = json!((now + 86_400).to_string());
+                }
+                let body = json!({
+                    "object": "whatsapp_business_account",
+                    "entry": [{
+                        "id": WABA_ID,
+                        "changes": [{
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": self.whatsapp_metadata(),
+                                "statuses": [{
+                                    "id": wamid,
+                                    "status": status,
+                                    "timestamp": (now + (*delay_ms as i64) / 1000).to_string(),
+                                    "recipient_id": wa_id,
+                                    "conversation": conversation,
+                                    "pricing": {
+                                        "billable": billable,
+                                        "pricing_model": "PMP",
+                                        "type": pricing_type,
+                                        "category": category,
+                                    },
+                                }],
+                            },
+                            "field": "messages",
+                        }],
+                    }],
+                });
+                Outgoing {
+                    platform: Platform::Whatsapp,
+                    body: meta_json(&body),
+                    delay: Duration::from_millis(*delay_ms),
+                }
+            })
+            .collect();
+        (wamid, outgoing)
+    }
+
+    // ---- X -----------------------------------------------------------------------------
+
+    fn x_mention(
+        &mut self,
+        author_id: &str,
+        text: &str,
+        at_ms: i64,
+        reply_to: Option<u64>,
+        category: Category,
+        language: Language,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let text = if text.starts_with('@') {
+            text.to_string()
+        } else {
+            format!("@{X_USERNAME} {text}")
+        };
+        let id = self.snowflake();
+        let parent =
+            reply_to.and_then(|parent| self.tweets.iter().find(|tweet| tweet.id == parent));
+        let conversation_id = parent.map(|tweet| tweet.conversation_id).unwrap_or(id);
+        let in_reply_to_user_id = parent.map(|tweet| tweet.author_id.clone());
+        self.tweets.push(Tweet {
+            id,
+            author_id: author_id.to_string(),
+            text: text.clone(),
+            created_ms: at_ms,
+            conversation_id,
+            in_reply_to_tweet_id: reply_to,
+            in_reply_to_user_id,
+            language: language.code().to_string(),
+            hidden: false,
+            mentions_us: true,
+        });
+        let outgoing = self.tweet_webhook(id);
+        let author_name = self
+            .x_users
+            .get(author_id)
+            .map(|user| user.name.clone())
+            .unwrap_or_default();
+        let item = self.push_item(GeneratedItem {
+            seq: 0,
+            platform: Source::X,
+            kind: "mention".to_string(),
+            id: id.to_string(),
+            thread_id: conversation_id.to_string(),
+            parent_id: reply_to.map(|parent| parent.to_string()),
+            author_id: author_id.to_string(),
+            author_name,
+            text,
+            at: at_ms / 1000,
+            category,
+            language,
+        });
+        (item, vec![outgoing])
+    }
+
+    /// Stores a post by the account (a reply when `reply_to` is set) and returns its id.
+    pub fn x_own_post(&mut self, text: &str, reply_to: Option<u64>) -> (u64, Outgoing) {
+        let id = self.snowflake();
+        let parent =
+            reply_to.and_then(|parent| self.tweets.iter().find(|tweet| tweet.id == parent));
+        let conversation_id = parent.map(|tweet| tweet.conversation_id).unwrap_or(id);
+        let in_reply_to_user_id = parent.map(|tweet| tweet.author_id.clone());
+        self.tweets.push(Tweet {
+            id,
+            author_id: self.config.x_user_id.clone(),
+            text: text.to_string(),
+            created_ms: now_ms(),
+            conversation_id,
+            in_reply_to_tweet_id: reply_to,
+            in_reply_to_user_id,
+            language: "und".to_string(),
+            hidden: false,
+            mentions_us: false,
+        });
+        (id, self.tweet_webhook(id))
+    }
+
+    /// The v1.1 user object of an X user, as Account Activity payloads carry it.
+    fn v1_user(&self, id: &str) -> Value {
+        let user = self.x_users.get(id).cloned().unwrap_or(XUser {
+            id: id.to_string(),
+            name: String::new(),
+            username: String::new(),
+        });
+        json!({
+            "id": id.parse::<u64>().unwrap_or(0),
+            "id_str": id,
+            "name": user.name,
+            "screen_name": user.username,
+            "location": null,
+            "url": null,
+            "description": null,
+            "protected": false,
+            "verified": false,
+            "followers_count": 12,
+            "friends_count": 34,
+            "listed_count": 0,
+            "favourites_count": 5,
+            "statuses_count": 120,
+            "created_at": "Mon Mar 02 14:00:00 +0000 2020",
+            "profile_image_url_https": "https://abs.twimg.com/sticky/default_profile_images/default_profile_normal.png",
+            "default_profile_image": true,
+        })
+    }
+
+    /// The Account Activity `tweet_create_events` webhook for a stored post.
+    fn tweet_webhook(&self, id: u64) -> Outgoing {
+        let tweet = self
+            .tweets
+            .iter()
+            .find(|tweet| tweet.id == id)
+            .expect("the post of a webhook exists");
+        let characters: Vec<char> = tweet.text.chars().collect();
+        let truncated = characters.len() > 140;
+        let mut mentions = Vec::new();
+        if tweet.mentions_us {
+            if let Some(start) = tweet.text.to_lowercase().find(&format!("@{X_USERNAME}")) {
+                let start = tweet.text[..start].chars().count();
+                mentions.push(json!({
+                    "screen_name": X_USERNAME,
+                    "name": X_NAME,
+                    "id": self.config.x_user_id.parse::<u64>().unwrap_or(0),
+                    "id_str": self.config.x_user_id,
+                    "indices": [start, start + 1 + X_USERNAME.len()],
+                }));
+            }
+        }
+        let entities =
+            json!({"hashtags": [], "urls": [], "user_mentions": mentions, "symbols": []});
+        let shown: String = if truncated {
+            characters[..137].iter().collect::<String>() + "…"
+        } else {
+            tweet.text.clone()
+        };
+        let reply_to_user = tweet.in_reply_to_user_id.clone();
+        let mut event = json!({
+            "created_at": v1_time(tweet.created_ms),
+            "id": tweet.id,
+            "id_str": tweet.id.to_string(),
+            "text": shown,
+            "display_text_range": [0, shown.chars().count()],
+            "source": "<a href=\"https://mobile.twitter.com\" rel=\"nofollow\">Twitter Web App</a>",
+            "truncated": truncated,
+            "in_reply_to_status_id": tweet.in_reply_to_tweet_id,
+            "in_reply_to_status_id_str": tweet.in_reply_to_tweet_id.map(|parent| parent.to_string()),
+            "in_reply_to_user_id": reply_to_user.as_ref().and_then(|user| user.parse::<u64>().ok()),
+            "in_reply_to_user_id_str": reply_to_user,
+            "in_reply_to_screen_name": tweet.in_reply_to_user_id.as_ref().and_then(|user| self.x_users.get(user)).map(|user| user.username.clone()),
+            "user": self.v1_user(&tweet.author_id),
+            "geo": null,
+            "coordinates": null,
+            "place": null,
+            "contributors": null,
+            "is_quote_status": false,
+            "quote_count": 0,
+            "reply_count": 0,
+            "retweet_count": 0,
+            "favorite_count": 0,
+            "entities": entities,
+            "favorited": false,
+            "retweeted": false,
+            "filter_level": "low",
+            "lang": tweet.language,
+            "timestamp_ms": tweet.created_ms.to_string(),
+        });
+        if truncated {
+            event["extended_tweet"] = json!({
+                "full_text": tweet.text,
+                "display_text_range": [0, characters.len()],
+                "entities": entities,
+            });
+        }
+        let body = json!({
+            "for_user_id": self.config.x_user_id,
+            "user_has_blocked": "false",
+            "tweet_create_events": [event],
+        });
+        Outgoing::now(Platform::X, x_json(&body))
+    }
+
+    fn x_dm(
+        &mut self,
+        sender_id: &str,
+        text: &str,
+        at_ms: i64,
+        category: Category,
+        language: Language,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let us = self.config.x_user_id.clone();
+        let (id, outgoing) = self.add_dm(sender_id, sender_id, &us, text, at_ms);
+        let conversation = dm_conversation_id(sender_id, &us);
+        let author_name = self
+            .x_users
+            .get(sender_id)
+            .map(|user| user.name.clone())
+            .unwrap_or_default();
+        let item = self.push_item(GeneratedItem {
+            seq: 0,
+            platform: Source::XDm,
+            kind: "dm".to_string(),
+            id: id.to_string(),
+            thread_id: conversation,
+            parent_id: None,
+            author_id: sender_id.to_string(),
+            author_name,
+            text: text.to_string(),
+            at: at_ms / 1000,
+            category,
+            language,
+        });
+        (item, vec![outgoing])
+    }
+
+    /// Stores a DM event between the account and `participant_id`, sent by `sender_id`.
+    pub fn add_dm(
+        &mut self,
+        participant_id: &str,
+        sender_id: &str,
+        recipient_id: &str,
+        text: &str,
+        at_ms: i64,
+    ) -> (u64, Outgoing) {
+        let id = self.snowflake();
+        self.dms.push(DmEvent {
+            id,
+            sender_id: sender_id.to_string(),
+            participant_id: participant_id.to_string(),
+            text: text.to_string(),
+            created_ms: at_ms,
+        });
+        let mut users = serde_json::Map::new();
+        for user in [sender_id, recipient_id] {
+            users.insert(user.to_string(), self.v1_user(user));
+        }
+        let body = json!({
+            "for_user_id": self.config.x_user_id,
+            "direct_message_events": [{
+                "type": "message_create",
+                "id": id.to_string(),
+                "created_timestamp": at_ms.to_string(),
+                "message_create": {
+                    "target": {"recipient_id": recipient_id},
+                    "sender_id": sender_id,
+                    "message_data": {
+                        "text": text,
+                        "entities": {"hashtags": [], "symbols": [], "user_mentions": [], "urls": []},
+                    },
+                },
+            }],
+            "users": users,
+        });
+        (id, Outgoing::now(Platform::X, x_json(&body)))
+    }
+
+    // ---- rate limits and records ---------------------------------------------------------
+
+    /// Counts one request against an X endpoint's window.
+    pub fn x_rate(&mut self, endpoint: &str, now: f64) -> RateDecision {
+        let limit = self.config.x_rate_limit_per_window.max(1);
+        let window = self.config.x_rate_limit_window.as_secs_f64().max(0.001);
+        let whole_now = now.floor() as i64;
+        let entry = self
+            .x_windows
+            .entry(endpoint.to_string())
+            .or_insert(RateWindow {
+                count: 0,
+                reset_at: 0,
+                blocked_until: 0,
+            });
+        if whole_now >= entry.reset_at {
+            entry.count = 0;
+            entry.reset_at = (now + window).ceil() as i64;
+        }
+        let blocked = whole_now < entry.blocked_until;
+        if blocked || entry.count >= limit {
+            self.rate_limit_violations += 1;
+            let reset = if blocked {
+                entry.blocked_until
+            } else {
+                entry.reset_at
+            };
+            return RateDecision {
+                limit,
+                remaining: 0,
+                reset,
+                allowed: false,
+            };
+        }
+        entry.count += 1;
+        RateDecision {
+            limit,
+            remaining: limit - entry.count,
+            reset: entry.reset_at,
+            allowed: true,
+        }
+    }
+
+    /// Closes an X endpoint until `until` (an injected 429) and says what to report.
+    pub fn x_block(&mut self, endpoint: &str, until: i64) -> RateDecision {
+        let limit = self.config.x_rate_limit_per_window.max(1);
+        let entry = self
+            .x_windows
+            .entry(endpoint.to_string())
+            .or_insert(RateWindow {
+                count: 0,
+                reset_at: 0,
+                blocked_until: 0,
+            });
+        entry.blocked_until = until;
+        RateDecision {
+            limit,
+            remaining: 0,
+            reset: until,
+            allowed: false,
+        }
+    }
+
+    /// Records a write a client made.
+    pub fn record(&mut self, reply: RecordedReply) {
+        self.replies.push(reply);
+    }
+}
+
+/// A one-to-one DM conversation id: both user ids, the smaller first.
+pub(crate) fn dm_conversation_id(left: &str, right: &str) -> String {
+    let left_number = left.parse::<u64>().unwrap_or(0);
+    let right_number = right.parse::<u64>().unwrap_or(0);
+    if left_number <= right_number {
+        format!("{left}-{right}")
+    } else {
+        format!("{right}-{left}")
+    }
+}

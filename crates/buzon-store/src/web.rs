@@ -1,0 +1,270 @@
+//! Web sessions, login throttling, internal notes, reply templates and moderation jobs.
+
+use crate::rows::{self, OUTBOX_COLUMNS, USER_COLUMNS};
+use crate::secrets::hash_token;
+use crate::{Store, StoreError};
+use buzon_core::*;
+use sqlx::query;
+
+/// A signed-in user's session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The user (active: sessions of deactivated users are never returned).
+    pub user: User,
+    /// The token every form of this session must carry.
+    pub csrf_token: String,
+}
+
+/// An internal note on a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Who wrote it.
+    pub user_id: Option<UserId>,
+    /// The text.
+    pub text: String,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// An approved message template (WhatsApp) offered when the reply window is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTemplate {
+    /// Its row id.
+    pub id: i64,
+    /// The platform it is approved on.
+    pub kind: ChannelKind,
+    /// The template's name on the platform.
+    pub name: String,
+    /// Its language code, e.g. `es_MX`.
+    pub language: String,
+    /// Its body as approved, with `{{1}}` placeholders.
+    pub body: String,
+}
+
+impl Store {
+    /// Opens a session for `user_id` lasting until `expires_at`; returns the cookie value
+    /// (stored only as a hash) and the session's CSRF token.
+    pub async fn create_session(
+        &self,
+        user_id: UserId,
+        expires_at: Timestamp,
+    ) -> Result<(String, String), StoreError> {
+        let secret = crate::secrets::generate_token();
+        let csrf = crate::secrets::generate_token();
+        query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hash_token(&secret))
+            .bind(user_id.get())
+            .bind(&csrf)
+            .bind(Timestamp::now().as_millis())
+            .bind(expires_at.as_millis())
+            .execute(&self.write)
+            .await?;
+        Ok((secret, csrf))
+    }
+
+    /// The live session for a cookie value: not expired, and its user active.
+    pub async fn session(
+        &self,
+        secret: &str,
+        now: Timestamp,
+    ) -> Result<Option<Session>, StoreError> {
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|column| format!("u.{column}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row = query(&format!(
+            "SELECT {columns}, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.active = 1"
+        ))
+        .bind(hash_token(secret))
+        .bind(now.as_millis())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| {
+            Ok(Session {
+                user: rows::user(&row)?,
+                csrf_token: rows::get(&row, "csrf_token")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&self, secret: &str) -> Result<(), StoreError> {
+        query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(hash_token(secret))
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed sign-in.
+    pub async fn record_login_failure(&self, email: &str, ip: &str) -> Result<(), StoreError> {
+        query("INSERT INTO login_failures (email, ip, at) VALUES ($1, $2, $3)")
+            .bind(email.trim().to_lowercase())
+            .bind(ip)
+            .bind(Timestamp::now().as_millis())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Failed sign-ins since `since`: (for this email, from this address).
+    pub async fn recent_login_failures(
+        &self,
+        email: &str,
+        ip: &str,
+        since: Timestamp,
+    ) -> Result<(i64, i64), StoreError> {
+        let row = query(
+            "SELECT (SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at > $3) AS by_email, \
+             (SELECT COUNT(*) FROM login_failures WHERE ip = $2 AND at > $3) AS by_ip",
+        )
+        .bind(email.trim().to_lowercase())
+        .bind(ip)
+        .bind(since.as_millis())
+        .fetch_one(&self.read)
+        .await?;
+        let by_email: i64 = rows::get(&row, "by_email")?;
+        let by_ip: i64 = rows::get(&row, "by_ip")?;
+        Ok((by_email, by_ip))
+    }
+
+    /// Forgets the failed sign-ins of an email after a successful one.
+    pub async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
+        query("DELETE FROM login_failures WHERE email = $1")
+            .bind(email.trim().to_lowercase())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds an internal note.
+    pub async fn add_note(
+        &self,
+        conversation_id: ConversationId,
+        user_id: Option<UserId>,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        query("INSERT INTO notes (conversation_id, user_id, text, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(conversation_id.get())
+            .bind(user_id.map(UserId::get))
+            .bind(bound_text(text, 16 * 1024))
+            .bind(Timestamp::now().as_millis())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The notes of a conversation, oldest first.
+    pub async fn notes(&self, conversation_id: ConversationId) -> Result<Vec<Note>, StoreError> {
+        let rows = query("SELECT user_id, text, created_at FROM notes WHERE conversation_id = $1 ORDER BY created_at, id")
+            .bind(conversation_id.get())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Note {
+                    user_id: rows::get::<Option<i64>>(row, "user_id")?.map(UserId),
+                    text: rows::get(row, "text")?,
+                    created_at: rows::ts(row, "created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds an approved template.
+    pub async fn add_template(
+        &self,
+        kind: ChannelKind,
+        name: &str,
+        language: &str,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        if name.trim().is_empty() || language.trim().is_empty() {
+            return Err(DomainError::Empty("the template name and language").into());
+        }
+        query("INSERT INTO reply_templates (kind, name, language, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(kind.as_str())
+            .bind(name.trim())
+            .bind(language.trim())
+            .bind(bound_text(body, 4096))
+            .bind(Timestamp::now().as_millis())
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// The approved templates of a platform.
+    pub async fn templates(&self, kind: ChannelKind) -> Result<Vec<ReplyTemplate>, StoreError> {
+        let rows = query("SELECT id, kind, name, language, body FROM reply_templates WHERE kind = $1 ORDER BY name, language")
+            .bind(kind.as_str())
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ReplyTemplate {
+                    id: rows::get(row, "id")?,
+                    kind: ChannelKind::parse(&rows::get::<String>(row, "kind")?)?,
+                    name: rows::get(row, "name")?,
+                    language: rows::get(row, "language")?,
+                    body: rows::get(row, "body")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Queues a hide or unhide of `message_id` on the platform (never done inside a request).
+    pub async fn queue_moderation(
+        &self,
+        message_id: MessageId,
+        hide: bool,
+    ) -> Result<OutboxItem, StoreError> {
+        let message = self.message(message_id).await?;
+        let platform_id = message.platform_id.ok_or(StoreError::NotFound)?;
+        let now = Timestamp::now().as_millis();
+        let payload = serde_json::json!({
+            "kind": "moderate",
+            "action": if hide { "hide" } else { "unhide" },
+            "platform_id": platform_id.as_str(),
+        });
+        let key = format!(
+            "moderate:{}:{}:{now}",
+            message_id.get(),
+            if hide { "hide" } else { "unhide" }
+        );
+        let row = query(&format!(
+            "INSERT INTO outbox (message_id, kind, conversation_id, channel_id, idempotency_key, payload, state, \
+             attempts, next_attempt_at, created_at, updated_at) VALUES ($1, 'moderate', $2, $3, $4, $5, 'queued', 0, $6, $6, $6) \
+             RETURNING {OUTBOX_COLUMNS}"
+        ))
+        .bind(message_id.get())
+        .bind(message.conversation_id.get())
+        .bind(message.channel_id.get())
+        .bind(key)
+        .bind(payload.to_string())
+        .bind(now)
+        .fetch_one(&self.write)
+        .await?;
+        rows::outbox(&row)
+    }
+}
+
+impl Store {
+    /// A version of the shared activity that changes whenever a message arrives, a reply is
+    /// queued or sent, or a conversation changes: live views compare it.
+    pub async fn activity_version(&self) -> Result<String, StoreError> {
+        let row = query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM messages) AS messages, \
+             (SELECT COALESCE(MAX(updated_at), 0) FROM outbox) AS outbox, \
+             (SELECT COALESCE(MAX(id), 0) FROM audit_log) AS changes",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        let messages: i64 = rows::get(&row, "messages")?;
+        let outbox: i64 = rows::get(&row, "outbox")?;
+        let changes: i64 = rows::get(&row, "changes")?;
+        Ok(format!("{messages}:{outbox}:{changes}"))
+    }
+}

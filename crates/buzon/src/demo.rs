@@ -1,0 +1,111 @@
+//! `buzon serve --demo`: the platform sandbox in-process, one demo channel of each kind
+//! connected to it, a steady stream of realistic mentions, and a demo admin.
+
+use crate::cli::open_store;
+use crate::config::{Secret, Settings};
+use anyhow::Context;
+use buzon_core::{ChannelCredentials, ChannelKind, ExternalId, Role};
+use buzon_sandbox::{Sandbox, SandboxConfig};
+use buzon_store::StoreError;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The demo admin's email.
+pub const DEMO_EMAIL: &str = "demo@buzon.example";
+
+/// Starts the sandbox, points `settings` at it, connects the demo channels and makes sure the
+/// demo admin exists. Keep the returned sandbox alive while buzon runs.
+pub(crate) async fn prepare(
+    settings: &mut Settings,
+    address: SocketAddr,
+) -> anyhow::Result<Sandbox> {
+    let config = SandboxConfig {
+        webhook_target: Some(format!("http://{address}")),
+        mentions_per_minute: 12,
+        x_rate_limit_per_window: 300,
+        x_rate_limit_window: Duration::from_secs(15 * 60),
+        ..SandboxConfig::default()
+    };
+    let sandbox = buzon_sandbox::start(
+        config.clone(),
+        "127.0.0.1:0".parse().expect("a valid address"),
+    )
+    .await
+    .context("starting the platform sandbox")?;
+    settings.facebook.api_base = sandbox.graph_base();
+    settings.whatsapp.api_base = sandbox.graph_base();
+    settings.x.api_base = sandbox.x_base();
+    settings.meta.app_secret = Some(Secret::new(config.app_secret.clone()));
+    settings.x.consumer_secret = Some(Secret::new(config.consumer_secret.clone()));
+    settings.workers.poll_interval_secs = settings.workers.poll_interval_secs.min(10);
+
+    let store = open_store(settings, true).await?;
+    store.migrate().await.context("applying migrations")?;
+    for (kind, platform_id, token, name) in [
+        (
+            ChannelKind::Facebook,
+            &config.facebook_page_id,
+            &config.facebook_page_token,
+            "Demo shop (Facebook)",
+        ),
+        (
+            ChannelKind::Whatsapp,
+            &config.whatsapp_phone_number_id,
+            &config.whatsapp_token,
+            "Demo shop (WhatsApp)",
+        ),
+        (
+            ChannelKind::X,
+            &config.x_user_id,
+            &config.x_token,
+            "Demo shop (X)",
+        ),
+    ] {
+        let platform_id =
+            ExternalId::parse(platform_id.clone()).context("sandbox ids are valid")?;
+        let credentials = ChannelCredentials {
+            access_token: token.clone(),
+            ..Default::default()
+        };
+        match store
+            .add_channel(kind, name, &platform_id, &credentials)
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => {
+                // A previous demo connected it: refresh its token, the sandbox is new.
+                if let Some(channel) = store
+                    .channel_by_platform_id(kind, platform_id.as_str())
+                    .await?
+                {
+                    store
+                        .set_channel_credentials(channel.id, &credentials)
+                        .await?;
+                }
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    let password = hex::encode(rand::random::<[u8; 9]>());
+    let hash = buzon_store::secrets::hash_password(&password);
+    match store
+        .create_user(DEMO_EMAIL, "Demo admin", Role::Admin, &hash)
+        .await
+    {
+        Ok(_) => {}
+        // A previous demo made it: the demo admin gets a fresh password each run.
+        Err(StoreError::Conflict) => {
+            store.set_password(DEMO_EMAIL, &hash).await?;
+        }
+        Err(err) => return Err(err.into()),
+    }
+    let login = format!("{DEMO_EMAIL} / {password}");
+    store.close().await;
+    sandbox.generate(6);
+    eprintln!(
+        "demo: platform sandbox at {} (mentions arrive about every 5 seconds)",
+        sandbox.base_url()
+    );
+    eprintln!("demo: open http://{address}/ and sign in as {login}");
+    Ok(sandbox)
+}
