@@ -46,7 +46,11 @@ impl Lang {
 
 /// The text of `key` in `lang`; the key itself when missing (a test checks none are).
 pub fn text(lang: Lang, key: &str) -> &'static str {
-    for (name, en, es) in TEXTS {
+    let all = TEXTS
+        .iter()
+        .chain(crate::admin::TEXTS)
+        .chain(crate::reports::TEXTS);
+    for (name, en, es) in all {
         if *name == key {
             return match lang {
                 Lang::En => en,
@@ -147,7 +151,7 @@ mod tests {
     #[test]
     fn every_text_has_both_languages_and_keys_are_unique() {
         let mut keys = std::collections::HashSet::new();
-        for (key, en, es) in TEXTS {
+        for (key, en, es) in TEXTS.iter().chain(crate::admin::TEXTS).chain(crate::reports::TEXTS) {
             assert!(keys.insert(key), "duplicate key {key}");
             assert!(
                 !en.is_empty() && !es.is_empty(),

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 mod api;
 mod auth;
 mod error;
@@ -15,6 +16,7 @@ mod live;
 mod metrics;
 mod pages;
 mod render;
+pub mod reports;
 mod webhooks;
 
 pub use error::AppError;
@@ -168,6 +170,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/contacts/{id}/tags", post(api::post_contact_tags))
         .route("/api/v1/admin/events", get(api::list_failed_events))
         .route("/api/v1/admin/events/{id}/replay", post(api::replay_event))
+        .merge(admin::routes())
+        .merge(reports::routes())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -35,7 +35,11 @@ impl Templates {
     pub fn new() -> Templates {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
-        for (name, source) in TEMPLATES {
+        let all = TEMPLATES
+            .iter()
+            .chain(crate::admin::TEMPLATES)
+            .chain(crate::reports::TEMPLATES);
+        for (name, source) in all {
             registry
                 .register_template_string(name, *source)
                 .unwrap_or_else(|err| panic!("template {name} compiles: {err}"));
