@@ -42,8 +42,10 @@ CREATE TABLE conversations (
     created_at        BIGINT  NOT NULL,
     UNIQUE (channel_id, thread_key)
 );
-CREATE INDEX conversations_queue ON conversations (status, last_activity_at DESC, id DESC);
-CREATE INDEX conversations_activity ON conversations (last_activity_at DESC, id DESC);
+-- The queue's orders: priority (VIPs and influencers) then newest activity; longest waiting.
+CREATE INDEX conversations_queue ON conversations (status, priority DESC, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_activity ON conversations (priority DESC, last_activity_at DESC, id DESC);
+CREATE INDEX conversations_waiting ON conversations (status, waiting_since, id);
 CREATE INDEX conversations_channel ON conversations (channel_id, last_activity_at DESC, id DESC);
 CREATE INDEX conversations_assignee ON conversations (assignee_id, last_activity_at DESC, id DESC);
 CREATE INDEX conversations_contact ON conversations (contact_id);

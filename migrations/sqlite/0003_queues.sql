@@ -40,4 +40,5 @@ CREATE TABLE outbox (
     updated_at      BIGINT  NOT NULL
 );
 CREATE INDEX outbox_due ON outbox (state, next_attempt_at, id);
+CREATE INDEX outbox_updated ON outbox (updated_at);
 CREATE INDEX outbox_message ON outbox (message_id);

@@ -185,6 +185,26 @@ async fn an_agent_signs_in_sees_a_mention_live_replies_and_tags_a_troll() {
         client.screenshot().await.unwrap(),
     )
     .unwrap();
+    // The same view on a phone: nothing overflows sideways.
+    client.set_window_size(390, 844).await.unwrap();
+    let fits = client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits,
+        serde_json::json!(true),
+        "the conversation fits a phone's width"
+    );
+    std::fs::write(
+        artifact("conversation-phone.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.set_window_size(1280, 900).await.unwrap();
     assert_eq!(
         sandbox
             .replies()

@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `buzon` binary, over HTTP and its command line.
 
+mod admin;
 mod browser;
+mod connectors;
 mod foundation;
 mod pages;
+mod reports;
 mod webhooks;

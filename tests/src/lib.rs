@@ -9,6 +9,7 @@ pub mod db;
 pub mod platform;
 pub mod proxy;
 pub mod sandbox;
+pub mod web;
 
 pub use app::TestApp;
 pub use db::{Engine, TestDatabase};

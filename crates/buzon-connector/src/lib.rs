@@ -11,6 +11,7 @@
 
 mod client;
 mod error;
+pub mod oauth;
 mod signature;
 
 pub use client::{
@@ -18,6 +19,7 @@ pub use client::{
 };
 pub use error::ConnectorError;
 pub use http::HeaderMap;
+pub use oauth::{AuthorizationStart, OAuthApp, OAuthTokens};
 pub use signature::{constant_time_eq, hmac_sha256};
 
 use buzon_core::{
@@ -182,6 +184,17 @@ pub enum Moderation {
     Unhide,
 }
 
+/// An account that an OAuth sign-in gives access to, with the credentials that connect it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantedAccount {
+    /// The Page id or X user id.
+    pub platform_id: ExternalId,
+    /// Its name on the platform.
+    pub name: String,
+    /// The credentials (a Page token; X access and refresh tokens). Debug output hides them.
+    pub credentials: ChannelCredentials,
+}
+
 /// A platform, as buzon talks to it.
 #[async_trait::async_trait]
 pub trait Connector: Send + Sync {
@@ -222,4 +235,30 @@ pub trait Connector: Send + Sync {
         platform_id: &ExternalId,
         action: Moderation,
     ) -> Result<(), ConnectorError>;
+
+    /// Checks credentials against the platform before they are saved, and returns the
+    /// account's name there. The default trusts them.
+    async fn check_credentials(
+        &self,
+        platform_id: &ExternalId,
+        credentials: &ChannelCredentials,
+    ) -> Result<String, ConnectorError> {
+        let _ = credentials;
+        Ok(platform_id.as_str().to_owned())
+    }
+
+    /// The accounts the tokens of an OAuth sign-in give access to, each with the credentials
+    /// that connect it (Facebook: the Pages the user manages, with Page tokens obtained through
+    /// a long-lived user token; X: the signed-in account). The default has no OAuth sign-in.
+    async fn granted_accounts(
+        &self,
+        app: &OAuthApp,
+        tokens: &OAuthTokens,
+    ) -> Result<Vec<GrantedAccount>, ConnectorError> {
+        let _ = (app, tokens);
+        Err(ConnectorError::Permanent(format!(
+            "{} accounts are not connected with OAuth",
+            self.kind()
+        )))
+    }
 }

@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod graph;
+mod login;
 mod normalize;
 mod wire;
 
@@ -398,6 +399,22 @@ impl Connector for FacebookConnector {
                 "Graph did not confirm the change of visibility".to_owned(),
             ))
         }
+    }
+
+    async fn check_credentials(
+        &self,
+        platform_id: &ExternalId,
+        credentials: &ChannelCredentials,
+    ) -> Result<String, ConnectorError> {
+        self.check_page(platform_id, credentials).await
+    }
+
+    async fn granted_accounts(
+        &self,
+        app: &buzon_connector::OAuthApp,
+        tokens: &buzon_connector::OAuthTokens,
+    ) -> Result<Vec<buzon_connector::GrantedAccount>, ConnectorError> {
+        self.pages_of(app, tokens).await
     }
 }
 

@@ -20,6 +20,9 @@
 //!   `GET /x/2/users/{id}/tweets`, `GET /x/2/tweets/{id}`, `GET /x/2/dm_events`,
 //!   `GET /x/2/dm_conversations/with/{id}/dm_events`, `POST /x/2/tweets`,
 //!   `PUT /x/2/tweets/{id}/hidden`, `POST /x/2/dm_conversations/with/{id}/messages`.
+//! - OAuth (see the `oauth` module): `GET /facebook/dialog/oauth`,
+//!   `GET|POST /graph/{v}/oauth/access_token`, `GET /graph/{v}/me/accounts`,
+//!   `GET /x/i/oauth2/authorize`, `POST /x/2/oauth2/token`.
 //! - Control (JSON): `GET /`, `POST /sandbox/mentions`, `POST /sandbox/generate`,
 //!   `GET /sandbox/generated`, `GET /sandbox/replies`, `GET|POST /sandbox/faults`,
 //!   `GET /sandbox/stats`, `POST /sandbox/webhook-target`.
@@ -38,6 +41,7 @@ mod content;
 mod control;
 mod graph;
 mod model;
+mod oauth;
 mod webhooks;
 mod world;
 mod x;
@@ -88,6 +92,17 @@ pub struct SandboxConfig {
     pub x_rate_limit_window: Duration,
     /// The seed of everything random the sandbox makes.
     pub seed: u64,
+    /// The Facebook app's id (OAuth `client_id` of Facebook Login).
+    pub facebook_app_id: String,
+    /// The Facebook app's secret (OAuth `client_secret`); the same app signs webhooks, so it is
+    /// normally `app_secret`.
+    pub facebook_app_secret: String,
+    /// The X app's OAuth 2.0 client id.
+    pub x_client_id: String,
+    /// The X app's OAuth 2.0 client secret.
+    pub x_client_secret: String,
+    /// How long the X access tokens issued by OAuth live (X: two hours).
+    pub x_token_lifetime: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -106,6 +121,11 @@ impl Default for SandboxConfig {
             x_rate_limit_per_window: 15,
             x_rate_limit_window: Duration::from_secs(15 * 60),
             seed: 42,
+            facebook_app_id: "sandbox-facebook-app".to_string(),
+            facebook_app_secret: "test-app-secret".to_string(),
+            x_client_id: "sandbox-x-client".to_string(),
+            x_client_secret: "sandbox-x-client-secret".to_string(),
+            x_token_lifetime: Duration::from_secs(7200),
         }
     }
 }
@@ -140,6 +160,7 @@ pub async fn start(config: SandboxConfig, bind: SocketAddr) -> std::io::Result<S
         pending: AtomicU64::new(0),
         http,
         x_crc_valid_until: Mutex::new(None),
+        oauth: Mutex::new(oauth::OAuthWorld::default()),
         config,
     });
     let router = router(Arc::clone(&shared));
@@ -228,6 +249,36 @@ impl Sandbox {
         self.shared.world().generated.clone()
     }
 
+    /// The OAuth sign-in URL of Facebook Login (`https://www.facebook.com/v21.0/dialog/oauth`).
+    pub fn facebook_authorize_url(&self) -> String {
+        format!("{}/facebook/v21.0/dialog/oauth", self.shared.base_url)
+    }
+
+    /// The Facebook token URL (`https://graph.facebook.com/v21.0/oauth/access_token`).
+    pub fn facebook_token_url(&self) -> String {
+        format!("{}/oauth/access_token", self.graph_base())
+    }
+
+    /// X's OAuth 2.0 authorize URL (`https://x.com/i/oauth2/authorize`).
+    pub fn x_authorize_url(&self) -> String {
+        format!("{}/x/i/oauth2/authorize", self.shared.base_url)
+    }
+
+    /// X's OAuth 2.0 token URL (`https://api.x.com/2/oauth2/token`).
+    pub fn x_token_url(&self) -> String {
+        format!("{}/x/2/oauth2/token", self.shared.base_url)
+    }
+
+    /// Every OAuth code and token issued so far (for tests that look for leaks).
+    pub fn oauth_issued(&self) -> Vec<String> {
+        self.shared.oauth().issued.clone()
+    }
+
+    /// How many refresh-token grants were served.
+    pub fn oauth_refreshes(&self) -> u64 {
+        self.shared.oauth().refreshes
+    }
+
     /// Every write received so far, oldest first.
     pub fn replies(&self) -> Vec<RecordedReply> {
         self.shared.world().replies.clone()
@@ -314,11 +365,21 @@ pub(crate) struct Shared {
     pending: AtomicU64,
     http: reqwest::Client,
     x_crc_valid_until: Mutex<Option<Instant>>,
+    oauth: Mutex<oauth::OAuthWorld>,
 }
 
 impl Shared {
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().expect("the world lock is not poisoned")
+    }
+
+    pub(crate) fn oauth(&self) -> MutexGuard<'_, oauth::OAuthWorld> {
+        self.oauth.lock().expect("the oauth lock is not poisoned")
+    }
+
+    /// Whether `token` opens the X API: the configured token or a live one issued by OAuth.
+    pub(crate) fn x_token_valid(&self, token: &str) -> bool {
+        token == self.config.x_token || self.oauth().x_token_live(token)
     }
 
     pub(crate) fn faults(&self) -> Faults {
@@ -372,6 +433,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(graph::routes())
         .merge(x::routes())
+        .merge(oauth::routes())
         .merge(control::routes())
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&shared),

@@ -182,6 +182,10 @@ pub struct Faults {
     pub duplicate_webhooks: bool,
     /// Deliver webhooks out of order within small batches.
     pub shuffle_webhooks: bool,
+    /// The user refuses consent on the OAuth dialogs (Facebook Login and X).
+    pub refuse_consent: bool,
+    /// X refuses refresh-token grants (as when the user revoked the app).
+    pub refuse_refresh: bool,
 }
 
 /// What the sandbox counted since it started.

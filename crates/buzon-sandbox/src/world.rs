@@ -1212,10 +1212,17 @@ impl World {
                 blocked_until: 0,
             });
         entry.blocked_until = until;
+        // When the real window is also used up, its reset is the honest one to announce: a
+        // client that obeys the header must not land in a spent window.
+        let reset = if entry.count >= limit {
+            entry.reset_at.max(until)
+        } else {
+            until
+        };
         RateDecision {
             limit,
             remaining: 0,
-            reset: until,
+            reset,
             allowed: false,
         }
     }

@@ -581,7 +581,8 @@ async fn guard(
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim);
     let faults = shared.faults();
-    if token != Some(shared.config.x_token.as_str()) || faults.expired_token.contains(&Platform::X)
+    if !token.is_some_and(|token| shared.x_token_valid(token))
+        || faults.expired_token.contains(&Platform::X)
     {
         return Err(problem_response(
             StatusCode::UNAUTHORIZED,

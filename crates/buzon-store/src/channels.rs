@@ -7,7 +7,7 @@ use sqlx::query;
 
 /// The context a channel's credentials are sealed under: a ciphertext copied to another
 /// channel's row does not open.
-fn credentials_context(kind: ChannelKind, platform_id: &ExternalId) -> Vec<u8> {
+pub(crate) fn credentials_context(kind: ChannelKind, platform_id: &ExternalId) -> Vec<u8> {
     format!("buzon:channel:{}:{}", kind.as_str(), platform_id.as_str()).into_bytes()
 }
 
@@ -123,7 +123,9 @@ impl Store {
         Ok(())
     }
 
-    /// Records how a channel is doing. `Healthy` also records the time of the success.
+    /// Records how a channel is doing. `Healthy` also records the time of the success,
+    /// `Unhealthy` the time of the failure. A paused channel stays paused (only an admin
+    /// resumes it).
     pub async fn set_channel_health(
         &self,
         id: ChannelId,
@@ -131,14 +133,18 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         let success_at = (health == ChannelHealth::Healthy).then(|| Timestamp::now().as_millis());
+        let error_at = (health == ChannelHealth::Unhealthy).then(|| Timestamp::now().as_millis());
         query(
             "UPDATE channels SET health = $1, health_reason = $2, \
-             last_success_at = COALESCE($3, last_success_at) WHERE id = $4",
+             last_success_at = COALESCE($3, last_success_at), \
+             last_error_at = COALESCE($5, last_error_at) \
+             WHERE id = $4 AND (health <> 'paused' OR $1 = 'paused')",
         )
         .bind(health.as_str())
         .bind(reason.map(|reason| bound_text(reason, 1000)))
         .bind(success_at)
         .bind(id.get())
+        .bind(error_at)
         .execute(&self.write)
         .await?;
         Ok(())

@@ -57,19 +57,20 @@ const FLAGGED_LABELS: &str = "('troll', 'spam', 'blocked')";
 /// How long after the customer's last message WhatsApp and Messenger accept free-form replies.
 pub const REPLY_WINDOW_MILLIS: i64 = 24 * 60 * 60 * 1000;
 
-/// The contacts of the same person as conversation `c`'s author (the author alone when not
-/// linked), for labels that follow the person.
-const SAME_PERSON_CONTACTS: &str = "SELECT k2.id FROM contacts k1 JOIN contacts k2 \
-     ON k2.id = k1.id OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) WHERE k1.id = c.contact_id";
-
 /// Recomputes the priority of every conversation of the given author's person: influencers
 /// and VIPs sort first.
-const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN EXISTS ( \
-     SELECT 1 FROM contact_labels f WHERE f.label IN ('vip', 'influencer') AND f.contact_id IN ( \
-       SELECT k2.id FROM contacts k1 JOIN contacts k2 ON k2.id = k1.id OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) \
-       WHERE k1.id = conversations.contact_id)) THEN 1 ELSE 0 END \
-     WHERE contact_id IN (SELECT k2.id FROM contacts k1 JOIN contacts k2 ON k2.id = k1.id \
-       OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) WHERE k1.id = $1)";
+const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
+     EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = conversations.contact_id AND f.label IN ('vip', 'influencer')) \
+     OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
+       JOIN contact_labels f ON f.contact_id = k2.id \
+       WHERE k1.id = conversations.contact_id AND k1.person_id IS NOT NULL AND f.label IN ('vip', 'influencer')) \
+     THEN 1 ELSE 0 END \
+     WHERE contact_id IN (SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
+       JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL)";
+
+/// The ids of the contacts of the same person as contact `$1` (itself included).
+const SAME_PERSON: &str = "SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
+     JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL";
 
 impl Store {
     /// Stores an inbound message exactly once per (channel, platform id), creating its author
@@ -152,6 +153,14 @@ impl Store {
         };
         let message_id: i64 = rows::get(&inserted, "id")?;
 
+        // A customer message reopens the conversation; the report's history records it.
+        query(crate::reports::RECORD_STATUS_CHANGE)
+            .bind(ConversationStatus::Open.as_str())
+            .bind(None::<i64>)
+            .bind(now)
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await?;
         // Messages arrive out of order: only a newer message moves the queue position and
         // snippet, and the wait starts at the oldest unanswered message.
         query(
@@ -218,9 +227,12 @@ impl Store {
             ));
         }
         // Labels follow the person: a troll on one platform is a troll on every linked one.
+        // Two indexed probes (the author, then the author's person) keep this cheap per row.
         let flagged = format!(
-            "EXISTS (SELECT 1 FROM contact_labels f WHERE f.label IN {FLAGGED_LABELS} AND f.contact_id IN ({}))",
-            SAME_PERSON_CONTACTS
+            "(EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = c.contact_id AND f.label IN {FLAGGED_LABELS}) \
+             OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
+             JOIN contact_labels f ON f.contact_id = k2.id \
+             WHERE k1.id = c.contact_id AND k1.person_id IS NOT NULL AND f.label IN {FLAGGED_LABELS}))"
         );
         match filter.flagged {
             FlaggedFilter::Exclude => conditions.push(format!("NOT {flagged}")),
@@ -376,17 +388,27 @@ impl Store {
         id: ConversationId,
         status: ConversationStatus,
     ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        // Recorded for response-time reports: resolutions end cycles, pending time is paused.
+        query(crate::reports::RECORD_STATUS_CHANGE)
+            .bind(status.as_str())
+            .bind(None::<i64>)
+            .bind(Timestamp::now().as_millis())
+            .bind(id.get())
+            .execute(&mut *tx)
+            .await?;
         let result = query(
             "UPDATE conversations SET status = $1, \
              snoozed_until = CASE WHEN $1 = 'snoozed' THEN snoozed_until ELSE NULL END WHERE id = $2",
         )
         .bind(status.as_str())
         .bind(id.get())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -527,8 +549,7 @@ impl Store {
     /// Every author linked to the same person as `id` (itself included).
     pub async fn person_contacts(&self, id: ContactId) -> Result<Vec<Contact>, StoreError> {
         let rows = query(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id IN (SELECT k2.id FROM contacts k1 JOIN contacts k2 \
-             ON k2.id = k1.id OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) WHERE k1.id = $1) ORDER BY k.id"
+            "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id IN ({SAME_PERSON}) ORDER BY k.id"
         ))
         .bind(id.get())
         .fetch_all(&self.read)
@@ -544,9 +565,7 @@ impl Store {
     ) -> Result<Vec<Conversation>, StoreError> {
         let rows = query(&format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN channels ch ON ch.id = c.channel_id \
-             WHERE c.contact_id IN (SELECT k2.id FROM contacts k1 JOIN contacts k2 \
-             ON k2.id = k1.id OR (k1.person_id IS NOT NULL AND k2.person_id = k1.person_id) WHERE k1.id = $1) \
-             ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $2"
+             WHERE c.contact_id IN ({SAME_PERSON}) ORDER BY c.last_activity_at DESC, c.id DESC LIMIT $2"
         ))
         .bind(id.get())
         .bind(i64::from(limit))
@@ -571,6 +590,50 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(rows::contact).collect()
+    }
+
+    /// The authors with these ids (in any order; unknown ids are left out).
+    pub async fn contacts(&self, ids: &[ContactId]) -> Result<Vec<Contact>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut statement = Statement::default();
+        let placeholders: Vec<String> = ids.iter().map(|id| statement.push(Value::Int(id.get()))).collect();
+        statement.text = format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id IN ({})",
+            placeholders.join(", ")
+        );
+        let rows = statement.query().fetch_all(&self.read).await?;
+        rows.iter().map(rows::contact).collect()
+    }
+
+    /// Whether the author of a message is flagged (troll, spam or blocked), on this contact or
+    /// any contact linked to the same person.
+    pub async fn author_flagged(&self, message_id: MessageId) -> Result<bool, StoreError> {
+        let row = query(&format!(
+            "SELECT EXISTS (SELECT 1 FROM contact_labels f WHERE f.label IN {FLAGGED_LABELS} AND f.contact_id IN ( \
+             SELECT id FROM contacts WHERE id = (SELECT contact_id FROM messages WHERE id = $1) \
+             UNION SELECT k2.id FROM messages m JOIN contacts k1 ON k1.id = m.contact_id \
+             JOIN contacts k2 ON k2.person_id = k1.person_id WHERE m.id = $1 AND k1.person_id IS NOT NULL)) AS flagged"
+        ))
+        .bind(message_id.get())
+        .fetch_one(&self.read)
+        .await?;
+        let flagged: i64 = match rows::get::<bool>(&row, "flagged") {
+            Ok(flag) => i64::from(flag),
+            Err(_) => rows::get(&row, "flagged")?,
+        };
+        Ok(flagged != 0)
+    }
+
+    /// Turns the automatic hiding of flagged authors' new public comments on or off.
+    pub async fn set_auto_hide_flagged(&self, channel_id: ChannelId, on: bool) -> Result<(), StoreError> {
+        query("UPDATE channels SET auto_hide_flagged = $1 WHERE id = $2")
+            .bind(i64::from(on))
+            .bind(channel_id.get())
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 
     /// The newest message id, which live views compare to know whether anything arrived.

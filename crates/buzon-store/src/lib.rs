@@ -10,18 +10,22 @@
 #![forbid(unsafe_code)]
 
 mod accounts;
+mod admin;
 mod channels;
 mod conversations;
 mod error;
 mod migrations;
 mod queues;
+mod reports;
 mod rows;
 pub mod secrets;
 mod web;
 
+pub use admin::{AuditFilter, ChannelLimits, OAuthStage};
 pub use conversations::REPLY_WINDOW_MILLIS;
 pub use error::StoreError;
 pub use queues::{ClaimedEvent, ClaimedOutbox, QueueDepths};
+pub use reports::{StatusChange, API_AGENT};
 pub use secrets::{Cipher, CipherError};
 pub use web::{Note, ReplyTemplate, Session};
 

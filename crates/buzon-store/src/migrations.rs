@@ -20,6 +20,8 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (3, "0003_queues.sql"),
         (4, "0004_moderation.sql"),
         (5, "0005_web.sql"),
+        (6, "0006_admin.sql"),
+        (7, "0007_reports.sql"),
     ]
 );
 
@@ -32,6 +34,8 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (3, "0003_queues.sql"),
         (4, "0004_moderation.sql"),
         (5, "0005_web.sql"),
+        (6, "0006_admin.sql"),
+        (7, "0007_reports.sql"),
     ]
 );
 

@@ -58,6 +58,8 @@ conformance! {
     hostile_text_is_stored_as_written_but_bounded,
     vips_sort_first_and_other_orders_page_in_their_own_order,
     labels_follow_a_person_across_linked_channels,
+    flagged_authors_are_recognised_and_hides_are_queued,
+    status_changes_are_recorded_and_timelines_carry_every_event,
 }
 
 async fn channel(store: &Store, kind: ChannelKind, platform_id: &str) -> Channel {
@@ -1282,4 +1284,213 @@ async fn labels_follow_a_person_across_linked_channels(db: TestDb) {
         found.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![x_contact]
     );
+}
+
+async fn flagged_authors_are_recognised_and_hides_are_queued(db: TestDb) {
+    let store = &db.store;
+    let page = channel(store, ChannelKind::Facebook, "p").await;
+    store.set_auto_hide_flagged(page.id, true).await.unwrap();
+    assert!(store.channel(page.id).await.unwrap().auto_hide_flagged);
+    let conversation = ingest(
+        store,
+        inbound(&page, "c1", "comment:c1", "troll-1", "idiots", 1_000),
+    )
+    .await;
+    let first = store.messages_in(conversation).await.unwrap()[0].id;
+    assert!(!store.author_flagged(first).await.unwrap());
+    let contact = store.conversation(conversation).await.unwrap().contact_id;
+    store
+        .tag_contact(contact, &[Label::parse("spam").unwrap()], &[])
+        .await
+        .unwrap();
+    assert!(store.author_flagged(first).await.unwrap());
+    let hide = store.queue_moderation(first, true).await.unwrap();
+    assert_eq!(hide.message_id, first);
+    assert!(hide.payload.contains("\"hide\""));
+    let now = Timestamp::now();
+    let claimed = store
+        .claim_outbox("d", 5, now, now.plus_millis(10_000))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(store
+        .fail_outbox(claimed[0].id, "d", "cannot hide", None)
+        .await
+        .unwrap());
+    let message = store.message(first).await.unwrap();
+    assert_eq!(
+        message.status,
+        DeliveryStatus::Received,
+        "a failed hide does not mark the customer's message failed"
+    );
+    assert!(store
+        .mark_hidden(page.id, &ExternalId::parse("c1").unwrap(), true)
+        .await
+        .unwrap());
+    assert!(store.message(first).await.unwrap().hidden);
+}
+
+async fn status_changes_are_recorded_and_timelines_carry_every_event(db: TestDb) {
+    use buzon_core::metrics::{MetricEvent, MetricEventKind};
+    let store = &db.store;
+    let whatsapp = channel(store, ChannelKind::Whatsapp, "wa-metrics").await;
+    let other = channel(store, ChannelKind::Whatsapp, "wa-other").await;
+    let agent = store
+        .create_user(
+            "metrics@shop.example",
+            "Metrics",
+            Role::Agent,
+            "a long password",
+        )
+        .await
+        .unwrap();
+    let base = Timestamp::now().as_millis() - 3_600_000;
+    let conversation = ingest(store, inbound(&whatsapp, "m-1", "t-1", "u-1", "hola", base)).await;
+    ingest(
+        store,
+        inbound(&whatsapp, "m-2", "t-1", "u-1", "¿hay?", base + 60_000),
+    )
+    .await;
+    let troll = ingest(
+        store,
+        inbound(&whatsapp, "m-3", "t-2", "u-troll", "spam", base + 120_000),
+    )
+    .await;
+    ingest(
+        store,
+        inbound(&other, "m-4", "t-3", "u-4", "hola", base + 180_000),
+    )
+    .await;
+    store
+        .queue_reply(&NewOutboundReply {
+            conversation_id: conversation,
+            user_id: Some(agent.id),
+            text: "¡sí!".into(),
+            idempotency_key: "metrics-1".into(),
+            payload: "{}".into(),
+            automatic: false,
+        })
+        .await
+        .unwrap();
+    store
+        .queue_reply(&NewOutboundReply {
+            conversation_id: conversation,
+            user_id: None,
+            text: "auto".into(),
+            idempotency_key: "metrics-2".into(),
+            payload: "{}".into(),
+            automatic: true,
+        })
+        .await
+        .unwrap();
+    store
+        .set_conversation_status(conversation, ConversationStatus::Resolved)
+        .await
+        .unwrap();
+    // Setting the same status again records nothing.
+    store
+        .set_conversation_status(conversation, ConversationStatus::Resolved)
+        .await
+        .unwrap();
+    // A customer message reopens it, and that is recorded too.
+    ingest(
+        store,
+        inbound(&whatsapp, "m-5", "t-1", "u-1", "otra cosa", base + 240_000),
+    )
+    .await;
+    let changes = store.status_changes(conversation).await.unwrap();
+    let statuses: Vec<_> = changes.iter().map(|change| change.status).collect();
+    assert_eq!(
+        statuses,
+        [ConversationStatus::Resolved, ConversationStatus::Open]
+    );
+    assert!(changes.iter().all(|change| change.user_id.is_none()));
+    assert!(changes[0].changed_at <= changes[1].changed_at);
+    assert!(matches!(
+        store
+            .set_conversation_status(ConversationId(999_999), ConversationStatus::Open)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let contact = store.conversation(troll).await.unwrap().contact_id;
+    store
+        .tag_contact(contact, &[Label::parse("troll").unwrap()], &[])
+        .await
+        .unwrap();
+    store
+        .tag_conversation(conversation, &[Label::parse("refund").unwrap()], &[])
+        .await
+        .unwrap();
+
+    let from = Timestamp::from_millis(base - 1);
+    let to = Timestamp::from_millis(base + 3_600_000);
+    let timelines = store
+        .metric_timelines(from, to, Some(whatsapp.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        timelines.len(),
+        2,
+        "the other channel's conversation is left out"
+    );
+    let main = timelines
+        .iter()
+        .find(|timeline| timeline.conversation_id == conversation)
+        .unwrap();
+    assert_eq!(main.channel_id, whatsapp.id);
+    assert_eq!(main.labels, [Label::parse("refund").unwrap()]);
+    assert!(!main.author_flagged);
+    let customer: Vec<Timestamp> = main
+        .events
+        .iter()
+        .filter(|event| event.kind == MetricEventKind::CustomerMessage)
+        .map(|event| event.at)
+        .collect();
+    assert_eq!(
+        customer,
+        [base, base + 60_000, base + 240_000].map(Timestamp::from_millis)
+    );
+    assert!(main
+        .events
+        .iter()
+        .any(|event| event.kind == MetricEventKind::HumanReply { agent_id: agent.id }));
+    assert_eq!(
+        main.events
+            .iter()
+            .filter(|event| event.kind == MetricEventKind::AutomaticReply)
+            .count(),
+        1
+    );
+    assert!(main.events.contains(&MetricEvent::status_change(
+        changes[0].changed_at,
+        ConversationStatus::Resolved
+    )));
+    let flagged = timelines
+        .iter()
+        .find(|timeline| timeline.conversation_id == troll)
+        .unwrap();
+    assert!(flagged.author_flagged && flagged.is_flagged());
+
+    // Periods select by customer messages and status changes inside them.
+    let later = store
+        .metric_timelines(Timestamp::from_millis(base + 200_000), to, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        later
+            .iter()
+            .map(|timeline| timeline.conversation_id)
+            .collect::<Vec<_>>(),
+        [conversation]
+    );
+    assert!(store
+        .metric_timelines(
+            Timestamp::from_millis(base - 10_000),
+            Timestamp::from_millis(base - 1),
+            None
+        )
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -46,6 +46,16 @@ pub struct WebSettings {
     pub x_consumer_secret: Option<String>,
     /// Whether cookies carry `Secure` (buzon is served over https).
     pub secure_cookies: bool,
+    /// The business hours response times are also measured in (always open when unset).
+    pub business_calendar: Option<buzon_core::metrics::BusinessCalendar>,
+    /// How often the public figures and the default report are recomputed (a minute when zero).
+    pub reports_refresh: std::time::Duration,
+    /// The address buzon is reached at from outside, for embeddable snippets.
+    pub public_url: String,
+    /// Facebook Login, for connecting Pages (None: Page tokens are pasted).
+    pub facebook_oauth: Option<buzon_connector::OAuthApp>,
+    /// X's OAuth 2.0 with PKCE, for connecting accounts (None: tokens are pasted).
+    pub x_oauth: Option<buzon_connector::OAuthApp>,
 }
 
 /// Everything a handler can reach.
@@ -62,6 +72,7 @@ struct AppInner {
     wake_workers: Arc<tokio::sync::Notify>,
     templates: render::Templates,
     live: std::sync::OnceLock<tokio::sync::watch::Receiver<String>>,
+    reports: reports::ReportsState,
 }
 
 impl AppState {
@@ -82,6 +93,7 @@ impl AppState {
                 wake_workers,
                 templates: render::Templates::new(),
                 live: std::sync::OnceLock::new(),
+                reports: reports::ReportsState::default(),
             }),
         }
     }
@@ -96,6 +108,10 @@ impl AppState {
             .live
             .get_or_init(|| live::spawn_watcher(self.clone()))
             .clone()
+    }
+
+    pub(crate) fn reports(&self) -> &reports::ReportsState {
+        &self.inner.reports
     }
 
     pub(crate) fn store(&self) -> &Store {

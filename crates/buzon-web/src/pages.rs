@@ -154,7 +154,7 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> H
 }
 
 /// The base view data every page template needs.
-fn base(viewer: Option<&Viewer>, lang: Lang, title: &str, page: &str) -> Value {
+pub(crate) fn base(viewer: Option<&Viewer>, lang: Lang, title: &str, page: &str) -> Value {
     let mut data = json!({
         "lang": lang.code(),
         "other_lang": if lang == Lang::Es { "en" } else { "es" },
@@ -177,7 +177,7 @@ fn base(viewer: Option<&Viewer>, lang: Lang, title: &str, page: &str) -> Value {
     data
 }
 
-fn render(state: &AppState, name: &str, data: &Value) -> Result<Html<String>, PageError> {
+pub(crate) fn render(state: &AppState, name: &str, data: &Value) -> Result<Html<String>, PageError> {
     state
         .templates()
         .render(name, data)
@@ -444,17 +444,18 @@ pub(crate) async fn show_inbox(
         .await?;
     let now = Timestamp::now();
     let mut rows = Vec::with_capacity(page.items.len());
-    let mut contacts: HashMap<ContactId, Option<Contact>> = HashMap::new();
+    let mut author_ids: Vec<ContactId> = page.items.iter().map(|c| c.contact_id).collect();
+    author_ids.sort();
+    author_ids.dedup();
+    let contacts: HashMap<ContactId, Contact> = state
+        .store()
+        .contacts(&author_ids)
+        .await?
+        .into_iter()
+        .map(|contact| (contact.id, contact))
+        .collect();
     for conversation in &page.items {
-        let contact = match contacts.get(&conversation.contact_id) {
-            Some(contact) => contact.clone(),
-            None => {
-                let contact = state.store().contact(conversation.contact_id).await.ok();
-                contacts.insert(conversation.contact_id, contact.clone());
-                contact
-            }
-        };
-        rows.push(row_view(conversation, contact.as_ref(), lang, now));
+        rows.push(row_view(conversation, contacts.get(&conversation.contact_id), lang, now));
     }
     let version = crate::live::activity_version(&state).await?;
     if query.fragment.is_some() {

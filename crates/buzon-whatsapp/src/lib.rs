@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+mod check;
 mod inbound;
 mod outbound;
 mod user;
@@ -184,5 +185,13 @@ impl Connector for WhatsappConnector {
         Err(ConnectorError::Permanent(
             "WhatsApp messages cannot be hidden".into(),
         ))
+    }
+
+    async fn check_credentials(
+        &self,
+        platform_id: &ExternalId,
+        credentials: &ChannelCredentials,
+    ) -> Result<String, ConnectorError> {
+        self.check_number(platform_id, credentials).await
     }
 }

@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+mod account;
 mod activity;
 mod api;
 mod timeline;
@@ -149,6 +150,29 @@ impl Connector for XConnector {
     ) -> Result<(), ConnectorError> {
         self.hide_reply(channel, credentials, platform_id, action)
             .await
+    }
+
+    /// `GET /2/users/me` with the token: it must belong to this account.
+    async fn check_credentials(
+        &self,
+        platform_id: &ExternalId,
+        credentials: &ChannelCredentials,
+    ) -> Result<String, ConnectorError> {
+        let (id, name) = self.users_me(&credentials.access_token).await?;
+        if &id != platform_id {
+            return Err(ConnectorError::Permanent(
+                "the token belongs to another X account".into(),
+            ));
+        }
+        Ok(name)
+    }
+
+    async fn granted_accounts(
+        &self,
+        _app: &buzon_connector::OAuthApp,
+        tokens: &buzon_connector::OAuthTokens,
+    ) -> Result<Vec<buzon_connector::GrantedAccount>, ConnectorError> {
+        self.granted(tokens).await
     }
 }
 

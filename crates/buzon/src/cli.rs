@@ -49,6 +49,13 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Re-encrypt every stored credential under a new secret key, in one transaction.
+    RotateKey {
+        /// The new key: 64 hex digits or base64 of 32 bytes. Read from standard input (one
+        /// line) when absent, which keeps it out of the process list.
+        #[arg(long, value_name = "KEY")]
+        new_key: Option<String>,
+    },
     /// Run the platform sandbox alone.
     Sandbox {
         /// The address to listen on.
@@ -352,6 +359,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             println!("{secret}");
             Ok(())
         }
+        Command::RotateKey { new_key } => rotate_key(&settings, new_key).await,
         Command::Sandbox { bind } => {
             crate::telemetry::init(&settings.log);
             crate::serve::run_sandbox(&bind).await
@@ -411,6 +419,62 @@ fn channel_args(
         expires_at: None,
     };
     Ok((kind, platform_id, credentials, name.unwrap_or_default()))
+}
+
+/// `buzon rotate-key`: every channel credential is opened with the current key and sealed
+/// with the new one in one transaction; if any does not open, nothing is written.
+async fn rotate_key(settings: &Settings, new_key: Option<String>) -> anyhow::Result<()> {
+    let text = match new_key {
+        Some(key) => key,
+        None => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the new key from standard input")?;
+            line
+        }
+    };
+    let next = Cipher::from_key_text(text.trim()).map_err(|err| anyhow!("the new key: {err}"))?;
+    let key_file = settings.data_dir().join("secret.key");
+    if settings.security.secret_key.is_none() && !key_file.exists() {
+        bail!(
+            "there is no current key: security.secret_key is not set and {} does not exist",
+            key_file.display()
+        );
+    }
+    let current = load_cipher(settings)?;
+    let store = open_migrated(settings).await?;
+    let count = match store.reseal_credentials(&current, &next).await {
+        Err(StoreError::Decrypt) => bail!(
+            "the current secret key does not open every stored credential; nothing was changed"
+        ),
+        other => other?,
+    };
+    store
+        .audit(
+            "cli",
+            "security.rotate_key",
+            "security:secret_key",
+            &serde_json::json!({"credentials": count}),
+        )
+        .await?;
+    store.close().await;
+    if settings.security.secret_key.is_none() {
+        // The key lives in the data folder: replace it, atomically.
+        let temporary = key_file.with_extension("key.new");
+        let _ = std::fs::remove_file(&temporary);
+        write_private(&temporary, text.trim())?;
+        std::fs::rename(&temporary, &key_file)
+            .with_context(|| format!("replacing {}", key_file.display()))?;
+        println!(
+            "re-encrypted {count} channel credentials; {} now holds the new key",
+            key_file.display()
+        );
+    } else {
+        println!("re-encrypted {count} channel credentials; set security.secret_key (BUZON_SECURITY_SECRET_KEY) to the new key on every node before restarting");
+    }
+    Ok(())
 }
 
 fn read_password() -> anyhow::Result<String> {

@@ -42,10 +42,12 @@ pub struct Settings {
     pub server: ServerSettings,
     pub security: SecuritySettings,
     pub meta: MetaSettings,
-    pub facebook: ApiSettings,
+    pub facebook: FacebookSettings,
     pub whatsapp: ApiSettings,
     pub x: XSettings,
     pub workers: WorkerSettings,
+    pub hours: HoursSettings,
+    pub reports: ReportsSettings,
     pub log: LogSettings,
 }
 
@@ -72,6 +74,7 @@ pub struct SecuritySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetaSettings {
+    pub app_id: Option<String>,
     pub app_secret: Option<Secret>,
     pub verify_token: Option<Secret>,
 }
@@ -82,11 +85,87 @@ pub struct ApiSettings {
     pub api_base: String,
 }
 
+/// Facebook: the Graph base, and Facebook Login (the app is `meta.app_id`/`meta.app_secret`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FacebookSettings {
+    pub api_base: String,
+    pub oauth_authorize_url: String,
+    pub oauth_token_url: String,
+    /// Comma- or space-separated permissions asked for.
+    pub oauth_scopes: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct XSettings {
     pub api_base: String,
     pub consumer_secret: Option<Secret>,
+    /// The OAuth 2.0 client of the X app.
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub oauth_authorize_url: String,
+    pub oauth_token_url: String,
+    /// Space-separated scopes asked for.
+    pub oauth_scopes: String,
+}
+
+impl Settings {
+    /// Facebook Login as an OAuth client, when `meta.app_id` and `meta.app_secret` are set.
+    pub fn facebook_oauth(&self) -> Option<buzon_connector::OAuthApp> {
+        let app_id = self
+            .meta
+            .app_id
+            .as_deref()
+            .filter(|id| !id.trim().is_empty())?;
+        let secret = self.meta.app_secret.as_ref()?;
+        Some(buzon_connector::OAuthApp {
+            client_id: app_id.trim().to_owned(),
+            client_secret: secret.expose().to_owned(),
+            authorize_url: self.facebook.oauth_authorize_url.clone(),
+            token_url: self.facebook.oauth_token_url.clone(),
+            redirect_url: self.oauth_redirect("facebook"),
+            scopes: split_scopes(&self.facebook.oauth_scopes),
+            basic_auth: false,
+            pkce: false,
+        })
+    }
+
+    /// X's OAuth 2.0 (Authorization Code with PKCE), when `x.client_id` and
+    /// `x.client_secret` are set.
+    pub fn x_oauth(&self) -> Option<buzon_connector::OAuthApp> {
+        let client_id = self
+            .x
+            .client_id
+            .as_deref()
+            .filter(|id| !id.trim().is_empty())?;
+        let secret = self.x.client_secret.as_ref()?;
+        Some(buzon_connector::OAuthApp {
+            client_id: client_id.trim().to_owned(),
+            client_secret: secret.expose().to_owned(),
+            authorize_url: self.x.oauth_authorize_url.clone(),
+            token_url: self.x.oauth_token_url.clone(),
+            redirect_url: self.oauth_redirect("x"),
+            scopes: split_scopes(&self.x.oauth_scopes),
+            basic_auth: true,
+            pkce: true,
+        })
+    }
+
+    fn oauth_redirect(&self, platform: &str) -> String {
+        format!(
+            "{}/admin/oauth/{platform}/callback",
+            self.server.public_url.trim_end_matches('/')
+        )
+    }
+}
+
+fn split_scopes(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(str::trim)
+        .filter(|scope| !scope.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +175,79 @@ pub struct WorkerSettings {
     pub poll_interval_secs: u64,
     pub lease_secs: u64,
     pub send_give_up_secs: u64,
+}
+
+/// Business hours: a weekly schedule in a time zone, with holidays.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoursSettings {
+    pub time_zone: String,
+    pub monday: String,
+    pub tuesday: String,
+    pub wednesday: String,
+    pub thursday: String,
+    pub friday: String,
+    pub saturday: String,
+    pub sunday: String,
+    pub holidays: Holidays,
+}
+
+/// How often precomputed report figures are refreshed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsSettings {
+    pub refresh_secs: u64,
+}
+
+/// Holidays as a TOML list, or as one comma-separated string (from the environment).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Holidays {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl HoursSettings {
+    /// The business calendar these settings describe.
+    pub fn calendar(&self) -> anyhow::Result<buzon_core::metrics::BusinessCalendar> {
+        use buzon_core::metrics::{BusinessCalendar, OpenInterval, Weekday, WeeklySchedule};
+        let days = [
+            &self.monday,
+            &self.tuesday,
+            &self.wednesday,
+            &self.thursday,
+            &self.friday,
+            &self.saturday,
+            &self.sunday,
+        ];
+        let mut schedule = WeeklySchedule::closed();
+        for (weekday, text) in Weekday::ALL.into_iter().zip(days) {
+            for part in text
+                .split(',')
+                .map(str::trim)
+                .filter(|part| !part.is_empty())
+            {
+                let interval =
+                    OpenInterval::parse(part).map_err(|err| anyhow!("hours.{weekday}: {err}"))?;
+                schedule = schedule.with(weekday, interval);
+            }
+        }
+        let dates: Vec<String> = match &self.holidays {
+            Holidays::List(list) => list.clone(),
+            Holidays::Text(text) => text.split(',').map(str::to_owned).collect(),
+        };
+        let holidays = dates
+            .iter()
+            .map(|date| date.trim())
+            .filter(|date| !date.is_empty())
+            .map(|date| {
+                buzon_core::metrics::LocalDate::parse(date)
+                    .map_err(|err| anyhow!("hours.holidays: {err}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        BusinessCalendar::new(&self.time_zone, schedule, holidays)
+            .map_err(|err| anyhow!("hours: {err}"))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -165,6 +317,8 @@ impl Settings {
             whatsapp: section(&mut table, "whatsapp")?,
             x: section(&mut table, "x")?,
             workers: section(&mut table, "workers")?,
+            hours: section(&mut table, "hours")?,
+            reports: section(&mut table, "reports")?,
             log: section(&mut table, "log")?,
         };
         if let Some(unknown) = table.keys().next() {
@@ -179,6 +333,10 @@ impl Settings {
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             bail!("log.format must be text or json");
+        }
+        self.hours.calendar()?;
+        if self.reports.refresh_secs == 0 {
+            bail!("reports.refresh_secs must be positive");
         }
         if self.workers.lease_secs == 0 || self.workers.poll_interval_secs == 0 {
             bail!("workers.lease_secs and workers.poll_interval_secs must be positive");
@@ -333,6 +491,42 @@ mod tests {
         let err =
             Settings::load_from(None, env(&[("BUZON_WORKERS_LEASE_SECS", "soon")])).unwrap_err();
         assert!(err.to_string().contains("whole number"), "{err}");
+    }
+
+    #[test]
+    fn oauth_clients_exist_only_when_their_app_is_configured() {
+        let settings = Settings::load_from(None, env(&[])).unwrap();
+        assert!(settings.facebook_oauth().is_none() && settings.x_oauth().is_none());
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("BUZON_META_APP_ID", "1234"),
+                ("BUZON_META_APP_SECRET", "app-secret"),
+                ("BUZON_X_CLIENT_ID", "x-client"),
+                ("BUZON_X_CLIENT_SECRET", "x-secret"),
+                ("BUZON_SERVER_PUBLIC_URL", "https://inbox.shop.example/"),
+                (
+                    "BUZON_X_OAUTH_TOKEN_URL",
+                    "http://127.0.0.1:9/x/2/oauth2/token",
+                ),
+            ]),
+        )
+        .unwrap();
+        let facebook = settings.facebook_oauth().unwrap();
+        assert_eq!(facebook.client_id, "1234");
+        assert_eq!(
+            facebook.redirect_url,
+            "https://inbox.shop.example/admin/oauth/facebook/callback"
+        );
+        assert!(facebook
+            .scopes
+            .contains(&"pages_manage_engagement".to_owned()));
+        assert!(!facebook.pkce && !facebook.basic_auth);
+        let x = settings.x_oauth().unwrap();
+        assert!(x.pkce && x.basic_auth);
+        assert_eq!(x.token_url, "http://127.0.0.1:9/x/2/oauth2/token");
+        assert!(x.scopes.contains(&"offline.access".to_owned()));
+        assert!(!format!("{settings:?}").contains("x-secret"));
     }
 
     #[test]

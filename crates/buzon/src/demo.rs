@@ -37,6 +37,14 @@ pub(crate) async fn prepare(
     settings.x.api_base = sandbox.x_base();
     settings.meta.app_secret = Some(Secret::new(config.app_secret.clone()));
     settings.x.consumer_secret = Some(Secret::new(config.consumer_secret.clone()));
+    // Connecting channels from the admin pages signs in against the sandbox's OAuth servers.
+    settings.meta.app_id = Some(config.facebook_app_id.clone());
+    settings.facebook.oauth_authorize_url = sandbox.facebook_authorize_url();
+    settings.facebook.oauth_token_url = sandbox.facebook_token_url();
+    settings.x.client_id = Some(config.x_client_id.clone());
+    settings.x.client_secret = Some(Secret::new(config.x_client_secret.clone()));
+    settings.x.oauth_authorize_url = sandbox.x_authorize_url();
+    settings.x.oauth_token_url = sandbox.x_token_url();
     settings.workers.poll_interval_secs = settings.workers.poll_interval_secs.min(10);
 
     let store = open_store(settings, true).await?;

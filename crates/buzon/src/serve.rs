@@ -55,6 +55,11 @@ pub async fn run(
             .as_ref()
             .map(|s| s.expose().to_owned()),
         secure_cookies: settings.server.public_url.starts_with("https://"),
+        business_calendar: Some(settings.hours.calendar()?),
+        reports_refresh: Duration::from_secs(settings.reports.refresh_secs),
+        public_url: settings.server.public_url.clone(),
+        facebook_oauth: settings.facebook_oauth(),
+        x_oauth: settings.x_oauth(),
     };
     let connectors = connectors(&settings);
     let state = AppState::new(
@@ -64,6 +69,8 @@ pub async fn run(
         web_settings,
         wake_workers.clone(),
     );
+    // Keeps the public response-time figures and the default report computed ahead.
+    buzon_web::reports::spawn_refresh(state.clone());
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers = settings.workers.enabled.then(|| {
         let config = WorkerConfig {
@@ -71,6 +78,7 @@ pub async fn run(
             poll_interval: Duration::from_secs(settings.workers.poll_interval_secs),
             lease: Duration::from_secs(settings.workers.lease_secs),
             send_give_up: Duration::from_secs(settings.workers.send_give_up_secs),
+            x_oauth: settings.x_oauth(),
         };
         let workers = Workers::new(store.clone(), connectors, metrics, config, wake_workers);
         tokio::spawn(workers.run(workers_stopped))

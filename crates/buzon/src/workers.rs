@@ -3,7 +3,8 @@
 //! any number of nodes can run them side by side.
 
 use buzon_connector::{
-    Connector, ConnectorError, InboundItem, Moderation, Origin, PlatformMessage, ReplyRequest,
+    Connector, ConnectorError, HttpClient, InboundItem, MessageKind, Moderation, OAuthApp, Origin,
+    PlatformMessage, ReplyRequest,
 };
 use buzon_core::*;
 use buzon_store::{Store, StoreError};
@@ -26,7 +27,12 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// How long a reply keeps being retried before it is given up.
     pub send_give_up: Duration,
+    /// X's OAuth 2.0 client, to refresh access tokens before they expire.
+    pub x_oauth: Option<OAuthApp>,
 }
+
+/// An X access token is refreshed when it expires within this margin.
+const REFRESH_MARGIN_MILLIS: i64 = 10 * 60 * 1000;
 
 /// The connectors by platform.
 pub type Connectors = HashMap<ChannelKind, Arc<dyn Connector>>;
@@ -39,6 +45,7 @@ pub struct Workers {
     metrics: Metrics,
     config: WorkerConfig,
     wake: Arc<Notify>,
+    oauth_http: HttpClient,
 }
 
 impl Workers {
@@ -56,6 +63,7 @@ impl Workers {
             metrics,
             config,
             wake,
+            oauth_http: HttpClient::new(Duration::from_secs(20)),
         }
     }
 
@@ -169,8 +177,12 @@ impl Workers {
             .store
             .channel_by_platform_id(kind, account.as_str())
             .await?;
-        if found.is_none() {
-            tracing::info!(platform = %kind, "inbound item for an account with no channel here; skipped");
+        match &found {
+            // Something arrived for the channel: its health shows when it last heard anything.
+            Some(channel) => self.store.touch_channel(channel.id).await?,
+            None => {
+                tracing::info!(platform = %kind, "inbound item for an account with no channel here; skipped")
+            }
         }
         cache.insert(account.as_str().to_owned(), found.clone());
         Ok(found)
@@ -185,9 +197,25 @@ impl Workers {
         match item {
             InboundItem::Message(message) => {
                 if let Some(channel) = self.channel_for(kind, &message.account, cache).await? {
-                    self.store
+                    let public = matches!(
+                        message.kind,
+                        MessageKind::Comment | MessageKind::Post | MessageKind::Mention
+                    );
+                    let outcome = self
+                        .store
                         .ingest_message(&to_new_message(&channel, message))
                         .await?;
+                    if let IngestOutcome::Inserted { message_id, .. } = outcome {
+                        // An optional per-channel rule: new public comments of trolls and
+                        // spammers are hidden on the platform (through the outbox, as always).
+                        if public
+                            && channel.auto_hide_flagged
+                            && self.store.author_flagged(message_id).await?
+                        {
+                            self.store.queue_moderation(message_id, true).await?;
+                            self.wake.notify_waiters();
+                        }
+                    }
                 }
             }
             InboundItem::Edited(message) => {
@@ -486,6 +514,14 @@ impl Workers {
             }
             let span =
                 tracing::info_span!("poll", channel.id = %channel.id, platform = %channel.kind);
+            let Some(credentials) = self
+                .refresh_if_due(&channel, credentials)
+                .instrument(span.clone())
+                .await?
+            else {
+                state.next_poll = tokio::time::Instant::now() + Duration::from_secs(60);
+                continue;
+            };
             let wait = self
                 .poll_channel(
                     connector.as_ref(),
@@ -546,17 +582,42 @@ impl Workers {
                 self.store
                     .set_channel_health(channel.id, ChannelHealth::Healthy, None)
                     .await?;
+                if state.rate_limited {
+                    self.store
+                        .set_channel_rate_limited(channel.id, None)
+                        .await?;
+                    state.rate_limited = false;
+                }
                 state.failures = 0;
-                Ok(page
-                    .wait_at_least
-                    .unwrap_or_default()
-                    .max(self.config.poll_interval))
+                // After a rate limit, poll one interval (and a little jitter) after the budget
+                // reopens, so replies due at the reopening get it first.
+                Ok(match page.wait_at_least {
+                    Some(wait) => wait + self.config.poll_interval + jitter(),
+                    None => self.config.poll_interval,
+                })
             }
             Err(err) => {
                 self.metrics
                     .count_poll_error(channel.id.get(), error_kind(&err));
                 state.failures += 1;
                 match &err {
+                    ConnectorError::AuthExpired(_)
+                        if channel.kind == ChannelKind::X
+                            && credentials.refresh_token.is_some()
+                            && self.config.x_oauth.is_some() =>
+                    {
+                        // A token of unknown expiry ran out: try its refresh token once.
+                        let renewed = self.refresh_x_token(channel, credentials.clone()).await?;
+                        match renewed {
+                            Some(renewed) if renewed.access_token != credentials.access_token => {
+                                Ok(Duration::from_secs(1))
+                            }
+                            _ => {
+                                state.blocked_on_credentials = Some(fingerprint);
+                                Ok(Duration::from_secs(5))
+                            }
+                        }
+                    }
                     ConnectorError::AuthExpired(reason) => {
                         tracing::warn!("poll refused: access token expired or revoked; waiting for new credentials");
                         self.store
@@ -575,15 +636,104 @@ impl Workers {
                             .await?;
                         Ok(Duration::from_secs(900))
                     }
-                    _ => {
-                        tracing::info!(error = %err, "poll failed; backing off");
-                        let wait = err
-                            .retry_after()
+                    ConnectorError::RateLimited { retry_after, .. } => {
+                        let wait = retry_after
                             .unwrap_or_else(|| backoff(state.failures))
                             .max(self.config.poll_interval);
+                        tracing::info!(?wait, "poll rate limited; waiting for the reset");
+                        let until = Timestamp::now().plus_millis(wait.as_millis() as i64);
+                        self.store
+                            .set_channel_rate_limited(channel.id, Some(until))
+                            .await?;
+                        state.rate_limited = true;
+                        Ok(wait)
+                    }
+                    _ => {
+                        tracing::info!(error = %err, "poll failed; backing off");
+                        let wait = match err.retry_after() {
+                            Some(wait) => wait + self.config.poll_interval + jitter(),
+                            None => backoff(state.failures).max(self.config.poll_interval),
+                        };
                         Ok(wait)
                     }
                 }
+            }
+        }
+    }
+}
+
+impl Workers {
+    /// Refreshes an X access token that expires within [`REFRESH_MARGIN_MILLIS`] and stores
+    /// the new tokens (X rotates the refresh token, so the old one is spent). Returns the
+    /// credentials to poll with, or `None` when the token expired and could not be refreshed
+    /// (the channel then shows why).
+    async fn refresh_if_due(
+        &self,
+        channel: &Channel,
+        credentials: ChannelCredentials,
+    ) -> Result<Option<ChannelCredentials>, StoreError> {
+        let now = Timestamp::now();
+        let due = credentials
+            .expires_at
+            .is_some_and(|at| at.as_millis() - now.as_millis() < REFRESH_MARGIN_MILLIS);
+        if !due {
+            return Ok(Some(credentials));
+        }
+        self.refresh_x_token(channel, credentials).await
+    }
+
+    /// Exchanges an X channel's refresh token for new tokens and stores them. Returns the
+    /// credentials to use: the new ones, the old ones when they are still valid after a failed
+    /// refresh (the channel then shows why), or `None`.
+    async fn refresh_x_token(
+        &self,
+        channel: &Channel,
+        credentials: ChannelCredentials,
+    ) -> Result<Option<ChannelCredentials>, StoreError> {
+        let now = Timestamp::now();
+        let (Some(app), Some(refresh_token)) = (
+            self.config.x_oauth.as_ref(),
+            credentials.refresh_token.as_deref(),
+        ) else {
+            return Ok(Some(credentials));
+        };
+        if channel.kind != ChannelKind::X {
+            return Ok(Some(credentials));
+        }
+        match app.refresh(&self.oauth_http, refresh_token).await {
+            Ok(tokens) => {
+                let renewed = ChannelCredentials {
+                    access_token: tokens.access_token,
+                    refresh_token: tokens.refresh_token.or(credentials.refresh_token),
+                    expires_at: tokens
+                        .expires_in
+                        .map(|lifetime| now.plus_millis(lifetime.as_millis() as i64)),
+                };
+                self.store
+                    .set_channel_credentials(channel.id, &renewed)
+                    .await?;
+                self.store
+                    .audit(
+                        "system",
+                        "channel.token_refresh",
+                        &format!("channel:{}", channel.id),
+                        &serde_json::json!({}),
+                    )
+                    .await?;
+                tracing::info!("x access token refreshed");
+                Ok(Some(renewed))
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "x access token refresh failed");
+                self.store
+                    .set_channel_health(
+                        channel.id,
+                        ChannelHealth::Unhealthy,
+                        Some(&format!("the access token could not be refreshed: {err}")),
+                    )
+                    .await?;
+                let still_valid = credentials.expires_at.is_some_and(|at| at > now);
+                Ok(still_valid.then_some(credentials))
             }
         }
     }
@@ -594,6 +744,7 @@ struct PollState {
     next_poll: tokio::time::Instant,
     failures: i32,
     blocked_on_credentials: Option<String>,
+    rate_limited: bool,
 }
 
 impl Default for PollState {
@@ -602,6 +753,7 @@ impl Default for PollState {
             next_poll: tokio::time::Instant::now(),
             failures: 0,
             blocked_on_credentials: None,
+            rate_limited: false,
         }
     }
 }
@@ -678,6 +830,11 @@ fn reply_request(item: &OutboxItem) -> Result<ReplyRequest, String> {
         template,
         idempotency_key: item.idempotency_key.clone(),
     })
+}
+
+/// Up to two seconds, so nodes and workers do not all wake at the same instant.
+fn jitter() -> Duration {
+    Duration::from_millis(rand::random::<u64>() % 2000)
 }
 
 /// Exponential backoff with a little jitter: 2 s, 4 s, 8 s … capped at 5 minutes.

@@ -398,6 +398,22 @@ impl BusinessCalendar {
         None
     }
 
+    /// The local date at `at`, in the calendar's time zone.
+    pub fn date_of(&self, at: Timestamp) -> LocalDate {
+        LocalDate(self.local_date(at.as_millis()))
+    }
+
+    /// The first instant of a local date (its midnight, or the end of a gap skipping it).
+    pub fn start_of(&self, date: LocalDate) -> Timestamp {
+        // Only dates at the very edge of jiff's range have no instant; clamp those.
+        let millis = self.instant_of(date.0, 0).unwrap_or(if date.0.year() < 0 {
+            jiff::Timestamp::MIN.as_millisecond()
+        } else {
+            jiff::Timestamp::MAX.as_millisecond()
+        });
+        Timestamp::from_millis(millis)
+    }
+
     /// The local weekday and hour (0 to 23) at `at`.
     pub fn local_weekday_hour(&self, at: Timestamp) -> (Weekday, u8) {
         let datetime = self.local_datetime(at.as_millis());

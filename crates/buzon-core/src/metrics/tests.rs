@@ -883,3 +883,20 @@ fn the_rules_are_stated_in_english_and_spanish() {
     assert!(RULES.contains("pending") && RULES_ES.contains("pendiente"));
     assert!(!STAFFING_ASSUMPTIONS.is_empty() && !STAFFING_ASSUMPTIONS_ES.is_empty());
 }
+
+#[test]
+fn local_dates_start_at_local_midnight() {
+    let calendar = BusinessCalendar::always_open_in("Europe/Madrid").unwrap();
+    let date = LocalDate::parse("2026-03-02").unwrap();
+    // Madrid is UTC+1 in winter: local midnight is 23:00 UTC the day before.
+    let start = calendar.start_of(date);
+    assert_eq!(
+        start,
+        Timestamp::parse_rfc3339("2026-03-01T23:00:00Z").unwrap()
+    );
+    assert_eq!(calendar.date_of(start), date);
+    assert_eq!(
+        calendar.date_of(Timestamp::from_millis(start.as_millis() - 1)),
+        LocalDate::parse("2026-03-01").unwrap()
+    );
+}

@@ -1,0 +1,200 @@
+//! What response-time reports read: each conversation's timeline of customer messages, replies
+//! and status changes, ready for `buzon_core::metrics::compute`, and its status history.
+
+use crate::rows;
+use crate::{Engine, Store, StoreError};
+use buzon_core::metrics::{ConversationTimeline, MetricEvent};
+use buzon_core::*;
+use sqlx::query;
+use std::collections::BTreeMap;
+
+/// The user id given to replies written through an API token that acts for no user: they are
+/// replies by a person, but by nobody buzon can name.
+pub const API_AGENT: UserId = UserId(0);
+
+/// The conversations in scope whose author is flagged (troll, spam or blocked), on their own
+/// contact or on any contact of the same person. The flagged contacts are few: found once.
+const FLAGGED_IN_SCOPE: &str = "SELECT c.id FROM conversations c \
+     WHERE c.id IN (SELECT conversation_id FROM report_scope) AND c.contact_id IN ( \
+       SELECT f.contact_id FROM contact_labels f WHERE f.label IN ('troll', 'spam', 'blocked') \
+       UNION SELECT k2.id FROM contact_labels f JOIN contacts k1 ON k1.id = f.contact_id \
+       JOIN contacts k2 ON k2.person_id = k1.person_id \
+       WHERE f.label IN ('troll', 'spam', 'blocked') AND k1.person_id IS NOT NULL)";
+
+/// One recorded change of a conversation's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The status it moved to.
+    pub status: ConversationStatus,
+    /// Who moved it; `None` for buzon itself (a customer message reopening it).
+    pub user_id: Option<UserId>,
+    /// When, at buzon's time.
+    pub changed_at: Timestamp,
+}
+
+impl Store {
+    /// The timelines of every conversation (on `channel`, when given) that had a customer
+    /// message or a status change in `[from, to)`, each with all of its events, before and
+    /// after the period too, so cycles are cut where they really start. Failed replies are left
+    /// out: the customer never got them.
+    #[tracing::instrument(skip_all)]
+    pub async fn metric_timelines(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        channel: Option<ChannelId>,
+    ) -> Result<Vec<ConversationTimeline>, StoreError> {
+        // The conversations in scope are selected once into a temporary table of this
+        // connection (dropped with the transaction), then each query joins it.
+        let scope = match channel {
+            None => "SELECT conversation_id FROM messages \
+                     WHERE direction = 'inbound' AND created_at >= $1 AND created_at < $2 \
+                     UNION SELECT conversation_id FROM conversation_status_changes \
+                     WHERE changed_at >= $1 AND changed_at < $2"
+                .to_owned(),
+            Some(_) => "SELECT conversation_id FROM messages \
+                     WHERE direction = 'inbound' AND created_at >= $1 AND created_at < $2 AND channel_id = $3 \
+                     UNION SELECT s.conversation_id FROM conversation_status_changes s \
+                     JOIN conversations c ON c.id = s.conversation_id \
+                     WHERE s.changed_at >= $1 AND s.changed_at < $2 AND c.channel_id = $3"
+                .to_owned(),
+        };
+        let mut tx = self.read.begin().await?;
+        if self.engine == Engine::Sqlite {
+            query("PRAGMA temp_store = MEMORY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        query("CREATE TEMPORARY TABLE report_scope (conversation_id BIGINT PRIMARY KEY)")
+            .execute(&mut *tx)
+            .await?;
+        let fill_sql = format!("INSERT INTO report_scope (conversation_id) {scope}");
+        let mut fill = query(&fill_sql).bind(from.as_millis()).bind(to.as_millis());
+        if let Some(channel) = channel {
+            fill = fill.bind(channel.get());
+        }
+        fill.execute(&mut *tx).await?;
+
+        let conversations = query(
+            "SELECT c.id, c.channel_id FROM conversations c \
+             WHERE c.id IN (SELECT conversation_id FROM report_scope) ORDER BY c.id",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut timelines: BTreeMap<i64, ConversationTimeline> = BTreeMap::new();
+        for row in &conversations {
+            let id: i64 = rows::get(row, "id")?;
+            timelines.insert(
+                id,
+                ConversationTimeline {
+                    conversation_id: ConversationId(id),
+                    channel_id: ChannelId(rows::get(row, "channel_id")?),
+                    labels: Vec::new(),
+                    author_flagged: false,
+                    events: Vec::new(),
+                },
+            );
+        }
+
+        let flagged = query(FLAGGED_IN_SCOPE).fetch_all(&mut *tx).await?;
+        for row in &flagged {
+            if let Some(timeline) = timelines.get_mut(&rows::get::<i64>(row, "id")?) {
+                timeline.author_flagged = true;
+            }
+        }
+
+        let labels = query(
+            "SELECT conversation_id, label FROM conversation_labels \
+             WHERE conversation_id IN (SELECT conversation_id FROM report_scope)",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &labels {
+            let id: i64 = rows::get(row, "conversation_id")?;
+            if let (Some(timeline), Ok(label)) = (
+                timelines.get_mut(&id),
+                Label::parse(&rows::get::<String>(row, "label")?),
+            ) {
+                timeline.labels.push(label);
+            }
+        }
+
+        let messages = query(
+            "SELECT conversation_id, CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END AS inbound, \
+             created_at, user_id, automatic FROM messages \
+             WHERE conversation_id IN (SELECT conversation_id FROM report_scope) \
+             AND (direction = 'inbound' OR status <> 'failed')",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &messages {
+            let id: i64 = rows::get(row, "conversation_id")?;
+            let Some(timeline) = timelines.get_mut(&id) else {
+                continue;
+            };
+            let at = rows::ts(row, "created_at")?;
+            let event = if rows::flag(row, "inbound")? {
+                MetricEvent::customer_message(at)
+            } else if rows::flag(row, "automatic")? {
+                MetricEvent::automatic_reply(at)
+            } else {
+                let agent = rows::get::<Option<i64>>(row, "user_id")?.map_or(API_AGENT, UserId);
+                MetricEvent::human_reply(at, agent)
+            };
+            timeline.events.push(event);
+        }
+
+        let changes = query(
+            "SELECT conversation_id, status, changed_at FROM conversation_status_changes \
+             WHERE conversation_id IN (SELECT conversation_id FROM report_scope)",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &changes {
+            let id: i64 = rows::get(row, "conversation_id")?;
+            let Some(timeline) = timelines.get_mut(&id) else {
+                continue;
+            };
+            let status = ConversationStatus::parse(&rows::get::<String>(row, "status")?)
+                .map_err(|err| StoreError::Corrupt(format!("status: {err}")))?;
+            timeline.events.push(MetricEvent::status_change(
+                rows::ts(row, "changed_at")?,
+                status,
+            ));
+        }
+        query("DROP TABLE report_scope").execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(timelines.into_values().collect())
+    }
+
+    /// The status changes of a conversation, oldest first.
+    pub async fn status_changes(
+        &self,
+        id: ConversationId,
+    ) -> Result<Vec<StatusChange>, StoreError> {
+        let found = query(
+            "SELECT status, user_id, changed_at FROM conversation_status_changes \
+             WHERE conversation_id = $1 ORDER BY changed_at, id",
+        )
+        .bind(id.get())
+        .fetch_all(&self.read)
+        .await?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(StatusChange {
+                    status: ConversationStatus::parse(&rows::get::<String>(row, "status")?)
+                        .map_err(|err| StoreError::Corrupt(format!("status: {err}")))?,
+                    user_id: rows::get::<Option<i64>>(row, "user_id")?.map(UserId),
+                    changed_at: rows::ts(row, "changed_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Records a move to `status` of conversation `id` at `at`, unless it already has that status.
+/// Run it before the update, inside the same transaction.
+pub(crate) const RECORD_STATUS_CHANGE: &str =
+    "INSERT INTO conversation_status_changes (conversation_id, status, user_id, changed_at) \
+     SELECT id, $1, $2, $3 FROM conversations WHERE id = $4 AND status <> $1";
