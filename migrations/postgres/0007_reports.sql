@@ -14,3 +14,5 @@ CREATE INDEX conversation_status_changes_time ON conversation_status_changes (ch
 
 -- Reports find the conversations with customer messages in a period by platform time.
 CREATE INDEX messages_inbound_time ON messages (direction, created_at, channel_id, conversation_id);
+-- Reports read every message of the conversations in scope from this index alone.
+CREATE INDEX messages_report ON messages (conversation_id, direction, status, created_at, user_id, automatic);

@@ -607,6 +607,15 @@ async fn figures_agree(db: TestDatabase, screenshots: bool) {
         .find(|line| line.starts_with(&format!("{},", id(&a))))
         .expect("A's cycle");
     assert!(a_line.contains(&first_a.to_string()) && a_line.contains(&business_a.to_string()));
+    // Staffing: one row per hour of the week; someone is needed in the hours cycles started.
+    let (_, staffing) = get_page(&app, "/reports/export/staffing.csv", &cookie, "en").await;
+    assert_eq!(staffing.lines().count(), 1 + 7 * 24);
+    let staffed = staffing
+        .lines()
+        .skip(1)
+        .filter(|line| line.rsplit(',').next() != Some("0"))
+        .count();
+    assert!((1..=5).contains(&staffed), "{staffing}");
     for name in [
         "summary", "channels", "agents", "labels", "heatmap", "staffing",
     ] {

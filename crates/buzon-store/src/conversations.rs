@@ -69,7 +69,8 @@ const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
        JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL)";
 
 /// The ids of the contacts of the same person as contact `$1` (itself included).
-const SAME_PERSON: &str = "SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
+const SAME_PERSON: &str =
+    "SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
      JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL";
 
 impl Store {
@@ -236,7 +237,13 @@ impl Store {
         );
         match filter.flagged {
             FlaggedFilter::Exclude => conditions.push(format!("NOT {flagged}")),
-            FlaggedFilter::Only => conditions.push(flagged),
+            // Few authors are flagged: start from them rather than scanning the queue.
+            FlaggedFilter::Only => conditions.push(format!(
+                "c.contact_id IN (SELECT f.contact_id FROM contact_labels f WHERE f.label IN {FLAGGED_LABELS} \
+                 UNION SELECT k2.id FROM contact_labels f JOIN contacts k1 ON k1.id = f.contact_id \
+                 JOIN contacts k2 ON k2.person_id = k1.person_id \
+                 WHERE f.label IN {FLAGGED_LABELS} AND k1.person_id IS NOT NULL)"
+            )),
             FlaggedFilter::Include => {}
         }
         if let Some(text) = filter
@@ -598,7 +605,10 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut statement = Statement::default();
-        let placeholders: Vec<String> = ids.iter().map(|id| statement.push(Value::Int(id.get()))).collect();
+        let placeholders: Vec<String> = ids
+            .iter()
+            .map(|id| statement.push(Value::Int(id.get())))
+            .collect();
         statement.text = format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id IN ({})",
             placeholders.join(", ")
@@ -627,7 +637,11 @@ impl Store {
     }
 
     /// Turns the automatic hiding of flagged authors' new public comments on or off.
-    pub async fn set_auto_hide_flagged(&self, channel_id: ChannelId, on: bool) -> Result<(), StoreError> {
+    pub async fn set_auto_hide_flagged(
+        &self,
+        channel_id: ChannelId,
+        on: bool,
+    ) -> Result<(), StoreError> {
         query("UPDATE channels SET auto_hide_flagged = $1 WHERE id = $2")
             .bind(i64::from(on))
             .bind(channel_id.get())

@@ -167,6 +167,31 @@ impl Store {
         Ok(timelines.into_values().collect())
     }
 
+    /// A cheap fingerprint of what response-time figures read (newest message and status
+    /// change, label counts, published channels): equal fingerprints mean nothing new to count
+    /// apart from time passing (a send failing for good is not in it).
+    pub async fn metrics_version(&self) -> Result<Vec<i64>, StoreError> {
+        let row = query(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM messages) AS messages, \
+             (SELECT COALESCE(MAX(id), 0) FROM conversation_status_changes) AS changes, \
+             (SELECT COUNT(*) FROM conversation_labels) AS labels, \
+             (SELECT COUNT(*) FROM contact_labels) AS contact_labels, \
+             (SELECT CAST(COALESCE(SUM(published * id), 0) AS BIGINT) FROM channels) AS published",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        [
+            "messages",
+            "changes",
+            "labels",
+            "contact_labels",
+            "published",
+        ]
+        .iter()
+        .map(|column| rows::get::<i64>(&row, column))
+        .collect()
+    }
+
     /// The status changes of a conversation, oldest first.
     pub async fn status_changes(
         &self,

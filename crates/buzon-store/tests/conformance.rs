@@ -1423,6 +1423,23 @@ async fn status_changes_are_recorded_and_timelines_carry_every_event(db: TestDb)
         .await
         .unwrap();
 
+    let version = store.metrics_version().await.unwrap();
+    assert_eq!(version, store.metrics_version().await.unwrap());
+    store
+        .set_conversation_status(conversation, ConversationStatus::Pending)
+        .await
+        .unwrap();
+    let after_pending = store.metrics_version().await.unwrap();
+    assert_ne!(
+        version, after_pending,
+        "a status change is something new to count"
+    );
+    store
+        .set_channel_published(whatsapp.id, true)
+        .await
+        .unwrap();
+    assert_ne!(after_pending, store.metrics_version().await.unwrap());
+
     let from = Timestamp::from_millis(base - 1);
     let to = Timestamp::from_millis(base + 3_600_000);
     let timelines = store

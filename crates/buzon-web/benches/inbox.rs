@@ -23,15 +23,32 @@ async fn main() {
         format!("sqlite://{}/bench.db", dir.display())
     });
     let cipher = Cipher::from_key_text(&"11".repeat(32)).expect("key");
-    let store = Store::connect(&DatabaseUrl::parse(&url).expect("url"), cipher).await.expect("store");
+    let store = Store::connect(&DatabaseUrl::parse(&url).expect("url"), cipher)
+        .await
+        .expect("store");
     store.migrate().await.expect("migrate");
     let seeded = Instant::now();
     seed(&store).await;
-    eprintln!("seeded {CONVERSATIONS} conversations in {:.1?}", seeded.elapsed());
+    eprintln!(
+        "seeded {CONVERSATIONS} conversations in {:.1?}",
+        seeded.elapsed()
+    );
 
-    let user = store.create_user("bench@shop.example", "Bench", Role::Agent, "x").await.expect("user");
-    let (session, _csrf) = store.create_session(user.id, Timestamp::now().plus_millis(3_600_000)).await.expect("session");
-    let state = AppState::new(store.clone(), Metrics::default(), HashMap::new(), WebSettings::default(), Arc::new(tokio::sync::Notify::new()));
+    let user = store
+        .create_user("bench@shop.example", "Bench", Role::Agent, "x")
+        .await
+        .expect("user");
+    let (session, _csrf) = store
+        .create_session(user.id, Timestamp::now().plus_millis(3_600_000))
+        .await
+        .expect("session");
+    let state = AppState::new(
+        store.clone(),
+        Metrics::default(),
+        HashMap::new(),
+        WebSettings::default(),
+        Arc::new(tokio::sync::Notify::new()),
+    );
     let router = buzon_web::router(state);
     let cookie = format!("buzon_session={session}");
 
@@ -44,14 +61,27 @@ async fn main() {
         .replace("&amp;", "&");
     let scenarios = [
         ("inbox, first page".to_owned(), "/inbox".to_owned()),
-        ("inbox, second page (keyset)".to_owned(), format!("/inbox?cursor={cursor}")),
-        ("longest waiting".to_owned(), "/inbox?sort=waiting".to_owned()),
+        (
+            "inbox, second page (keyset)".to_owned(),
+            format!("/inbox?cursor={cursor}"),
+        ),
+        (
+            "longest waiting".to_owned(),
+            "/inbox?sort=waiting".to_owned(),
+        ),
         ("one channel".to_owned(), "/inbox?channel=2".to_owned()),
         ("label filter".to_owned(), "/inbox?tag=refund".to_owned()),
         ("full-text search".to_owned(), "/inbox?q=pedido".to_owned()),
         ("trolls view".to_owned(), "/inbox?view=trolls".to_owned()),
     ];
-    println!("inbox page over {CONVERSATIONS} conversations ({}):", if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" });
+    println!(
+        "inbox page over {CONVERSATIONS} conversations ({}):",
+        if url.starts_with("sqlite") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    );
     for (name, path) in scenarios {
         for _ in 0..3 {
             get(&router, &path, &cookie).await;
@@ -79,10 +109,20 @@ fn ms(duration: Duration) -> f64 {
 }
 
 async fn get(router: &axum::Router, path: &str, cookie: &str) -> (u16, String) {
-    let request = Request::builder().uri(path).header("cookie", cookie).body(Body::empty()).expect("request");
-    let response = router.clone().oneshot(request).await.expect("router answers");
+    let request = Request::builder()
+        .uri(path)
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .expect("request");
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router answers");
     let status = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await.expect("body");
+    let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024)
+        .await
+        .expect("body");
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -91,11 +131,25 @@ async fn seed(store: &Store) {
         return;
     }
     let mut channels = Vec::new();
-    for (kind, id) in [(ChannelKind::Facebook, "p1"), (ChannelKind::Whatsapp, "w1"), (ChannelKind::X, "x1")] {
-        let credentials = ChannelCredentials { access_token: "t".into(), ..Default::default() };
-        channels.push(store.add_channel(kind, "bench", &ExternalId::parse(id).unwrap(), &credentials).await.expect("channel"));
+    for (kind, id) in [
+        (ChannelKind::Facebook, "p1"),
+        (ChannelKind::Whatsapp, "w1"),
+        (ChannelKind::X, "x1"),
+    ] {
+        let credentials = ChannelCredentials {
+            access_token: "t".into(),
+            ..Default::default()
+        };
+        channels.push(
+            store
+                .add_channel(kind, "bench", &ExternalId::parse(id).unwrap(), &credentials)
+                .await
+                .expect("channel"),
+        );
     }
-    let words = ["pedido", "envío", "refund", "order", "late", "broken", "gracias", "hola", "color", "size"];
+    let words = [
+        "pedido", "envío", "refund", "order", "late", "broken", "gracias", "hola", "color", "size",
+    ];
     let start = Timestamp::now().plus_millis(-(CONVERSATIONS as i64) * 60_000);
     let mut tasks = tokio::task::JoinSet::new();
     for batch in 0..8 {
@@ -104,7 +158,12 @@ async fn seed(store: &Store) {
         tasks.spawn(async move {
             for index in (batch..CONVERSATIONS).step_by(8) {
                 let channel = &channels[index % 3];
-                let text = format!("{} {} #{index} {}", words[index % 10], words[(index / 10) % 10], "x".repeat(index % 200));
+                let text = format!(
+                    "{} {} #{index} {}",
+                    words[index % 10],
+                    words[(index / 10) % 10],
+                    "x".repeat(index % 200)
+                );
                 let message = NewInboundMessage {
                     channel_id: channel.id,
                     platform_id: ExternalId::parse(format!("m{index}")).unwrap(),
@@ -120,8 +179,18 @@ async fn seed(store: &Store) {
                 };
                 let outcome = store.ingest_message(&message).await.expect("ingest");
                 if index % 50 == 0 {
-                    if let IngestOutcome::Inserted { conversation_id, .. } = outcome {
-                        store.tag_conversation(conversation_id, &[Label::parse("refund").unwrap()], &[]).await.expect("tag");
+                    if let IngestOutcome::Inserted {
+                        conversation_id, ..
+                    } = outcome
+                    {
+                        store
+                            .tag_conversation(
+                                conversation_id,
+                                &[Label::parse("refund").unwrap()],
+                                &[],
+                            )
+                            .await
+                            .expect("tag");
                     }
                 }
             }
@@ -131,9 +200,15 @@ async fn seed(store: &Store) {
         done.expect("seeding task");
     }
     for author in (0..20_000).step_by(97) {
-        let contact = store.search_contacts(&format!("author {author}"), 1).await.expect("search");
+        let contact = store
+            .search_contacts(&format!("author {author}"), 1)
+            .await
+            .expect("search");
         if let Some(contact) = contact.first() {
-            store.tag_contact(contact.id, &[Label::parse("troll").unwrap()], &[]).await.expect("troll");
+            store
+                .tag_contact(contact.id, &[Label::parse("troll").unwrap()], &[])
+                .await
+                .expect("troll");
         }
     }
 }

@@ -151,7 +151,11 @@ mod tests {
     #[test]
     fn every_text_has_both_languages_and_keys_are_unique() {
         let mut keys = std::collections::HashSet::new();
-        for (key, en, es) in TEXTS.iter().chain(crate::admin::TEXTS).chain(crate::reports::TEXTS) {
+        for (key, en, es) in TEXTS
+            .iter()
+            .chain(crate::admin::TEXTS)
+            .chain(crate::reports::TEXTS)
+        {
             assert!(keys.insert(key), "duplicate key {key}");
             assert!(
                 !en.is_empty() && !es.is_empty(),

@@ -177,7 +177,11 @@ pub(crate) fn base(viewer: Option<&Viewer>, lang: Lang, title: &str, page: &str)
     data
 }
 
-pub(crate) fn render(state: &AppState, name: &str, data: &Value) -> Result<Html<String>, PageError> {
+pub(crate) fn render(
+    state: &AppState,
+    name: &str,
+    data: &Value,
+) -> Result<Html<String>, PageError> {
     state
         .templates()
         .render(name, data)
@@ -187,6 +191,18 @@ pub(crate) fn render(state: &AppState, name: &str, data: &Value) -> Result<Html<
                 "rendering {name}: {err}"
             )))
         })
+}
+
+/// The signed-in agent (or admin) behind a form, with the form's CSRF token checked.
+async fn acting_agent(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Viewer, PageError> {
+    let viewer = viewer(state, headers).await?;
+    viewer.check_csrf(csrf)?;
+    viewer.require_agent()?;
+    Ok(viewer)
 }
 
 /// `GET /`.
@@ -455,7 +471,12 @@ pub(crate) async fn show_inbox(
         .map(|contact| (contact.id, contact))
         .collect();
     for conversation in &page.items {
-        rows.push(row_view(conversation, contacts.get(&conversation.contact_id), lang, now));
+        rows.push(row_view(
+            conversation,
+            contacts.get(&conversation.contact_id),
+            lang,
+            now,
+        ));
     }
     let version = crate::live::activity_version(&state).await?;
     if query.fragment.is_some() {
@@ -795,9 +816,7 @@ pub(crate) async fn post_reply(
     Path(id): Path<i64>,
     Form(form): Form<TextForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let key = format!(
         "page:{}:{}",
         viewer.session.user.id,
@@ -830,9 +849,7 @@ pub(crate) async fn post_template(
     Path(id): Path<i64>,
     Form(form): Form<TemplateForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let conversation = state.store().conversation(ConversationId(id)).await?;
     let template = state
         .store()
@@ -861,9 +878,7 @@ pub(crate) async fn post_note(
     Path(id): Path<i64>,
     Form(form): Form<TextForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let text = form.text.trim();
     if text.is_empty() {
         return Err(PageError::App(AppError::BadRequest(
@@ -901,9 +916,7 @@ pub(crate) async fn post_status(
     Path(id): Path<i64>,
     Form(form): Form<StatusForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let status = ConversationStatus::parse(form.status.trim())?;
     state
         .store()
@@ -936,9 +949,7 @@ pub(crate) async fn post_assign(
     Path(id): Path<i64>,
     Form(form): Form<AssignForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let assignee = match form.assignee.trim() {
         "" => None,
         "me" => Some(viewer.session.user.id),
@@ -993,9 +1004,7 @@ pub(crate) async fn post_conversation_tags(
     Path(id): Path<i64>,
     Form(form): Form<TagForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let (add, remove) = (labels_of(&form.add)?, labels_of(&form.remove)?);
     state
         .store()
@@ -1020,9 +1029,7 @@ pub(crate) async fn post_contact_tags(
     Path(id): Path<i64>,
     Form(form): Form<TagForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let (add, remove) = (labels_of(&form.add)?, labels_of(&form.remove)?);
     state
         .store()
@@ -1059,9 +1066,7 @@ pub(crate) async fn post_link(
     Path(id): Path<i64>,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let conversation = state.store().conversation(ConversationId(id)).await?;
     let query = form.query.trim();
     if query.chars().count() < 2 {
@@ -1100,9 +1105,7 @@ pub(crate) async fn post_moderation(
     Path((id, message_id, action)): Path<(i64, i64, String)>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    viewer.check_csrf(&form.csrf)?;
-    viewer.require_agent()?;
+    let viewer = acting_agent(&state, &headers, &form.csrf).await?;
     let hide = match action.as_str() {
         "hide" => true,
         "unhide" => false,

@@ -494,6 +494,41 @@ mod tests {
     }
 
     #[test]
+    fn business_hours_come_from_config_and_bad_ones_are_refused() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("BUZON_HOURS_TIME_ZONE", "Europe/Madrid"),
+                ("BUZON_HOURS_SATURDAY", "10:00-14:00, 16:00-20:00"),
+                ("BUZON_HOURS_HOLIDAYS", "2026-12-25, 2027-01-01"),
+            ]),
+        )
+        .unwrap();
+        let calendar = settings.hours.calendar().unwrap();
+        assert_eq!(calendar.time_zone(), "Europe/Madrid");
+        let schedule = calendar.schedule().unwrap();
+        assert_eq!(
+            schedule
+                .intervals(buzon_core::metrics::Weekday::Saturday)
+                .len(),
+            2
+        );
+        assert!(schedule
+            .intervals(buzon_core::metrics::Weekday::Sunday)
+            .is_empty());
+        assert_eq!(calendar.holidays().count(), 2);
+        for (name, value, expected) in [
+            ("BUZON_HOURS_TIME_ZONE", "Mars/Olympus", "unknown time zone"),
+            ("BUZON_HOURS_MONDAY", "18:00-09:00", "hours.monday"),
+            ("BUZON_HOURS_HOLIDAYS", "2026-02-30", "hours.holidays"),
+            ("BUZON_REPORTS_REFRESH_SECS", "0", "reports.refresh_secs"),
+        ] {
+            let err = Settings::load_from(None, env(&[(name, value)])).unwrap_err();
+            assert!(err.to_string().contains(expected), "{name}={value}: {err}");
+        }
+    }
+
+    #[test]
     fn oauth_clients_exist_only_when_their_app_is_configured() {
         let settings = Settings::load_from(None, env(&[])).unwrap();
         assert!(settings.facebook_oauth().is_none() && settings.x_oauth().is_none());

@@ -56,6 +56,9 @@ const REPORTS_CSS: &str = include_str!("reports.css");
 const DEFAULT_PERIOD_DAYS: i64 = 30;
 /// How long a report computed for an explicit query is reused.
 const CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long the background refresh keeps figures computed ahead when nothing changed (time
+/// passing still moves the rolling period and judges unanswered cycles).
+const UNCHANGED_FOR_AT_MOST: Duration = Duration::from_secs(10 * 60);
 /// How many explicit queries are kept at most.
 const CACHE_ENTRIES: usize = 32;
 
@@ -81,15 +84,27 @@ pub fn spawn_refresh(state: AppState) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last: Option<(Vec<i64>, Instant)> = None;
         loop {
             ticks.tick().await;
+            // Nothing new since the last round: keep what is in memory, for a while.
+            let version = state.store().metrics_version().await.ok();
+            if let (Some((previous, at)), Some(current)) = (&last, &version) {
+                if previous == current && at.elapsed() < UNCHANGED_FOR_AT_MOST {
+                    state.reports().touch(&ReportKey::default());
+                    continue;
+                }
+            }
             if let Err(err) = public::refresh(&state).await {
                 tracing::warn!(error = %err, "refreshing the public response times failed");
+                continue;
             }
             let key = ReportKey::default();
             if let Err(err) = state.reports().compute_and_keep(&state, key).await {
                 tracing::warn!(error = %err, "refreshing the default report failed");
+                continue;
             }
+            last = version.map(|version| (version, Instant::now()));
         }
     });
 }
@@ -97,7 +112,8 @@ pub fn spawn_refresh(state: AppState) {
 /// Computed reports and the public snapshot, shared by every request.
 #[derive(Default)]
 pub struct ReportsState {
-    reports: Mutex<HashMap<ReportKey, Arc<ReportData>>>,
+    /// Each report with when it was last confirmed current.
+    reports: Mutex<HashMap<ReportKey, (Instant, Arc<ReportData>)>>,
     public: RwLock<Option<Arc<public::Snapshot>>>,
 }
 
@@ -141,7 +157,6 @@ impl ReportKey {
 pub(crate) struct ReportData {
     pub key: ReportKey,
     pub computed_at: Timestamp,
-    pub computed: Instant,
     pub compute_millis: u128,
     pub period: Period,
     pub previous: Period,
@@ -181,8 +196,19 @@ impl ReportsState {
             .expect("the report cache is not poisoned");
         reports
             .get(key)
-            .filter(|data| data.computed.elapsed() < fresh_for)
-            .cloned()
+            .filter(|(checked, _)| checked.elapsed() < fresh_for)
+            .map(|(_, data)| data.clone())
+    }
+
+    /// Marks a report as still current: nothing it reads has changed.
+    fn touch(&self, key: &ReportKey) {
+        let mut reports = self
+            .reports
+            .lock()
+            .expect("the report cache is not poisoned");
+        if let Some((checked, _)) = reports.get_mut(key) {
+            *checked = Instant::now();
+        }
     }
 
     async fn compute_and_keep(
@@ -203,13 +229,13 @@ impl ReportsState {
         if reports.len() >= CACHE_ENTRIES && !reports.contains_key(&key) {
             if let Some(oldest) = reports
                 .iter()
-                .min_by_key(|(_, data)| data.computed)
+                .min_by_key(|(_, (checked, _))| *checked)
                 .map(|(key, _)| key.clone())
             {
                 reports.remove(&oldest);
             }
         }
-        reports.insert(key, data.clone());
+        reports.insert(key, (Instant::now(), data.clone()));
         Ok(data)
     }
 
@@ -252,7 +278,6 @@ async fn compute_report(state: &AppState, key: ReportKey) -> Result<ReportData, 
         .store()
         .metric_timelines(previous.start, period.end, key.channel)
         .await?;
-    eprintln!("TIMING load {:?}", started.elapsed());
     tracing::debug!(
         millis = started.elapsed().as_millis() as u64,
         conversations = timelines.len(),
@@ -268,7 +293,6 @@ async fn compute_report(state: &AppState, key: ReportKey) -> Result<ReportData, 
         ReportData {
             key,
             computed_at: now,
-            computed: Instant::now(),
             compute_millis: 0,
             period,
             previous,

@@ -11,8 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use buzon_core::metrics::{
-    staffing_plan, BusinessCalendar, Clock, Figures, LocalDate, ServiceTarget, StaffingPlan,
-    Weekday, RULES, RULES_ES, STAFFING_ASSUMPTIONS, STAFFING_ASSUMPTIONS_ES,
+    required_agents, BusinessCalendar, Clock, Figures, LocalDate, ServiceTarget, Weekday, RULES,
+    RULES_ES, STAFFING_ASSUMPTIONS, STAFFING_ASSUMPTIONS_ES,
 };
 use buzon_core::{Channel, ChannelId, Timestamp, User, UserId};
 use buzon_store::API_AGENT;
@@ -624,16 +624,42 @@ fn speed_svg(lang: Lang, data: &ReportData) -> String {
     )
 }
 
-fn plan(data: &ReportData, input: &StaffingInput) -> Result<StaffingPlan, String> {
-    staffing_plan(
-        &data.heatmap,
-        input.handling_minutes,
-        ServiceTarget {
-            share: input.share_percent / 100.0,
-            within_minutes: input.within_minutes,
-        },
-    )
-    .map_err(|err| err.to_string())
+/// New conversations (response cycles started) per hour, for each hour of the week, Monday
+/// 00:00 first: the mean over the period's occurrences of that hour. Staffing is about
+/// conversations to handle, not single messages (a burst of three is one conversation).
+fn cycle_rates(data: &ReportData) -> Vec<f64> {
+    let mut started = vec![0_u64; 7 * 24];
+    for cycle in &data.cycles {
+        let (weekday, hour) = data.calendar.local_weekday_hour(cycle.started_at);
+        started[weekday.index() * 24 + usize::from(hour.min(23))] += 1;
+    }
+    data.heatmap
+        .cells()
+        .zip(started)
+        .map(|((_, _, cell), count)| {
+            if cell.exposure_millis > 0 {
+                count as f64 * 3_600_000.0 / cell.exposure_millis as f64
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// For each hour of the week, Monday 00:00 first: the arrival rate and the people needed.
+fn plan(data: &ReportData, input: &StaffingInput) -> Result<Vec<(f64, u32)>, String> {
+    let target = ServiceTarget {
+        share: input.share_percent / 100.0,
+        within_minutes: input.within_minutes,
+    };
+    cycle_rates(data)
+        .into_iter()
+        .map(|rate| {
+            required_agents(rate, input.handling_minutes, target)
+                .map(|agents| (rate, agents))
+                .map_err(|err| err.to_string())
+        })
+        .collect()
 }
 
 fn staffing_view(lang: Lang, data: &ReportData, input: &StaffingInput) -> Value {
@@ -642,36 +668,33 @@ fn staffing_view(lang: Lang, data: &ReportData, input: &StaffingInput) -> Value 
         Lang::Es => "personas",
     };
     let per_hour = match lang {
-        Lang::En => "arrivals per hour",
-        Lang::Es => "llegadas por hora",
+        Lang::En => "new conversations per hour",
+        Lang::Es => "conversaciones nuevas por hora",
     };
     match plan(data, input) {
         Err(error) => json!({ "error": error, "svg": "" }),
         Ok(plan) => {
-            let most = Weekday::ALL
+            let most = plan
                 .iter()
-                .flat_map(|weekday| (0..24).map(|hour| plan.agents(*weekday, hour)))
+                .map(|(_, agents)| *agents)
                 .max()
                 .unwrap_or(0)
                 .max(1);
             let cells: Vec<Cell> = data
                 .heatmap
                 .cells()
-                .map(|(weekday, hour, cell)| {
-                    let agents = plan.agents(weekday, hour);
-                    Cell {
-                        intensity: (agents > 0).then(|| f64::from(agents) / f64::from(most)),
-                        text: if agents > 0 {
-                            agents.to_string()
-                        } else {
-                            String::new()
-                        },
-                        tooltip: format!(
-                            "{}: {agents} {people} ({:.2} {per_hour})",
-                            hour_label(lang, weekday, hour),
-                            cell.arrivals_per_hour()
-                        ),
-                    }
+                .zip(&plan)
+                .map(|((weekday, hour, _), (rate, agents))| Cell {
+                    intensity: (*agents > 0).then(|| f64::from(*agents) / f64::from(most)),
+                    text: if *agents > 0 {
+                        agents.to_string()
+                    } else {
+                        String::new()
+                    },
+                    tooltip: format!(
+                        "{}: {agents} {people} ({rate:.2} {per_hour})",
+                        hour_label(lang, weekday, hour),
+                    ),
                 })
                 .collect();
             let title = i18n::text(lang, "reports.staffing_caption");
@@ -815,24 +838,28 @@ fn staffing_csv(data: &ReportData, input: &StaffingInput) -> String {
     let mut csv = Csv::new(&[
         "weekday",
         "hour",
-        "arrivals_per_hour",
+        "new_conversations_per_hour",
         "handling_minutes",
         "target_share_percent",
         "target_within_minutes",
         "people",
     ]);
     let plan = plan(data, input).ok();
-    for (weekday, hour, cell) in data.heatmap.cells() {
+    for (index, (weekday, hour, _)) in data.heatmap.cells().enumerate() {
+        let (rate, agents) = plan
+            .as_ref()
+            .and_then(|plan| plan.get(index).copied())
+            .map_or((String::new(), String::new()), |(rate, agents)| {
+                (format!("{rate:.4}"), agents.to_string())
+            });
         csv.row([
             weekday.as_str().to_owned(),
             hour.to_string(),
-            format!("{:.4}", cell.arrivals_per_hour()),
+            rate,
             format_number(input.handling_minutes),
             format_number(input.share_percent),
             format_number(input.within_minutes),
-            plan.as_ref()
-                .map(|plan| plan.agents(weekday, hour).to_string())
-                .unwrap_or_default(),
+            agents,
         ]);
     }
     csv.finish()
