@@ -2,54 +2,10 @@
 //! throttling, and what a signed-out visitor gets.
 
 use buzon_tests::platform::fixture;
+use buzon_tests::web::{add_user, client, cookie_value, hidden_csrf, sign_in, PASSWORD};
 use buzon_tests::{TestApp, TestDatabase};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
 use std::time::Duration;
-
-const PASSWORD: &str = "a long enough password";
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-fn cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find_map(|value| {
-            value
-                .strip_prefix(&format!("{name}="))
-                .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
-        })
-}
-
-fn hidden_csrf(html: &str) -> String {
-    let marker = "name=\"_csrf\" value=\"";
-    let start = html.find(marker).expect("the page has a CSRF field") + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// Signs in through the form; returns the session cookie header value.
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    let http = client();
-    let page = http.get(app.url("/login")).send().await.unwrap();
-    let login_cookie =
-        cookie_value(&page, "buzon_login_csrf").expect("the login form sets its CSRF cookie");
-    let csrf = hidden_csrf(&page.text().await.unwrap());
-    http.post(app.url("/login"))
-        .header(COOKIE, format!("buzon_login_csrf={login_cookie}"))
-        .form(&[("email", email), ("password", password), ("_csrf", &csrf)])
-        .send()
-        .await
-        .unwrap()
-}
 
 struct Browser {
     cookie: String,
@@ -81,20 +37,6 @@ async fn session(app: &TestApp, email: &str) -> Browser {
     assert_eq!(inbox.status(), 200);
     let csrf = hidden_csrf(&inbox.text().await.unwrap());
     Browser { cookie, csrf }
-}
-
-async fn add_user(app: &TestApp, email: &str, role: &str) {
-    let output = app
-        .cli(
-            &["user", "add", email, "--role", role],
-            Some(&format!("{PASSWORD}\n")),
-        )
-        .await;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[tokio::test]
