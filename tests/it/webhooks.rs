@@ -71,6 +71,18 @@ async fn x_crc_is_answered_with_the_documented_token() {
         body,
         serde_json::json!({"response_token": "sha256=1Fg22hsV/J0MPCeiX/iZqLqDkZ0S28yOOMIljrsAX9M="})
     );
+    // The CRC answer is the same HMAC as a delivery signature: it must never sign a body.
+    let forged = app
+        .http
+        .get(app.url("/webhooks/x"))
+        .query(&[(
+            "crc_token",
+            r#"{"for_user_id":"1","direct_message_events":[]}"#,
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400, "a JSON body is not a CRC token");
     app.finish().await;
 }
 

@@ -269,7 +269,7 @@ pub(crate) async fn post_login(
         return Err(PageError::Csrf);
     }
     let lang = Lang::of(&headers);
-    let ip = peer.ip().to_string();
+    let ip = client_address(&peer, &headers);
     let email = form.email.trim().to_lowercase();
     let since = Timestamp::now().plus_millis(-LOGIN_WINDOW_MILLIS);
     let (by_email, by_address) = state
@@ -340,6 +340,23 @@ pub(crate) async fn post_login(
     Ok(response)
 }
 
+/// The client's address for throttling: the peer, or — when the peer is a reverse proxy on
+/// this machine — the last address that proxy appended to `X-Forwarded-For`.
+fn client_address(peer: &SocketAddr, headers: &HeaderMap) -> String {
+    if peer.ip().is_loopback() {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit(',').next())
+            .map(str::trim)
+            .filter(|address| address.parse::<std::net::IpAddr>().is_ok());
+        if let Some(address) = forwarded {
+            return address.to_owned();
+        }
+    }
+    peer.ip().to_string()
+}
+
 /// An Argon2id hash of a random password, verified against when an email is unknown.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3w0tSCpbYiYNdvD8Hg4h4Gn0c1cOHyyqcI4nPbn9jfg";
 
@@ -389,7 +406,12 @@ pub(crate) async fn post_lang(
                     .map(|j| referer[i + 3 + j..].to_owned())
             })
         })
-        .filter(|path| path.starts_with('/') && !path.starts_with("//"))
+        .filter(|path| {
+            path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.bytes().any(|byte| byte < 0x20)
+        })
         .unwrap_or_else(|| "/inbox".to_owned());
     let mut response = Redirect::to(&back).into_response();
     let value = HeaderValue::from_str(&format!(

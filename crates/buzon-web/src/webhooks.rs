@@ -62,13 +62,24 @@ pub(crate) async fn crc_x(
         .ok_or_else(|| AppError::Unavailable("x.consumer_secret is not configured".into()))?;
     let token = crc
         .crc_token
-        .filter(|token| !token.is_empty() && token.len() <= 1024)
+        // X signs deliveries with the same HMAC it asks for here, so an answer for an
+        // arbitrary string would be a valid signature for that string as a body. Real CRC
+        // tokens are short URL-safe strings: refuse anything else (no JSON can pass).
+        .filter(|token| is_crc_token(token))
         .ok_or_else(|| AppError::BadRequest("crc_token is required".into()))?;
     let mac = hmac_sha256(secret.as_bytes(), token.as_bytes());
     let encoded = base64::engine::general_purpose::STANDARD.encode(mac);
     Ok(Json(
         json!({ "response_token": format!("sha256={encoded}") }),
     ))
+}
+
+/// Whether `token` looks like a CRC token X sends: 1 to 256 URL-safe characters.
+fn is_crc_token(token: &str) -> bool {
+    (1..=256).contains(&token.len())
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-_+/=.".contains(&byte))
 }
 
 /// `POST /webhooks/facebook`.

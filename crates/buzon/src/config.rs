@@ -51,10 +51,26 @@ pub struct Settings {
     pub log: LogSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: String,
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A PostgreSQL URL may carry a password.
+        let shown = match (self.url.find("://"), self.url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}://[redacted]{}", &self.url[..scheme], &self.url[at..])
+            }
+            _ => self.url.clone(),
+        };
+        formatter
+            .debug_struct("DatabaseSettings")
+            .field("url", &shown)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -566,8 +582,19 @@ mod tests {
 
     #[test]
     fn secrets_never_show_in_debug_output() {
-        let settings =
-            Settings::load_from(None, env(&[("BUZON_META_APP_SECRET", "hunter2-app")])).unwrap();
-        assert!(!format!("{settings:?}").contains("hunter2"));
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("BUZON_META_APP_SECRET", "hunter2-app"),
+                (
+                    "BUZON_DATABASE_URL",
+                    "postgres://buzon:hunter2-db@db.example/buzon",
+                ),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("db.example/buzon"));
     }
 }
