@@ -277,6 +277,32 @@ pub struct Conversation {
     pub last_message_text: Option<String>,
 }
 
+/// How long after the customer's last message WhatsApp and Messenger accept free-form replies.
+pub const REPLY_WINDOW_MILLIS: i64 = 24 * 60 * 60 * 1000;
+
+impl Conversation {
+    /// Whether the platform limits free-form replies to a window after the customer's last
+    /// message (WhatsApp chats and Messenger threads; public comments and X have none).
+    pub fn has_reply_window(&self) -> bool {
+        self.channel_kind == ChannelKind::Whatsapp || self.thread_key.starts_with("messenger:")
+    }
+
+    /// How long the reply window stays open after `now` (negative once closed); `None` when
+    /// the conversation has no window or the customer never wrote.
+    pub fn reply_window_left(&self, now: Timestamp) -> Option<i64> {
+        if !self.has_reply_window() {
+            return None;
+        }
+        let last = self.last_inbound_at?;
+        Some(REPLY_WINDOW_MILLIS - (now.as_millis() - last.as_millis()))
+    }
+
+    /// Whether only an approved template may be sent now.
+    pub fn reply_window_closed(&self, now: Timestamp) -> bool {
+        self.has_reply_window() && self.reply_window_left(now).is_none_or(|left| left < 0)
+    }
+}
+
 /// Inbound (from the customer) or outbound (from us).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -682,6 +708,50 @@ mod tests {
         assert!(Label::parse("envío").is_ok());
         assert!(Label::parse("troll").unwrap().is_flagging());
         assert!(!Label::parse("vip").unwrap().is_flagging());
+    }
+
+    #[test]
+    fn the_reply_window_is_24_hours_on_whatsapp_and_messenger_only() {
+        let now = Timestamp::from_millis(100 * REPLY_WINDOW_MILLIS);
+        let conversation = |kind: ChannelKind, thread: &str, last: Option<i64>| Conversation {
+            id: ConversationId(1),
+            channel_id: ChannelId(1),
+            channel_kind: kind,
+            contact_id: ContactId(1),
+            thread_key: thread.into(),
+            status: ConversationStatus::Open,
+            assignee_id: None,
+            labels: vec![],
+            priority: 0,
+            waiting_since: None,
+            last_activity_at: now,
+            last_inbound_at: last.map(|ago| now.plus_millis(-ago)),
+            created_at: now,
+            last_message_text: None,
+        };
+        let hour = 3_600_000;
+        assert!(
+            !conversation(ChannelKind::Whatsapp, "whatsapp:1", Some(23 * hour))
+                .reply_window_closed(now)
+        );
+        assert!(
+            conversation(ChannelKind::Whatsapp, "whatsapp:1", Some(25 * hour))
+                .reply_window_closed(now)
+        );
+        assert!(
+            conversation(ChannelKind::Facebook, "messenger:9", Some(25 * hour))
+                .reply_window_closed(now)
+        );
+        assert!(conversation(ChannelKind::Whatsapp, "whatsapp:1", None).reply_window_closed(now));
+        assert!(
+            !conversation(ChannelKind::Facebook, "comment:5", Some(90 * hour))
+                .reply_window_closed(now)
+        );
+        assert!(!conversation(ChannelKind::X, "dm:5", None).reply_window_closed(now));
+        assert_eq!(
+            conversation(ChannelKind::Whatsapp, "whatsapp:1", Some(hour)).reply_window_left(now),
+            Some(23 * hour)
+        );
     }
 
     #[test]

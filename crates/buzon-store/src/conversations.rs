@@ -54,9 +54,6 @@ fn fts5_query(text: &str) -> Option<String> {
 
 const FLAGGED_LABELS: &str = "('troll', 'spam', 'blocked')";
 
-/// How long after the customer's last message WhatsApp and Messenger accept free-form replies.
-pub const REPLY_WINDOW_MILLIS: i64 = 24 * 60 * 60 * 1000;
-
 /// Recomputes the priority of every conversation of the given author's person: influencers
 /// and VIPs sort first.
 const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
@@ -648,14 +645,6 @@ impl Store {
             .execute(&self.write)
             .await?;
         Ok(())
-    }
-
-    /// The newest message id, which live views compare to know whether anything arrived.
-    pub async fn latest_message_id(&self) -> Result<i64, StoreError> {
-        let row = query("SELECT COALESCE(MAX(id), 0) AS latest FROM messages")
-            .fetch_one(&self.read)
-            .await?;
-        rows::get(&row, "latest")
     }
 }
 

@@ -22,7 +22,6 @@ pub mod secrets;
 mod web;
 
 pub use admin::{AuditFilter, ChannelLimits, OAuthStage};
-pub use conversations::REPLY_WINDOW_MILLIS;
 pub use error::StoreError;
 pub use queues::{ClaimedEvent, ClaimedOutbox, QueueDepths};
 pub use reports::{StatusChange, API_AGENT};

@@ -1115,6 +1115,23 @@ async fn hostile_text_is_stored_as_written_but_bounded(db: TestDb) {
     assert_eq!(messages[1].text.len(), MAX_MESSAGE_BYTES);
 }
 
+/// The ids of every conversation `filter` lists, page after page of `size`.
+async fn every_page(store: &Store, filter: &ConversationFilter, size: u32) -> Vec<ConversationId> {
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_conversations(filter, size, cursor.as_deref())
+            .await
+            .unwrap();
+        ids.extend(page.items.iter().map(|c| c.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return ids,
+        }
+    }
+}
+
 async fn vips_sort_first_and_other_orders_page_in_their_own_order(db: TestDb) {
     let store = &db.store;
     let page = channel(store, ChannelKind::Facebook, "p").await;
@@ -1174,38 +1191,14 @@ async fn vips_sort_first_and_other_orders_page_in_their_own_order(db: TestDb) {
         sort,
         ..Default::default()
     };
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let result = store
-            .list_conversations(&list(SortOrder::Newest), 2, cursor.as_deref())
-            .await
-            .unwrap();
-        seen.extend(result.items.iter().map(|c| c.id));
-        match result.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let seen = every_page(store, &list(SortOrder::Newest), 2).await;
     assert_eq!(
         seen,
         vec![vip, newest, old, window_new, window_old, window_closed],
         "the VIP first, then newest activity"
     );
 
-    let mut waiting = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let result = store
-            .list_conversations(&list(SortOrder::LongestWaiting), 2, cursor.as_deref())
-            .await
-            .unwrap();
-        waiting.extend(result.items.iter().map(|c| c.id));
-        match result.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let waiting = every_page(store, &list(SortOrder::LongestWaiting), 2).await;
     assert_eq!(
         waiting,
         vec![window_closed, window_old, window_new, old, vip, newest],

@@ -10,8 +10,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-use buzon_store::REPLY_WINDOW_MILLIS;
-
 #[derive(Deserialize)]
 pub(crate) struct ListQuery {
     status: Option<String>,
@@ -175,7 +173,7 @@ pub(crate) async fn queue_reply(
         ));
     }
     let conversation = state.store().conversation(conversation_id).await?;
-    if template.is_none() && window_closed(&conversation, Timestamp::now()) {
+    if template.is_none() && conversation.reply_window_closed(Timestamp::now()) {
         let templates = state.store().templates(conversation.channel_kind).await?;
         return Err(AppError::Conflict {
             code: "reply_window_closed",
@@ -375,20 +373,6 @@ pub(crate) async fn replay_event(
     ))
 }
 
-/// Whether the platform only accepts templates now: WhatsApp and Messenger allow free-form
-/// replies within 24 hours of the customer's last message.
-pub(crate) fn window_closed(conversation: &Conversation, now: Timestamp) -> bool {
-    let windowed = conversation.channel_kind == ChannelKind::Whatsapp
-        || conversation.thread_key.starts_with("messenger:");
-    if !windowed {
-        return false;
-    }
-    match conversation.last_inbound_at {
-        Some(last) => now.as_millis() - last.as_millis() > REPLY_WINDOW_MILLIS,
-        None => true,
-    }
-}
-
 #[derive(Default)]
 struct ContactCache {
     contacts: HashMap<ContactId, Option<Contact>>,
@@ -436,7 +420,7 @@ pub(crate) fn conversation_json(conversation: &Conversation, contact: Option<&Co
         "last_message": conversation.last_message_text,
         "last_activity_at": conversation.last_activity_at.to_rfc3339(),
         "waiting_since": conversation.waiting_since.map(Timestamp::to_rfc3339),
-        "reply_window_open": !window_closed(conversation, Timestamp::now()),
+        "reply_window_open": !conversation.reply_window_closed(Timestamp::now()),
     })
 }
 

@@ -602,11 +602,6 @@ pub(crate) fn human_duration(millis: i64) -> String {
     }
 }
 
-fn windowed(conversation: &Conversation) -> bool {
-    conversation.channel_kind == ChannelKind::Whatsapp
-        || conversation.thread_key.starts_with("messenger:")
-}
-
 fn row_view(
     conversation: &Conversation,
     contact: Option<&Contact>,
@@ -622,9 +617,7 @@ fn row_view(
                 .unwrap_or_else(|| contact.platform_id.to_string())
         })
         .unwrap_or_default();
-    let window_left = conversation
-        .last_inbound_at
-        .map(|last| buzon_store::REPLY_WINDOW_MILLIS - (now.as_millis() - last.as_millis()));
+    let window_left = conversation.reply_window_left(now);
     json!({
         "id": conversation.id,
         "channel": conversation.channel_kind.as_str(),
@@ -634,7 +627,7 @@ fn row_view(
         "tags": conversation.labels.iter().map(Label::as_str).collect::<Vec<_>>(),
         "waiting": conversation.waiting_since.map(|since| human_duration(now.as_millis() - since.as_millis())),
         "waiting_since": conversation.waiting_since.map(Timestamp::to_rfc3339),
-        "windowed": windowed(conversation),
+        "windowed": conversation.has_reply_window(),
         "window_open": window_left.is_some_and(|left| left > 0),
         "window_left": window_left.map(human_duration),
         "status": conversation.status.as_str(),
@@ -698,8 +691,7 @@ pub(crate) async fn show_conversation(
             "hidden": message.hidden,
             "deleted": message.deleted,
             "hideable": message.direction == Direction::Inbound && message.platform_id.is_some() && !message.deleted
-                && conversation.channel_kind != ChannelKind::Whatsapp && !conversation.thread_key.starts_with("messenger:")
-                && !conversation.thread_key.starts_with("dm:"),
+                && !conversation.has_reply_window() && !conversation.thread_key.starts_with("dm:"),
         }));
     }
     let can_act = viewer.can_act();
@@ -717,7 +709,7 @@ pub(crate) async fn show_conversation(
         };
         note_views.push(json!({"author": author, "text": note.text, "created_at_text": note.created_at.to_rfc3339().replace('T', " ").chars().take(16).collect::<String>()}));
     }
-    let window_closed = crate::api::window_closed(&conversation, now);
+    let window_closed = conversation.reply_window_closed(now);
     let templates = if window_closed {
         state.store().templates(conversation.channel_kind).await?
     } else {
