@@ -228,39 +228,141 @@ pub fn compute(
     period: Period,
     options: &MetricsOptions,
 ) -> Vec<Cycle> {
-    let wall = BusinessCalendar::always_open();
-    let clocks = Clocks {
-        wall: &wall,
-        business: calendar,
-    };
     conversations
         .iter()
         .filter(|conversation| options.include_flagged || !conversation.is_flagged())
         .flat_map(|conversation| {
-            let walk = walk(&sorted_events(&conversation.events));
-            walk.cycles
-                .into_iter()
-                .filter(|raw| period.contains(raw.started_at))
-                .map(|raw| measure(conversation, raw, &walk.pending, &clocks, options))
+            measure_conversation(conversation, calendar)
+                .cycles_in(period, calendar, options)
                 .collect::<Vec<_>>()
         })
         .collect()
 }
 
+/// One conversation's cycles, measured once with the wall clock and a calendar. Everything in
+/// them is settled by the events except the response-rate verdict, which depends on the
+/// window and, for a cycle still waiting for its first reply, on "now":
+/// [`MeasuredConversation::cycles_in`] judges it when asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasuredConversation {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Its channel.
+    pub channel_id: ChannelId,
+    /// Whether it is left out of figures by default (troll, spam or blocked).
+    pub flagged: bool,
+    cycles: Vec<Cycle>,
+    /// Spans in pending, `[start, end)`; the last may run on forever.
+    pending: Vec<(Timestamp, Option<Timestamp>)>,
+}
+
+/// Splits `conversation` into response cycles and measures them with the wall clock and with
+/// `calendar`. The verdicts are left unjudged (`None`).
+pub fn measure_conversation(
+    conversation: &ConversationTimeline,
+    calendar: &BusinessCalendar,
+) -> MeasuredConversation {
+    let clocks = Clocks {
+        wall: wall_clock(),
+        business: calendar,
+    };
+    let walk = walk(&sorted_events(&conversation.events));
+    let cycles = walk
+        .cycles
+        .into_iter()
+        .map(|raw| measure(conversation, raw, &walk.pending, &clocks))
+        .collect();
+    MeasuredConversation {
+        conversation_id: conversation.conversation_id,
+        channel_id: conversation.channel_id,
+        flagged: conversation.is_flagged(),
+        cycles,
+        pending: walk.pending,
+    }
+}
+
+impl MeasuredConversation {
+    /// Every cycle, oldest first, with its verdict not judged yet.
+    pub fn cycles(&self) -> &[Cycle] {
+        &self.cycles
+    }
+
+    /// The cycles that started in `period`, judged as of `options.as_of` against
+    /// `options.response_window_millis`. `calendar` must be the one they were measured with.
+    pub fn cycles_in<'a>(
+        &'a self,
+        period: Period,
+        calendar: &'a BusinessCalendar,
+        options: &'a MetricsOptions,
+    ) -> impl Iterator<Item = Cycle> + 'a {
+        self.cycles
+            .iter()
+            .filter(move |cycle| period.contains(cycle.started_at))
+            .map(move |cycle| Cycle {
+                within_window: self.judge(cycle, calendar, options),
+                ..cycle.clone()
+            })
+    }
+
+    /// Whether `cycle` got a reply by a person within the window, on each clock.
+    pub fn judge(
+        &self,
+        cycle: &Cycle,
+        calendar: &BusinessCalendar,
+        options: &MetricsOptions,
+    ) -> WithinWindow {
+        let window = options.response_window_millis;
+        let verdict = |clock: Clock| -> Option<bool> {
+            match (cycle.first_response, cycle.resolved_at) {
+                (Some(first), _) => Some(first.on(clock) <= window),
+                // Resolved without a reply by a person: not answered.
+                (None, Some(_)) => Some(false),
+                (None, None) => {
+                    let clocks = Clocks {
+                        wall: wall_clock(),
+                        business: calendar,
+                    };
+                    let waited = clocks.elapsed(cycle.started_at, options.as_of, &self.pending);
+                    (waited.on(clock) > window).then_some(false)
+                }
+            }
+        };
+        WithinWindow {
+            wall: verdict(Clock::Wall),
+            business: verdict(Clock::Business),
+        }
+    }
+}
+
+/// The always-open UTC calendar that measures wall-clock time.
+fn wall_clock() -> &'static BusinessCalendar {
+    static WALL: std::sync::OnceLock<BusinessCalendar> = std::sync::OnceLock::new();
+    WALL.get_or_init(BusinessCalendar::always_open)
+}
+
 /// The events in time order; at equal times a customer message comes before replies, and
-/// replies before status changes.
+/// replies before status changes (then by agent or status, so the order never depends on how
+/// the events were read).
 pub fn sorted_events(events: &[MetricEvent]) -> Vec<MetricEvent> {
     let mut sorted = events.to_vec();
     sorted.sort_by_key(|event| (event.at, tie_rank(event.kind)));
     sorted
 }
 
-fn tie_rank(kind: MetricEventKind) -> u8 {
+fn tie_rank(kind: MetricEventKind) -> (u8, i64) {
     match kind {
-        MetricEventKind::CustomerMessage => 0,
-        MetricEventKind::AutomaticReply => 1,
-        MetricEventKind::HumanReply { .. } => 2,
-        MetricEventKind::StatusChange(_) => 3,
+        MetricEventKind::CustomerMessage => (0, 0),
+        MetricEventKind::AutomaticReply => (1, 0),
+        MetricEventKind::HumanReply { agent_id } => (2, agent_id.get()),
+        MetricEventKind::StatusChange(status) => (
+            3,
+            match status {
+                ConversationStatus::Open => 0,
+                ConversationStatus::Pending => 1,
+                ConversationStatus::Snoozed => 2,
+                ConversationStatus::Resolved => 3,
+            },
+        ),
     }
 }
 
@@ -404,7 +506,6 @@ fn measure(
     raw: RawCycle,
     pending: &[(Timestamp, Option<Timestamp>)],
     clocks: &Clocks<'_>,
-    options: &MetricsOptions,
 ) -> Cycle {
     let started_at = raw.started_at;
     let first_response = raw
@@ -423,18 +524,6 @@ fn measure(
     let resolution = raw
         .resolved_at
         .map(|at| clocks.elapsed(started_at, at, pending));
-    let verdict = |clock: Clock| -> Option<bool> {
-        let window = options.response_window_millis;
-        match (first_response, raw.resolved_at) {
-            (Some(first), _) => Some(first.on(clock) <= window),
-            // Resolved without a reply by a person: not answered.
-            (None, Some(_)) => Some(false),
-            (None, None) => {
-                let waited = clocks.elapsed(started_at, options.as_of, pending);
-                (waited.on(clock) > window).then_some(false)
-            }
-        }
-    };
     Cycle {
         conversation_id: conversation.conversation_id,
         channel_id: conversation.channel_id,
@@ -448,8 +537,8 @@ fn measure(
         resolution,
         unanswered_since: raw.awaiting_since,
         within_window: WithinWindow {
-            wall: verdict(Clock::Wall),
-            business: verdict(Clock::Business),
+            wall: None,
+            business: None,
         },
     }
 }

@@ -1,8 +1,8 @@
 //! When customers write: arrivals per hour of the week, in the calendar's time zone.
 
 use super::{
-    compute, BusinessCalendar, ConversationTimeline, MetricEventKind, MetricsOptions, Period,
-    Summary, Weekday,
+    compute, BusinessCalendar, ConversationTimeline, Elapsed, MetricEventKind, MetricsOptions,
+    Period, Summary, Weekday,
 };
 use crate::Timestamp;
 use serde::Serialize;
@@ -69,45 +69,89 @@ pub fn heatmap(
     period: Period,
     options: &MetricsOptions,
 ) -> Heatmap {
-    let mut cells = vec![HeatmapCell::default(); 7 * 24];
+    let mut tally = HeatmapTally::default();
     let counted = conversations
         .iter()
         .filter(|conversation| options.include_flagged || !conversation.is_flagged());
     for conversation in counted {
         for event in &conversation.events {
             if event.kind == MetricEventKind::CustomerMessage && period.contains(event.at) {
-                let (weekday, hour) = calendar.local_weekday_hour(event.at);
-                cells[cell_index(weekday, hour)].arrivals += 1;
+                tally.arrival(hour_of_week(calendar, event.at));
             }
         }
     }
-
-    let mut first_responses = vec![(Vec::new(), Vec::new()); 7 * 24];
     for cycle in compute(conversations, calendar, period, options) {
         if let Some(first) = cycle.first_response {
-            let (weekday, hour) = calendar.local_weekday_hour(cycle.started_at);
-            let (wall, business) = &mut first_responses[cell_index(weekday, hour)];
+            tally.first_response(hour_of_week(calendar, cycle.started_at), first);
+        }
+    }
+    tally.finish(calendar, period)
+}
+
+/// The heatmap cell (0 = Monday 00:00 to 167 = Sunday 23:00, local time) of `at`.
+pub fn hour_of_week(calendar: &BusinessCalendar, at: Timestamp) -> u8 {
+    let (weekday, hour) = calendar.local_weekday_hour(at);
+    cell_index(weekday, hour) as u8
+}
+
+/// A heatmap being counted: arrivals and first responses by hour of the week (see
+/// [`hour_of_week`]), for callers that keep the cells of their events.
+#[derive(Debug, Clone)]
+pub struct HeatmapTally {
+    arrivals: Vec<u64>,
+    first_responses: Vec<(Vec<i64>, Vec<i64>)>,
+}
+
+impl Default for HeatmapTally {
+    fn default() -> HeatmapTally {
+        HeatmapTally {
+            arrivals: vec![0; 7 * 24],
+            first_responses: vec![(Vec::new(), Vec::new()); 7 * 24],
+        }
+    }
+}
+
+impl HeatmapTally {
+    /// Counts a customer message that arrived in `cell`.
+    pub fn arrival(&mut self, cell: u8) {
+        if let Some(count) = self.arrivals.get_mut(usize::from(cell)) {
+            *count += 1;
+        }
+    }
+
+    /// Adds the first response time of a cycle that started in `cell`.
+    pub fn first_response(&mut self, cell: u8, first: Elapsed) {
+        if let Some((wall, business)) = self.first_responses.get_mut(usize::from(cell)) {
             wall.push(first.wall_millis);
             business.push(first.business_millis);
         }
     }
-    for (cell, (wall, business)) in cells.iter_mut().zip(&first_responses) {
-        cell.first_response = Summary::of(wall);
-        cell.first_response_business = Summary::of(business);
-    }
 
-    let mut at = period.start.as_millis();
-    while at < period.end.as_millis() {
-        let next_step = (at.div_euclid(STEP_MILLIS) + 1) * STEP_MILLIS;
-        let until = next_step.min(period.end.as_millis());
-        let (weekday, hour) = calendar.local_weekday_hour(Timestamp::from_millis(at));
-        cells[cell_index(weekday, hour)].exposure_millis += until - at;
-        at = until;
-    }
-
-    Heatmap {
-        time_zone: calendar.time_zone().to_owned(),
-        cells,
+    /// The heatmap of `period`: the counts, each cell's medians, and how long the period spent
+    /// in each hour of the week.
+    pub fn finish(self, calendar: &BusinessCalendar, period: Period) -> Heatmap {
+        let mut cells = vec![HeatmapCell::default(); 7 * 24];
+        for ((cell, arrivals), (wall, business)) in cells
+            .iter_mut()
+            .zip(self.arrivals)
+            .zip(&self.first_responses)
+        {
+            cell.arrivals = arrivals;
+            cell.first_response = Summary::of(wall);
+            cell.first_response_business = Summary::of(business);
+        }
+        let mut at = period.start.as_millis();
+        while at < period.end.as_millis() {
+            let next_step = (at.div_euclid(STEP_MILLIS) + 1) * STEP_MILLIS;
+            let until = next_step.min(period.end.as_millis());
+            let (weekday, hour) = calendar.local_weekday_hour(Timestamp::from_millis(at));
+            cells[cell_index(weekday, hour)].exposure_millis += until - at;
+            at = until;
+        }
+        Heatmap {
+            time_zone: calendar.time_zone().to_owned(),
+            cells,
+        }
     }
 }
 

@@ -31,10 +31,11 @@ pub use calendar::{
     BusinessCalendar, CalendarError, LocalDate, OpenInterval, Weekday, WeeklySchedule,
 };
 pub use cycles::{
-    compute, sorted_events, Clock, ConversationTimeline, Cycle, Elapsed, MetricEvent,
-    MetricEventKind, MetricsOptions, Period, ReplySample, WithinWindow, DAY_MILLIS,
+    compute, measure_conversation, sorted_events, Clock, ConversationTimeline, Cycle, Elapsed,
+    MeasuredConversation, MetricEvent, MetricEventKind, MetricsOptions, Period, ReplySample,
+    WithinWindow, DAY_MILLIS,
 };
-pub use heatmap::{heatmap, Heatmap, HeatmapCell};
+pub use heatmap::{heatmap, hour_of_week, Heatmap, HeatmapCell, HeatmapTally};
 pub use staffing::{
     erlang_c, required_agents, service_level, staffing_plan, ServiceTarget, StaffingError,
     StaffingPlan, MAX_AGENTS, STAFFING_ASSUMPTIONS, STAFFING_ASSUMPTIONS_ES,

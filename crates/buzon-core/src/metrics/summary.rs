@@ -18,14 +18,21 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Summarizes samples given in any order.
+    /// Summarizes samples given in any order. Two selections instead of a sort: linear time,
+    /// the same values as [`nearest_rank`] over the sorted samples.
     pub fn of(samples: &[i64]) -> Summary {
-        let mut sorted = samples.to_vec();
-        sorted.sort_unstable();
+        let mut samples = samples.to_vec();
+        let count = samples.len();
+        let p90 = rank_index(count, 90).map(|index| *samples.select_nth_unstable(index).1);
+        // After the selection everything before the 90th percentile's place is not larger.
+        let median = rank_index(count, 50).map(|index| {
+            let upto = rank_index(count, 90).unwrap_or(index);
+            *samples[..=upto].select_nth_unstable(index).1
+        });
         Summary {
-            count: sorted.len() as u64,
-            median: nearest_rank(&sorted, 50),
-            p90: nearest_rank(&sorted, 90),
+            count: count as u64,
+            median,
+            p90,
         }
     }
 }
@@ -35,12 +42,18 @@ impl Summary {
 /// ⌈percent × n / 100⌉ (at least 1). It is always one of the samples; the median of an even
 /// count is the lower middle one.
 pub fn nearest_rank(sorted: &[i64], percent: u32) -> Option<i64> {
-    if sorted.is_empty() {
+    rank_index(sorted.len(), percent).and_then(|index| sorted.get(index).copied())
+}
+
+/// The 0-based place of the nearest-rank `percent`th percentile among `count` sorted samples.
+fn rank_index(count: usize, percent: u32) -> Option<usize> {
+    if count == 0 {
         return None;
     }
-    let count = sorted.len() as u64;
-    let rank = (u64::from(percent.min(100)) * count).div_ceil(100).max(1);
-    sorted.get(rank as usize - 1).copied()
+    let rank = (u64::from(percent.min(100)) * count as u64)
+        .div_ceil(100)
+        .max(1);
+    Some(rank as usize - 1)
 }
 
 /// A share as its two counts, so pages can show "45 of 50" as well as 90%.

@@ -664,6 +664,33 @@ fn percentiles_are_nearest_rank() {
 }
 
 #[test]
+fn selection_gives_the_same_percentiles_as_sorting() {
+    // Lengths 1 to 300, values with many repeats, in a scrambled order.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    for length in 1..=300usize {
+        let samples: Vec<i64> = (0..length)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % 50) as i64 * 1_000
+            })
+            .collect();
+        let mut sorted = samples.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            Summary::of(&samples),
+            Summary {
+                count: length as u64,
+                median: nearest_rank(&sorted, 50),
+                p90: nearest_rank(&sorted, 90),
+            },
+            "{samples:?}"
+        );
+    }
+}
+
+#[test]
 fn figures_are_grouped_by_channel_first_responder_and_label() {
     // Conversation 1 (channel 1, label shipping): customer 10:00, agent 1 at 10:10, customer
     // 10:20, agent 2 at 10:50. Conversation 2 (channel 2, labels shipping and refund):
