@@ -22,6 +22,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (5, "0005_web.sql"),
         (6, "0006_admin.sql"),
         (7, "0007_reports.sql"),
+        (8, "0008_metric_changes.sql"),
     ]
 );
 
@@ -36,6 +37,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (5, "0005_web.sql"),
         (6, "0006_admin.sql"),
         (7, "0007_reports.sql"),
+        (8, "0008_metric_changes.sql"),
     ]
 );
 

@@ -44,21 +44,62 @@ impl Store {
         to: Timestamp,
         channel: Option<ChannelId>,
     ) -> Result<Vec<ConversationTimeline>, StoreError> {
-        // The conversations in scope are selected once into a temporary table of this
-        // connection (dropped with the transaction), then each query joins it.
         let scope = match channel {
             None => "SELECT conversation_id FROM messages \
                      WHERE direction = 'inbound' AND created_at >= $1 AND created_at < $2 \
                      UNION SELECT conversation_id FROM conversation_status_changes \
-                     WHERE changed_at >= $1 AND changed_at < $2"
-                .to_owned(),
+                     WHERE changed_at >= $1 AND changed_at < $2",
             Some(_) => "SELECT conversation_id FROM messages \
                      WHERE direction = 'inbound' AND created_at >= $1 AND created_at < $2 AND channel_id = $3 \
                      UNION SELECT s.conversation_id FROM conversation_status_changes s \
                      JOIN conversations c ON c.id = s.conversation_id \
-                     WHERE s.changed_at >= $1 AND s.changed_at < $2 AND c.channel_id = $3"
-                .to_owned(),
+                     WHERE s.changed_at >= $1 AND s.changed_at < $2 AND c.channel_id = $3",
         };
+        let mut binds = vec![from.as_millis(), to.as_millis()];
+        binds.extend(channel.map(ChannelId::get));
+        self.timelines_in_scope(scope, &binds).await
+    }
+
+    /// The timelines of the conversations `ids` (those that exist), with all their events.
+    pub async fn metric_timelines_of(
+        &self,
+        ids: &[ConversationId],
+    ) -> Result<Vec<ConversationTimeline>, StoreError> {
+        let mut timelines = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            // Integers only: written into the statement, nothing to escape.
+            let list: Vec<String> = chunk.iter().map(|id| id.get().to_string()).collect();
+            let scope = format!(
+                "SELECT id FROM conversations WHERE id IN ({})",
+                list.join(", ")
+            );
+            timelines.extend(self.timelines_in_scope(&scope, &[]).await?);
+        }
+        Ok(timelines)
+    }
+
+    /// The timelines of at most `limit` conversations with ids above `after`, in id order: a
+    /// way to walk every conversation in bounded steps.
+    pub async fn metric_timelines_after(
+        &self,
+        after: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<ConversationTimeline>, StoreError> {
+        self.timelines_in_scope(
+            "SELECT id FROM conversations WHERE id > $1 ORDER BY id LIMIT $2",
+            &[after.get(), i64::from(limit)],
+        )
+        .await
+    }
+
+    /// The timelines of the conversations that `scope` (a `SELECT` of one id column, with
+    /// `binds` as `$1`, `$2`…) names. They are selected once into a temporary table of this
+    /// connection (dropped before the transaction ends), then each query joins it.
+    async fn timelines_in_scope(
+        &self,
+        scope: &str,
+        binds: &[i64],
+    ) -> Result<Vec<ConversationTimeline>, StoreError> {
         let mut tx = self.read.begin().await?;
         if self.engine == Engine::Sqlite {
             query("PRAGMA temp_store = MEMORY")
@@ -69,9 +110,9 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let fill_sql = format!("INSERT INTO report_scope (conversation_id) {scope}");
-        let mut fill = query(&fill_sql).bind(from.as_millis()).bind(to.as_millis());
-        if let Some(channel) = channel {
-            fill = fill.bind(channel.get());
+        let mut fill = query(&fill_sql);
+        for bind in binds {
+            fill = fill.bind(*bind);
         }
         fill.execute(&mut *tx).await?;
 
@@ -164,32 +205,68 @@ impl Store {
         }
         query("DROP TABLE report_scope").execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(timelines.into_values().collect())
+        Ok(timelines
+            .into_values()
+            .map(|mut timeline| {
+                timeline.labels.sort();
+                timeline
+            })
+            .collect())
     }
 
-    /// A cheap fingerprint of what response-time figures read (newest message and status
-    /// change, label counts, published channels): equal fingerprints mean nothing new to count
-    /// apart from time passing (a send failing for good is not in it).
-    pub async fn metrics_version(&self) -> Result<Vec<i64>, StoreError> {
-        let row = query(
-            "SELECT (SELECT COALESCE(MAX(id), 0) FROM messages) AS messages, \
-             (SELECT COALESCE(MAX(id), 0) FROM conversation_status_changes) AS changes, \
-             (SELECT COUNT(*) FROM conversation_labels) AS labels, \
-             (SELECT COUNT(*) FROM contact_labels) AS contact_labels, \
-             (SELECT CAST(COALESCE(SUM(published * id), 0) AS BIGINT) FROM channels) AS published",
-        )
-        .fetch_one(&self.read)
-        .await?;
-        [
-            "messages",
-            "changes",
-            "labels",
-            "contact_labels",
-            "published",
-        ]
-        .iter()
-        .map(|column| rows::get::<i64>(&row, column))
-        .collect()
+    /// The newest entry of the journal of metric changes (0 when empty).
+    pub async fn metric_changes_head(&self) -> Result<i64, StoreError> {
+        let row = query("SELECT COALESCE(MAX(id), 0) AS head FROM metric_changes")
+            .fetch_one(&self.read)
+            .await?;
+        rows::get(&row, "head")
+    }
+
+    /// The journal entries with ids above `after` or among `also` (ids once skipped, whose
+    /// transactions may have committed since): (entry id, conversation), in id order.
+    pub async fn metric_changes_after(
+        &self,
+        after: i64,
+        also: &[i64],
+    ) -> Result<Vec<(i64, ConversationId)>, StoreError> {
+        let mut sql = "SELECT id, conversation_id FROM metric_changes WHERE id > $1".to_owned();
+        if !also.is_empty() {
+            // Integers only: written into the statement, nothing to escape.
+            let list: Vec<String> = also.iter().map(i64::to_string).collect();
+            sql.push_str(&format!(" OR id IN ({})", list.join(", ")));
+        }
+        sql.push_str(" ORDER BY id");
+        let found = query(&sql).bind(after).fetch_all(&self.read).await?;
+        found
+            .iter()
+            .map(|row| {
+                Ok((
+                    rows::get(row, "id")?,
+                    ConversationId(rows::get(row, "conversation_id")?),
+                ))
+            })
+            .collect()
+    }
+
+    /// Deletes the journal entries recorded before `before`, in batches so writers never
+    /// wait long; returns how many.
+    pub async fn prune_metric_changes(&self, before: Timestamp) -> Result<u64, StoreError> {
+        const BATCH: i64 = 5_000;
+        let mut pruned = 0;
+        loop {
+            let done = query(
+                "DELETE FROM metric_changes WHERE id IN \
+                 (SELECT id FROM metric_changes WHERE recorded_at < $1 ORDER BY id LIMIT $2)",
+            )
+            .bind(before.as_millis())
+            .bind(BATCH)
+            .execute(&self.write)
+            .await?;
+            pruned += done.rows_affected();
+            if done.rows_affected() < BATCH as u64 {
+                return Ok(pruned);
+            }
+        }
     }
 
     /// The status changes of a conversation, oldest first.

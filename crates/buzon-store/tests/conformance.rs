@@ -1416,23 +1416,55 @@ async fn status_changes_are_recorded_and_timelines_carry_every_event(db: TestDb)
         .await
         .unwrap();
 
-    let version = store.metrics_version().await.unwrap();
-    assert_eq!(version, store.metrics_version().await.unwrap());
+    // Every change is journaled for the response-time index, by triggers.
+    let head = store.metric_changes_head().await.unwrap();
+    assert!(store
+        .metric_changes_after(head, &[])
+        .await
+        .unwrap()
+        .is_empty());
     store
         .set_conversation_status(conversation, ConversationStatus::Pending)
         .await
         .unwrap();
-    let after_pending = store.metrics_version().await.unwrap();
-    assert_ne!(
-        version, after_pending,
+    let journaled = store.metric_changes_after(head, &[]).await.unwrap();
+    assert_eq!(
+        journaled
+            .iter()
+            .map(|(_, conversation)| *conversation)
+            .collect::<Vec<_>>(),
+        [conversation],
         "a status change is something new to count"
     );
+    assert!(journaled[0].0 > head);
+    // An id asked for again is found again.
+    assert_eq!(
+        store
+            .metric_changes_after(journaled[0].0, &[journaled[0].0])
+            .await
+            .unwrap(),
+        journaled
+    );
+    // Pruning removes what was recorded before the given time; ids are never reused.
+    let recorded = db.count("metric_changes").await;
+    assert!(recorded > 0);
+    assert_eq!(
+        store
+            .prune_metric_changes(Timestamp::now().plus_millis(60_000))
+            .await
+            .unwrap() as i64,
+        recorded
+    );
+    assert_eq!(db.count("metric_changes").await, 0);
+    store
+        .set_conversation_status(conversation, ConversationStatus::Open)
+        .await
+        .unwrap();
+    assert!(store.metric_changes_head().await.unwrap() > journaled[0].0);
     store
         .set_channel_published(whatsapp.id, true)
         .await
         .unwrap();
-    assert_ne!(after_pending, store.metrics_version().await.unwrap());
-
     let from = Timestamp::from_millis(base - 1);
     let to = Timestamp::from_millis(base + 3_600_000);
     let timelines = store
