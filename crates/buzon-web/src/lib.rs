@@ -84,6 +84,12 @@ impl AppState {
         settings: WebSettings,
         wake_workers: Arc<tokio::sync::Notify>,
     ) -> AppState {
+        let reports = reports::ReportsState::new(
+            settings
+                .business_calendar
+                .clone()
+                .unwrap_or_else(buzon_core::metrics::BusinessCalendar::always_open),
+        );
         AppState {
             inner: Arc::new(AppInner {
                 store,
@@ -93,7 +99,7 @@ impl AppState {
                 wake_workers,
                 templates: render::Templates::new(),
                 live: std::sync::OnceLock::new(),
-                reports: reports::ReportsState::default(),
+                reports,
             }),
         }
     }

@@ -208,7 +208,8 @@ pub struct HoursSettings {
     pub holidays: Holidays,
 }
 
-/// How often precomputed report figures are refreshed.
+/// How often the response-time index reads the journal of changes and the public figures are
+/// recomputed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportsSettings {

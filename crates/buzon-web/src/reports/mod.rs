@@ -1,15 +1,16 @@
 //! Response-time reports, the metrics API and the public response-time page and badge.
 //!
-//! Computing figures means reading every event of the conversations active in a period and
-//! walking them through `buzon_core::metrics`; over a million messages that takes seconds, so
-//! it never happens on the public routes and rarely on the pages: a background task
-//! recomputes the public figures and the default report (the last 30 days) every
-//! `reports_refresh`, and serves them from memory; other periods are computed on demand and
-//! kept for a minute, keyed by the query.
+//! Every node keeps each conversation's measured cycles in memory ([`index`]), brought up to
+//! date from the database's journal of changes before each report, so a report for any period
+//! is a walk over memory. A computed report is kept, keyed by the query, until the index
+//! changes or a minute passes (time passing judges waiting cycles and moves rolling periods).
+//! The public figures are computed ahead by a background task every `reports_refresh` and
+//! served from memory, so a visitor never waits for them.
 
 mod api;
 mod csv;
 mod figures;
+pub mod index;
 mod page;
 mod public;
 mod svg;
@@ -21,8 +22,7 @@ use crate::{AppError, AppState};
 use axum::routing::get;
 use axum::Router;
 use buzon_core::metrics::{
-    compute, heatmap, summarize, BusinessCalendar, ConversationTimeline, Cycle, Heatmap,
-    MetricsOptions, Period, Report, DAY_MILLIS,
+    summarize, BusinessCalendar, Cycle, Heatmap, MetricsOptions, Period, Report, DAY_MILLIS,
 };
 use buzon_core::{ChannelId, Timestamp};
 use std::collections::HashMap;
@@ -54,10 +54,10 @@ const REPORTS_CSS: &str = include_str!("reports.css");
 
 /// The length of the default period, and of the public figures' longer window.
 const DEFAULT_PERIOD_DAYS: i64 = 30;
-/// How long a report computed for an explicit query is reused.
+/// How long a computed report is reused while nothing it reads changes (time passing still
+/// moves rolling periods and judges waiting cycles).
 const CACHE_TTL: Duration = Duration::from_secs(60);
-/// How long the background refresh keeps figures computed ahead when nothing changed (time
-/// passing still moves the rolling period and judges unanswered cycles).
+/// How long the background refresh keeps the public figures when nothing changed.
 const UNCHANGED_FOR_AT_MOST: Duration = Duration::from_secs(10 * 60);
 /// How many explicit queries are kept at most.
 const CACHE_ENTRIES: usize = 32;
@@ -84,14 +84,32 @@ pub fn spawn_refresh(state: AppState) {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last: Option<(Vec<i64>, Instant)> = None;
+        let mut last: Option<((u64, Vec<ChannelId>), Instant)> = None;
         loop {
             ticks.tick().await;
-            // Nothing new since the last round: keep what is in memory, for a while.
-            let version = state.store().metrics_version().await.ok();
-            if let (Some((previous, at)), Some(current)) = (&last, &version) {
-                if previous == current && at.elapsed() < UNCHANGED_FOR_AT_MOST {
-                    state.reports().touch(&ReportKey::default());
+            // Builds the index on the first tick, then reads the journal.
+            let generation = match state.reports().index.catch_up(state.store()).await {
+                Ok(generation) => generation,
+                Err(err) => {
+                    tracing::warn!(error = %err, "bringing the response-time index up to date failed");
+                    continue;
+                }
+            };
+            let published = match state.store().list_channels().await {
+                Ok(channels) => channels
+                    .into_iter()
+                    .filter(|channel| channel.published)
+                    .map(|channel| channel.id)
+                    .collect(),
+                Err(err) => {
+                    tracing::warn!(error = %err, "listing the published channels failed");
+                    continue;
+                }
+            };
+            let current = (generation, published);
+            // Nothing new since the last round: keep the public figures, for a while.
+            if let Some((previous, at)) = &last {
+                if *previous == current && at.elapsed() < UNCHANGED_FOR_AT_MOST {
                     continue;
                 }
             }
@@ -99,20 +117,15 @@ pub fn spawn_refresh(state: AppState) {
                 tracing::warn!(error = %err, "refreshing the public response times failed");
                 continue;
             }
-            let key = ReportKey::default();
-            if let Err(err) = state.reports().compute_and_keep(&state, key).await {
-                tracing::warn!(error = %err, "refreshing the default report failed");
-                continue;
-            }
-            last = version.map(|version| (version, Instant::now()));
+            last = Some((current, Instant::now()));
         }
     });
 }
 
-/// Computed reports and the public snapshot, shared by every request.
-#[derive(Default)]
+/// The response-time index, computed reports and the public snapshot, shared by every request.
 pub struct ReportsState {
-    /// Each report with when it was last confirmed current.
+    index: index::MetricsIndex,
+    /// Each report with when it was computed.
     reports: Mutex<HashMap<ReportKey, (Instant, Arc<ReportData>)>>,
     public: RwLock<Option<Arc<public::Snapshot>>>,
 }
@@ -127,11 +140,6 @@ pub(crate) struct ReportKey {
 }
 
 impl ReportKey {
-    /// Whether this is a rolling "last 30 days" report, which the background task refreshes.
-    fn is_rolling(&self) -> bool {
-        self.from.is_none() && self.to.is_none()
-    }
-
     /// The period and the previous period of the same length, as of `now`.
     fn periods(&self, now: Timestamp) -> (Period, Period) {
         let end = self.to.unwrap_or(now);
@@ -158,6 +166,8 @@ pub(crate) struct ReportData {
     pub key: ReportKey,
     pub computed_at: Timestamp,
     pub compute_millis: u128,
+    /// The generation of the index it was computed from.
+    pub generation: u64,
     pub period: Period,
     pub previous: Period,
     pub current: Report,
@@ -171,52 +181,44 @@ pub(crate) struct ReportData {
 }
 
 impl ReportsState {
-    /// The report for `key`: from memory when fresh enough, else computed now.
+    /// An empty state whose index measures business hours with `calendar`.
+    pub(crate) fn new(calendar: BusinessCalendar) -> ReportsState {
+        ReportsState {
+            index: index::MetricsIndex::new(calendar),
+            reports: Mutex::new(HashMap::new()),
+            public: RwLock::new(None),
+        }
+    }
+
+    /// The report for `key`, counting everything committed before the call: from memory when
+    /// nothing changed since it was computed (and less than a minute passed), else computed.
     pub(crate) async fn report(
         &self,
         state: &AppState,
         key: ReportKey,
     ) -> Result<Arc<ReportData>, AppError> {
-        let fresh_for = if key.is_rolling() {
-            // The background task refreshes these; allow for one missed refresh.
-            refresh_interval(state) * 2 + Duration::from_secs(5)
-        } else {
-            CACHE_TTL
-        };
-        if let Some(found) = self.cached(&key, fresh_for) {
+        let generation = self.index.catch_up(state.store()).await?;
+        if let Some(found) = self.cached(&key, generation) {
             return Ok(found);
         }
-        self.compute_and_keep(state, key).await
+        self.compute_and_keep(key).await
     }
 
-    fn cached(&self, key: &ReportKey, fresh_for: Duration) -> Option<Arc<ReportData>> {
+    fn cached(&self, key: &ReportKey, generation: u64) -> Option<Arc<ReportData>> {
         let reports = self
             .reports
             .lock()
             .expect("the report cache is not poisoned");
         reports
             .get(key)
-            .filter(|(checked, _)| checked.elapsed() < fresh_for)
+            .filter(|(computed, data)| {
+                data.generation == generation && computed.elapsed() < CACHE_TTL
+            })
             .map(|(_, data)| data.clone())
     }
 
-    /// Marks a report as still current: nothing it reads has changed.
-    fn touch(&self, key: &ReportKey) {
-        let mut reports = self
-            .reports
-            .lock()
-            .expect("the report cache is not poisoned");
-        if let Some((checked, _)) = reports.get_mut(key) {
-            *checked = Instant::now();
-        }
-    }
-
-    async fn compute_and_keep(
-        &self,
-        state: &AppState,
-        key: ReportKey,
-    ) -> Result<Arc<ReportData>, AppError> {
-        let data = Arc::new(compute_report(state, key.clone()).await?);
+    async fn compute_and_keep(&self, key: ReportKey) -> Result<Arc<ReportData>, AppError> {
+        let data = Arc::new(self.compute_report(key.clone()).await?);
         tracing::info!(
             millis = data.compute_millis as u64,
             cycles = data.cycles.len(),
@@ -229,7 +231,7 @@ impl ReportsState {
         if reports.len() >= CACHE_ENTRIES && !reports.contains_key(&key) {
             if let Some(oldest) = reports
                 .iter()
-                .min_by_key(|(_, (checked, _))| *checked)
+                .min_by_key(|(_, (computed, _))| *computed)
                 .map(|(key, _)| key.clone())
             {
                 reports.remove(&oldest);
@@ -254,77 +256,76 @@ impl ReportsState {
     }
 }
 
-fn refresh_interval(state: &AppState) -> Duration {
-    match state.settings().reports_refresh {
-        zero if zero.is_zero() => Duration::from_secs(60),
-        every => every,
-    }
-}
-
 /// The business calendar of the settings (always open when none is configured).
 pub(crate) fn calendar(state: &AppState) -> BusinessCalendar {
-    state
-        .settings()
-        .business_calendar
-        .clone()
-        .unwrap_or_else(BusinessCalendar::always_open)
+    state.reports().index.calendar()
 }
 
-async fn compute_report(state: &AppState, key: ReportKey) -> Result<ReportData, AppError> {
-    let started = Instant::now();
-    let now = Timestamp::now();
-    let (period, previous) = key.periods(now);
-    let timelines = state
-        .store()
-        .metric_timelines(previous.start, period.end, key.channel)
-        .await?;
-    tracing::debug!(
-        millis = started.elapsed().as_millis() as u64,
-        conversations = timelines.len(),
-        "report timelines loaded"
-    );
-    let calendar = calendar(state);
-    let options = MetricsOptions {
-        include_flagged: key.include_flagged,
-        ..MetricsOptions::as_of(now)
-    };
-    let data = tokio::task::spawn_blocking(move || {
-        let (cycles, before, heatmap) = measure(&timelines, &calendar, period, previous, &options);
-        ReportData {
-            key,
-            computed_at: now,
-            compute_millis: 0,
-            period,
-            previous,
-            current: summarize(&cycles),
-            before: summarize(&before),
-            previous_first_wall: before
-                .iter()
-                .filter_map(|cycle| cycle.first_response.map(|elapsed| elapsed.wall_millis))
-                .collect(),
-            cycles,
-            heatmap,
-            calendar,
-        }
-    })
-    .await
-    .map_err(|err| AppError::Internal(anyhow::anyhow!("computing a report: {err}")))?;
-    Ok(ReportData {
-        compute_millis: started.elapsed().as_millis(),
-        ..data
-    })
-}
+impl ReportsState {
+    async fn compute_report(&self, key: ReportKey) -> Result<ReportData, AppError> {
+        let started = Instant::now();
+        let now = Timestamp::now();
+        let (period, previous) = key.periods(now);
+        let options = MetricsOptions {
+            include_flagged: key.include_flagged,
+            ..MetricsOptions::as_of(now)
+        };
+        let measured = self
+            .index
+            .measure(period, previous, key.channel, options)
+            .await?;
+        let calendar = self.index.calendar();
+        let data = tokio::task::spawn_blocking(move || {
+            // The two periods are summarized side by side.
+            let (current, before) = std::thread::scope(|scope| {
+                let before = scope.spawn(|| summarize(&measured.before));
+                let current = summarize(&measured.cycles);
+                (current, before.join().expect("summarizing does not panic"))
+            });
+            ReportData {
+                key,
+                computed_at: now,
+                compute_millis: 0,
+                generation: measured.generation,
+                period,
+                previous,
+                current,
+                before,
+                previous_first_wall: measured
+                    .before
+                    .iter()
+                    .filter_map(|cycle| cycle.first_response.map(|elapsed| elapsed.wall_millis))
+                    .collect(),
+                cycles: measured.cycles,
+                heatmap: measured.heatmap,
+                calendar,
+            }
+        })
+        .await
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("computing a report: {err}")))?;
+        Ok(ReportData {
+            compute_millis: started.elapsed().as_millis(),
+            ..data
+        })
+    }
 
-/// The cycles of the period and of the previous one, and the period's heatmap.
-fn measure(
-    timelines: &[ConversationTimeline],
-    calendar: &BusinessCalendar,
-    period: Period,
-    previous: Period,
-    options: &MetricsOptions,
-) -> (Vec<Cycle>, Vec<Cycle>, Heatmap) {
-    let cycles = compute(timelines, calendar, period, options);
-    let before = compute(timelines, calendar, previous, options);
-    let heatmap = heatmap(timelines, calendar, period, options);
-    (cycles, before, heatmap)
+    /// The cycles that started in `period`, as of `now`, troll switch off: what the public
+    /// figures count. Up to date with everything committed before the call.
+    pub(crate) async fn public_cycles(
+        &self,
+        state: &AppState,
+        period: Period,
+        now: Timestamp,
+    ) -> Result<Vec<Cycle>, AppError> {
+        self.index.catch_up(state.store()).await?;
+        let empty = Period {
+            start: period.start,
+            end: period.start,
+        };
+        let measured = self
+            .index
+            .measure(period, empty, None, MetricsOptions::as_of(now))
+            .await?;
+        Ok(measured.cycles)
+    }
 }

@@ -3,10 +3,10 @@
 //! business hours, with a plain sentence in the visitor's language. No names of people, no
 //! message text. Everything is computed ahead by the refresh task and served from memory.
 
+use super::calendar;
 use super::figures::percent;
 use super::page::{business_hours_text, rule_items};
 use super::svg;
-use super::{calendar, ReportsState};
 use crate::i18n::{self, Lang};
 use crate::pages::base;
 use crate::{AppError, AppState};
@@ -14,8 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use buzon_core::metrics::{
-    compute, summarize, Figures, MetricsOptions, Period, Ratio, Summary, Weekday, DAY_MILLIS,
-    RULES, RULES_ES,
+    summarize, Figures, Period, Ratio, Summary, Weekday, DAY_MILLIS, RULES, RULES_ES,
 };
 use buzon_core::{ChannelId, Timestamp};
 use serde::Deserialize;
@@ -58,21 +57,20 @@ pub(crate) async fn refresh(state: &AppState) -> Result<Arc<Snapshot>, AppError>
         start: now.plus_millis(-30 * DAY_MILLIS),
         end: now,
     };
-    let timelines = if published.is_empty() {
+    let cycles: Vec<_> = if published.is_empty() {
         Vec::new()
     } else {
         state
-            .store()
-            .metric_timelines(last_30.start, last_30.end, None)
+            .reports()
+            .public_cycles(state, last_30, now)
             .await?
             .into_iter()
-            .filter(|timeline| published.contains(&timeline.channel_id))
+            .filter(|cycle| published.contains(&cycle.channel_id))
             .collect()
     };
     let calendar = calendar(state);
     let snapshot_calendar = calendar.clone();
     let entries = tokio::task::spawn_blocking(move || {
-        let cycles = compute(&timelines, &calendar, last_30, &MetricsOptions::as_of(now));
         let week_start = now.plus_millis(-7 * DAY_MILLIS);
         let recent: Vec<_> = cycles
             .iter()
@@ -472,13 +470,6 @@ pub(crate) async fn show_badge(
     Ok(response)
 }
 
-impl ReportsState {
-    #[cfg(test)]
-    fn has_public(&self) -> bool {
-        self.public_snapshot().is_some()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,6 +506,5 @@ mod tests {
             "Usually replies within 40 minutes"
         );
         assert!(sentence(Lang::En, None).starts_with("Not enough"));
-        assert!(!ReportsState::default().has_public());
     }
 }

@@ -1,0 +1,334 @@
+//! The measured response cycles of every conversation, kept in memory by each node, so a report
+//! for any period, channel or troll switch is a walk over memory instead of a read of every
+//! message in the period.
+//!
+//! How it stays current:
+//! - The first use reads every conversation's timeline in steps of [`BUILD_STEP`]
+//!   conversations and measures it once (cycles, both clocks, the heatmap cell of each
+//!   customer message). Only the response-rate verdict of a cycle still waiting for its first
+//!   reply depends on "now"; it is judged when a report is made.
+//! - Database triggers write every conversation whose figures may have changed (a message, a
+//!   reply's status, a status change, a label, a flagged author) into the `metric_changes`
+//!   journal, whatever path wrote the change. Before each report, and on the refresh tick, the
+//!   node reads the journal entries after the last one it saw and measures those conversations
+//!   again; a report therefore counts everything committed before it was asked for.
+//! - Journal ids are handed out when a transaction inserts, not when it commits, so on
+//!   PostgreSQL an entry may appear after a higher one was read. Ids skipped over are asked
+//!   for again until [`GAP_PATIENCE`] has passed (a transaction open longer than that, or one
+//!   rolled back, is given up on). The first read after a build goes back [`REPLAY`] entries
+//!   for the same reason.
+//! - Entries older than [`JOURNAL_KEEP`] are pruned; a node that has not read the journal for
+//!   [`STALE_AFTER`] builds again from scratch.
+
+use crate::AppError;
+use buzon_core::metrics::{
+    hour_of_week, measure_conversation, BusinessCalendar, ConversationTimeline, Cycle, Heatmap,
+    HeatmapTally, MeasuredConversation, MetricEventKind, MetricsOptions, Period,
+};
+use buzon_core::{ChannelId, ConversationId, Timestamp};
+use buzon_store::Store;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How many conversations a build reads at a time.
+const BUILD_STEP: u32 = 5_000;
+/// How long a skipped journal id is asked for again.
+const GAP_PATIENCE: Duration = Duration::from_secs(60);
+/// How many journal entries before the head the first read after a build goes back.
+const REPLAY: i64 = 1_000;
+/// At most this many skipped ids are remembered from one read (a larger jump is rollbacks or
+/// a sequence cache, not transactions in flight).
+const MAX_GAPS: i64 = 10_000;
+/// How long journal entries are kept.
+const JOURNAL_KEEP: Duration = Duration::from_secs(60 * 60);
+/// How often a node prunes the journal.
+const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
+/// A node that has not read the journal for this long may have missed pruned entries.
+const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+
+/// The in-memory index and how far it has read the journal.
+pub struct MetricsIndex {
+    data: Arc<RwLock<IndexData>>,
+    cursor: tokio::sync::Mutex<Cursor>,
+}
+
+/// What reports read: every conversation, measured.
+struct IndexData {
+    calendar: BusinessCalendar,
+    conversations: BTreeMap<i64, Entry>,
+    /// Bumped whenever a conversation is measured again, so cached reports know they are old.
+    generation: u64,
+}
+
+struct Entry {
+    measured: MeasuredConversation,
+    /// The heatmap cell of each cycle's start, in the order of `measured.cycles()`.
+    start_cells: Vec<u8>,
+    /// Each customer message: when, and its heatmap cell.
+    arrivals: Vec<(Timestamp, u8)>,
+}
+
+#[derive(Default)]
+struct Cursor {
+    built: bool,
+    /// The highest journal id read.
+    after: i64,
+    /// Journal ids skipped over, asked for again until their deadline.
+    gaps: BTreeMap<i64, Instant>,
+    last_read: Option<Instant>,
+    last_prune: Option<Instant>,
+}
+
+/// The cycles of a report's period and of the previous one, and the period's heatmap.
+pub struct Measured {
+    /// The cycles that started in the period, in conversation order.
+    pub cycles: Vec<Cycle>,
+    /// The cycles that started in the previous period.
+    pub before: Vec<Cycle>,
+    /// The period's heatmap.
+    pub heatmap: Heatmap,
+    /// The generation of the index they were measured from.
+    pub generation: u64,
+}
+
+impl MetricsIndex {
+    /// An empty index that builds itself on first use, measuring with `calendar`.
+    pub fn new(calendar: BusinessCalendar) -> MetricsIndex {
+        MetricsIndex {
+            data: Arc::new(RwLock::new(IndexData {
+                calendar,
+                conversations: BTreeMap::new(),
+                generation: 0,
+            })),
+            cursor: tokio::sync::Mutex::new(Cursor::default()),
+        }
+    }
+
+    /// Brings the index up to date with the database: a build the first time (or after a long
+    /// silence), else the conversations the journal names since the last read. Returns the
+    /// generation now current.
+    pub async fn catch_up(&self, store: &Store) -> Result<u64, AppError> {
+        let mut cursor = self.cursor.lock().await;
+        let stale = cursor
+            .last_read
+            .is_none_or(|read| read.elapsed() > STALE_AFTER);
+        if !cursor.built || stale {
+            self.build(store, &mut cursor).await?;
+        }
+        self.read_journal(store, &mut cursor).await?;
+        if cursor
+            .last_prune
+            .is_none_or(|pruned| pruned.elapsed() > PRUNE_EVERY)
+        {
+            let before = Timestamp::now().plus_millis(-(JOURNAL_KEEP.as_millis() as i64));
+            let pruned = store.prune_metric_changes(before).await?;
+            tracing::debug!(pruned, "metric journal pruned");
+            cursor.last_prune = Some(Instant::now());
+        }
+        Ok(self.generation())
+    }
+
+    /// The generation of what is in memory now.
+    pub fn generation(&self) -> u64 {
+        self.data
+            .read()
+            .expect("the metrics index is not poisoned")
+            .generation
+    }
+
+    /// The cycles that started in `period` and in `previous`, and the heatmap of `period`,
+    /// on `channel` (every channel when `None`), as of `options.as_of`. Runs on a blocking
+    /// thread: it walks every conversation.
+    pub async fn measure(
+        &self,
+        period: Period,
+        previous: Period,
+        channel: Option<ChannelId>,
+        options: MetricsOptions,
+    ) -> Result<Measured, AppError> {
+        let data = self.data.clone();
+        tokio::task::spawn_blocking(move || {
+            let data = data.read().expect("the metrics index is not poisoned");
+            data.measure(period, previous, channel, &options)
+        })
+        .await
+        .map_err(|err| AppError::Internal(anyhow::anyhow!("measuring a report: {err}")))
+    }
+
+    /// The calendar the index measures with.
+    pub fn calendar(&self) -> BusinessCalendar {
+        self.data
+            .read()
+            .expect("the metrics index is not poisoned")
+            .calendar
+            .clone()
+    }
+
+    async fn build(&self, store: &Store, cursor: &mut Cursor) -> Result<(), AppError> {
+        let started = Instant::now();
+        // Everything written from here on is in the journal after `head`; going back
+        // `REPLAY` entries also catches transactions that were still open.
+        let head = store.metric_changes_head().await?;
+        let calendar = self.calendar();
+        let mut conversations = BTreeMap::new();
+        let mut after = ConversationId(0);
+        loop {
+            let timelines = store.metric_timelines_after(after, BUILD_STEP).await?;
+            let Some(last) = timelines.last() else {
+                break;
+            };
+            after = last.conversation_id;
+            let step_calendar = calendar.clone();
+            let entries =
+                tokio::task::spawn_blocking(move || measure_all(&timelines, &step_calendar))
+                    .await
+                    .map_err(|err| AppError::Internal(anyhow::anyhow!("measuring: {err}")))?;
+            conversations.extend(entries);
+        }
+        let count = conversations.len();
+        {
+            let mut data = self
+                .data
+                .write()
+                .expect("the metrics index is not poisoned");
+            data.conversations = conversations;
+            data.generation += 1;
+        }
+        *cursor = Cursor {
+            built: true,
+            after: (head - REPLAY).max(0),
+            gaps: BTreeMap::new(),
+            last_read: Some(Instant::now()),
+            last_prune: cursor.last_prune,
+        };
+        tracing::info!(
+            conversations = count,
+            millis = started.elapsed().as_millis() as u64,
+            "response-time index built"
+        );
+        Ok(())
+    }
+
+    async fn read_journal(&self, store: &Store, cursor: &mut Cursor) -> Result<(), AppError> {
+        let now = Instant::now();
+        cursor.gaps.retain(|_, deadline| *deadline > now);
+        let asked_again: Vec<i64> = cursor.gaps.keys().copied().collect();
+        let entries = store
+            .metric_changes_after(cursor.after, &asked_again)
+            .await?;
+        let mut changed = BTreeSet::new();
+        for (id, conversation) in entries {
+            changed.insert(conversation);
+            if cursor.gaps.remove(&id).is_some() || id <= cursor.after {
+                continue;
+            }
+            let skipped = id - cursor.after - 1;
+            if skipped > 0 && skipped <= MAX_GAPS {
+                for gap in cursor.after + 1..id {
+                    cursor.gaps.insert(gap, now + GAP_PATIENCE);
+                }
+            }
+            cursor.after = id;
+        }
+        cursor.last_read = Some(now);
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<ConversationId> = changed.into_iter().collect();
+        let timelines = store.metric_timelines_of(&ids).await?;
+        let calendar = self.calendar();
+        let entries = tokio::task::spawn_blocking(move || measure_all(&timelines, &calendar))
+            .await
+            .map_err(|err| AppError::Internal(anyhow::anyhow!("measuring: {err}")))?;
+        let mut data = self
+            .data
+            .write()
+            .expect("the metrics index is not poisoned");
+        for id in &ids {
+            data.conversations.remove(&id.get());
+        }
+        data.conversations.extend(entries);
+        data.generation += 1;
+        tracing::debug!(conversations = ids.len(), "response-time index caught up");
+        Ok(())
+    }
+}
+
+fn measure_all(
+    timelines: &[ConversationTimeline],
+    calendar: &BusinessCalendar,
+) -> Vec<(i64, Entry)> {
+    timelines
+        .iter()
+        .map(|timeline| {
+            let arrivals = timeline
+                .events
+                .iter()
+                .filter(|event| event.kind == MetricEventKind::CustomerMessage)
+                .map(|event| (event.at, hour_of_week(calendar, event.at)))
+                .collect();
+            let measured = measure_conversation(timeline, calendar);
+            let start_cells = measured
+                .cycles()
+                .iter()
+                .map(|cycle| hour_of_week(calendar, cycle.started_at))
+                .collect();
+            (
+                timeline.conversation_id.get(),
+                Entry {
+                    measured,
+                    start_cells,
+                    arrivals,
+                },
+            )
+        })
+        .collect()
+}
+
+impl IndexData {
+    fn measure(
+        &self,
+        period: Period,
+        previous: Period,
+        channel: Option<ChannelId>,
+        options: &MetricsOptions,
+    ) -> Measured {
+        let calendar = &self.calendar;
+        let mut cycles = Vec::new();
+        let mut before = Vec::new();
+        let mut tally = HeatmapTally::default();
+        let counted = self.conversations.values().filter(|entry| {
+            channel.is_none_or(|channel| entry.measured.channel_id == channel)
+                && (options.include_flagged || !entry.measured.flagged)
+        });
+        for entry in counted {
+            for &(at, cell) in &entry.arrivals {
+                if period.contains(at) {
+                    tally.arrival(cell);
+                }
+            }
+            for (cycle, &cell) in entry.measured.cycles().iter().zip(&entry.start_cells) {
+                let judged = |cycle: &Cycle| Cycle {
+                    within_window: entry.measured.judge(cycle, calendar, options),
+                    ..cycle.clone()
+                };
+                if period.contains(cycle.started_at) {
+                    if let Some(first) = cycle.first_response {
+                        tally.first_response(cell, first);
+                    }
+                    cycles.push(judged(cycle));
+                }
+                if previous.contains(cycle.started_at) {
+                    before.push(judged(cycle));
+                }
+            }
+        }
+        Measured {
+            cycles,
+            before,
+            heatmap: tally.finish(calendar, period),
+            generation: self.generation,
+        }
+    }
+}
