@@ -37,9 +37,10 @@ const BUILD_STEP: u32 = 5_000;
 const GAP_PATIENCE: Duration = Duration::from_secs(60);
 /// How many journal entries before the head the first read after a build goes back.
 const REPLAY: i64 = 1_000;
-/// At most this many skipped ids are remembered from one read (a larger jump is rollbacks or
-/// a sequence cache, not transactions in flight).
-const MAX_GAPS: i64 = 10_000;
+/// At most this many skipped ids are remembered from one read (a larger jump is rollbacks,
+/// pruning or a sequence cache, not transactions in flight), so the ids asked for again stay
+/// a short list.
+const MAX_GAPS: i64 = 1_000;
 /// How long journal entries are kept.
 const JOURNAL_KEEP: Duration = Duration::from_secs(60 * 60);
 /// How often a node prunes the journal.
