@@ -40,7 +40,7 @@ CREATE TRIGGER metric_changes_label_change AFTER INSERT OR DELETE ON conversatio
     FOR EACH ROW EXECUTE FUNCTION metric_changes_by_conversation();
 
 -- A troll, spam or blocked label on a contact flags the conversations of every contact of the
--- same person.
+-- same person (other contact labels do not change figures).
 CREATE FUNCTION metric_changes_by_contact() RETURNS trigger AS $$
 DECLARE
     contact BIGINT;
@@ -59,11 +59,22 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
-CREATE TRIGGER metric_changes_contact_label_change AFTER INSERT OR DELETE ON contact_labels
-    FOR EACH ROW EXECUTE FUNCTION metric_changes_by_contact();
+CREATE TRIGGER metric_changes_contact_label_insert AFTER INSERT ON contact_labels
+    FOR EACH ROW WHEN (NEW.label IN ('troll', 'spam', 'blocked'))
+    EXECUTE FUNCTION metric_changes_by_contact();
+CREATE TRIGGER metric_changes_contact_label_delete AFTER DELETE ON contact_labels
+    FOR EACH ROW WHEN (OLD.label IN ('troll', 'spam', 'blocked'))
+    EXECUTE FUNCTION metric_changes_by_contact();
 
+-- Linking contacts into a person matters only when one of them is flagged.
 CREATE FUNCTION metric_changes_by_person() RETURNS trigger AS $$
 BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM contact_labels f JOIN contacts k ON k.id = f.contact_id
+        WHERE f.label IN ('troll', 'spam', 'blocked')
+          AND (k.id = NEW.id OR k.person_id = NEW.person_id OR k.person_id = OLD.person_id)) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO metric_changes (conversation_id, recorded_at)
     SELECT id, (extract(epoch FROM clock_timestamp()) * 1000)::BIGINT FROM conversations
     WHERE contact_id IN (SELECT id FROM contacts
@@ -73,4 +84,5 @@ END;
 $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER metric_changes_contact_person AFTER UPDATE OF person_id ON contacts
-    FOR EACH ROW EXECUTE FUNCTION metric_changes_by_person();
+    FOR EACH ROW WHEN (OLD.person_id IS DISTINCT FROM NEW.person_id)
+    EXECUTE FUNCTION metric_changes_by_person();

@@ -39,22 +39,30 @@ CREATE TRIGGER metric_changes_label_delete AFTER DELETE ON conversation_labels B
     VALUES (old.conversation_id, CAST(strftime('%s', 'now') AS INTEGER) * 1000);
 END;
 -- A troll, spam or blocked label on a contact flags the conversations of every contact of the
--- same person.
-CREATE TRIGGER metric_changes_contact_label_insert AFTER INSERT ON contact_labels BEGIN
+-- same person (other contact labels do not change figures).
+CREATE TRIGGER metric_changes_contact_label_insert AFTER INSERT ON contact_labels
+WHEN new.label IN ('troll', 'spam', 'blocked') BEGIN
     INSERT INTO metric_changes (conversation_id, recorded_at)
     SELECT id, CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM conversations
     WHERE contact_id = new.contact_id OR contact_id IN (
         SELECT k2.id FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id
         WHERE k1.id = new.contact_id);
 END;
-CREATE TRIGGER metric_changes_contact_label_delete AFTER DELETE ON contact_labels BEGIN
+CREATE TRIGGER metric_changes_contact_label_delete AFTER DELETE ON contact_labels
+WHEN old.label IN ('troll', 'spam', 'blocked') BEGIN
     INSERT INTO metric_changes (conversation_id, recorded_at)
     SELECT id, CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM conversations
     WHERE contact_id = old.contact_id OR contact_id IN (
         SELECT k2.id FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id
         WHERE k1.id = old.contact_id);
 END;
-CREATE TRIGGER metric_changes_contact_person AFTER UPDATE OF person_id ON contacts BEGIN
+-- Linking contacts into a person matters only when one of them is flagged.
+CREATE TRIGGER metric_changes_contact_person AFTER UPDATE OF person_id ON contacts
+WHEN old.person_id IS NOT new.person_id AND EXISTS (
+    SELECT 1 FROM contact_labels f JOIN contacts k ON k.id = f.contact_id
+    WHERE f.label IN ('troll', 'spam', 'blocked')
+      AND (k.id = new.id OR k.person_id = new.person_id OR k.person_id = old.person_id))
+BEGIN
     INSERT INTO metric_changes (conversation_id, recorded_at)
     SELECT id, CAST(strftime('%s', 'now') AS INTEGER) * 1000 FROM conversations
     WHERE contact_id IN (SELECT id FROM contacts

@@ -222,18 +222,18 @@ impl Store {
         rows::get(&row, "head")
     }
 
-    /// The journal entries with ids above `after` or among `also` (ids once skipped, whose
-    /// transactions may have committed since): (entry id, conversation), in id order.
+    /// The journal entries with ids above `after` or inside one of `ranges` (inclusive id
+    /// ranges once skipped over, whose transactions may have committed since):
+    /// (entry id, conversation), in id order.
     pub async fn metric_changes_after(
         &self,
         after: i64,
-        also: &[i64],
+        ranges: &[(i64, i64)],
     ) -> Result<Vec<(i64, ConversationId)>, StoreError> {
         let mut sql = "SELECT id, conversation_id FROM metric_changes WHERE id > $1".to_owned();
-        if !also.is_empty() {
+        for (from, to) in ranges {
             // Integers only: written into the statement, nothing to escape.
-            let list: Vec<String> = also.iter().map(i64::to_string).collect();
-            sql.push_str(&format!(" OR id IN ({})", list.join(", ")));
+            sql.push_str(&format!(" OR id BETWEEN {from} AND {to}"));
         }
         sql.push_str(" ORDER BY id");
         let found = query(&sql).bind(after).fetch_all(&self.read).await?;
@@ -246,6 +246,16 @@ impl Store {
                 ))
             })
             .collect()
+    }
+
+    /// The ids of the journal entries in `[from, to]`, ascending.
+    pub async fn metric_change_ids(&self, from: i64, to: i64) -> Result<Vec<i64>, StoreError> {
+        let found = query("SELECT id FROM metric_changes WHERE id BETWEEN $1 AND $2 ORDER BY id")
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.read)
+            .await?;
+        found.iter().map(|row| rows::get(row, "id")).collect()
     }
 
     /// Deletes the journal entries recorded before `before`, in batches so writers never

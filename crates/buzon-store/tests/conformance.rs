@@ -1437,13 +1437,15 @@ async fn status_changes_are_recorded_and_timelines_carry_every_event(db: TestDb)
         "a status change is something new to count"
     );
     assert!(journaled[0].0 > head);
-    // An id asked for again is found again.
+    // A range asked for again is found again.
+    let id = journaled[0].0;
     assert_eq!(
-        store
-            .metric_changes_after(journaled[0].0, &[journaled[0].0])
-            .await
-            .unwrap(),
+        store.metric_changes_after(id, &[(id, id)]).await.unwrap(),
         journaled
+    );
+    assert_eq!(
+        store.metric_change_ids(0, id).await.unwrap().last(),
+        Some(&id)
     );
     // Pruning removes what was recorded before the given time; ids are never reused.
     let recorded = db.count("metric_changes").await;

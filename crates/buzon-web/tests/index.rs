@@ -180,6 +180,16 @@ async fn a_late_commit_is_not_missed(world: &World, url: &str, conversations: &[
     .execute(&mut *open)
     .await
     .unwrap();
+    // A large transaction: 5,000 more journal ids held by it (as flagging a prolific
+    // spammer does), so the next committed id jumps far ahead.
+    sqlx::query(
+        "INSERT INTO metric_changes (conversation_id, recorded_at) \
+         SELECT $1, 0 FROM generate_series(1, 5000)",
+    )
+    .bind(conversations[11].get())
+    .execute(&mut *open)
+    .await
+    .unwrap();
     world
         .store
         .tag_conversation(conversations[12], &[Label::parse("quick").unwrap()], &[])
@@ -432,6 +442,30 @@ async fn agree(db: TestDatabase) {
         .await
         .unwrap();
     world.check("after the flag is lifted").await;
+
+    // Flag first, link after: the link brings the flag to the other contact's conversation.
+    let spammer = store
+        .conversation(conversations[13])
+        .await
+        .unwrap()
+        .contact_id;
+    let other = store
+        .conversation(conversations[14])
+        .await
+        .unwrap()
+        .contact_id;
+    store
+        .tag_contact(spammer, &[Label::parse("spam").unwrap()], &[])
+        .await
+        .unwrap();
+    world.check("after a spam flag").await;
+    store.link_contacts(other, spammer).await.unwrap();
+    world.check("after linking a flagged contact").await;
+
+    // A fresh build swapped in agrees too, and so does catching up after it.
+    world.index.rebuild(&world.store, true).await.unwrap();
+    world.message(1, 7, world.now - 30_000).await;
+    world.check("after a rebuild").await;
 
     if db.url.starts_with("postgres") {
         a_late_commit_is_not_missed(&world, &db.url, &conversations).await;

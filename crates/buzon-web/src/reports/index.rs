@@ -13,12 +13,17 @@
 //!   node reads the journal entries after the last one it saw and measures those conversations
 //!   again; a report therefore counts everything committed before it was asked for.
 //! - Journal ids are handed out when a transaction inserts, not when it commits, so on
-//!   PostgreSQL an entry may appear after a higher one was read. Ids skipped over are asked
-//!   for again until [`GAP_PATIENCE`] has passed (a transaction open longer than that, or one
-//!   rolled back, is given up on). The first read after a build goes back [`REPLAY`] entries
-//!   for the same reason.
+//!   PostgreSQL an entry may appear after a higher one was read. Every range of ids skipped
+//!   over is asked for again until [`GAP_PATIENCE`] has passed (a transaction open longer than
+//!   that, or one rolled back, is given up on), however large the range. A build records the
+//!   ids missing among the last [`BUILD_LOOKBACK`] ids the same way.
+//! - The cursor moves only once the conversations it names are measured and in memory: a
+//!   catch-up that fails or is cancelled half-way leaves everything to be read again.
 //! - Entries older than [`JOURNAL_KEEP`] are pruned; a node that has not read the journal for
-//!   [`STALE_AFTER`] builds again from scratch.
+//!   [`STALE_AFTER`] builds again from scratch, and every node builds again in the background
+//!   every [`REBUILD_EVERY`] (while reports go on being served from the old index), which heals
+//!   anything the journal could not tell (a transaction open longer than the patience, a
+//!   troll flag and a person link committed at the same instant).
 
 use crate::AppError;
 use buzon_core::metrics::{
@@ -27,7 +32,7 @@ use buzon_core::metrics::{
 };
 use buzon_core::{ChannelId, ConversationId, Timestamp};
 use buzon_store::Store;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -35,12 +40,12 @@ use std::time::{Duration, Instant};
 const BUILD_STEP: u32 = 5_000;
 /// How long a skipped journal id is asked for again.
 const GAP_PATIENCE: Duration = Duration::from_secs(60);
-/// How many journal entries before the head the first read after a build goes back.
-const REPLAY: i64 = 1_000;
-/// At most this many skipped ids are remembered from one read (a larger jump is rollbacks,
-/// pruning or a sequence cache, not transactions in flight), so the ids asked for again stay
-/// a short list.
-const MAX_GAPS: i64 = 1_000;
+/// How many journal ids before the head a build checks for transactions still in flight.
+const BUILD_LOOKBACK: i64 = 20_000;
+/// At most this many ranges of skipped ids are kept; beyond, they are merged into one.
+const MAX_GAP_RANGES: usize = 64;
+/// How often a node builds its index again from scratch, in the background.
+const REBUILD_EVERY: Duration = Duration::from_secs(60 * 60);
 /// How long journal entries are kept.
 const JOURNAL_KEEP: Duration = Duration::from_secs(60 * 60);
 /// How often a node prunes the journal.
@@ -70,15 +75,80 @@ struct Entry {
     arrivals: Vec<(Timestamp, u8)>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Cursor {
-    built: bool,
+    built_at: Option<Instant>,
     /// The highest journal id read.
     after: i64,
-    /// Journal ids skipped over, asked for again until their deadline.
-    gaps: BTreeMap<i64, Instant>,
+    /// Inclusive ranges of journal ids skipped over, asked for again until their deadline.
+    gaps: Vec<Gap>,
+    /// Ids inside `gaps` already read.
+    seen: HashSet<i64>,
     last_read: Option<Instant>,
     last_prune: Option<Instant>,
+}
+
+#[derive(Clone, Copy)]
+struct Gap {
+    from: i64,
+    to: i64,
+    until: Instant,
+}
+
+impl Cursor {
+    /// A cursor at `head` that asks again for the ids in `(head - lookback, head]` that are
+    /// not in `present` (ascending).
+    fn at(head: i64, lookback_from: i64, present: &[i64], now: Instant) -> Cursor {
+        let mut cursor = Cursor {
+            built_at: Some(now),
+            after: head,
+            last_read: Some(now),
+            ..Cursor::default()
+        };
+        let mut next = lookback_from;
+        for &id in present {
+            if id > next {
+                cursor.skipped(next, id - 1, now);
+            }
+            next = id + 1;
+        }
+        if next <= head {
+            cursor.skipped(next, head, now);
+        }
+        cursor.bound_gaps(present);
+        cursor
+    }
+
+    fn skipped(&mut self, from: i64, to: i64, now: Instant) {
+        self.gaps.push(Gap {
+            from,
+            to,
+            until: now + GAP_PATIENCE,
+        });
+    }
+
+    /// Keeps the list of ranges short: many ranges become one, and the ids already known
+    /// inside it are remembered as seen.
+    fn bound_gaps(&mut self, present: &[i64]) {
+        if self.gaps.len() <= MAX_GAP_RANGES {
+            return;
+        }
+        let from = self.gaps.iter().map(|gap| gap.from).min().unwrap_or(0);
+        let to = self.gaps.iter().map(|gap| gap.to).max().unwrap_or(0);
+        let until = self
+            .gaps
+            .iter()
+            .map(|gap| gap.until)
+            .max()
+            .unwrap_or_else(Instant::now);
+        self.seen
+            .extend(present.iter().filter(|id| (from..=to).contains(*id)));
+        self.gaps = vec![Gap { from, to, until }];
+    }
+
+    fn in_gap(&self, id: i64) -> bool {
+        self.gaps.iter().any(|gap| gap.from <= id && id <= gap.to)
+    }
 }
 
 /// The cycles of a report's period and of the previous one, and the period's heatmap.
@@ -114,8 +184,13 @@ impl MetricsIndex {
         let stale = cursor
             .last_read
             .is_none_or(|read| read.elapsed() > STALE_AFTER);
-        if !cursor.built || stale {
-            self.build(store, &mut cursor).await?;
+        if cursor.built_at.is_none() || stale {
+            let (conversations, fresh) = self.read_everything(store).await?;
+            self.replace_all(conversations);
+            *cursor = Cursor {
+                last_prune: cursor.last_prune,
+                ..fresh
+            };
         }
         self.read_journal(store, &mut cursor).await?;
         if cursor
@@ -128,6 +203,31 @@ impl MetricsIndex {
             cursor.last_prune = Some(Instant::now());
         }
         Ok(self.generation())
+    }
+
+    /// Builds the index again from scratch when the last build is older than
+    /// [`REBUILD_EVERY`] (or always, with `force`), while reports go on reading the old one;
+    /// then swaps it in and reads the journal from where the new build started.
+    pub async fn rebuild(&self, store: &Store, force: bool) -> Result<(), AppError> {
+        let due = {
+            let cursor = self.cursor.lock().await;
+            cursor
+                .built_at
+                .is_some_and(|built| force || built.elapsed() > REBUILD_EVERY)
+        };
+        if !due {
+            return Ok(());
+        }
+        let (conversations, fresh) = self.read_everything(store).await?;
+        let mut cursor = self.cursor.lock().await;
+        self.replace_all(conversations);
+        // Entries read since the build started are read again: measuring a conversation
+        // twice changes nothing.
+        *cursor = Cursor {
+            last_prune: cursor.last_prune,
+            ..fresh
+        };
+        self.read_journal(store, &mut cursor).await
     }
 
     /// The generation of what is in memory now.
@@ -166,11 +266,19 @@ impl MetricsIndex {
             .clone()
     }
 
-    async fn build(&self, store: &Store, cursor: &mut Cursor) -> Result<(), AppError> {
+    /// Reads and measures every conversation; returns them with a cursor at the journal's
+    /// head as it was before the first read.
+    async fn read_everything(
+        &self,
+        store: &Store,
+    ) -> Result<(BTreeMap<i64, Entry>, Cursor), AppError> {
         let started = Instant::now();
-        // Everything written from here on is in the journal after `head`; going back
-        // `REPLAY` entries also catches transactions that were still open.
+        // Everything committed from here on is in the journal after `head`, and so is
+        // everything still in flight among the ids not yet visible below it.
         let head = store.metric_changes_head().await?;
+        let lookback_from = (head - BUILD_LOOKBACK + 1).max(1);
+        let present = store.metric_change_ids(lookback_from, head).await?;
+        let cursor = Cursor::at(head, lookback_from, &present, Instant::now());
         let calendar = self.calendar();
         let mut conversations = BTreeMap::new();
         let mut after = ConversationId(0);
@@ -187,71 +295,72 @@ impl MetricsIndex {
                     .map_err(|err| AppError::Internal(anyhow::anyhow!("measuring: {err}")))?;
             conversations.extend(entries);
         }
-        let count = conversations.len();
-        {
-            let mut data = self
-                .data
-                .write()
-                .expect("the metrics index is not poisoned");
-            data.conversations = conversations;
-            data.generation += 1;
-        }
-        *cursor = Cursor {
-            built: true,
-            after: (head - REPLAY).max(0),
-            gaps: BTreeMap::new(),
-            last_read: Some(Instant::now()),
-            last_prune: cursor.last_prune,
-        };
         tracing::info!(
-            conversations = count,
+            conversations = conversations.len(),
             millis = started.elapsed().as_millis() as u64,
             "response-time index built"
         );
-        Ok(())
+        Ok((conversations, cursor))
     }
 
-    async fn read_journal(&self, store: &Store, cursor: &mut Cursor) -> Result<(), AppError> {
-        let now = Instant::now();
-        cursor.gaps.retain(|_, deadline| *deadline > now);
-        let asked_again: Vec<i64> = cursor.gaps.keys().copied().collect();
-        let entries = store
-            .metric_changes_after(cursor.after, &asked_again)
-            .await?;
-        let mut changed = BTreeSet::new();
-        for (id, conversation) in entries {
-            changed.insert(conversation);
-            if cursor.gaps.remove(&id).is_some() || id <= cursor.after {
-                continue;
-            }
-            let skipped = id - cursor.after - 1;
-            if skipped > 0 && skipped <= MAX_GAPS {
-                for gap in cursor.after + 1..id {
-                    cursor.gaps.insert(gap, now + GAP_PATIENCE);
-                }
-            }
-            cursor.after = id;
-        }
-        cursor.last_read = Some(now);
-        if changed.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<ConversationId> = changed.into_iter().collect();
-        let timelines = store.metric_timelines_of(&ids).await?;
-        let calendar = self.calendar();
-        let entries = tokio::task::spawn_blocking(move || measure_all(&timelines, &calendar))
-            .await
-            .map_err(|err| AppError::Internal(anyhow::anyhow!("measuring: {err}")))?;
+    fn replace_all(&self, conversations: BTreeMap<i64, Entry>) {
         let mut data = self
             .data
             .write()
             .expect("the metrics index is not poisoned");
-        for id in &ids {
-            data.conversations.remove(&id.get());
-        }
-        data.conversations.extend(entries);
+        data.conversations = conversations;
         data.generation += 1;
-        tracing::debug!(conversations = ids.len(), "response-time index caught up");
+    }
+
+    /// Reads the journal after the cursor (and the ranges skipped over) and measures the
+    /// conversations it names again. The cursor moves only once they are in memory.
+    async fn read_journal(&self, store: &Store, cursor: &mut Cursor) -> Result<(), AppError> {
+        let now = Instant::now();
+        let mut next = cursor.clone();
+        next.gaps.retain(|gap| gap.until > now);
+        let gaps = next.gaps.clone();
+        next.seen
+            .retain(|id| gaps.iter().any(|gap| gap.from <= *id && *id <= gap.to));
+        let ranges: Vec<(i64, i64)> = next.gaps.iter().map(|gap| (gap.from, gap.to)).collect();
+        let entries = store.metric_changes_after(next.after, &ranges).await?;
+        let mut changed = BTreeSet::new();
+        for &(id, conversation) in &entries {
+            if id <= next.after {
+                // Inside a range skipped over: new only the first time it is seen.
+                if next.in_gap(id) && next.seen.insert(id) {
+                    changed.insert(conversation);
+                }
+                continue;
+            }
+            changed.insert(conversation);
+            if id > next.after + 1 {
+                let from = next.after + 1;
+                next.skipped(from, id - 1, now);
+            }
+            next.after = id;
+        }
+        let present: Vec<i64> = entries.iter().map(|(id, _)| *id).collect();
+        next.bound_gaps(&present);
+        next.last_read = Some(now);
+        if !changed.is_empty() {
+            let ids: Vec<ConversationId> = changed.into_iter().collect();
+            let timelines = store.metric_timelines_of(&ids).await?;
+            let calendar = self.calendar();
+            let entries = tokio::task::spawn_blocking(move || measure_all(&timelines, &calendar))
+                .await
+                .map_err(|err| AppError::Internal(anyhow::anyhow!("measuring: {err}")))?;
+            let mut data = self
+                .data
+                .write()
+                .expect("the metrics index is not poisoned");
+            for id in &ids {
+                data.conversations.remove(&id.get());
+            }
+            data.conversations.extend(entries);
+            data.generation += 1;
+            tracing::debug!(conversations = ids.len(), "response-time index caught up");
+        }
+        *cursor = next;
         Ok(())
     }
 }

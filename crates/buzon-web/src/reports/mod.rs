@@ -87,6 +87,10 @@ pub fn spawn_refresh(state: AppState) {
         let mut last: Option<((u64, Vec<ChannelId>), Instant)> = None;
         loop {
             ticks.tick().await;
+            // Every hour, a fresh build in the background heals what the journal missed.
+            if let Err(err) = state.reports().index.rebuild(state.store(), false).await {
+                tracing::warn!(error = %err, "building the response-time index again failed");
+            }
             // Builds the index on the first tick, then reads the journal.
             let generation = match state.reports().index.catch_up(state.store()).await {
                 Ok(generation) => generation,
