@@ -147,8 +147,12 @@ impl Cursor {
     }
 
     fn in_gap(&self, id: i64) -> bool {
-        self.gaps.iter().any(|gap| gap.from <= id && id <= gap.to)
+        in_any(&self.gaps, id)
     }
+}
+
+fn in_any(gaps: &[Gap], id: i64) -> bool {
+    gaps.iter().any(|gap| gap.from <= id && id <= gap.to)
 }
 
 /// The cycles of a report's period and of the previous one, and the period's heatmap.
@@ -185,12 +189,8 @@ impl MetricsIndex {
             .last_read
             .is_none_or(|read| read.elapsed() > STALE_AFTER);
         if cursor.built_at.is_none() || stale {
-            let (conversations, fresh) = self.read_everything(store).await?;
-            self.replace_all(conversations);
-            *cursor = Cursor {
-                last_prune: cursor.last_prune,
-                ..fresh
-            };
+            let built = self.read_everything(store).await?;
+            self.install(&mut cursor, built);
         }
         self.read_journal(store, &mut cursor).await?;
         if cursor
@@ -218,15 +218,11 @@ impl MetricsIndex {
         if !due {
             return Ok(());
         }
-        let (conversations, fresh) = self.read_everything(store).await?;
+        let built = self.read_everything(store).await?;
         let mut cursor = self.cursor.lock().await;
-        self.replace_all(conversations);
         // Entries read since the build started are read again: measuring a conversation
         // twice changes nothing.
-        *cursor = Cursor {
-            last_prune: cursor.last_prune,
-            ..fresh
-        };
+        self.install(&mut cursor, built);
         self.read_journal(store, &mut cursor).await
     }
 
@@ -303,13 +299,18 @@ impl MetricsIndex {
         Ok((conversations, cursor))
     }
 
-    fn replace_all(&self, conversations: BTreeMap<i64, Entry>) {
+    /// Swaps in a build and the cursor it started from (keeping when the journal was pruned).
+    fn install(&self, cursor: &mut Cursor, (conversations, fresh): (BTreeMap<i64, Entry>, Cursor)) {
         let mut data = self
             .data
             .write()
             .expect("the metrics index is not poisoned");
         data.conversations = conversations;
         data.generation += 1;
+        *cursor = Cursor {
+            last_prune: cursor.last_prune,
+            ..fresh
+        };
     }
 
     /// Reads the journal after the cursor (and the ranges skipped over) and measures the
@@ -319,8 +320,7 @@ impl MetricsIndex {
         let mut next = cursor.clone();
         next.gaps.retain(|gap| gap.until > now);
         let gaps = next.gaps.clone();
-        next.seen
-            .retain(|id| gaps.iter().any(|gap| gap.from <= *id && *id <= gap.to));
+        next.seen.retain(|id| in_any(&gaps, *id));
         let ranges: Vec<(i64, i64)> = next.gaps.iter().map(|gap| (gap.from, gap.to)).collect();
         let entries = store.metric_changes_after(next.after, &ranges).await?;
         let mut changed = BTreeSet::new();
