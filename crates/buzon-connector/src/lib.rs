@@ -23,8 +23,8 @@ pub use oauth::{AuthorizationStart, OAuthApp, OAuthTokens};
 pub use signature::{constant_time_eq, hmac_sha256};
 
 use buzon_core::{
-    Attachment, Channel, ChannelCredentials, ChannelKind, DeliveryStatus, ExternalId, NewContact,
-    Timestamp,
+    Attachment, Channel, ChannelCredentials, ChannelKind, ConversationKind, DeliveryStatus,
+    ExternalId, NewContact, Timestamp,
 };
 use std::time::Duration;
 
@@ -93,7 +93,11 @@ pub struct PlatformMessage {
     pub platform_id: ExternalId,
     /// The conversation key: `comment:<top-level comment id>`, `post:<post id>`,
     /// `messenger:<PSID>`, `whatsapp:<wa_id or BSUID>`, `tweet:<conversation id>`, `dm:<user id>`.
+    /// Opaque outside its connector.
     pub thread_key: String,
+    /// What kind of conversation the thread is; stored with the conversation, so that the
+    /// platform's rules (reply window, hiding) never depend on the thread key's shape.
+    pub conversation: ConversationKind,
     /// What it is.
     pub kind: MessageKind,
     /// The author.
@@ -245,6 +249,27 @@ pub trait Connector: Send + Sync {
     ) -> Result<String, ConnectorError> {
         let _ = credentials;
         Ok(platform_id.as_str().to_owned())
+    }
+
+    /// Whether these credentials can be renewed with the platform: an OAuth refresh token,
+    /// and an OAuth client configured to spend it. The default cannot.
+    fn can_refresh(&self, credentials: &ChannelCredentials) -> bool {
+        let _ = credentials;
+        false
+    }
+
+    /// Exchanges the credentials' refresh token for new credentials, as of `now` (X rotates
+    /// the refresh token too, so the old one is spent). The default has nothing to refresh.
+    async fn refresh_credentials(
+        &self,
+        credentials: &ChannelCredentials,
+        now: Timestamp,
+    ) -> Result<ChannelCredentials, ConnectorError> {
+        let _ = (credentials, now);
+        Err(ConnectorError::Permanent(format!(
+            "{} tokens are not refreshed",
+            self.kind()
+        )))
     }
 
     /// The accounts the tokens of an OAuth sign-in give access to, each with the credentials

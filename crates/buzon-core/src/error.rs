@@ -10,6 +10,9 @@ pub enum DomainError {
     /// A role other than admin, agent or viewer.
     #[error("unknown role {0:?}: expected admin, agent or viewer")]
     UnknownRole(String),
+    /// A conversation kind buzon does not know.
+    #[error("unknown conversation kind {0:?}")]
+    UnknownConversationKind(String),
     /// A conversation status other than open, pending, snoozed or resolved.
     #[error("unknown status {0:?}: expected open, pending, snoozed or resolved")]
     UnknownStatus(String),
@@ -22,6 +25,12 @@ pub enum DomainError {
     /// A pagination cursor that was not produced by buzon.
     #[error("invalid cursor")]
     InvalidCursor,
+    /// An outbox action or kind buzon does not know.
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    /// A stored payload that does not have the expected shape.
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
     /// A name of something that must not be empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),

@@ -7,10 +7,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod engine;
 mod error;
 mod ids;
 pub mod metrics;
 mod model;
+mod outbox;
+mod platform_error;
 mod query;
 mod text;
 mod time_util;
@@ -18,6 +21,8 @@ mod time_util;
 pub use error::DomainError;
 pub use ids::*;
 pub use model::*;
+pub use outbox::*;
+pub use platform_error::PlatformError;
 pub use query::*;
 pub use text::{bound_text, sanitize_text, MAX_MESSAGE_BYTES, MAX_NAME_BYTES};
 pub use time_util::Timestamp;

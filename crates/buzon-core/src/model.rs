@@ -75,6 +75,65 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What kind of conversation a thread is, set by the connector that first saw it and
+    /// stored with the conversation: the platform's rules (reply window, hiding, privacy)
+    /// follow from it, never from the shape of a thread key.
+    ConversationKind, UnknownConversationKind, {
+        /// Public comments under a Facebook post (a Page post or a visitor's post).
+        Comment = "comment",
+        /// A private Messenger thread with a Page.
+        Messenger = "messenger",
+        /// A WhatsApp chat with a business number.
+        Whatsapp = "whatsapp",
+        /// A public X thread that mentions or answers the account.
+        XMention = "x_mention",
+        /// An X direct-message thread.
+        XDm = "x_dm",
+    }
+}
+
+impl ConversationKind {
+    /// The platform the conversation lives on.
+    pub const fn channel_kind(self) -> ChannelKind {
+        match self {
+            ConversationKind::Comment | ConversationKind::Messenger => ChannelKind::Facebook,
+            ConversationKind::Whatsapp => ChannelKind::Whatsapp,
+            ConversationKind::XMention | ConversationKind::XDm => ChannelKind::X,
+        }
+    }
+
+    /// Whether the platform accepts free-form replies only within [`REPLY_WINDOW_MILLIS`] of
+    /// the customer's last message (WhatsApp and Messenger; public threads and X have none).
+    pub const fn has_reply_window(self) -> bool {
+        matches!(
+            self,
+            ConversationKind::Messenger | ConversationKind::Whatsapp
+        )
+    }
+
+    /// Whether only the customer and the account see it.
+    pub const fn is_private(self) -> bool {
+        matches!(
+            self,
+            ConversationKind::Messenger | ConversationKind::Whatsapp | ConversationKind::XDm
+        )
+    }
+
+    /// Whether a customer's message in it can be hidden from the public on the platform.
+    pub const fn can_hide_messages(self) -> bool {
+        !self.is_private()
+    }
+
+    /// The kinds with a reply window, for queries that sort by it.
+    pub fn with_reply_window() -> impl Iterator<Item = ConversationKind> {
+        ConversationKind::ALL
+            .iter()
+            .copied()
+            .filter(|kind| kind.has_reply_window())
+    }
+}
+
 impl Role {
     /// Whether this role may reply, tag, assign and change conversations.
     pub fn can_act(self) -> bool {
@@ -253,6 +312,8 @@ pub struct Conversation {
     pub channel_id: ChannelId,
     /// The kind of that channel.
     pub channel_kind: ChannelKind,
+    /// What kind of thread it is (set by the connector that first saw it).
+    pub kind: ConversationKind,
     /// The customer.
     pub contact_id: ContactId,
     /// The platform's thread key (top-level comment id, PSID, wa_id, X conversation id).
@@ -284,7 +345,7 @@ impl Conversation {
     /// Whether the platform limits free-form replies to a window after the customer's last
     /// message (WhatsApp chats and Messenger threads; public comments and X have none).
     pub fn has_reply_window(&self) -> bool {
-        self.channel_kind == ChannelKind::Whatsapp || self.thread_key.starts_with("messenger:")
+        self.kind.has_reply_window()
     }
 
     /// How long the reply window stays open after `now` (negative once closed); `None` when
@@ -452,6 +513,8 @@ pub struct NewInboundMessage {
     pub platform_id: ExternalId,
     /// The conversation it threads into.
     pub thread_key: String,
+    /// What kind of conversation that is (used when the conversation is created).
+    pub conversation_kind: ConversationKind,
     /// The author.
     pub author: NewContact,
     /// The text (bounded and sanitized by the store).
@@ -569,8 +632,8 @@ pub struct OutboxItem {
     pub channel_id: ChannelId,
     /// The key that makes a repeated request the same reply.
     pub idempotency_key: String,
-    /// What to send, as the connector wants it (JSON).
-    pub payload: String,
+    /// What to do, read back from the row (an error names a row buzon cannot act on).
+    pub payload: Result<crate::OutboxPayload, DomainError>,
     /// Where it stands.
     pub state: OutboxState,
     /// How many sends were tried.
@@ -594,8 +657,8 @@ pub struct NewOutboundReply {
     pub text: String,
     /// The key that makes a repeated request the same reply.
     pub idempotency_key: String,
-    /// What to send, as the connector wants it (JSON).
-    pub payload: String,
+    /// What to send.
+    pub payload: crate::ReplyPayload,
     /// Whether an automatic rule wrote it.
     pub automatic: bool,
 }
@@ -651,6 +714,71 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// An internal note on a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Who wrote it.
+    pub user_id: Option<UserId>,
+    /// The text.
+    pub text: String,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// An approved message template (WhatsApp) offered when the reply window is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyTemplate {
+    /// Its row id.
+    pub id: i64,
+    /// The platform it is approved on.
+    pub kind: ChannelKind,
+    /// The template's name on the platform.
+    pub name: String,
+    /// Its language code, e.g. `es_MX`.
+    pub language: String,
+    /// Its body as approved, with `{{1}}` placeholders.
+    pub body: String,
+}
+
+/// Which audit lines to show; every field narrows the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Exactly this actor (`user:3`, `token:2`, `cli`, `system`).
+    pub actor: Option<String>,
+    /// Actions starting with this (`user.` matches every user action).
+    pub action: Option<String>,
+    /// Exactly this target (`conversation:12`).
+    pub target: Option<String>,
+    /// At or after.
+    pub since: Option<Timestamp>,
+    /// Before.
+    pub until: Option<Timestamp>,
+}
+
+/// A channel's rate-limit state, for its health.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChannelLimits {
+    /// Until when the platform's budget is spent, if it is.
+    pub rate_limited_until: Option<Timestamp>,
+    /// When a call last failed.
+    pub last_error_at: Option<Timestamp>,
+}
+
+/// How much work waits in the queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueDepths {
+    /// Inbound events not yet processed.
+    pub inbound_pending: i64,
+    /// Inbound events that failed to process.
+    pub inbound_failed: i64,
+    /// Replies queued or being sent.
+    pub outbox_pending: i64,
+    /// Replies whose send outcome is unknown.
+    pub outbox_unknown: i64,
+    /// Replies that failed for good.
+    pub outbox_failed: i64,
+}
+
 /// Normalizes an email address and checks it looks like one.
 pub fn parse_email(raw: &str) -> Result<String, DomainError> {
     let email = raw.trim().to_lowercase();
@@ -688,6 +816,9 @@ mod tests {
         for status in ConversationStatus::ALL {
             assert_eq!(ConversationStatus::parse(status.as_str()), Ok(*status));
         }
+        for kind in ConversationKind::ALL {
+            assert_eq!(ConversationKind::parse(kind.as_str()), Ok(*kind));
+        }
         assert_eq!(
             Role::parse("owner"),
             Err(DomainError::UnknownRole("owner".into()))
@@ -713,10 +844,11 @@ mod tests {
     #[test]
     fn the_reply_window_is_24_hours_on_whatsapp_and_messenger_only() {
         let now = Timestamp::from_millis(100 * REPLY_WINDOW_MILLIS);
-        let conversation = |kind: ChannelKind, thread: &str, last: Option<i64>| Conversation {
+        let conversation = |kind: ConversationKind, thread: &str, last: Option<i64>| Conversation {
             id: ConversationId(1),
             channel_id: ChannelId(1),
-            channel_kind: kind,
+            channel_kind: kind.channel_kind(),
+            kind,
             contact_id: ContactId(1),
             thread_key: thread.into(),
             status: ConversationStatus::Open,
@@ -731,27 +863,44 @@ mod tests {
         };
         let hour = 3_600_000;
         assert!(
-            !conversation(ChannelKind::Whatsapp, "whatsapp:1", Some(23 * hour))
+            !conversation(ConversationKind::Whatsapp, "whatsapp:1", Some(23 * hour))
                 .reply_window_closed(now)
         );
         assert!(
-            conversation(ChannelKind::Whatsapp, "whatsapp:1", Some(25 * hour))
+            conversation(ConversationKind::Whatsapp, "whatsapp:1", Some(25 * hour))
                 .reply_window_closed(now)
         );
         assert!(
-            conversation(ChannelKind::Facebook, "messenger:9", Some(25 * hour))
+            conversation(ConversationKind::Messenger, "messenger:9", Some(25 * hour))
                 .reply_window_closed(now)
         );
-        assert!(conversation(ChannelKind::Whatsapp, "whatsapp:1", None).reply_window_closed(now));
         assert!(
-            !conversation(ChannelKind::Facebook, "comment:5", Some(90 * hour))
+            conversation(ConversationKind::Whatsapp, "whatsapp:1", None).reply_window_closed(now)
+        );
+        assert!(
+            !conversation(ConversationKind::Comment, "comment:5", Some(90 * hour))
                 .reply_window_closed(now)
         );
-        assert!(!conversation(ChannelKind::X, "dm:5", None).reply_window_closed(now));
+        assert!(!conversation(ConversationKind::XDm, "dm:5", None).reply_window_closed(now));
         assert_eq!(
-            conversation(ChannelKind::Whatsapp, "whatsapp:1", Some(hour)).reply_window_left(now),
+            conversation(ConversationKind::Whatsapp, "whatsapp:1", Some(hour))
+                .reply_window_left(now),
             Some(23 * hour)
         );
+    }
+
+    #[test]
+    fn only_public_threads_can_have_messages_hidden_and_only_chats_have_a_window() {
+        let windowed: Vec<_> = ConversationKind::with_reply_window().collect();
+        assert_eq!(
+            windowed,
+            vec![ConversationKind::Messenger, ConversationKind::Whatsapp]
+        );
+        assert!(ConversationKind::Comment.can_hide_messages());
+        assert!(ConversationKind::XMention.can_hide_messages());
+        assert!(!ConversationKind::XDm.can_hide_messages());
+        assert!(!ConversationKind::Messenger.can_hide_messages());
+        assert_eq!(ConversationKind::XDm.channel_kind(), ChannelKind::X);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::wire::{
     MessengerMessage,
 };
 use buzon_connector::{ConnectorError, InboundItem, MessageKind, PlatformMessage};
-use buzon_core::{Attachment, ExternalId, NewContact, Timestamp};
+use buzon_core::{Attachment, ConversationKind, ExternalId, NewContact, Timestamp};
 
 /// The poll endpoint name of the Page feed page.
 pub(crate) const FEED_ENDPOINT: &str = "feed";
@@ -164,6 +164,7 @@ fn feed_change(
         account: account.clone(),
         platform_id,
         thread_key,
+        conversation: ConversationKind::Comment,
         kind,
         author,
         text: value.message.unwrap_or_default(),
@@ -247,6 +248,7 @@ fn messaging_event(account: &ExternalId, event: serde_json::Value) -> Result<Inb
         account: account.clone(),
         platform_id,
         thread_key: format!("messenger:{sender}"),
+        conversation: ConversationKind::Messenger,
         kind: MessageKind::Direct,
         author: NewContact {
             platform_id: sender,
@@ -318,6 +320,7 @@ fn graph_object(
         account: account.clone(),
         platform_id,
         thread_key,
+        conversation: ConversationKind::Comment,
         kind,
         author,
         text: object.message.unwrap_or_default(),

@@ -22,7 +22,7 @@
 use crate::user::UserKey;
 use crate::wire::{self, Lenient};
 use buzon_connector::{ConnectorError, InboundItem, MessageKind, PlatformMessage};
-use buzon_core::{Attachment, DeliveryStatus, ExternalId, NewContact, Timestamp};
+use buzon_core::{Attachment, ConversationKind, DeliveryStatus, ExternalId, NewContact, Timestamp};
 
 /// The `object` of every WhatsApp Business webhook.
 pub(crate) const OBJECT: &str = "whatsapp_business_account";
@@ -192,6 +192,7 @@ fn normalize_message(
         account: account.clone(),
         platform_id,
         thread_key: user.thread_key(),
+        conversation: ConversationKind::Whatsapp,
         kind: MessageKind::Direct,
         author,
         text: content.text,

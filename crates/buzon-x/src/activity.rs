@@ -14,7 +14,7 @@ use buzon_connector::{
     constant_time_eq, hmac_sha256, ConnectorError, HeaderMap, InboundItem, MessageKind,
     PlatformMessage,
 };
-use buzon_core::{ExternalId, NewContact, Timestamp};
+use buzon_core::{ConversationKind, ExternalId, NewContact, Timestamp};
 
 /// The header X signs webhook deliveries with.
 pub(crate) const SIGNATURE_HEADER: &str = "x-twitter-webhooks-signature";
@@ -141,6 +141,7 @@ fn tweet_item(account: &ExternalId, tweet: &V1Tweet) -> Result<InboundItem, Conn
     Ok(InboundItem::Message(PlatformMessage {
         account: account.clone(),
         thread_key: format!("tweet:{thread_root}"),
+        conversation: ConversationKind::XMention,
         platform_id,
         kind: MessageKind::Mention,
         author,
@@ -195,6 +196,7 @@ fn direct_message_item(
         platform_id,
         // We skip our own messages above, so the other participant is the sender.
         thread_key: format!("dm:{sender}"),
+        conversation: ConversationKind::XDm,
         kind: MessageKind::Direct,
         author,
         text,

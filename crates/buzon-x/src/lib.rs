@@ -47,6 +47,9 @@ pub struct XSettings {
     pub consumer_secret: Option<String>,
     /// The longest one request to X may take.
     pub request_timeout: Duration,
+    /// buzon's OAuth 2.0 client at X, which renews access tokens with their refresh tokens
+    /// (None: tokens are not renewed; a pasted token works until it expires).
+    pub oauth: Option<buzon_connector::OAuthApp>,
 }
 
 impl Default for XSettings {
@@ -55,6 +58,7 @@ impl Default for XSettings {
             api_base: "https://api.x.com".to_owned(),
             consumer_secret: None,
             request_timeout: Duration::from_secs(30),
+            oauth: None,
         }
     }
 }
@@ -69,6 +73,7 @@ impl fmt::Debug for XSettings {
                 &self.consumer_secret.as_ref().map(|_| "[redacted]"),
             )
             .field("request_timeout", &self.request_timeout)
+            .field("oauth", &self.oauth)
             .finish()
     }
 }
@@ -165,6 +170,33 @@ impl Connector for XConnector {
             ));
         }
         Ok(name)
+    }
+
+    fn can_refresh(&self, credentials: &ChannelCredentials) -> bool {
+        self.settings.oauth.is_some() && credentials.refresh_token.is_some()
+    }
+
+    async fn refresh_credentials(
+        &self,
+        credentials: &ChannelCredentials,
+        now: buzon_core::Timestamp,
+    ) -> Result<ChannelCredentials, ConnectorError> {
+        let (Some(app), Some(refresh_token)) = (
+            self.settings.oauth.as_ref(),
+            credentials.refresh_token.as_deref(),
+        ) else {
+            return Err(ConnectorError::Permanent(
+                "there is no refresh token or no OAuth client to renew the access token".into(),
+            ));
+        };
+        let tokens = app.refresh(&self.client, refresh_token).await?;
+        Ok(ChannelCredentials {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token.or(credentials.refresh_token.clone()),
+            expires_at: tokens
+                .expires_in
+                .map(|lifetime| now.plus_millis(lifetime.as_millis() as i64)),
+        })
     }
 
     async fn granted_accounts(

@@ -3,7 +3,7 @@
 use crate::wire::{DmEventPage, Includes, TweetPage, V2User};
 use crate::{external_id, payload_error, user_contact, UNKNOWN_AUTHOR};
 use buzon_connector::{ConnectorError, InboundItem, MessageKind, PlatformMessage};
-use buzon_core::{ExternalId, Timestamp};
+use buzon_core::{ConversationKind, ExternalId, Timestamp};
 
 /// The endpoint name of mention pages.
 pub(crate) const MENTIONS: &str = "mentions";
@@ -47,6 +47,7 @@ pub(crate) fn normalize_mentions(
         items.push(InboundItem::Message(PlatformMessage {
             account: account.clone(),
             thread_key: format!("tweet:{thread_root}"),
+            conversation: ConversationKind::XMention,
             platform_id,
             kind: MessageKind::Mention,
             author,
@@ -96,6 +97,7 @@ pub(crate) fn normalize_dm_events(
             account: account.clone(),
             platform_id,
             thread_key: format!("dm:{sender}"),
+            conversation: ConversationKind::XDm,
             kind: MessageKind::Direct,
             author,
             text: event.text.unwrap_or_default(),

@@ -14,27 +14,6 @@ use serde::Serialize;
 /// The most agents a staffing answer may name; beyond it the inputs are surely wrong.
 pub const MAX_AGENTS: u32 = 10_000;
 
-/// The assumptions of the staffing advice, in English, to show next to it.
-pub const STAFFING_ASSUMPTIONS: &str = "\
-Staffing advice uses the Erlang C queueing model. It assumes that conversations arrive at \
-random (a Poisson process) at the rate measured for that hour of the week over the period; \
-that handling times vary at random (exponentially) around the average handling time given; \
-that each person handles one conversation at a time; that nobody gives up waiting; and that \
-conversations not answered in one hour carry no load into the next. Real inboxes break these \
-assumptions (people handle several chats at once, customers leave, bursts follow posts), so \
-treat the numbers as a starting point, not a roster.";
-
-/// The same assumptions in Spanish.
-pub const STAFFING_ASSUMPTIONS_ES: &str = "\
-La recomendación de personal usa el modelo de colas Erlang C. Supone que las conversaciones \
-llegan al azar (un proceso de Poisson) al ritmo medido para esa hora de la semana en el \
-periodo; que la duración de la atención varía al azar (exponencialmente) en torno a la \
-duración media indicada; que cada persona atiende una conversación a la vez; que nadie se \
-cansa de esperar; y que lo que no se atiende en una hora no pasa a la siguiente. Las \
-bandejas reales no cumplen del todo estos supuestos (se atienden varios chats a la vez, hay \
-clientes que se van, llegan ráfagas tras una publicación): tome las cifras como punto de \
-partida, no como un turno cerrado.";
-
 /// A service level goal: `share` of conversations answered within `within_minutes`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ServiceTarget {

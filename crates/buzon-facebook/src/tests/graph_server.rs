@@ -6,7 +6,8 @@ use buzon_connector::{
     PolledBody, ReplyRequest, TemplateRequest,
 };
 use buzon_core::{
-    Channel, ChannelCredentials, ChannelHealth, ChannelId, ChannelKind, NewContact, Timestamp,
+    Channel, ChannelCredentials, ChannelHealth, ChannelId, ChannelKind, ConversationKind,
+    NewContact, Timestamp,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -799,6 +800,7 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
                 account: id(PAGE_ID),
                 platform_id: id("901097836652708_903440000000000"),
                 thread_key: "comment:901097836652708_903438993085259".into(),
+                conversation: ConversationKind::Comment,
                 kind: MessageKind::Comment,
                 author: NewContact {
                     platform_id: id("777"),
@@ -817,6 +819,7 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
                 account: id(PAGE_ID),
                 platform_id: id("901097836652708_903438993085259"),
                 thread_key: "comment:901097836652708_903438993085259".into(),
+                conversation: ConversationKind::Comment,
                 kind: MessageKind::Comment,
                 author: NewContact {
                     platform_id: id("555000111222"),

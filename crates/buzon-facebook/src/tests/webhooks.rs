@@ -2,7 +2,7 @@ use super::{fixture, id, offline_connector};
 use buzon_connector::{
     Connector, ConnectorError, InboundItem, MessageKind, Origin, PlatformMessage,
 };
-use buzon_core::{Attachment, NewContact, Timestamp};
+use buzon_core::{Attachment, ConversationKind, NewContact, Timestamp};
 
 fn webhook(body: &[u8]) -> Vec<InboundItem> {
     offline_connector()
@@ -56,6 +56,7 @@ fn a_visitors_top_level_comment_threads_by_itself() {
             account: id("1234567890321"),
             platform_id: id("901097836652708_903438993085259"),
             thread_key: "comment:901097836652708_903438993085259".into(),
+            conversation: ConversationKind::Comment,
             kind: MessageKind::Comment,
             author: author("555000111222", Some("Tester")),
             text: "and the next one".into(),
@@ -75,6 +76,7 @@ fn a_visitor_post_threads_by_the_post_and_takes_the_entry_time() {
             account: id("1234567890321"),
             platform_id: id("1234567890321_7293787835232"),
             thread_key: "post:1234567890321_7293787835232".into(),
+            conversation: ConversationKind::Comment,
             kind: MessageKind::Post,
             author: author("8423678347823", Some("John Doe")),
             text: "Let's check this".into(),
@@ -92,6 +94,7 @@ fn a_batched_reply_yields_one_message_per_page_threaded_by_its_parent_comment() 
             account: id(account),
             platform_id: id("139560936744456_139620233405726"),
             thread_key: "comment:139560936744456_139562213411528".into(),
+            conversation: ConversationKind::Comment,
             kind: MessageKind::Comment,
             author: author("139560936744123", Some("user")),
             text: "Good".into(),
@@ -129,6 +132,7 @@ fn a_visitors_edit_with_a_numeric_legacy_sender_is_an_edit() {
             account: id("1234567890321"),
             platform_id: id("900728623356296_900744590021366"),
             thread_key: "comment:900728623356296_900744590021366".into(),
+            conversation: ConversationKind::Comment,
             kind: MessageKind::Comment,
             author: author("9007199254740993", Some("Tester")),
             text: "Let's see the Webhooks in action :D".into(),
@@ -183,6 +187,7 @@ fn a_messenger_text_is_a_direct_message_in_the_senders_thread() {
             account: id("<PAGE_ID>"),
             platform_id: id("mid.1457764197618:41d102a3e1ae206a38"),
             thread_key: "messenger:<PSID>".into(),
+            conversation: ConversationKind::Messenger,
             kind: MessageKind::Direct,
             author: author("<PSID>", None),
             text: "hello, world!".into(),
@@ -201,6 +206,7 @@ fn a_messenger_reply_names_the_message_it_answers() {
             account: id("<PAGE_ID>"),
             platform_id: id("m_1457764197618:41d102a3e1ae206a38"),
             thread_key: "messenger:<PSID>".into(),
+            conversation: ConversationKind::Messenger,
             kind: MessageKind::Direct,
             author: author("<PSID>", None),
             text: "hello, world!".into(),
@@ -236,6 +242,7 @@ fn messenger_echoes_receipts_and_postbacks_are_ignored_and_attachments_kept() {
             account: id("111"),
             platform_id: id("m_photo"),
             thread_key: "messenger:222".into(),
+            conversation: ConversationKind::Messenger,
             kind: MessageKind::Direct,
             author: author("222", None),
             text: String::new(),

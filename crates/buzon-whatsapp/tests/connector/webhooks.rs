@@ -2,7 +2,7 @@ use crate::{connector, fixture};
 use buzon_connector::{
     Connector, ConnectorError, InboundItem, MessageKind, Origin, PlatformMessage,
 };
-use buzon_core::{Attachment, DeliveryStatus, ExternalId, NewContact, Timestamp};
+use buzon_core::{Attachment, ConversationKind, DeliveryStatus, ExternalId, NewContact, Timestamp};
 use buzon_whatsapp::REACTION_REMOVED;
 
 fn id(raw: &str) -> ExternalId {
@@ -30,6 +30,7 @@ fn pywa_message(text: &str, at: i64) -> PlatformMessage {
         account: id("1122334455667"),
         platform_id: id("wamid.xyzxyz"),
         thread_key: "whatsapp:972987654321".into(),
+        conversation: ConversationKind::Whatsapp,
         kind: MessageKind::Direct,
         author: NewContact {
             platform_id: id("972987654321"),
@@ -79,6 +80,7 @@ fn a_text_message_becomes_a_direct_message_in_the_users_chat() {
             account: id("106540352242922"),
             platform_id: id("wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="),
             thread_key: "whatsapp:16505551234".into(),
+            conversation: ConversationKind::Whatsapp,
             kind: MessageKind::Direct,
             author: NewContact {
                 platform_id: id("16505551234"),

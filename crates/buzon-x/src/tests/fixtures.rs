@@ -6,7 +6,7 @@ use buzon_connector::{
     Connector, ConnectorError, HeaderMap, HttpClient, InboundItem, MessageKind, Origin,
     PlatformMessage,
 };
-use buzon_core::{ExternalId, NewContact, Timestamp};
+use buzon_core::{ConversationKind, ExternalId, NewContact, Timestamp};
 use reqwest::header::HeaderValue;
 use std::time::Duration;
 
@@ -114,6 +114,7 @@ fn tampered_unsigned_or_wrongly_signed_deliveries_are_rejected() {
         api_base: "http://unused.invalid".to_owned(),
         consumer_secret: secret.map(str::to_owned),
         request_timeout: Duration::from_secs(1),
+        oauth: None,
     };
     let client = HttpClient::new(Duration::from_secs(1));
     let wrong_secret = XConnector::new(settings(Some("another-secret")), client.clone());
@@ -143,6 +144,7 @@ fn an_activity_dm_finds_its_author_in_users_nested_inside_apps() {
             account: id("4337869213"),
             platform_id: id("954491830116155396"),
             thread_key: "dm:3001969357".to_owned(),
+            conversation: ConversationKind::XDm,
             kind: MessageKind::Direct,
             author: contact("3001969357", Some("Jordan Brinks"), Some("furiouscamper")),
             text: "Hello World!".to_owned(),
@@ -195,6 +197,7 @@ fn activity_mentions_thread_on_the_tweet_they_answer_and_skip_our_own() {
             account: id("2244994945"),
             platform_id: id("1050118621198921728"),
             thread_key: "tweet:1050118000000000000".to_owned(),
+            conversation: ConversationKind::XMention,
             kind: MessageKind::Mention,
             author: contact("6253282", Some("X API"), Some("XAPI")),
             text: "@XDevelopers the long text \u{1F980} \u{e4}".to_owned(),
@@ -255,6 +258,7 @@ fn a_documented_mentions_page_reads_author_and_time_from_its_fields() {
             account: id("2244994945"),
             platform_id: id("1301573587187331074"),
             thread_key: "tweet:1301573587187331074".to_owned(),
+            conversation: ConversationKind::XMention,
             kind: MessageKind::Mention,
             author: contact("1234567890", Some("Dev Person"), Some("developer")),
             text: "Hey @XDevelopers, love the new API!".to_owned(),
@@ -298,6 +302,7 @@ fn a_real_default_fields_page_keeps_its_text_exact_and_uses_placeholders() {
                 account: id("783214"),
                 platform_id: id(tweet_id),
                 thread_key: format!("tweet:{tweet_id}"),
+                conversation: ConversationKind::XMention,
                 kind: MessageKind::Mention,
                 author: contact(UNKNOWN_AUTHOR, None, None),
                 text: (*text).to_owned(),
@@ -328,6 +333,7 @@ fn requested_fields_give_conversation_reply_and_our_own_tweets_are_skipped() {
             account: id("783214"),
             platform_id: id("1578516295611748353"),
             thread_key: "tweet:1578516000000000000".to_owned(),
+            conversation: ConversationKind::XMention,
             kind: MessageKind::Mention,
             author: contact("42", Some("Ana"), Some("ana")),
             text: "@acme where is my order?".to_owned(),
@@ -355,6 +361,7 @@ fn a_recorded_dm_events_page_without_sender_fields_keeps_its_texts() {
             account: id("1072250532645998596"),
             platform_id: id(event_id),
             thread_key: format!("dm:{UNKNOWN_AUTHOR}"),
+            conversation: ConversationKind::XDm,
             kind: MessageKind::Direct,
             author: contact(UNKNOWN_AUTHOR, None, None),
             text: text.to_owned(),
@@ -393,6 +400,7 @@ fn requested_dm_fields_thread_on_the_sender_and_skip_our_own() {
             account: id("1072250532645998596"),
             platform_id: id("1585800613752881156"),
             thread_key: "dm:750362064426721281".to_owned(),
+            conversation: ConversationKind::XDm,
             kind: MessageKind::Direct,
             author: contact("750362064426721281", Some("Ana"), Some("ana")),
             text: "hola".to_owned(),

@@ -33,6 +33,7 @@ fn connector(api_base: &str) -> XConnector {
             api_base: api_base.to_owned(),
             consumer_secret: Some(CONSUMER_SECRET.to_owned()),
             request_timeout: Duration::from_secs(5),
+            oauth: None,
         },
         HttpClient::new(Duration::from_secs(5)),
     )
