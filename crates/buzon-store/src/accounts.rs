@@ -2,34 +2,12 @@
 
 use crate::rows::{self, TOKEN_COLUMNS, USER_COLUMNS};
 use crate::secrets::{generate_token, hash_token};
-use crate::{Store, StoreError};
+use crate::tx::one_transaction;
+use crate::{Store, StoreError, StoreTx};
 use buzon_core::*;
 use sqlx::query;
 
 impl Store {
-    /// Adds a user with an already hashed password. A taken email is `Conflict`.
-    pub async fn create_user(
-        &self,
-        email: &str,
-        name: &str,
-        role: Role,
-        password_hash: &str,
-    ) -> Result<User, StoreError> {
-        let email = parse_email(email)?;
-        let row = query(&format!(
-            "INSERT INTO users (email, name, role, password_hash, active, created_at) \
-             VALUES ($1, $2, $3, $4, 1, $5) RETURNING {USER_COLUMNS}"
-        ))
-        .bind(&email)
-        .bind(name)
-        .bind(role.as_str())
-        .bind(password_hash)
-        .bind(Timestamp::now().as_millis())
-        .fetch_one(&self.write)
-        .await?;
-        rows::user(&row)
-    }
-
     /// Replaces a user's password hash and ends their sessions. Returns false for an unknown
     /// email.
     pub async fn set_password(&self, email: &str, password_hash: &str) -> Result<bool, StoreError> {
@@ -48,11 +26,7 @@ impl Store {
 
     /// The user with this id.
     pub async fn user(&self, id: UserId) -> Result<User, StoreError> {
-        let row = query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-            .bind(id.get())
-            .fetch_one(&self.read)
-            .await?;
-        rows::user(&row)
+        user_on(&self.read, id).await
     }
 
     /// The user with this email and their password hash, for signing in.
@@ -76,31 +50,6 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         rows.iter().map(rows::user).collect()
-    }
-
-    /// Creates an API token; returns it with its only clear-text copy.
-    pub async fn create_token(
-        &self,
-        name: &str,
-        role: Role,
-        user_id: Option<UserId>,
-    ) -> Result<(ApiToken, String), StoreError> {
-        if name.trim().is_empty() {
-            return Err(DomainError::Empty("the token name").into());
-        }
-        let secret = generate_token();
-        let row = query(&format!(
-            "INSERT INTO api_tokens (name, role, user_id, token_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLUMNS}"
-        ))
-        .bind(name.trim())
-        .bind(role.as_str())
-        .bind(user_id.map(UserId::get))
-        .bind(hash_token(&secret))
-        .bind(Timestamp::now().as_millis())
-        .fetch_one(&self.write)
-        .await?;
-        Ok((rows::token(&row)?, secret))
     }
 
     /// The live token with this secret, if any; records its use. A token of a deactivated
@@ -150,17 +99,9 @@ impl Store {
         target: &str,
         detail: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        query(
-            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(Timestamp::now().as_millis())
-        .bind(actor)
-        .bind(action)
-        .bind(target)
-        .bind(detail.to_string())
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        tx.audit(actor, action, target, detail).await?;
+        tx.commit().await
     }
 
     /// The newest audit lines, optionally of one action.
@@ -189,4 +130,78 @@ impl Store {
             })
             .collect()
     }
+}
+
+impl StoreTx {
+    /// The user with this id.
+    pub async fn user(&mut self, id: UserId) -> Result<User, StoreError> {
+        user_on(self.conn(), id).await
+    }
+
+    /// Adds a user with an already hashed password. A taken email is `Conflict`.
+    pub async fn create_user(
+        &mut self,
+        email: &str,
+        name: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> Result<User, StoreError> {
+        let email = parse_email(email)?;
+        let row = query(&format!(
+            "INSERT INTO users (email, name, role, password_hash, active, created_at) \
+             VALUES ($1, $2, $3, $4, 1, $5) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&email)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(Timestamp::now().as_millis())
+        .fetch_one(self.conn())
+        .await?;
+        rows::user(&row)
+    }
+
+    /// Creates an API token; returns it with its only clear-text copy.
+    pub async fn create_token(
+        &mut self,
+        name: &str,
+        role: Role,
+        user_id: Option<UserId>,
+    ) -> Result<(ApiToken, String), StoreError> {
+        if name.trim().is_empty() {
+            return Err(DomainError::Empty("the token name").into());
+        }
+        let secret = generate_token();
+        let row = query(&format!(
+            "INSERT INTO api_tokens (name, role, user_id, token_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLUMNS}"
+        ))
+        .bind(name.trim())
+        .bind(role.as_str())
+        .bind(user_id.map(UserId::get))
+        .bind(hash_token(&secret))
+        .bind(Timestamp::now().as_millis())
+        .fetch_one(self.conn())
+        .await?;
+        Ok((rows::token(&row)?, secret))
+    }
+}
+
+one_transaction! {
+    /// Adds a user with an already hashed password. A taken email is `Conflict`.
+    pub async fn create_user(&self, email: &str, name: &str, role: Role, password_hash: &str) -> Result<User, StoreError>;
+    /// Creates an API token; returns it with its only clear-text copy.
+    pub async fn create_token(&self, name: &str, role: Role, user_id: Option<UserId>) -> Result<(ApiToken, String), StoreError>;
+}
+
+/// The user with this id.
+pub(crate) async fn user_on<'e, E>(executor: E, id: UserId) -> Result<User, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+        .bind(id.get())
+        .fetch_one(executor)
+        .await?;
+    rows::user(&row)
 }

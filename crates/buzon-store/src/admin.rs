@@ -5,24 +5,10 @@
 use crate::channels::credentials_context;
 use crate::rows::{self, CHANNEL_COLUMNS};
 use crate::secrets::hash_token;
-use crate::{Cipher, Store, StoreError};
+use crate::tx::one_transaction;
+use crate::{Cipher, Store, StoreError, StoreTx};
 use buzon_core::*;
 use sqlx::query;
-
-/// Which audit lines to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditFilter {
-    /// Exactly this actor (`user:3`, `token:2`, `cli`, `system`).
-    pub actor: Option<String>,
-    /// Actions starting with this (`channel.` or `user.role`).
-    pub action: Option<String>,
-    /// Exactly this target (`channel:1`).
-    pub target: Option<String>,
-    /// Lines at or after this time.
-    pub since: Option<Timestamp>,
-    /// Lines before this time.
-    pub until: Option<Timestamp>,
-}
 
 /// Where an OAuth sign-in stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,84 +28,10 @@ impl OAuthStage {
     }
 }
 
-/// The rate-limit and error times of a channel, for its health.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ChannelLimits {
-    /// Until when the platform asked us to hold back.
-    pub rate_limited_until: Option<Timestamp>,
-    /// When the channel last turned unhealthy.
-    pub last_error_at: Option<Timestamp>,
-}
-
 impl Store {
-    /// Changes a user's role. Ending their sessions is not needed: roles are read per request.
-    pub async fn set_user_role(&self, id: UserId, role: Role) -> Result<(), StoreError> {
-        let result = query("UPDATE users SET role = $1 WHERE id = $2")
-            .bind(role.as_str())
-            .bind(id.get())
-            .execute(&self.write)
-            .await?;
-        found(result.rows_affected())
-    }
-
-    /// Activates or deactivates a user. Deactivating ends their sessions in the same
-    /// transaction; their API tokens stop working because tokens of inactive users are refused.
-    pub async fn set_user_active(&self, id: UserId, active: bool) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        let result = query("UPDATE users SET active = $1 WHERE id = $2")
-            .bind(i64::from(active))
-            .bind(id.get())
-            .execute(&mut *tx)
-            .await?;
-        found(result.rows_affected())?;
-        if !active {
-            query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id.get())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Replaces a user's password hash and ends their sessions.
-    pub async fn reset_user_password(
-        &self,
-        id: UserId,
-        password_hash: &str,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        let result = query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(id.get())
-            .execute(&mut *tx)
-            .await?;
-        found(result.rows_affected())?;
-        query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(id.get())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// How many active admins there are (the last one may not be demoted or deactivated).
     pub async fn active_admins(&self) -> Result<i64, StoreError> {
-        let row = query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active = 1")
-            .fetch_one(&self.read)
-            .await?;
-        rows::get(&row, "n")
-    }
-
-    /// Revokes an API token at once. Revoking twice is harmless.
-    pub async fn revoke_token(&self, id: TokenId) -> Result<(), StoreError> {
-        let result =
-            query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
-                .bind(Timestamp::now().as_millis())
-                .bind(id.get())
-                .execute(&self.write)
-                .await?;
-        found(result.rows_affected())
+        active_admins_on(&self.read).await
     }
 
     /// The newest audit lines matching `filter`, newest first.
@@ -187,37 +99,6 @@ impl Store {
             .collect()
     }
 
-    /// Pauses a channel (no polls, no sends) or resumes it (health unknown until the next
-    /// success).
-    pub async fn set_channel_paused(&self, id: ChannelId, paused: bool) -> Result<(), StoreError> {
-        let (health, reason) = if paused {
-            (ChannelHealth::Paused, Some("paused by an admin"))
-        } else {
-            (ChannelHealth::Unknown, None)
-        };
-        let result = query("UPDATE channels SET health = $1, health_reason = $2 WHERE id = $3")
-            .bind(health.as_str())
-            .bind(reason)
-            .bind(id.get())
-            .execute(&self.write)
-            .await?;
-        found(result.rows_affected())
-    }
-
-    /// Whether the channel's response times appear on the public page.
-    pub async fn set_channel_published(
-        &self,
-        id: ChannelId,
-        published: bool,
-    ) -> Result<(), StoreError> {
-        let result = query("UPDATE channels SET published = $1 WHERE id = $2")
-            .bind(i64::from(published))
-            .bind(id.get())
-            .execute(&self.write)
-            .await?;
-        found(result.rows_affected())
-    }
-
     /// Records until when the platform asked us to hold back (None: not limited).
     pub async fn set_channel_rate_limited(
         &self,
@@ -260,149 +141,6 @@ impl Store {
         })
     }
 
-    /// Connects a channel, or gives an already connected one new credentials (its health then
-    /// starts over, unless an admin paused it). Returns the channel and whether it is new.
-    pub async fn connect_channel(
-        &self,
-        kind: ChannelKind,
-        name: &str,
-        platform_id: &ExternalId,
-        credentials: &ChannelCredentials,
-    ) -> Result<(Channel, bool), StoreError> {
-        match self
-            .channel_by_platform_id(kind, platform_id.as_str())
-            .await?
-        {
-            Some(existing) => {
-                self.set_channel_credentials(existing.id, credentials)
-                    .await?;
-                if existing.health != ChannelHealth::Paused {
-                    query("UPDATE channels SET health = 'unknown', health_reason = NULL WHERE id = $1")
-                        .bind(existing.id.get())
-                        .execute(&self.write)
-                        .await?;
-                }
-                Ok((self.channel(existing.id).await?, false))
-            }
-            None => Ok((
-                self.add_channel(kind, name, platform_id, credentials)
-                    .await?,
-                true,
-            )),
-        }
-    }
-
-    /// Remembers an OAuth sign-in in progress under `token` (the `state`, or a one-time pick
-    /// token) for `user_id`, with `secret` sealed, until `expires_at`. Expired sign-ins are
-    /// forgotten on the way.
-    pub async fn save_oauth_flow(
-        &self,
-        kind: ChannelKind,
-        stage: OAuthStage,
-        token: &str,
-        user_id: UserId,
-        secret: &[u8],
-        expires_at: Timestamp,
-    ) -> Result<(), StoreError> {
-        let now = Timestamp::now().as_millis();
-        query("DELETE FROM oauth_flows WHERE expires_at < $1")
-            .bind(now)
-            .execute(&self.write)
-            .await?;
-        let token_hash = hash_token(token);
-        let sealed = self
-            .cipher()
-            .seal(&flow_context(kind, stage, &token_hash), secret);
-        query(
-            "INSERT INTO oauth_flows (token_hash, kind, stage, user_id, sealed, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(token_hash)
-        .bind(kind.as_str())
-        .bind(stage.as_str())
-        .bind(user_id.get())
-        .bind(sealed)
-        .bind(now)
-        .bind(expires_at.as_millis())
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
-    /// The sealed secret of a live sign-in of `user_id` under `token`, consumed when `consume`
-    /// (a `state` is good once). `None` for an unknown, expired or someone else's token.
-    pub async fn oauth_flow(
-        &self,
-        kind: ChannelKind,
-        stage: OAuthStage,
-        token: &str,
-        user_id: UserId,
-        consume: bool,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let token_hash = hash_token(token);
-        let sql = if consume {
-            "DELETE FROM oauth_flows WHERE token_hash = $1 AND kind = $2 AND stage = $3 \
-             RETURNING user_id, sealed, expires_at"
-        } else {
-            "SELECT user_id, sealed, expires_at FROM oauth_flows WHERE token_hash = $1 AND kind = $2 AND stage = $3"
-        };
-        let row = query(sql)
-            .bind(&token_hash)
-            .bind(kind.as_str())
-            .bind(stage.as_str())
-            .fetch_optional(&self.write)
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let owner: i64 = rows::get(&row, "user_id")?;
-        let expires_at = rows::ts(&row, "expires_at")?;
-        if owner != user_id.get() || expires_at < Timestamp::now() {
-            return Ok(None);
-        }
-        let sealed: Vec<u8> = rows::get(&row, "sealed")?;
-        let secret = self
-            .cipher()
-            .open(&flow_context(kind, stage, &token_hash), &sealed)
-            .map_err(|_| StoreError::Decrypt)?;
-        Ok(Some(secret))
-    }
-
-    /// Re-encrypts every channel's credentials from `current` to `next` in one transaction.
-    /// If any does not open with `current`, nothing is written and the error is `Decrypt`.
-    /// OAuth sign-ins in progress are dropped (they would not open under the new key). Returns
-    /// how many credentials were re-encrypted.
-    pub async fn reseal_credentials(
-        &self,
-        current: &Cipher,
-        next: &Cipher,
-    ) -> Result<usize, StoreError> {
-        let mut tx = self.write.begin().await?;
-        let rows = query("SELECT id, kind, platform_id, credentials FROM channels ORDER BY id")
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut count = 0;
-        for row in &rows {
-            let id: i64 = rows::get(row, "id")?;
-            let kind = ChannelKind::parse(&rows::get::<String>(row, "kind")?)?;
-            let platform_id = rows::external_id(row, "platform_id")?;
-            let sealed: Vec<u8> = rows::get(row, "credentials")?;
-            let context = credentials_context(kind, &platform_id);
-            let plaintext = current
-                .open(&context, &sealed)
-                .map_err(|_| StoreError::Decrypt)?;
-            query("UPDATE channels SET credentials = $1 WHERE id = $2")
-                .bind(next.seal(&context, &plaintext))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            count += 1;
-        }
-        query("DELETE FROM oauth_flows").execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(count)
-    }
-
     /// Every channel with its rate-limit and error times.
     pub async fn list_channels_with_limits(
         &self,
@@ -441,4 +179,285 @@ fn found(rows_affected: u64) -> Result<(), StoreError> {
     } else {
         Ok(())
     }
+}
+
+impl StoreTx {
+    /// How many active admins there are (the last one may not be demoted or deactivated).
+    pub async fn active_admins(&mut self) -> Result<i64, StoreError> {
+        active_admins_on(self.conn()).await
+    }
+
+    /// Changes a user's role. Ending their sessions is not needed: roles are read per request.
+    pub async fn set_user_role(&mut self, id: UserId, role: Role) -> Result<(), StoreError> {
+        let result = query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        found(result.rows_affected())
+    }
+
+    /// Activates or deactivates a user. Deactivating ends their sessions in the same
+    /// transaction; their API tokens stop working because tokens of inactive users are refused.
+    pub async fn set_user_active(&mut self, id: UserId, active: bool) -> Result<(), StoreError> {
+        let result = query("UPDATE users SET active = $1 WHERE id = $2")
+            .bind(i64::from(active))
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        found(result.rows_affected())?;
+        if !active {
+            query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(id.get())
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a user's password hash and ends their sessions.
+    pub async fn reset_user_password(
+        &mut self,
+        id: UserId,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        let result = query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        found(result.rows_affected())?;
+        query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes an API token at once. Revoking twice is harmless.
+    pub async fn revoke_token(&mut self, id: TokenId) -> Result<(), StoreError> {
+        let result =
+            query("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+                .bind(Timestamp::now().as_millis())
+                .bind(id.get())
+                .execute(self.conn())
+                .await?;
+        found(result.rows_affected())
+    }
+
+    /// Pauses a channel (no polls, no sends) or resumes it (health unknown until the next
+    /// success).
+    pub async fn set_channel_paused(
+        &mut self,
+        id: ChannelId,
+        paused: bool,
+    ) -> Result<(), StoreError> {
+        let (health, reason) = if paused {
+            (ChannelHealth::Paused, Some("paused by an admin"))
+        } else {
+            (ChannelHealth::Unknown, None)
+        };
+        let result = query("UPDATE channels SET health = $1, health_reason = $2 WHERE id = $3")
+            .bind(health.as_str())
+            .bind(reason)
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        found(result.rows_affected())
+    }
+
+    /// Whether the channel's response times appear on the public page.
+    pub async fn set_channel_published(
+        &mut self,
+        id: ChannelId,
+        published: bool,
+    ) -> Result<(), StoreError> {
+        let result = query("UPDATE channels SET published = $1 WHERE id = $2")
+            .bind(i64::from(published))
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        found(result.rows_affected())
+    }
+
+    /// Connects a channel, or gives an already connected one new credentials (its health then
+    /// starts over, unless an admin paused it). Returns the channel and whether it is new.
+    pub async fn connect_channel(
+        &mut self,
+        kind: ChannelKind,
+        name: &str,
+        platform_id: &ExternalId,
+        credentials: &ChannelCredentials,
+    ) -> Result<(Channel, bool), StoreError> {
+        match self
+            .channel_by_platform_id(kind, platform_id.as_str())
+            .await?
+        {
+            Some(existing) => {
+                self.set_channel_credentials(existing.id, credentials)
+                    .await?;
+                if existing.health != ChannelHealth::Paused {
+                    query("UPDATE channels SET health = 'unknown', health_reason = NULL WHERE id = $1")
+                        .bind(existing.id.get())
+                        .execute(self.conn())
+                        .await?;
+                }
+                Ok((self.channel(existing.id).await?, false))
+            }
+            None => Ok((
+                self.add_channel(kind, name, platform_id, credentials)
+                    .await?,
+                true,
+            )),
+        }
+    }
+
+    /// Remembers an OAuth sign-in in progress under `token` (the `state`, or a one-time pick
+    /// token) for `user_id`, with `secret` sealed, until `expires_at`. Expired sign-ins are
+    /// forgotten on the way.
+    pub async fn save_oauth_flow(
+        &mut self,
+        kind: ChannelKind,
+        stage: OAuthStage,
+        token: &str,
+        user_id: UserId,
+        secret: &[u8],
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_millis();
+        query("DELETE FROM oauth_flows WHERE expires_at < $1")
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        let token_hash = hash_token(token);
+        let sealed = self
+            .cipher()
+            .seal(&flow_context(kind, stage, &token_hash), secret);
+        query(
+            "INSERT INTO oauth_flows (token_hash, kind, stage, user_id, sealed, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(token_hash)
+        .bind(kind.as_str())
+        .bind(stage.as_str())
+        .bind(user_id.get())
+        .bind(sealed)
+        .bind(now)
+        .bind(expires_at.as_millis())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The sealed secret of a live sign-in of `user_id` under `token`, consumed when `consume`
+    /// (a `state` is good once). `None` for an unknown, expired or someone else's token.
+    pub async fn oauth_flow(
+        &mut self,
+        kind: ChannelKind,
+        stage: OAuthStage,
+        token: &str,
+        user_id: UserId,
+        consume: bool,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let token_hash = hash_token(token);
+        let sql = if consume {
+            "DELETE FROM oauth_flows WHERE token_hash = $1 AND kind = $2 AND stage = $3 \
+             RETURNING user_id, sealed, expires_at"
+        } else {
+            "SELECT user_id, sealed, expires_at FROM oauth_flows WHERE token_hash = $1 AND kind = $2 AND stage = $3"
+        };
+        let row = query(sql)
+            .bind(&token_hash)
+            .bind(kind.as_str())
+            .bind(stage.as_str())
+            .fetch_optional(self.conn())
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let owner: i64 = rows::get(&row, "user_id")?;
+        let expires_at = rows::ts(&row, "expires_at")?;
+        if owner != user_id.get() || expires_at < Timestamp::now() {
+            return Ok(None);
+        }
+        let sealed: Vec<u8> = rows::get(&row, "sealed")?;
+        let secret = self
+            .cipher()
+            .open(&flow_context(kind, stage, &token_hash), &sealed)
+            .map_err(|_| StoreError::Decrypt)?;
+        Ok(Some(secret))
+    }
+
+    /// Re-encrypts every channel's credentials from `current` to `next` in one transaction.
+    /// If any does not open with `current`, nothing is written and the error is `Decrypt`.
+    /// OAuth sign-ins in progress are dropped (they would not open under the new key). Returns
+    /// how many credentials were re-encrypted.
+    pub async fn reseal_credentials(
+        &mut self,
+        current: &Cipher,
+        next: &Cipher,
+    ) -> Result<usize, StoreError> {
+        let rows = query("SELECT id, kind, platform_id, credentials FROM channels ORDER BY id")
+            .fetch_all(self.conn())
+            .await?;
+        let mut count = 0;
+        for row in &rows {
+            let id: i64 = rows::get(row, "id")?;
+            let kind = ChannelKind::parse(&rows::get::<String>(row, "kind")?)?;
+            let platform_id = rows::external_id(row, "platform_id")?;
+            let sealed: Vec<u8> = rows::get(row, "credentials")?;
+            let context = credentials_context(kind, &platform_id);
+            let plaintext = current
+                .open(&context, &sealed)
+                .map_err(|_| StoreError::Decrypt)?;
+            query("UPDATE channels SET credentials = $1 WHERE id = $2")
+                .bind(next.seal(&context, &plaintext))
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+            count += 1;
+        }
+        query("DELETE FROM oauth_flows")
+            .execute(self.conn())
+            .await?;
+        Ok(count)
+    }
+}
+
+one_transaction! {
+    /// Changes a user's role.
+    pub async fn set_user_role(&self, id: UserId, role: Role) -> Result<(), StoreError>;
+    /// Activates or deactivates a user; deactivation ends their sessions at once.
+    pub async fn set_user_active(&self, id: UserId, active: bool) -> Result<(), StoreError>;
+    /// Sets a new password hash and ends the user's sessions.
+    pub async fn reset_user_password(&self, id: UserId, password_hash: &str) -> Result<(), StoreError>;
+    /// Revokes a token (idempotent).
+    pub async fn revoke_token(&self, id: TokenId) -> Result<(), StoreError>;
+    /// Pauses a channel (no polls, no sends) or resumes it.
+    pub async fn set_channel_paused(&self, id: ChannelId, paused: bool) -> Result<(), StoreError>;
+    /// Whether a channel's response times appear on the public page.
+    pub async fn set_channel_published(&self, id: ChannelId, published: bool) -> Result<(), StoreError>;
+    /// Connects a channel, or replaces the credentials of the same platform account when it
+    /// is connected already. Returns the channel and whether it is new.
+    pub async fn connect_channel(&self, kind: ChannelKind, name: &str, platform_id: &ExternalId, credentials: &ChannelCredentials) -> Result<(Channel, bool), StoreError>;
+    /// Keeps an OAuth sign-in in progress: `token` (stored as a hash) names it, `secret` is
+    /// sealed, and it lasts until `expires_at`.
+    pub async fn save_oauth_flow(&self, kind: ChannelKind, stage: OAuthStage, token: &str, user_id: UserId, secret: &[u8], expires_at: Timestamp) -> Result<(), StoreError>;
+    /// The secret of an OAuth sign-in in progress, if `token` names one of `user_id`'s that
+    /// has not expired; `consume` deletes it (one use).
+    pub async fn oauth_flow(&self, kind: ChannelKind, stage: OAuthStage, token: &str, user_id: UserId, consume: bool) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Re-seals every channel credential from `current` to `next`, in one transaction; if
+    /// any does not open, nothing changes. Returns how many.
+    pub async fn reseal_credentials(&self, current: &Cipher, next: &Cipher) -> Result<usize, StoreError>;
+}
+
+/// How many active admins there are (the last one may not be demoted or deactivated).
+pub(crate) async fn active_admins_on<'e, E>(executor: E) -> Result<i64, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active = 1")
+        .fetch_one(executor)
+        .await?;
+    rows::get(&row, "n")
 }

@@ -1,7 +1,8 @@
 //! Channels, their encrypted credentials, health, poller leases and cursors.
 
 use crate::rows::{self, CHANNEL_COLUMNS};
-use crate::{Store, StoreError};
+use crate::tx::one_transaction;
+use crate::{Store, StoreError, StoreTx};
 use buzon_core::*;
 use sqlx::query;
 
@@ -12,41 +13,6 @@ pub(crate) fn credentials_context(kind: ChannelKind, platform_id: &ExternalId) -
 }
 
 impl Store {
-    /// Connects a channel, sealing its credentials. The same platform account twice is
-    /// `Conflict`.
-    pub async fn add_channel(
-        &self,
-        kind: ChannelKind,
-        name: &str,
-        platform_id: &ExternalId,
-        credentials: &ChannelCredentials,
-    ) -> Result<Channel, StoreError> {
-        if credentials.access_token.trim().is_empty() {
-            return Err(DomainError::Empty("the access token").into());
-        }
-        let name = if name.trim().is_empty() {
-            format!("{} {}", kind.as_str(), platform_id.as_str())
-        } else {
-            bound_text(name.trim(), MAX_NAME_BYTES)
-        };
-        let plaintext = serde_json::to_vec(credentials).expect("credentials serialize to JSON");
-        let sealed = self
-            .cipher()
-            .seal(&credentials_context(kind, platform_id), &plaintext);
-        let row = query(&format!(
-            "INSERT INTO channels (kind, name, platform_id, credentials, health, created_at) \
-             VALUES ($1, $2, $3, $4, 'unknown', $5) RETURNING {CHANNEL_COLUMNS}"
-        ))
-        .bind(kind.as_str())
-        .bind(name)
-        .bind(platform_id.as_str())
-        .bind(sealed)
-        .bind(Timestamp::now().as_millis())
-        .fetch_one(&self.write)
-        .await?;
-        rows::channel(&row)
-    }
-
     /// Every channel, by id.
     pub async fn list_channels(&self) -> Result<Vec<Channel>, StoreError> {
         let rows = query(&format!(
@@ -59,13 +25,7 @@ impl Store {
 
     /// The channel with this id.
     pub async fn channel(&self, id: ChannelId) -> Result<Channel, StoreError> {
-        let row = query(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1"
-        ))
-        .bind(id.get())
-        .fetch_one(&self.read)
-        .await?;
-        rows::channel(&row)
+        channel_on(&self.read, id).await
     }
 
     /// The channel of this kind for this platform account, if connected.
@@ -74,14 +34,7 @@ impl Store {
         kind: ChannelKind,
         platform_id: &str,
     ) -> Result<Option<Channel>, StoreError> {
-        let row = query(&format!(
-            "SELECT {CHANNEL_COLUMNS} FROM channels WHERE kind = $1 AND platform_id = $2"
-        ))
-        .bind(kind.as_str())
-        .bind(platform_id)
-        .fetch_optional(&self.read)
-        .await?;
-        row.as_ref().map(rows::channel).transpose()
+        channel_by_platform_id_on(&self.read, kind, platform_id).await
     }
 
     /// Opens a channel's credentials.
@@ -101,53 +54,6 @@ impl Store {
             .open(&credentials_context(kind, &platform_id), &sealed)
             .map_err(|_| StoreError::Decrypt)?;
         serde_json::from_slice(&plaintext).map_err(|_| StoreError::Decrypt)
-    }
-
-    /// Replaces a channel's credentials (a fixed or refreshed token).
-    pub async fn set_channel_credentials(
-        &self,
-        id: ChannelId,
-        credentials: &ChannelCredentials,
-    ) -> Result<(), StoreError> {
-        let channel = self.channel(id).await?;
-        let plaintext = serde_json::to_vec(credentials).expect("credentials serialize to JSON");
-        let sealed = self.cipher().seal(
-            &credentials_context(channel.kind, &channel.platform_id),
-            &plaintext,
-        );
-        query("UPDATE channels SET credentials = $1, credentials_version = credentials_version + 1 WHERE id = $2")
-            .bind(sealed)
-            .bind(id.get())
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
-    /// Records how a channel is doing. `Healthy` also records the time of the success,
-    /// `Unhealthy` the time of the failure. A paused channel stays paused (only an admin
-    /// resumes it).
-    pub async fn set_channel_health(
-        &self,
-        id: ChannelId,
-        health: ChannelHealth,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let success_at = (health == ChannelHealth::Healthy).then(|| Timestamp::now().as_millis());
-        let error_at = (health == ChannelHealth::Unhealthy).then(|| Timestamp::now().as_millis());
-        query(
-            "UPDATE channels SET health = $1, health_reason = $2, \
-             last_success_at = COALESCE($3, last_success_at), \
-             last_error_at = COALESCE($5, last_error_at) \
-             WHERE id = $4 AND (health <> 'paused' OR $1 = 'paused')",
-        )
-        .bind(health.as_str())
-        .bind(reason.map(|reason| bound_text(reason, 1000)))
-        .bind(success_at)
-        .bind(id.get())
-        .bind(error_at)
-        .execute(&self.write)
-        .await?;
-        Ok(())
     }
 
     /// Takes or renews the poller lease of a channel for `owner` until `until`. Returns
@@ -208,4 +114,147 @@ impl Store {
         .await?;
         Ok(result.rows_affected() == 1)
     }
+}
+
+impl StoreTx {
+    /// The channel with this id.
+    pub async fn channel(&mut self, id: ChannelId) -> Result<Channel, StoreError> {
+        channel_on(self.conn(), id).await
+    }
+
+    /// The channel of this kind for this platform account, if connected.
+    pub async fn channel_by_platform_id(
+        &mut self,
+        kind: ChannelKind,
+        platform_id: &str,
+    ) -> Result<Option<Channel>, StoreError> {
+        channel_by_platform_id_on(self.conn(), kind, platform_id).await
+    }
+
+    /// Connects a channel, sealing its credentials. The same platform account twice is
+    /// `Conflict`.
+    pub async fn add_channel(
+        &mut self,
+        kind: ChannelKind,
+        name: &str,
+        platform_id: &ExternalId,
+        credentials: &ChannelCredentials,
+    ) -> Result<Channel, StoreError> {
+        if credentials.access_token.trim().is_empty() {
+            return Err(DomainError::Empty("the access token").into());
+        }
+        let name = if name.trim().is_empty() {
+            format!("{} {}", kind.as_str(), platform_id.as_str())
+        } else {
+            bound_text(name.trim(), MAX_NAME_BYTES)
+        };
+        let plaintext = serde_json::to_vec(credentials).expect("credentials serialize to JSON");
+        let sealed = self
+            .cipher()
+            .seal(&credentials_context(kind, platform_id), &plaintext);
+        let row = query(&format!(
+            "INSERT INTO channels (kind, name, platform_id, credentials, health, created_at) \
+             VALUES ($1, $2, $3, $4, 'unknown', $5) RETURNING {CHANNEL_COLUMNS}"
+        ))
+        .bind(kind.as_str())
+        .bind(name)
+        .bind(platform_id.as_str())
+        .bind(sealed)
+        .bind(Timestamp::now().as_millis())
+        .fetch_one(self.conn())
+        .await?;
+        rows::channel(&row)
+    }
+
+    /// Replaces a channel's credentials (a fixed or refreshed token).
+    pub async fn set_channel_credentials(
+        &mut self,
+        id: ChannelId,
+        credentials: &ChannelCredentials,
+    ) -> Result<(), StoreError> {
+        let channel = self.channel(id).await?;
+        let plaintext = serde_json::to_vec(credentials).expect("credentials serialize to JSON");
+        let sealed = self.cipher().seal(
+            &credentials_context(channel.kind, &channel.platform_id),
+            &plaintext,
+        );
+        query("UPDATE channels SET credentials = $1, credentials_version = credentials_version + 1 WHERE id = $2")
+            .bind(sealed)
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records how a channel is doing. `Healthy` also records the time of the success,
+    /// `Unhealthy` the time of the failure. A paused channel stays paused (only an admin
+    /// resumes it).
+    pub async fn set_channel_health(
+        &mut self,
+        id: ChannelId,
+        health: ChannelHealth,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let success_at = (health == ChannelHealth::Healthy).then(|| Timestamp::now().as_millis());
+        let error_at = (health == ChannelHealth::Unhealthy).then(|| Timestamp::now().as_millis());
+        query(
+            "UPDATE channels SET health = $1, health_reason = $2, \
+             last_success_at = COALESCE($3, last_success_at), \
+             last_error_at = COALESCE($5, last_error_at) \
+             WHERE id = $4 AND (health <> 'paused' OR $1 = 'paused')",
+        )
+        .bind(health.as_str())
+        .bind(reason.map(|reason| bound_text(reason, 1000)))
+        .bind(success_at)
+        .bind(id.get())
+        .bind(error_at)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}
+
+one_transaction! {
+    /// Connects a channel, sealing its credentials. The same platform account twice is
+    /// `Conflict`.
+    pub async fn add_channel(&self, kind: ChannelKind, name: &str, platform_id: &ExternalId, credentials: &ChannelCredentials) -> Result<Channel, StoreError>;
+    /// Replaces a channel's credentials (a fixed or refreshed token).
+    pub async fn set_channel_credentials(&self, id: ChannelId, credentials: &ChannelCredentials) -> Result<(), StoreError>;
+    /// Records how a channel is doing. `Healthy` also records the time of the success,
+    /// `Unhealthy` the time of the failure. A paused channel stays paused (only an admin
+    /// resumes it).
+    pub async fn set_channel_health(&self, id: ChannelId, health: ChannelHealth, reason: Option<&str>) -> Result<(), StoreError>;
+}
+
+/// The channel with this id.
+pub(crate) async fn channel_on<'e, E>(executor: E, id: ChannelId) -> Result<Channel, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1"
+    ))
+    .bind(id.get())
+    .fetch_one(executor)
+    .await?;
+    rows::channel(&row)
+}
+
+/// The channel of this kind for this platform account, if connected.
+pub(crate) async fn channel_by_platform_id_on<'e, E>(
+    executor: E,
+    kind: ChannelKind,
+    platform_id: &str,
+) -> Result<Option<Channel>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM channels WHERE kind = $1 AND platform_id = $2"
+    ))
+    .bind(kind.as_str())
+    .bind(platform_id)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(rows::channel).transpose()
 }

@@ -2,7 +2,8 @@
 //! queue with its filters, search and keyset pagination.
 
 use crate::rows::{self, CONTACT_COLUMNS, CONVERSATION_COLUMNS, MESSAGE_COLUMNS};
-use crate::{Engine, Store, StoreError};
+use crate::tx::one_transaction;
+use crate::{Engine, Store, StoreError, StoreTx};
 use buzon_core::*;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -107,14 +108,15 @@ impl Store {
         let contact_id: i64 = rows::get(&contact, "id")?;
 
         query(
-            "INSERT INTO conversations (channel_id, contact_id, thread_key, status, last_activity_at, created_at) \
-             VALUES ($1, $2, $3, 'open', $4, $5) ON CONFLICT (channel_id, thread_key) DO NOTHING",
+            "INSERT INTO conversations (channel_id, contact_id, thread_key, kind, status, last_activity_at, created_at) \
+             VALUES ($1, $2, $3, $6, 'open', $4, $5) ON CONFLICT (channel_id, thread_key) DO NOTHING",
         )
         .bind(message.channel_id.get())
         .bind(contact_id)
         .bind(&thread_key)
         .bind(created_at)
         .bind(now)
+        .bind(message.conversation_kind.as_str())
         .execute(&mut *tx)
         .await?;
         let conversation =
@@ -282,8 +284,12 @@ impl Store {
                 let open_since = statement.push(Value::Int(
                     Timestamp::now().as_millis() - REPLY_WINDOW_MILLIS,
                 ));
+                let windowed: Vec<String> = ConversationKind::with_reply_window()
+                    .map(|kind| format!("'{}'", kind.as_str()))
+                    .collect();
                 conditions.push(format!(
-                    "c.last_inbound_at > {open_since} AND (ch.kind = 'whatsapp' OR c.thread_key LIKE 'messenger:%')"
+                    "c.last_inbound_at > {open_since} AND c.kind IN ({})",
+                    windowed.join(", ")
                 ));
                 ("c.last_inbound_at", "c.last_inbound_at ASC, c.id ASC")
             }
@@ -344,13 +350,7 @@ impl Store {
 
     /// The conversation with this id.
     pub async fn conversation(&self, id: ConversationId) -> Result<Conversation, StoreError> {
-        let row = query(&format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1"
-        ))
-        .bind(id.get())
-        .fetch_one(&self.read)
-        .await?;
-        rows::conversation(&row)
+        conversation_on(&self.read, id).await
     }
 
     /// The messages of a conversation, oldest first (by the platform's time).
@@ -366,141 +366,12 @@ impl Store {
 
     /// The message with this id.
     pub async fn message(&self, id: MessageId) -> Result<Message, StoreError> {
-        let row = query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
-        ))
-        .bind(id.get())
-        .fetch_one(&self.read)
-        .await?;
-        rows::message(&row)
+        message_on(&self.read, id).await
     }
 
     /// The author with this id.
     pub async fn contact(&self, id: ContactId) -> Result<Contact, StoreError> {
-        let row = query(&format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id = $1"
-        ))
-        .bind(id.get())
-        .fetch_one(&self.read)
-        .await?;
-        rows::contact(&row)
-    }
-
-    /// Moves a conversation to another status.
-    pub async fn set_conversation_status(
-        &self,
-        id: ConversationId,
-        status: ConversationStatus,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.write.begin().await?;
-        // Recorded for response-time reports: resolutions end cycles, pending time is paused.
-        query(crate::reports::RECORD_STATUS_CHANGE)
-            .bind(status.as_str())
-            .bind(None::<i64>)
-            .bind(Timestamp::now().as_millis())
-            .bind(id.get())
-            .execute(&mut *tx)
-            .await?;
-        let result = query(
-            "UPDATE conversations SET status = $1, \
-             snoozed_until = CASE WHEN $1 = 'snoozed' THEN snoozed_until ELSE NULL END WHERE id = $2",
-        )
-        .bind(status.as_str())
-        .bind(id.get())
-        .execute(&mut *tx)
-        .await?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Assigns a conversation to a user, or to nobody.
-    pub async fn assign_conversation(
-        &self,
-        id: ConversationId,
-        assignee: Option<UserId>,
-    ) -> Result<(), StoreError> {
-        let result = query("UPDATE conversations SET assignee_id = $1 WHERE id = $2")
-            .bind(assignee.map(UserId::get))
-            .bind(id.get())
-            .execute(&self.write)
-            .await?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
-    /// Adds and removes labels on a conversation; returns the labels it then has.
-    pub async fn tag_conversation(
-        &self,
-        id: ConversationId,
-        add: &[Label],
-        remove: &[Label],
-    ) -> Result<Vec<Label>, StoreError> {
-        self.conversation(id).await?;
-        let mut tx = self.write.begin().await?;
-        let now = Timestamp::now().as_millis();
-        for label in add {
-            query(
-                "INSERT INTO conversation_labels (conversation_id, label, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (conversation_id, label) DO NOTHING",
-            )
-            .bind(id.get())
-            .bind(label.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for label in remove {
-            query("DELETE FROM conversation_labels WHERE conversation_id = $1 AND label = $2")
-                .bind(id.get())
-                .bind(label.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(self.conversation(id).await?.labels)
-    }
-
-    /// Adds and removes labels on an author; returns the labels they then have. Labels such as
-    /// troll and spam apply to every conversation of the author, past and future, because the
-    /// queue reads them at query time.
-    pub async fn tag_contact(
-        &self,
-        id: ContactId,
-        add: &[Label],
-        remove: &[Label],
-    ) -> Result<Vec<Label>, StoreError> {
-        self.contact(id).await?;
-        let mut tx = self.write.begin().await?;
-        let now = Timestamp::now().as_millis();
-        for label in add {
-            query(
-                "INSERT INTO contact_labels (contact_id, label, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (contact_id, label) DO NOTHING",
-            )
-            .bind(id.get())
-            .bind(label.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for label in remove {
-            query("DELETE FROM contact_labels WHERE contact_id = $1 AND label = $2")
-                .bind(id.get())
-                .bind(label.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        query(REFRESH_PRIORITY)
-            .bind(id.get())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(self.contact(id).await?.labels)
+        contact_on(&self.read, id).await
     }
 }
 
@@ -510,46 +381,6 @@ pub(crate) fn snippet(text: &str) -> String {
 }
 
 impl Store {
-    /// Links two authors as one person (on any channels): their labels then follow the person
-    /// into every conversation. Returns the person.
-    pub async fn link_contacts(
-        &self,
-        first: ContactId,
-        second: ContactId,
-    ) -> Result<PersonId, StoreError> {
-        let one = self.contact(first).await?;
-        let other = self.contact(second).await?;
-        let mut tx = self.write.begin().await?;
-        let person = match (one.person_id, other.person_id) {
-            (Some(person), _) | (None, Some(person)) => person.get(),
-            (None, None) => {
-                let row =
-                    query("INSERT INTO persons (name, created_at) VALUES ($1, $2) RETURNING id")
-                        .bind(one.name.clone().or(other.name.clone()))
-                        .bind(Timestamp::now().as_millis())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                rows::get::<i64>(&row, "id")?
-            }
-        };
-        // Merge: every contact of either person joins the one person.
-        query(
-            "UPDATE contacts SET person_id = $1 WHERE id IN ($2, $3) \
-             OR (person_id IS NOT NULL AND person_id IN (SELECT person_id FROM contacts WHERE id IN ($2, $3) AND person_id IS NOT NULL))",
-        )
-        .bind(person)
-        .bind(first.get())
-        .bind(second.get())
-        .execute(&mut *tx)
-        .await?;
-        query(REFRESH_PRIORITY)
-            .bind(first.get())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(PersonId(person))
-    }
-
     /// Every author linked to the same person as `id` (itself included).
     pub async fn person_contacts(&self, id: ContactId) -> Result<Vec<Contact>, StoreError> {
         let rows = query(&format!(
@@ -660,4 +491,246 @@ mod tests {
             Some("\"envío\" \"\"\"roto\"\"\" \"OR\" \"x*\"".into())
         );
     }
+}
+
+impl StoreTx {
+    /// The conversation with this id.
+    pub async fn conversation(&mut self, id: ConversationId) -> Result<Conversation, StoreError> {
+        conversation_on(self.conn(), id).await
+    }
+
+    /// The author with this id.
+    pub async fn contact(&mut self, id: ContactId) -> Result<Contact, StoreError> {
+        contact_on(self.conn(), id).await
+    }
+
+    /// The message with this id.
+    pub async fn message(&mut self, id: MessageId) -> Result<Message, StoreError> {
+        message_on(self.conn(), id).await
+    }
+
+    /// Moves a conversation to another status.
+    pub async fn set_conversation_status(
+        &mut self,
+        id: ConversationId,
+        status: ConversationStatus,
+    ) -> Result<(), StoreError> {
+        // Recorded for response-time reports: resolutions end cycles, pending time is paused.
+        query(crate::reports::RECORD_STATUS_CHANGE)
+            .bind(status.as_str())
+            .bind(None::<i64>)
+            .bind(Timestamp::now().as_millis())
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        let result = query(
+            "UPDATE conversations SET status = $1, \
+             snoozed_until = CASE WHEN $1 = 'snoozed' THEN snoozed_until ELSE NULL END WHERE id = $2",
+        )
+        .bind(status.as_str())
+        .bind(id.get())
+        .execute(self.conn())
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Snoozes a conversation until a time (or until the customer writes, with `None`).
+    pub async fn snooze_conversation(
+        &mut self,
+        id: ConversationId,
+        until: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        self.set_conversation_status(id, ConversationStatus::Snoozed)
+            .await?;
+        query("UPDATE conversations SET snoozed_until = $1 WHERE id = $2")
+            .bind(until.map(Timestamp::as_millis))
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Assigns a conversation to a user, or to nobody.
+    pub async fn assign_conversation(
+        &mut self,
+        id: ConversationId,
+        assignee: Option<UserId>,
+    ) -> Result<(), StoreError> {
+        let result = query("UPDATE conversations SET assignee_id = $1 WHERE id = $2")
+            .bind(assignee.map(UserId::get))
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Adds and removes labels on a conversation; returns the labels it then has.
+    pub async fn tag_conversation(
+        &mut self,
+        id: ConversationId,
+        add: &[Label],
+        remove: &[Label],
+    ) -> Result<Vec<Label>, StoreError> {
+        self.conversation(id).await?;
+        let now = Timestamp::now().as_millis();
+        for label in add {
+            query(
+                "INSERT INTO conversation_labels (conversation_id, label, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (conversation_id, label) DO NOTHING",
+            )
+            .bind(id.get())
+            .bind(label.as_str())
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        }
+        for label in remove {
+            query("DELETE FROM conversation_labels WHERE conversation_id = $1 AND label = $2")
+                .bind(id.get())
+                .bind(label.as_str())
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(self.conversation(id).await?.labels)
+    }
+
+    /// Adds and removes labels on an author; returns the labels they then have. Labels such as
+    /// troll and spam apply to every conversation of the author, past and future, because the
+    /// queue reads them at query time.
+    pub async fn tag_contact(
+        &mut self,
+        id: ContactId,
+        add: &[Label],
+        remove: &[Label],
+    ) -> Result<Vec<Label>, StoreError> {
+        self.contact(id).await?;
+        let now = Timestamp::now().as_millis();
+        for label in add {
+            query(
+                "INSERT INTO contact_labels (contact_id, label, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (contact_id, label) DO NOTHING",
+            )
+            .bind(id.get())
+            .bind(label.as_str())
+            .bind(now)
+            .execute(self.conn())
+            .await?;
+        }
+        for label in remove {
+            query("DELETE FROM contact_labels WHERE contact_id = $1 AND label = $2")
+                .bind(id.get())
+                .bind(label.as_str())
+                .execute(self.conn())
+                .await?;
+        }
+        query(REFRESH_PRIORITY)
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        Ok(self.contact(id).await?.labels)
+    }
+
+    /// Links two authors as one person (on any channels): their labels then follow the person
+    /// into every conversation. Returns the person.
+    pub async fn link_contacts(
+        &mut self,
+        first: ContactId,
+        second: ContactId,
+    ) -> Result<PersonId, StoreError> {
+        let one = self.contact(first).await?;
+        let other = self.contact(second).await?;
+        let person = match (one.person_id, other.person_id) {
+            (Some(person), _) | (None, Some(person)) => person.get(),
+            (None, None) => {
+                let row =
+                    query("INSERT INTO persons (name, created_at) VALUES ($1, $2) RETURNING id")
+                        .bind(one.name.clone().or(other.name.clone()))
+                        .bind(Timestamp::now().as_millis())
+                        .fetch_one(self.conn())
+                        .await?;
+                rows::get::<i64>(&row, "id")?
+            }
+        };
+        // Merge: every contact of either person joins the one person.
+        query(
+            "UPDATE contacts SET person_id = $1 WHERE id IN ($2, $3) \
+             OR (person_id IS NOT NULL AND person_id IN (SELECT person_id FROM contacts WHERE id IN ($2, $3) AND person_id IS NOT NULL))",
+        )
+        .bind(person)
+        .bind(first.get())
+        .bind(second.get())
+        .execute(self.conn())
+        .await?;
+        query(REFRESH_PRIORITY)
+            .bind(first.get())
+            .execute(self.conn())
+            .await?;
+        Ok(PersonId(person))
+    }
+}
+
+one_transaction! {
+    /// Moves a conversation to another status.
+    pub async fn set_conversation_status(&self, id: ConversationId, status: ConversationStatus) -> Result<(), StoreError>;
+    /// Assigns a conversation to a user, or to nobody.
+    pub async fn assign_conversation(&self, id: ConversationId, assignee: Option<UserId>) -> Result<(), StoreError>;
+    /// Adds and removes labels on a conversation; returns the labels it then has.
+    pub async fn tag_conversation(&self, id: ConversationId, add: &[Label], remove: &[Label]) -> Result<Vec<Label>, StoreError>;
+    /// Adds and removes labels on an author; returns the labels they then have. Labels such as
+    /// troll and spam apply to every conversation of the author, past and future.
+    pub async fn tag_contact(&self, id: ContactId, add: &[Label], remove: &[Label]) -> Result<Vec<Label>, StoreError>;
+    /// Links two authors as one person (on any channels): their labels then follow the person
+    /// into every conversation. Returns the person.
+    pub async fn link_contacts(&self, first: ContactId, second: ContactId) -> Result<PersonId, StoreError>;
+}
+
+/// The conversation with this id.
+pub(crate) async fn conversation_on<'e, E>(
+    executor: E,
+    id: ConversationId,
+) -> Result<Conversation, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(&format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c JOIN channels ch ON ch.id = c.channel_id WHERE c.id = $1"
+        ))
+        .bind(id.get())
+        .fetch_one(executor)
+        .await?;
+    rows::conversation(&row)
+}
+
+/// The author with this id.
+pub(crate) async fn contact_on<'e, E>(executor: E, id: ContactId) -> Result<Contact, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id = $1"
+    ))
+    .bind(id.get())
+    .fetch_one(executor)
+    .await?;
+    rows::contact(&row)
+}
+
+/// The message with this id.
+pub(crate) async fn message_on<'e, E>(executor: E, id: MessageId) -> Result<Message, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1"
+    ))
+    .bind(id.get())
+    .fetch_one(executor)
+    .await?;
+    rows::message(&row)
 }

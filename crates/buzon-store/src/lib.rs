@@ -19,14 +19,17 @@ mod queues;
 mod reports;
 mod rows;
 pub mod secrets;
+mod tx;
 mod web;
 
-pub use admin::{AuditFilter, ChannelLimits, OAuthStage};
+pub use admin::OAuthStage;
+pub use buzon_core::{AuditFilter, ChannelLimits, Note, QueueDepths, ReplyTemplate};
 pub use error::StoreError;
-pub use queues::{ClaimedEvent, ClaimedOutbox, QueueDepths};
+pub use queues::{ClaimedEvent, ClaimedOutbox, QueuedReply};
 pub use reports::{StatusChange, API_AGENT};
 pub use secrets::{Cipher, CipherError};
-pub use web::{Note, ReplyTemplate, Session};
+pub use tx::StoreTx;
+pub use web::Session;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};

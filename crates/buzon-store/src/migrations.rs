@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 macro_rules! migration_set {
     ($folder:literal, [$(($version:literal, $name:literal)),* $(,)?]) => {
-        &[$(($version, $name, include_str!(concat!("../../../migrations/", $folder, "/", $name)))),*]
+        &[$(($version, $name, include_str!(concat!("../migrations/", $folder, "/", $name)))),*]
     };
 }
 
@@ -23,6 +23,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (6, "0006_admin.sql"),
         (7, "0007_reports.sql"),
         (8, "0008_metric_changes.sql"),
+        (9, "0009_conversation_kind.sql"),
     ]
 );
 
@@ -38,6 +39,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (6, "0006_admin.sql"),
         (7, "0007_reports.sql"),
         (8, "0008_metric_changes.sql"),
+        (9, "0009_conversation_kind.sql"),
     ]
 );
 
@@ -80,7 +82,7 @@ mod tests {
         };
         assert_eq!(names(SQLITE), names(POSTGRES));
         let on_disk = |engine: &str| -> Vec<String> {
-            let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations/");
+            let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/");
             let mut files: Vec<String> = std::fs::read_dir(format!("{folder}{engine}"))
                 .expect("migrations folder exists")
                 .map(|entry| {

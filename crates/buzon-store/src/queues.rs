@@ -4,7 +4,8 @@
 
 use crate::conversations::snippet;
 use crate::rows::{self, EVENT_COLUMNS, MESSAGE_COLUMNS, OUTBOX_COLUMNS};
-use crate::{Engine, Store, StoreError};
+use crate::tx::one_transaction;
+use crate::{Engine, Store, StoreError, StoreTx};
 use buzon_core::*;
 use sqlx::query;
 
@@ -112,21 +113,6 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Puts a failed event back in the queue.
-    pub async fn replay_inbound_event(&self, id: EventId) -> Result<(), StoreError> {
-        let result = query(
-            "UPDATE inbound_events SET state = 'pending', processed_at = NULL, error = NULL, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND state = 'failed'",
-        )
-        .bind(id.get())
-        .execute(&self.write)
-        .await?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
-    }
-
     /// Events that failed to process, newest first.
     pub async fn failed_inbound_events(&self, limit: u32) -> Result<Vec<InboundEvent>, StoreError> {
         let rows = query(&format!(
@@ -153,83 +139,9 @@ impl Store {
         Ok(())
     }
 
-    /// Queues a reply: the outbound message (status queued) and its outbox row, in one
-    /// transaction, before any platform call. The same idempotency key twice returns the first
-    /// reply and queues nothing new.
-    pub async fn queue_reply(
-        &self,
-        reply: &NewOutboundReply,
-    ) -> Result<(Message, OutboxItem), StoreError> {
-        if let Some(existing) = self.outbox_by_key(&reply.idempotency_key).await? {
-            let message = self.message(existing.message_id).await?;
-            return Ok((message, existing));
-        }
-        let conversation = self.conversation(reply.conversation_id).await?;
-        let now = Timestamp::now().as_millis();
-        let text = bound_text(&reply.text, MAX_MESSAGE_BYTES);
-        let mut tx = self.write.begin().await?;
-        let message = query(&format!(
-            "INSERT INTO messages (conversation_id, channel_id, direction, user_id, text, attachments, \
-             created_at, received_at, status, automatic) VALUES ($1, $2, 'outbound', $3, $4, '[]', $5, $5, 'queued', $6) \
-             RETURNING {MESSAGE_COLUMNS}"
-        ))
-        .bind(conversation.id.get())
-        .bind(conversation.channel_id.get())
-        .bind(reply.user_id.map(UserId::get))
-        .bind(&text)
-        .bind(now)
-        .bind(i64::from(reply.automatic))
-        .fetch_one(&mut *tx)
-        .await?;
-        let message = rows::message(&message)?;
-        let outbox = query(&format!(
-            "INSERT INTO outbox (message_id, conversation_id, channel_id, idempotency_key, payload, state, \
-             attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $6) \
-             ON CONFLICT (idempotency_key) DO NOTHING RETURNING {OUTBOX_COLUMNS}"
-        ))
-        .bind(message.id.get())
-        .bind(conversation.id.get())
-        .bind(conversation.channel_id.get())
-        .bind(&reply.idempotency_key)
-        .bind(&reply.payload)
-        .bind(now)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(outbox) = outbox else {
-            // A concurrent request with the same key won: keep only its reply.
-            tx.rollback().await?;
-            let existing = self
-                .outbox_by_key(&reply.idempotency_key)
-                .await?
-                .ok_or(StoreError::Conflict)?;
-            let message = self.message(existing.message_id).await?;
-            return Ok((message, existing));
-        };
-        let outbox = rows::outbox(&outbox)?;
-        // A reply by a person answers the customer: the wait ends. An automatic reply does not.
-        query(
-            "UPDATE conversations SET last_activity_at = CASE WHEN $1 > last_activity_at THEN $1 ELSE last_activity_at END, \
-             last_message_text = $2, waiting_since = CASE WHEN $3 = 1 THEN waiting_since ELSE NULL END WHERE id = $4",
-        )
-        .bind(now)
-        .bind(snippet(&text))
-        .bind(i64::from(reply.automatic))
-        .bind(conversation.id.get())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((message, outbox))
-    }
-
     /// The outbox row with this idempotency key, if any.
     pub async fn outbox_by_key(&self, key: &str) -> Result<Option<OutboxItem>, StoreError> {
-        let row = query(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = $1"
-        ))
-        .bind(key)
-        .fetch_optional(&self.write)
-        .await?;
-        row.as_ref().map(rows::outbox).transpose()
+        outbox_by_key_on(&self.write, key).await
     }
 
     /// Claims up to `limit` due outbox rows for `owner` until `lease_until`, oldest first.
@@ -389,21 +301,6 @@ impl Store {
     }
 }
 
-/// How much work waits in the queues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct QueueDepths {
-    /// Inbound events not yet processed.
-    pub inbound_pending: i64,
-    /// Inbound events that failed to process.
-    pub inbound_failed: i64,
-    /// Replies queued or being sent.
-    pub outbox_pending: i64,
-    /// Replies whose send outcome is unknown.
-    pub outbox_unknown: i64,
-    /// Replies that failed for good.
-    pub outbox_failed: i64,
-}
-
 impl Store {
     /// Applies a platform edit to a stored inbound message. Returns false when the message is
     /// unknown (the caller then stores it as new).
@@ -531,14 +428,188 @@ impl Store {
         &self,
         conversation_id: ConversationId,
     ) -> Result<Option<ExternalId>, StoreError> {
-        let row = query(
+        latest_inbound_platform_id_on(&self.read, conversation_id).await
+    }
+}
+
+impl StoreTx {
+    /// The outbox row with this idempotency key, if any.
+    pub async fn outbox_by_key(&mut self, key: &str) -> Result<Option<OutboxItem>, StoreError> {
+        outbox_by_key_on(self.conn(), key).await
+    }
+
+    /// The newest inbound message of a conversation that is still on the platform, which a
+    /// reply answers.
+    pub async fn latest_inbound_platform_id(
+        &mut self,
+        conversation_id: ConversationId,
+    ) -> Result<Option<ExternalId>, StoreError> {
+        latest_inbound_platform_id_on(self.conn(), conversation_id).await
+    }
+
+    /// Puts a failed event back in the queue.
+    pub async fn replay_inbound_event(&mut self, id: EventId) -> Result<(), StoreError> {
+        let result = query(
+            "UPDATE inbound_events SET state = 'pending', processed_at = NULL, error = NULL, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND state = 'failed'",
+        )
+        .bind(id.get())
+        .execute(self.conn())
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Queues a reply: the outbound message (status queued) and its outbox row, before any
+    /// platform call. The same idempotency key twice returns the first reply and queues
+    /// nothing new (`new` is false). When a concurrent transaction queued the same key first,
+    /// this one must be rolled back: that is `Conflict`, and the caller reads the winner with
+    /// [`Store::outbox_by_key`].
+    pub async fn queue_reply(
+        &mut self,
+        reply: &NewOutboundReply,
+    ) -> Result<QueuedReply, StoreError> {
+        if let Some(existing) = self.outbox_by_key(&reply.idempotency_key).await? {
+            let message = self.message(existing.message_id).await?;
+            return Ok(QueuedReply {
+                message,
+                outbox: existing,
+                new: false,
+            });
+        }
+        let conversation = self.conversation(reply.conversation_id).await?;
+        let now = Timestamp::now().as_millis();
+        let text = bound_text(&reply.text, MAX_MESSAGE_BYTES);
+        let message = query(&format!(
+            "INSERT INTO messages (conversation_id, channel_id, direction, user_id, text, attachments, \
+             created_at, received_at, status, automatic) VALUES ($1, $2, 'outbound', $3, $4, '[]', $5, $5, 'queued', $6) \
+             RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .bind(conversation.id.get())
+        .bind(conversation.channel_id.get())
+        .bind(reply.user_id.map(UserId::get))
+        .bind(&text)
+        .bind(now)
+        .bind(i64::from(reply.automatic))
+        .fetch_one(self.conn())
+        .await?;
+        let message = rows::message(&message)?;
+        let payload = OutboxPayload::Reply(reply.payload.clone());
+        let outbox = query(&format!(
+            "INSERT INTO outbox (message_id, kind, conversation_id, channel_id, idempotency_key, payload, state, \
+             attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7, $7) \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING {OUTBOX_COLUMNS}"
+        ))
+        .bind(message.id.get())
+        .bind(payload.kind())
+        .bind(conversation.id.get())
+        .bind(conversation.channel_id.get())
+        .bind(&reply.idempotency_key)
+        .bind(payload.to_json())
+        .bind(now)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(outbox) = outbox else {
+            return Err(StoreError::Conflict);
+        };
+        let outbox = rows::outbox(&outbox)?;
+        // A reply by a person answers the customer: the wait ends. An automatic reply does not.
+        query(
+            "UPDATE conversations SET last_activity_at = CASE WHEN $1 > last_activity_at THEN $1 ELSE last_activity_at END, \
+             last_message_text = $2, waiting_since = CASE WHEN $3 = 1 THEN waiting_since ELSE NULL END WHERE id = $4",
+        )
+        .bind(now)
+        .bind(snippet(&text))
+        .bind(i64::from(reply.automatic))
+        .bind(conversation.id.get())
+        .execute(self.conn())
+        .await?;
+        Ok(QueuedReply {
+            message,
+            outbox,
+            new: true,
+        })
+    }
+}
+
+/// A reply in the outbox.
+#[derive(Debug, Clone)]
+pub struct QueuedReply {
+    /// The outbound message (status queued until the dispatcher sends it).
+    pub message: Message,
+    /// Its outbox row.
+    pub outbox: OutboxItem,
+    /// False when the idempotency key had queued it before.
+    pub new: bool,
+}
+
+impl Store {
+    /// Queues a reply in a transaction of its own; a repeated idempotency key returns the
+    /// first reply, also when two requests race.
+    pub async fn queue_reply(
+        &self,
+        reply: &NewOutboundReply,
+    ) -> Result<(Message, OutboxItem), StoreError> {
+        let mut tx = self.begin().await?;
+        match tx.queue_reply(reply).await {
+            Ok(queued) => {
+                tx.commit().await?;
+                Ok((queued.message, queued.outbox))
+            }
+            Err(StoreError::Conflict) => {
+                drop(tx);
+                let existing = self
+                    .outbox_by_key(&reply.idempotency_key)
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+                let message = self.message(existing.message_id).await?;
+                Ok((message, existing))
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
+one_transaction! {
+    /// Puts a failed event back in the queue.
+    pub async fn replay_inbound_event(&self, id: EventId) -> Result<(), StoreError>;
+}
+
+/// The outbox row with this idempotency key, if any.
+pub(crate) async fn outbox_by_key_on<'e, E>(
+    executor: E,
+    key: &str,
+) -> Result<Option<OutboxItem>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(&format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE idempotency_key = $1"
+    ))
+    .bind(key)
+    .fetch_optional(executor)
+    .await?;
+    row.as_ref().map(rows::outbox).transpose()
+}
+
+/// The newest inbound message of a conversation that is still on the platform, which a
+/// reply answers.
+pub(crate) async fn latest_inbound_platform_id_on<'e, E>(
+    executor: E,
+    conversation_id: ConversationId,
+) -> Result<Option<ExternalId>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(
             "SELECT platform_id FROM messages WHERE conversation_id = $1 AND direction = 'inbound' AND deleted = 0 \
              AND platform_id IS NOT NULL ORDER BY created_at DESC, id DESC LIMIT 1",
         )
         .bind(conversation_id.get())
-        .fetch_optional(&self.read)
+        .fetch_optional(executor)
         .await?;
-        row.map(|row| rows::external_id(&row, "platform_id"))
-            .transpose()
-    }
+    row.map(|row| rows::external_id(&row, "platform_id"))
+        .transpose()
 }

@@ -112,7 +112,7 @@ pub(crate) fn contact(row: &Row) -> Result<Contact, StoreError> {
 }
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.channel_id, ch.kind AS channel_kind, \
-     c.contact_id, c.thread_key, c.status, c.assignee_id, c.priority, c.waiting_since, \
+     c.kind, c.contact_id, c.thread_key, c.status, c.assignee_id, c.priority, c.waiting_since, \
      c.last_activity_at, c.last_inbound_at, c.created_at, c.last_message_text, \
      (SELECT string_agg(label, ',') FROM conversation_labels l WHERE l.conversation_id = c.id) AS labels";
 
@@ -122,6 +122,8 @@ pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
         channel_id: ChannelId(get(row, "channel_id")?),
         channel_kind: ChannelKind::parse(&get::<String>(row, "channel_kind")?)
             .map_err(|err| corrupt("channel_kind", err))?,
+        kind: ConversationKind::parse(&get::<String>(row, "kind")?)
+            .map_err(|err| corrupt("kind", err))?,
         contact_id: ContactId(get(row, "contact_id")?),
         thread_key: get(row, "thread_key")?,
         status: ConversationStatus::parse(&get::<String>(row, "status")?)
@@ -190,7 +192,7 @@ pub(crate) fn event(row: &Row) -> Result<InboundEvent, StoreError> {
 }
 
 pub(crate) const OUTBOX_COLUMNS: &str = "id, message_id, conversation_id, channel_id, \
-     idempotency_key, payload, state, attempts, next_attempt_at, last_error, created_at";
+     idempotency_key, kind, payload, state, attempts, next_attempt_at, last_error, created_at";
 
 pub(crate) fn outbox(row: &Row) -> Result<OutboxItem, StoreError> {
     Ok(OutboxItem {
@@ -199,7 +201,10 @@ pub(crate) fn outbox(row: &Row) -> Result<OutboxItem, StoreError> {
         conversation_id: ConversationId(get(row, "conversation_id")?),
         channel_id: ChannelId(get(row, "channel_id")?),
         idempotency_key: get(row, "idempotency_key")?,
-        payload: get(row, "payload")?,
+        payload: OutboxPayload::parse(
+            &get::<String>(row, "kind")?,
+            &get::<String>(row, "payload")?,
+        ),
         state: OutboxState::parse_lenient(&get::<String>(row, "state")?),
         attempts: get::<i64>(row, "attempts")? as i32,
         next_attempt_at: ts(row, "next_attempt_at")?,

@@ -2,7 +2,8 @@
 
 use crate::rows::{self, OUTBOX_COLUMNS, USER_COLUMNS};
 use crate::secrets::hash_token;
-use crate::{Store, StoreError};
+use crate::tx::one_transaction;
+use crate::{Store, StoreError, StoreTx};
 use buzon_core::*;
 use sqlx::query;
 
@@ -15,53 +16,7 @@ pub struct Session {
     pub csrf_token: String,
 }
 
-/// An internal note on a conversation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// Who wrote it.
-    pub user_id: Option<UserId>,
-    /// The text.
-    pub text: String,
-    /// When.
-    pub created_at: Timestamp,
-}
-
-/// An approved message template (WhatsApp) offered when the reply window is closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplyTemplate {
-    /// Its row id.
-    pub id: i64,
-    /// The platform it is approved on.
-    pub kind: ChannelKind,
-    /// The template's name on the platform.
-    pub name: String,
-    /// Its language code, e.g. `es_MX`.
-    pub language: String,
-    /// Its body as approved, with `{{1}}` placeholders.
-    pub body: String,
-}
-
 impl Store {
-    /// Opens a session for `user_id` lasting until `expires_at`; returns the cookie value
-    /// (stored only as a hash) and the session's CSRF token.
-    pub async fn create_session(
-        &self,
-        user_id: UserId,
-        expires_at: Timestamp,
-    ) -> Result<(String, String), StoreError> {
-        let secret = crate::secrets::generate_token();
-        let csrf = crate::secrets::generate_token();
-        query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(hash_token(&secret))
-            .bind(user_id.get())
-            .bind(&csrf)
-            .bind(Timestamp::now().as_millis())
-            .bind(expires_at.as_millis())
-            .execute(&self.write)
-            .await?;
-        Ok((secret, csrf))
-    }
-
     /// The live session for a cookie value: not expired, and its user active.
     pub async fn session(
         &self,
@@ -90,26 +45,6 @@ impl Store {
         .transpose()
     }
 
-    /// Ends a session.
-    pub async fn delete_session(&self, secret: &str) -> Result<(), StoreError> {
-        query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(hash_token(secret))
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
-    /// Records a failed sign-in.
-    pub async fn record_login_failure(&self, email: &str, ip: &str) -> Result<(), StoreError> {
-        query("INSERT INTO login_failures (email, ip, at) VALUES ($1, $2, $3)")
-            .bind(email.trim().to_lowercase())
-            .bind(ip)
-            .bind(Timestamp::now().as_millis())
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
     /// Failed sign-ins since `since`: (for this email, from this address).
     pub async fn recent_login_failures(
         &self,
@@ -129,32 +64,6 @@ impl Store {
         let by_email: i64 = rows::get(&row, "by_email")?;
         let by_ip: i64 = rows::get(&row, "by_ip")?;
         Ok((by_email, by_ip))
-    }
-
-    /// Forgets the failed sign-ins of an email after a successful one.
-    pub async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError> {
-        query("DELETE FROM login_failures WHERE email = $1")
-            .bind(email.trim().to_lowercase())
-            .execute(&self.write)
-            .await?;
-        Ok(())
-    }
-
-    /// Adds an internal note.
-    pub async fn add_note(
-        &self,
-        conversation_id: ConversationId,
-        user_id: Option<UserId>,
-        text: &str,
-    ) -> Result<(), StoreError> {
-        query("INSERT INTO notes (conversation_id, user_id, text, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(conversation_id.get())
-            .bind(user_id.map(UserId::get))
-            .bind(bound_text(text, 16 * 1024))
-            .bind(Timestamp::now().as_millis())
-            .execute(&self.write)
-            .await?;
-        Ok(())
     }
 
     /// The notes of a conversation, oldest first.
@@ -198,56 +107,7 @@ impl Store {
 
     /// The approved templates of a platform.
     pub async fn templates(&self, kind: ChannelKind) -> Result<Vec<ReplyTemplate>, StoreError> {
-        let rows = query("SELECT id, kind, name, language, body FROM reply_templates WHERE kind = $1 ORDER BY name, language")
-            .bind(kind.as_str())
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ReplyTemplate {
-                    id: rows::get(row, "id")?,
-                    kind: ChannelKind::parse(&rows::get::<String>(row, "kind")?)?,
-                    name: rows::get(row, "name")?,
-                    language: rows::get(row, "language")?,
-                    body: rows::get(row, "body")?,
-                })
-            })
-            .collect()
-    }
-
-    /// Queues a hide or unhide of `message_id` on the platform (never done inside a request).
-    pub async fn queue_moderation(
-        &self,
-        message_id: MessageId,
-        hide: bool,
-    ) -> Result<OutboxItem, StoreError> {
-        let message = self.message(message_id).await?;
-        let platform_id = message.platform_id.ok_or(StoreError::NotFound)?;
-        let now = Timestamp::now().as_millis();
-        let payload = serde_json::json!({
-            "kind": "moderate",
-            "action": if hide { "hide" } else { "unhide" },
-            "platform_id": platform_id.as_str(),
-        });
-        let key = format!(
-            "moderate:{}:{}:{now}",
-            message_id.get(),
-            if hide { "hide" } else { "unhide" }
-        );
-        let row = query(&format!(
-            "INSERT INTO outbox (message_id, kind, conversation_id, channel_id, idempotency_key, payload, state, \
-             attempts, next_attempt_at, created_at, updated_at) VALUES ($1, 'moderate', $2, $3, $4, $5, 'queued', 0, $6, $6, $6) \
-             RETURNING {OUTBOX_COLUMNS}"
-        ))
-        .bind(message_id.get())
-        .bind(message.conversation_id.get())
-        .bind(message.channel_id.get())
-        .bind(key)
-        .bind(payload.to_string())
-        .bind(now)
-        .fetch_one(&self.write)
-        .await?;
-        rows::outbox(&row)
+        templates_on(&self.read, kind).await
     }
 }
 
@@ -267,4 +127,171 @@ impl Store {
         let changes: i64 = rows::get(&row, "changes")?;
         Ok(format!("{messages}:{outbox}:{changes}"))
     }
+}
+
+impl StoreTx {
+    /// The approved templates of a platform.
+    pub async fn templates(&mut self, kind: ChannelKind) -> Result<Vec<ReplyTemplate>, StoreError> {
+        templates_on(self.conn(), kind).await
+    }
+
+    /// Adds an internal note.
+    pub async fn add_note(
+        &mut self,
+        conversation_id: ConversationId,
+        user_id: Option<UserId>,
+        text: &str,
+    ) -> Result<(), StoreError> {
+        query("INSERT INTO notes (conversation_id, user_id, text, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(conversation_id.get())
+            .bind(user_id.map(UserId::get))
+            .bind(bound_text(text, 16 * 1024))
+            .bind(Timestamp::now().as_millis())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Queues a hide or unhide of `message_id` on the platform (never done inside a request).
+    pub async fn queue_moderation(
+        &mut self,
+        message_id: MessageId,
+        action: ModerationAction,
+    ) -> Result<OutboxItem, StoreError> {
+        let message = self.message(message_id).await?;
+        let platform_id = message.platform_id.ok_or(StoreError::NotFound)?;
+        let now = Timestamp::now().as_millis();
+        let payload = OutboxPayload::Moderate(ModerationPayload {
+            action,
+            platform_id,
+        });
+        let key = format!(
+            "moderate:{}:{}:{now}:{:08x}",
+            message_id.get(),
+            action.as_str(),
+            rand::random::<u32>()
+        );
+        let row = query(&format!(
+            "INSERT INTO outbox (message_id, kind, conversation_id, channel_id, idempotency_key, payload, state, \
+             attempts, next_attempt_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7, $7) \
+             RETURNING {OUTBOX_COLUMNS}"
+        ))
+        .bind(message_id.get())
+        .bind(payload.kind())
+        .bind(message.conversation_id.get())
+        .bind(message.channel_id.get())
+        .bind(key)
+        .bind(payload.to_json())
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?;
+        rows::outbox(&row)
+    }
+
+    /// Opens a session for `user_id` lasting until `expires_at`; returns the cookie value
+    /// (stored only as a hash) and the session's CSRF token.
+    pub async fn create_session(
+        &mut self,
+        user_id: UserId,
+        expires_at: Timestamp,
+    ) -> Result<(String, String), StoreError> {
+        let secret = crate::secrets::generate_token();
+        let csrf = crate::secrets::generate_token();
+        query("INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hash_token(&secret))
+            .bind(user_id.get())
+            .bind(&csrf)
+            .bind(Timestamp::now().as_millis())
+            .bind(expires_at.as_millis())
+            .execute(self.conn())
+            .await?;
+        Ok((secret, csrf))
+    }
+
+    /// Ends a session.
+    pub async fn delete_session(&mut self, secret: &str) -> Result<(), StoreError> {
+        query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(hash_token(secret))
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Records a failed sign-in.
+    pub async fn record_login_failure(&mut self, email: &str, ip: &str) -> Result<(), StoreError> {
+        query("INSERT INTO login_failures (email, ip, at) VALUES ($1, $2, $3)")
+            .bind(email.trim().to_lowercase())
+            .bind(ip)
+            .bind(Timestamp::now().as_millis())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets the failed sign-ins of an email after a successful one.
+    pub async fn clear_login_failures(&mut self, email: &str) -> Result<(), StoreError> {
+        query("DELETE FROM login_failures WHERE email = $1")
+            .bind(email.trim().to_lowercase())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Queues a hide (`true`) or unhide of a message on the platform.
+    pub async fn queue_moderation(
+        &self,
+        message_id: MessageId,
+        hide: bool,
+    ) -> Result<OutboxItem, StoreError> {
+        let action = if hide {
+            ModerationAction::Hide
+        } else {
+            ModerationAction::Unhide
+        };
+        let mut tx = self.begin().await?;
+        let item = tx.queue_moderation(message_id, action).await?;
+        tx.commit().await?;
+        Ok(item)
+    }
+}
+
+one_transaction! {
+    /// Opens a session for `user_id` lasting until `expires_at`; returns the cookie value
+    /// (stored only as a hash) and the session's CSRF token.
+    pub async fn create_session(&self, user_id: UserId, expires_at: Timestamp) -> Result<(String, String), StoreError>;
+    /// Ends a session.
+    pub async fn delete_session(&self, secret: &str) -> Result<(), StoreError>;
+    /// Records a failed sign-in.
+    pub async fn record_login_failure(&self, email: &str, ip: &str) -> Result<(), StoreError>;
+    /// Forgets the failed sign-ins of an email after a successful one.
+    pub async fn clear_login_failures(&self, email: &str) -> Result<(), StoreError>;
+    /// Adds an internal note.
+    pub async fn add_note(&self, conversation_id: ConversationId, user_id: Option<UserId>, text: &str) -> Result<(), StoreError>;
+}
+
+/// The approved templates of a platform.
+pub(crate) async fn templates_on<'e, E>(
+    executor: E,
+    kind: ChannelKind,
+) -> Result<Vec<ReplyTemplate>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = query("SELECT id, kind, name, language, body FROM reply_templates WHERE kind = $1 ORDER BY name, language")
+            .bind(kind.as_str())
+            .fetch_all(executor)
+            .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ReplyTemplate {
+                id: rows::get(row, "id")?,
+                kind: ChannelKind::parse(&rows::get::<String>(row, "kind")?)?,
+                name: rows::get(row, "name")?,
+                language: rows::get(row, "language")?,
+                body: rows::get(row, "body")?,
+            })
+        })
+        .collect()
 }

@@ -89,6 +89,12 @@ fn inbound(
         channel_id: channel.id,
         platform_id: ExternalId::parse(platform_id).unwrap(),
         thread_key: thread.into(),
+        // The kind its connector would set: Page threads here are comments.
+        conversation_kind: match channel.kind {
+            ChannelKind::Facebook => ConversationKind::Comment,
+            ChannelKind::Whatsapp => ConversationKind::Whatsapp,
+            ChannelKind::X => ConversationKind::XMention,
+        },
         author: NewContact {
             platform_id: ExternalId::parse(author).unwrap(),
             name: Some(format!("Author {author}")),
@@ -97,6 +103,17 @@ fn inbound(
         text: text.into(),
         attachments: vec![],
         created_at: Timestamp::from_millis(at),
+    }
+}
+
+/// A reply's payload for tests that only need one.
+fn reply_payload() -> ReplyPayload {
+    ReplyPayload {
+        thread_key: "t".into(),
+        conversation_kind: None,
+        in_reply_to: None,
+        text: "reply".into(),
+        template: None,
     }
 }
 
@@ -324,7 +341,7 @@ async fn queue_replies(store: &Store, count: usize) -> Vec<OutboxId> {
                 user_id: None,
                 text: format!("reply {index}"),
                 idempotency_key: format!("key-{index}"),
-                payload: "{}".into(),
+                payload: reply_payload(),
                 automatic: false,
             })
             .await
@@ -913,7 +930,13 @@ async fn queuing_a_reply_is_idempotent_and_sending_records_the_platform_id(db: T
         user_id: None,
         text: "¡Hola! Te ayudamos.".into(),
         idempotency_key: "req-1".into(),
-        payload: "{\"kind\":\"comment\"}".into(),
+        payload: ReplyPayload {
+            thread_key: "t1".into(),
+            conversation_kind: Some(ConversationKind::Comment),
+            in_reply_to: Some(ExternalId::parse("m1").unwrap()),
+            text: "¡Hola! Te ayudamos.".into(),
+            template: None,
+        },
         automatic: false,
     };
     let (message, item) = store.queue_reply(&reply).await.unwrap();
@@ -941,7 +964,10 @@ async fn queuing_a_reply_is_idempotent_and_sending_records_the_platform_id(db: T
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert_eq!(claimed[0].payload, "{\"kind\":\"comment\"}");
+    assert_eq!(
+        claimed[0].payload,
+        Ok(OutboxPayload::Reply(reply.payload.clone()))
+    );
     assert!(store
         .complete_outbox(item.id, "d", &ExternalId::parse("reply-123").unwrap())
         .await
@@ -1299,7 +1325,13 @@ async fn flagged_authors_are_recognised_and_hides_are_queued(db: TestDb) {
     assert!(store.author_flagged(first).await.unwrap());
     let hide = store.queue_moderation(first, true).await.unwrap();
     assert_eq!(hide.message_id, first);
-    assert!(hide.payload.contains("\"hide\""));
+    assert!(matches!(
+        hide.payload,
+        Ok(OutboxPayload::Moderate(ModerationPayload {
+            action: ModerationAction::Hide,
+            ..
+        }))
+    ));
     let now = Timestamp::now();
     let claimed = store
         .claim_outbox("d", 5, now, now.plus_millis(10_000))
@@ -1360,7 +1392,7 @@ async fn status_changes_are_recorded_and_timelines_carry_every_event(db: TestDb)
             user_id: Some(agent.id),
             text: "¡sí!".into(),
             idempotency_key: "metrics-1".into(),
-            payload: "{}".into(),
+            payload: reply_payload(),
             automatic: false,
         })
         .await
@@ -1371,7 +1403,7 @@ async fn status_changes_are_recorded_and_timelines_carry_every_event(db: TestDb)
             user_id: None,
             text: "auto".into(),
             idempotency_key: "metrics-2".into(),
-            payload: "{}".into(),
+            payload: reply_payload(),
             automatic: true,
         })
         .await
