@@ -1,14 +1,15 @@
-//! The JSON API (`/api/v1`), authenticated with API tokens.
+//! The JSON API (`/api/v1`), authenticated with API tokens: each handler reads its input,
+//! calls the application layer, and shapes the answer of ../shared/INTERFACE.md.
 
-use crate::auth::Principal;
-use crate::{AppError, AppState};
+use crate::http::{Admin, Agent, Viewer, WebError};
+use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
+use buzon_app::{AppError, InboxParams, Thread};
 use buzon_core::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 #[derive(Deserialize)]
 pub(crate) struct ListQuery {
@@ -23,95 +24,79 @@ pub(crate) struct ListQuery {
     sort: Option<String>,
 }
 
+/// A list and the cursor of its next page.
+#[derive(Serialize)]
+pub(crate) struct List<T: Serialize> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
 /// `GET /api/v1/conversations`.
 pub(crate) async fn list_conversations(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewer(caller): Viewer,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, AppError> {
-    let principal = Principal::from_bearer(&state, &headers).await?;
-    let channel_id = match query.channel.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(raw) => Some(ChannelId(raw.parse().map_err(|_| {
-            AppError::BadRequest("channel must be a channel id".into())
-        })?)),
+) -> Result<Json<List<ConversationJson>>, WebError> {
+    let params = InboxParams {
+        status: query.status,
+        channel: query.channel,
+        tag: query.tag,
+        assignee: query.assignee,
+        q: query.q,
+        sort: query.sort,
+        flagged: query.flagged,
+        limit: query.limit,
+        cursor: query.cursor,
     };
-    let assignee =
-        match query.assignee.as_deref().filter(|a| !a.is_empty()) {
-            None => AssigneeFilter::Any,
-            Some("none") | Some("unassigned") => AssigneeFilter::Unassigned,
-            Some("me") | Some("mine") => principal
-                .user_id
-                .map(AssigneeFilter::User)
-                .ok_or_else(|| AppError::BadRequest("this token acts for no user".into()))?,
-            Some(raw) => AssigneeFilter::User(UserId(raw.parse().map_err(|_| {
-                AppError::BadRequest("assignee must be a user id, me or none".into())
-            })?)),
-        };
-    let flagged = match query.flagged.as_deref() {
-        None | Some("") | Some("exclude") => FlaggedFilter::Exclude,
-        Some("only") => FlaggedFilter::Only,
-        Some("include") => FlaggedFilter::Include,
-        Some(_) => {
-            return Err(AppError::BadRequest(
-                "flagged must be exclude, only or include".into(),
-            ))
-        }
-    };
-    let filter = ConversationFilter {
-        sort: SortOrder::parse_lenient(query.sort.as_deref()),
-        status: StatusFilter::parse(query.status.as_deref())?,
-        channel_id,
-        label: query
-            .tag
-            .as_deref()
-            .filter(|t| !t.is_empty())
-            .map(Label::parse)
-            .transpose()?,
-        assignee,
-        flagged,
-        query: query.q.filter(|q| !q.trim().is_empty()),
-    };
-    let page = state
-        .store()
-        .list_conversations(&filter, page_size(query.limit), query.cursor.as_deref())
-        .await?;
-    let mut contacts = ContactCache::default();
-    let mut items = Vec::with_capacity(page.items.len());
-    for conversation in &page.items {
-        let contact = contacts.get(&state, conversation.contact_id).await?;
-        items.push(conversation_json(conversation, contact.as_ref()));
-    }
-    Ok(Json(
-        json!({ "items": items, "next_cursor": page.next_cursor }),
-    ))
+    let page = state.app().inbox(&caller.actor, &params).await?;
+    let now = Timestamp::now();
+    let items = page
+        .conversations
+        .iter()
+        .map(|conversation| {
+            ConversationJson::of(
+                conversation,
+                page.contacts.get(&conversation.contact_id),
+                now,
+            )
+        })
+        .collect();
+    Ok(Json(List {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// `GET /api/v1/conversations/{id}`.
 pub(crate) async fn show_conversation(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewer(caller): Viewer,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, AppError> {
-    Principal::from_bearer(&state, &headers).await?;
-    let conversation = state.store().conversation(ConversationId(id)).await?;
-    let messages = state.store().messages_in(conversation.id).await?;
-    let mut contacts = ContactCache::default();
-    let contact = contacts.get(&state, conversation.contact_id).await?;
-    let mut body = conversation_json(&conversation, contact.as_ref());
-    let mut rendered = Vec::with_capacity(messages.len());
-    for message in &messages {
-        let author = match message.contact_id {
-            Some(contact_id) => contacts.get(&state, contact_id).await?,
-            None => None,
-        };
-        rendered.push(message_json(
-            message,
-            conversation.channel_kind,
-            author.as_ref(),
-        ));
-    }
-    body["messages"] = Value::Array(rendered);
+) -> Result<Json<Value>, WebError> {
+    let Thread {
+        conversation,
+        messages,
+        contacts,
+        ..
+    } = state
+        .app()
+        .thread(&caller.actor, ConversationId(id))
+        .await?;
+    let now = Timestamp::now();
+    let mut body = serde_json::to_value(ConversationJson::of(
+        &conversation,
+        contacts.get(&conversation.contact_id),
+        now,
+    ))
+    .expect("views serialize");
+    let rendered: Vec<MessageJson> = messages
+        .iter()
+        .map(|message| {
+            let author = message.contact_id.and_then(|id| contacts.get(&id));
+            MessageJson::of(message, conversation.channel_kind, author)
+        })
+        .collect();
+    body["messages"] = serde_json::to_value(rendered).expect("views serialize");
     Ok(Json(body))
 }
 
@@ -121,103 +106,26 @@ pub(crate) struct ReplyBody {
 }
 
 /// `POST /api/v1/conversations/{id}/replies`: queues a reply (202), or 409 when the platform's
-/// reply window is closed.
+/// reply window is closed (with the templates that may be sent). An `Idempotency-Key` header
+/// makes a repeated request the same reply.
 pub(crate) async fn post_reply(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Agent(caller): Agent,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     Json(body): Json<ReplyBody>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
-    let principal = Principal::from_bearer(&state, &headers).await?;
-    principal.require_agent()?;
+) -> Result<(StatusCode, Json<MessageJson>), WebError> {
     let key = headers
         .get("idempotency-key")
-        .and_then(|value| value.to_str().ok())
-        .filter(|key| !key.is_empty() && key.len() <= 200)
-        .map(|key| format!("api:{}:{key}", principal.actor));
-    let (message, channel) = queue_reply(
-        &state,
-        ConversationId(id),
-        principal.user_id,
-        &principal.actor,
-        &body.text,
-        key,
-        None,
-    )
-    .await?;
+        .and_then(|value| value.to_str().ok());
+    let queued = state
+        .app()
+        .reply(&caller.actor, ConversationId(id), &body.text, key)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(message_json(&message, channel, None)),
+        Json(MessageJson::of(&queued.message, queued.channel_kind, None)),
     ))
-}
-
-/// Queues a reply (or an approved template) to a conversation: the outbound message and its
-/// outbox row in one transaction, before any platform call. Refuses free text when the
-/// platform's 24-hour window is closed (409, with the templates that may be sent).
-pub(crate) async fn queue_reply(
-    state: &AppState,
-    conversation_id: ConversationId,
-    user_id: Option<UserId>,
-    actor: &str,
-    text: &str,
-    idempotency_key: Option<String>,
-    template: Option<&buzon_store::ReplyTemplate>,
-) -> Result<(Message, ChannelKind), AppError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(AppError::BadRequest("text must not be empty".into()));
-    }
-    if text.len() > 8192 {
-        return Err(AppError::BadRequest(
-            "text must be at most 8192 bytes".into(),
-        ));
-    }
-    let conversation = state.store().conversation(conversation_id).await?;
-    if template.is_none() && conversation.reply_window_closed(Timestamp::now()) {
-        let templates = state.store().templates(conversation.channel_kind).await?;
-        return Err(AppError::Conflict {
-            code: "reply_window_closed",
-            message: "more than 24 hours have passed since the customer's last message: only an approved template may be sent".into(),
-            detail: json!({ "templates": templates.iter().map(|t| json!({"id": t.id, "name": t.name, "language": t.language, "body": t.body})).collect::<Vec<_>>() }),
-        });
-    }
-    let in_reply_to = state
-        .store()
-        .latest_inbound_platform_id(conversation.id)
-        .await?;
-    let mut payload = json!({
-        "thread_key": conversation.thread_key,
-        "in_reply_to": in_reply_to.as_ref().map(ExternalId::as_str),
-        "text": text,
-    });
-    if let Some(template) = template {
-        payload["template"] =
-            json!({"name": template.name, "language": template.language, "parameters": []});
-    }
-    let idempotency_key = idempotency_key
-        .unwrap_or_else(|| format!("auto:{}", hex::encode(rand::random::<[u8; 16]>())));
-    let (message, _outbox) = state
-        .store()
-        .queue_reply(&NewOutboundReply {
-            conversation_id: conversation.id,
-            user_id,
-            text: text.to_owned(),
-            idempotency_key,
-            payload: payload.to_string(),
-            automatic: false,
-        })
-        .await?;
-    state
-        .store()
-        .audit(
-            actor,
-            "conversation.reply",
-            &format!("conversation:{}", conversation.id),
-            &json!({"message_id": message.id}),
-        )
-        .await?;
-    state.wake_workers();
-    Ok((message, conversation.channel_kind))
 }
 
 #[derive(Deserialize)]
@@ -228,233 +136,258 @@ pub(crate) struct TagsBody {
     remove: Vec<String>,
 }
 
-fn parse_labels(raw: &[String]) -> Result<Vec<Label>, AppError> {
-    if raw.len() > 32 {
-        return Err(AppError::BadRequest("at most 32 labels at a time".into()));
-    }
-    raw.iter()
-        .map(|label| Label::parse(label).map_err(AppError::from))
-        .collect()
+#[derive(Serialize)]
+pub(crate) struct TagsJson {
+    tags: Vec<Label>,
 }
 
 /// `POST /api/v1/conversations/{id}/tags`.
 pub(crate) async fn post_conversation_tags(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Agent(caller): Agent,
     Path(id): Path<i64>,
     Json(body): Json<TagsBody>,
-) -> Result<Json<Value>, AppError> {
-    let principal = Principal::from_bearer(&state, &headers).await?;
-    principal.require_agent()?;
-    let (add, remove) = (parse_labels(&body.add)?, parse_labels(&body.remove)?);
-    let labels = state
-        .store()
-        .tag_conversation(ConversationId(id), &add, &remove)
+) -> Result<Json<TagsJson>, WebError> {
+    let tags = state
+        .app()
+        .tag_conversation(&caller.actor, ConversationId(id), &body.add, &body.remove)
         .await?;
-    state
-        .store()
-        .audit(
-            &principal.actor,
-            "conversation.tags",
-            &format!("conversation:{id}"),
-            &json!({"add": body.add, "remove": body.remove}),
-        )
-        .await?;
-    Ok(Json(json!({ "tags": labels })))
+    Ok(Json(TagsJson { tags }))
 }
 
 /// `POST /api/v1/contacts/{id}/tags`.
 pub(crate) async fn post_contact_tags(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Agent(caller): Agent,
     Path(id): Path<i64>,
     Json(body): Json<TagsBody>,
-) -> Result<Json<Value>, AppError> {
-    let principal = Principal::from_bearer(&state, &headers).await?;
-    principal.require_agent()?;
-    let (add, remove) = (parse_labels(&body.add)?, parse_labels(&body.remove)?);
-    let labels = state
-        .store()
-        .tag_contact(ContactId(id), &add, &remove)
+) -> Result<Json<TagsJson>, WebError> {
+    let tags = state
+        .app()
+        .tag_contact(&caller.actor, ContactId(id), &body.add, &body.remove)
         .await?;
-    state
-        .store()
-        .audit(
-            &principal.actor,
-            "contact.tags",
-            &format!("contact:{id}"),
-            &json!({"add": body.add, "remove": body.remove}),
-        )
-        .await?;
-    Ok(Json(json!({ "tags": labels })))
+    Ok(Json(TagsJson { tags }))
 }
 
 #[derive(Deserialize)]
 pub(crate) struct StatusBody {
     status: String,
+    #[serde(default)]
+    until: Option<String>,
 }
 
-/// `POST /api/v1/conversations/{id}/status`.
+/// `POST /api/v1/conversations/{id}/status`: `{"status": …}`, and `"until"` (RFC 3339) to
+/// snooze until a time.
 pub(crate) async fn post_status(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Agent(caller): Agent,
     Path(id): Path<i64>,
     Json(body): Json<StatusBody>,
-) -> Result<Json<Value>, AppError> {
-    let principal = Principal::from_bearer(&state, &headers).await?;
-    principal.require_agent()?;
-    let status = ConversationStatus::parse(body.status.trim())?;
-    state
-        .store()
-        .set_conversation_status(ConversationId(id), status)
-        .await?;
-    state
-        .store()
-        .audit(
-            &principal.actor,
-            "conversation.status",
-            &format!("conversation:{id}"),
-            &json!({"status": status.as_str()}),
-        )
-        .await?;
+) -> Result<Json<Value>, WebError> {
+    let status = ConversationStatus::parse(body.status.trim()).map_err(AppError::from)?;
+    let until = match body
+        .until
+        .as_deref()
+        .map(str::trim)
+        .filter(|at| !at.is_empty())
+    {
+        None => None,
+        Some(at) => Some(
+            Timestamp::parse_rfc3339(at)
+                .ok_or_else(|| WebError::bad_request("until must be an RFC 3339 time"))?,
+        ),
+    };
+    match (status, until) {
+        (ConversationStatus::Snoozed, until) => {
+            state
+                .app()
+                .snooze(&caller.actor, ConversationId(id), until)
+                .await?
+        }
+        (_, Some(_)) => return Err(WebError::bad_request("until goes only with status snoozed")),
+        (status, None) => {
+            state
+                .app()
+                .set_status(&caller.actor, ConversationId(id), status)
+                .await?
+        }
+    }
     Ok(Json(json!({ "id": id, "status": status.as_str() })))
+}
+
+/// An event that could not be processed, with its error and its body as text.
+#[derive(Serialize)]
+pub(crate) struct EventJson {
+    id: EventId,
+    source: &'static str,
+    channel_id: Option<ChannelId>,
+    origin: String,
+    received_at: String,
+    processed_at: Option<String>,
+    attempts: i32,
+    error: Option<String>,
+    body: String,
 }
 
 /// `GET /api/v1/admin/events`: inbound events that could not be processed, with their error
 /// (admins only). The raw body is shown as text, for diagnosis; it is what the platform sent.
 pub(crate) async fn list_failed_events(
     State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, AppError> {
-    let principal = Principal::from_bearer(&state, &headers).await?;
-    principal.require_admin()?;
-    let events = state.store().failed_inbound_events(200).await?;
-    let items: Vec<Value> = events
+    Admin(caller): Admin,
+) -> Result<Json<List<EventJson>>, WebError> {
+    let events = state.app().failed_events(&caller.actor, 200).await?;
+    let items = events
         .iter()
-        .map(|event| {
-            json!({
-                "id": event.id,
-                "source": event.source.as_str(),
-                "channel_id": event.channel_id,
-                "origin": event.origin,
-                "received_at": event.received_at.to_rfc3339(),
-                "processed_at": event.processed_at.map(Timestamp::to_rfc3339),
-                "attempts": event.attempts,
-                "error": event.error,
-                "body": String::from_utf8_lossy(&event.body.iter().take(64 * 1024).copied().collect::<Vec<u8>>()),
-            })
+        .map(|event| EventJson {
+            id: event.id,
+            source: event.source.as_str(),
+            channel_id: event.channel_id,
+            origin: event.origin.clone(),
+            received_at: event.received_at.to_rfc3339(),
+            processed_at: event.processed_at.map(Timestamp::to_rfc3339),
+            attempts: event.attempts,
+            error: event.error.clone(),
+            body: String::from_utf8_lossy(&event.body[..event.body.len().min(64 * 1024)])
+                .into_owned(),
         })
         .collect();
-    Ok(Json(json!({ "items": items, "next_cursor": null })))
+    Ok(Json(List {
+        items,
+        next_cursor: None,
+    }))
 }
 
 /// `POST /api/v1/admin/events/{id}/replay`: puts a failed event back in the queue.
 pub(crate) async fn replay_event(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
-    let principal = Principal::from_bearer(&state, &headers).await?;
-    principal.require_admin()?;
-    state.store().replay_inbound_event(EventId(id)).await?;
-    state
-        .store()
-        .audit(
-            &principal.actor,
-            "event.replay",
-            &format!("event:{id}"),
-            &json!({}),
-        )
-        .await?;
-    state.wake_workers();
+) -> Result<(StatusCode, Json<Value>), WebError> {
+    state.app().replay_event(&caller.actor, EventId(id)).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "id": id, "state": "pending" })),
     ))
 }
 
-#[derive(Default)]
-struct ContactCache {
-    contacts: HashMap<ContactId, Option<Contact>>,
+/// A contact as the API shows it.
+#[derive(Serialize)]
+pub(crate) struct ContactJson {
+    id: ContactId,
+    platform_id: ExternalId,
+    name: Option<String>,
+    handle: Option<String>,
+    tags: Vec<Label>,
 }
 
-impl ContactCache {
-    async fn get(&mut self, state: &AppState, id: ContactId) -> Result<Option<Contact>, AppError> {
-        if let Some(contact) = self.contacts.get(&id) {
-            return Ok(contact.clone());
+/// A conversation as the API shows it.
+#[derive(Serialize)]
+pub(crate) struct ConversationJson {
+    id: ConversationId,
+    channel: &'static str,
+    channel_id: ChannelId,
+    kind: &'static str,
+    thread_key: String,
+    status: &'static str,
+    assignee_id: Option<UserId>,
+    tags: Vec<Label>,
+    priority: i32,
+    contact: Option<ContactJson>,
+    last_message: Option<String>,
+    last_activity_at: String,
+    waiting_since: Option<String>,
+    reply_window_open: bool,
+}
+
+impl ConversationJson {
+    fn of(
+        conversation: &Conversation,
+        contact: Option<&Contact>,
+        now: Timestamp,
+    ) -> ConversationJson {
+        ConversationJson {
+            id: conversation.id,
+            channel: conversation.channel_kind.as_str(),
+            channel_id: conversation.channel_id,
+            kind: conversation.kind.as_str(),
+            thread_key: conversation.thread_key.clone(),
+            status: conversation.status.as_str(),
+            assignee_id: conversation.assignee_id,
+            tags: conversation.labels.clone(),
+            priority: conversation.priority,
+            contact: contact.map(|contact| ContactJson {
+                id: contact.id,
+                platform_id: contact.platform_id.clone(),
+                name: contact.name.clone(),
+                handle: contact.handle.clone(),
+                tags: contact.labels.clone(),
+            }),
+            last_message: conversation.last_message_text.clone(),
+            last_activity_at: conversation.last_activity_at.to_rfc3339(),
+            waiting_since: conversation.waiting_since.map(Timestamp::to_rfc3339),
+            reply_window_open: !conversation.reply_window_closed(now),
         }
-        let contact = match state.store().contact(id).await {
-            Ok(contact) => Some(contact),
-            Err(buzon_store::StoreError::NotFound) => None,
-            Err(err) => return Err(err.into()),
-        };
-        self.contacts.insert(id, contact.clone());
-        Ok(contact)
     }
 }
 
-fn author_json(contact: Option<&Contact>) -> Value {
-    match contact {
-        Some(contact) => json!({
-            "id": contact.id,
-            "platform_id": contact.platform_id,
-            "name": contact.name,
-            "handle": contact.handle,
-            "tags": contact.labels,
-        }),
-        None => Value::Null,
-    }
+/// A message's author as the API shows it.
+#[derive(Serialize)]
+pub(crate) struct AuthorJson {
+    platform_id: ExternalId,
+    name: Option<String>,
+    handle: Option<String>,
 }
 
-pub(crate) fn conversation_json(conversation: &Conversation, contact: Option<&Contact>) -> Value {
-    json!({
-        "id": conversation.id,
-        "channel": conversation.channel_kind.as_str(),
-        "channel_id": conversation.channel_id,
-        "thread_key": conversation.thread_key,
-        "status": conversation.status.as_str(),
-        "assignee_id": conversation.assignee_id,
-        "tags": conversation.labels,
-        "priority": conversation.priority,
-        "contact": author_json(contact),
-        "last_message": conversation.last_message_text,
-        "last_activity_at": conversation.last_activity_at.to_rfc3339(),
-        "waiting_since": conversation.waiting_since.map(Timestamp::to_rfc3339),
-        "reply_window_open": !conversation.reply_window_closed(Timestamp::now()),
-    })
+/// A message as the API shows it (../shared/INTERFACE.md).
+#[derive(Serialize)]
+pub(crate) struct MessageJson {
+    id: MessageId,
+    conversation_id: ConversationId,
+    channel: &'static str,
+    direction: &'static str,
+    platform_id: Option<ExternalId>,
+    text: String,
+    attachments: Vec<Attachment>,
+    author: Option<AuthorJson>,
+    created_at: String,
+    received_at: String,
+    automatic: bool,
+    deleted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<Option<String>>,
 }
 
-pub(crate) fn message_json(
-    message: &Message,
-    channel: ChannelKind,
-    author: Option<&Contact>,
-) -> Value {
-    let mut body = json!({
-        "id": message.id,
-        "conversation_id": message.conversation_id,
-        "channel": channel.as_str(),
-        "direction": message.direction.as_str(),
-        "platform_id": message.platform_id,
-        "text": message.text,
-        "attachments": message.attachments,
-        "author": match author {
-            Some(contact) => json!({"platform_id": contact.platform_id, "name": contact.name, "handle": contact.handle}),
-            None => Value::Null,
-        },
-        "created_at": message.created_at.to_rfc3339(),
-        "received_at": message.received_at.to_rfc3339(),
-        "automatic": message.automatic,
-        "deleted": message.deleted,
-    });
-    if message.direction == Direction::Outbound {
-        let status = match message.status {
-            DeliveryStatus::Queued => "queued",
-            DeliveryStatus::Failed => "failed",
-            _ => "sent",
-        };
-        body["status"] = json!(status);
-        body["delivery"] = json!(message.status.as_str());
-        body["error"] = json!(message.error);
+impl MessageJson {
+    fn of(message: &Message, channel: ChannelKind, author: Option<&Contact>) -> MessageJson {
+        let outbound = message.direction == Direction::Outbound;
+        MessageJson {
+            id: message.id,
+            conversation_id: message.conversation_id,
+            channel: channel.as_str(),
+            direction: message.direction.as_str(),
+            platform_id: message.platform_id.clone(),
+            text: message.text.clone(),
+            attachments: message.attachments.clone(),
+            author: author.map(|contact| AuthorJson {
+                platform_id: contact.platform_id.clone(),
+                name: contact.name.clone(),
+                handle: contact.handle.clone(),
+            }),
+            created_at: message.created_at.to_rfc3339(),
+            received_at: message.received_at.to_rfc3339(),
+            automatic: message.automatic,
+            deleted: message.deleted,
+            status: outbound.then_some(match message.status {
+                DeliveryStatus::Queued => "queued",
+                DeliveryStatus::Failed => "failed",
+                _ => "sent",
+            }),
+            delivery: outbound.then_some(message.status.as_str()),
+            error: outbound.then(|| message.error.clone()),
+        }
     }
-    body
 }

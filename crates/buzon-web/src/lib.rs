@@ -1,36 +1,32 @@
 //! buzon-web: the HTTP face of buzon — health and metrics, the platforms' webhooks, the JSON
-//! API and the pages.
+//! API and the pages — as thin adapters over the application layer (`buzon-app`).
 //!
-//! It knows HTTP and templates. It depends on the `Connector` trait, never on a concrete
-//! connector, and never calls a platform inside a request: replies go to the outbox.
+//! It knows HTTP, templates and translations, and nothing of the store: every read and write
+//! is a call to [`buzon_app::App`]. It never calls a platform inside a request (replies go to
+//! the outbox). Inside, the plumbing (`http`, `view`, `i18n`) depends on no feature, and the
+//! features (`pages`, `api`, `admin`, `reports`, `webhooks`…) depend on the plumbing, never on
+//! each other.
 
 #![forbid(unsafe_code)]
 
-pub mod admin;
+mod admin;
 mod api;
-mod auth;
-mod error;
 mod health;
+mod http;
 pub mod i18n;
 mod live;
 mod metrics;
 mod pages;
-mod render;
 pub mod reports;
+mod view;
 mod webhooks;
-
-pub use error::AppError;
-pub use metrics::Metrics;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use buzon_connector::Connector;
-use buzon_core::ChannelKind;
-use buzon_store::Store;
-use std::collections::HashMap;
+use buzon_app::App;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -46,98 +42,67 @@ pub struct WebSettings {
     pub x_consumer_secret: Option<String>,
     /// Whether cookies carry `Secure` (buzon is served over https).
     pub secure_cookies: bool,
-    /// The business hours response times are also measured in (always open when unset).
-    pub business_calendar: Option<buzon_core::metrics::BusinessCalendar>,
     /// How often the public figures and the default report are recomputed (a minute when zero).
     pub reports_refresh: std::time::Duration,
     /// The address buzon is reached at from outside, for embeddable snippets.
     pub public_url: String,
-    /// Facebook Login, for connecting Pages (None: Page tokens are pasted).
-    pub facebook_oauth: Option<buzon_connector::OAuthApp>,
-    /// X's OAuth 2.0 with PKCE, for connecting accounts (None: tokens are pasted).
-    pub x_oauth: Option<buzon_connector::OAuthApp>,
 }
 
 /// Everything a handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    inner: Arc<AppInner>,
+    inner: Arc<StateInner>,
 }
 
-struct AppInner {
-    store: Store,
-    metrics: Metrics,
-    connectors: HashMap<ChannelKind, Arc<dyn Connector>>,
+struct StateInner {
+    app: App,
+    stopping: tokio::sync::watch::Receiver<bool>,
     settings: WebSettings,
-    wake_workers: Arc<tokio::sync::Notify>,
-    templates: render::Templates,
-    live: std::sync::OnceLock<tokio::sync::watch::Receiver<String>>,
-    reports: reports::ReportsState,
+    templates: view::Templates,
+    reports: reports::PublicFigures,
 }
 
 impl AppState {
-    /// The state for a router over `store`, with the given connectors.
+    /// The state for a router over `app`; `stopping` turns true when buzon shuts down, which
+    /// ends the live event streams.
     pub fn new(
-        store: Store,
-        metrics: Metrics,
-        connectors: HashMap<ChannelKind, Arc<dyn Connector>>,
+        app: App,
         settings: WebSettings,
-        wake_workers: Arc<tokio::sync::Notify>,
+        stopping: tokio::sync::watch::Receiver<bool>,
     ) -> AppState {
-        let reports = reports::ReportsState::new(
-            settings
-                .business_calendar
-                .clone()
-                .unwrap_or_else(buzon_core::metrics::BusinessCalendar::always_open),
-        );
+        let templates =
+            view::Templates::new(&[view::TEMPLATES, admin::TEMPLATES, reports::TEMPLATES]);
         AppState {
-            inner: Arc::new(AppInner {
-                store,
-                metrics,
-                connectors,
+            inner: Arc::new(StateInner {
+                app,
+                stopping,
                 settings,
-                wake_workers,
-                templates: render::Templates::new(),
-                live: std::sync::OnceLock::new(),
-                reports,
+                templates,
+                reports: reports::PublicFigures::default(),
             }),
         }
     }
 
-    pub(crate) fn templates(&self) -> &render::Templates {
+    /// The application layer.
+    pub fn app(&self) -> &App {
+        &self.inner.app
+    }
+
+    /// A receiver of the shutdown signal.
+    pub(crate) fn stopping(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.stopping.clone()
+    }
+
+    pub(crate) fn templates(&self) -> &view::Templates {
         &self.inner.templates
-    }
-
-    /// The live activity feed, started on first use.
-    pub(crate) fn live(&self) -> tokio::sync::watch::Receiver<String> {
-        self.inner
-            .live
-            .get_or_init(|| live::spawn_watcher(self.clone()))
-            .clone()
-    }
-
-    pub(crate) fn reports(&self) -> &reports::ReportsState {
-        &self.inner.reports
-    }
-
-    pub(crate) fn store(&self) -> &Store {
-        &self.inner.store
-    }
-
-    pub(crate) fn metrics(&self) -> &Metrics {
-        &self.inner.metrics
-    }
-
-    pub(crate) fn connector(&self, kind: ChannelKind) -> Option<&Arc<dyn Connector>> {
-        self.inner.connectors.get(&kind)
     }
 
     pub(crate) fn settings(&self) -> &WebSettings {
         &self.inner.settings
     }
 
-    pub(crate) fn wake_workers(&self) {
-        self.inner.wake_workers.notify_waiters();
+    pub(crate) fn public_figures(&self) -> &reports::PublicFigures {
+        &self.inner.reports
     }
 }
 
@@ -145,27 +110,54 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
-        .route("/login", get(pages::show_login).post(pages::post_login))
-        .route("/logout", post(pages::post_logout))
-        .route("/lang", post(pages::post_lang))
-        .route("/inbox", get(pages::show_inbox))
+        .route(
+            "/login",
+            get(pages::login::show_login).post(pages::login::post_login),
+        )
+        .route("/logout", post(pages::login::post_logout))
+        .route("/lang", post(pages::login::post_lang))
+        .route("/inbox", get(pages::inbox::show_inbox))
         .route("/events", get(live::events))
-        .route("/conversations/{id}", get(pages::show_conversation))
-        .route("/conversations/{id}/reply", post(pages::post_reply))
-        .route("/conversations/{id}/template", post(pages::post_template))
-        .route("/conversations/{id}/notes", post(pages::post_note))
-        .route("/conversations/{id}/status", post(pages::post_status))
-        .route("/conversations/{id}/assign", post(pages::post_assign))
+        .route(
+            "/conversations/{id}",
+            get(pages::conversation::show_conversation),
+        )
+        .route(
+            "/conversations/{id}/reply",
+            post(pages::conversation::post_reply),
+        )
+        .route(
+            "/conversations/{id}/template",
+            post(pages::conversation::post_template),
+        )
+        .route(
+            "/conversations/{id}/notes",
+            post(pages::conversation::post_note),
+        )
+        .route(
+            "/conversations/{id}/status",
+            post(pages::conversation::post_status),
+        )
+        .route(
+            "/conversations/{id}/assign",
+            post(pages::conversation::post_assign),
+        )
         .route(
             "/conversations/{id}/tags",
-            post(pages::post_conversation_tags),
+            post(pages::conversation::post_conversation_tags),
         )
-        .route("/conversations/{id}/link", post(pages::post_link))
+        .route(
+            "/conversations/{id}/link",
+            post(pages::conversation::post_link),
+        )
         .route(
             "/conversations/{id}/messages/{message}/{action}",
-            post(pages::post_moderation),
+            post(pages::conversation::post_moderation),
         )
-        .route("/contacts/{id}/tags", post(pages::post_contact_tags))
+        .route(
+            "/contacts/{id}/tags",
+            post(pages::conversation::post_contact_tags),
+        )
         .route("/static/{name}", get(pages::static_file))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::show_metrics))
@@ -194,7 +186,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/events/{id}/replay", post(api::replay_event))
         .merge(admin::routes())
         .merge(reports::routes())
-        .fallback(error::not_found)
+        .fallback(http::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::render_errors,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe_request,
@@ -219,7 +215,7 @@ async fn observe_request(State(state): State<AppState>, request: Request, next: 
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    state.metrics().count_request(&route, status);
+    state.app().metrics().count_request(&route, status);
     span.in_scope(|| {
         tracing::info!(
             status,
@@ -247,4 +243,87 @@ async fn security_headers(request: Request, next: Next) -> Response {
     set(headers, "x-frame-options", "DENY");
     set(headers, "referrer-policy", "same-origin");
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// The modules of this crate and the modules each may use: the plumbing uses no feature,
+    /// features use the plumbing and never each other. Every module may use the crate root's
+    /// `AppState`, the composition root that assembles them.
+    const ALLOWED: &[(&str, &[&str])] = &[
+        ("i18n", &[]),
+        ("view", &["i18n"]),
+        ("http", &["i18n", "view"]),
+        ("pages", &["http", "i18n", "view"]),
+        ("api", &["http", "i18n", "view"]),
+        ("admin", &["http", "i18n", "view"]),
+        ("reports", &["http", "i18n", "view"]),
+        ("webhooks", &["http", "i18n", "view"]),
+        ("health", &["http", "i18n", "view"]),
+        ("metrics", &["http", "i18n", "view"]),
+        ("live", &["http", "i18n", "view"]),
+    ];
+
+    /// Every `crate::<module>` a module's source files name.
+    fn uses(module: &str) -> BTreeSet<String> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        let folder = root.join(module);
+        if folder.is_dir() {
+            let mut stack = vec![folder];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir).expect("src is readable") {
+                    let path = entry.expect("an entry").path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if path.extension().is_some_and(|ext| ext == "rs") {
+                        files.push(path);
+                    }
+                }
+            }
+        } else {
+            files.push(root.join(format!("{module}.rs")));
+        }
+        let mut used = BTreeSet::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("a source file is readable");
+            for (index, _) in text.match_indices("crate::") {
+                let rest = &text[index + 7..];
+                // `crate::{http, view::Page}` names several modules at once.
+                let paths: Vec<&str> = match rest.strip_prefix('{') {
+                    Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                        .split(',')
+                        .collect(),
+                    None => vec![rest],
+                };
+                for path in paths {
+                    let name: String = path
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    let is_module = name.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+                    if is_module && name != module {
+                        used.insert(name);
+                    }
+                }
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn the_plumbing_uses_no_feature_and_no_feature_uses_another() {
+        for (module, allowed) in ALLOWED {
+            for used in uses(module) {
+                assert!(
+                    allowed.contains(&used.as_str()),
+                    "{module} uses crate::{used}, which would make a circle of imports"
+                );
+            }
+        }
+    }
 }

@@ -1,146 +1,40 @@
-//! Prometheus text metrics: counters kept in memory per node, queue depths read from the
-//! store when scraped.
+//! `GET /metrics`: Prometheus text, open to a direct request from loopback (the usual
+//! Prometheus sidecar), else to admin tokens.
 
-use crate::auth::Principal;
-use crate::{AppError, AppState};
+use crate::http::{bearer, WebError};
+use crate::AppState;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use buzon_app::Actor;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
-/// Counters shared by the web layer and the workers.
-#[derive(Clone, Default)]
-pub struct Metrics {
-    counters: Arc<Mutex<BTreeMap<(&'static str, String), u64>>>,
-}
-
-impl Metrics {
-    /// Adds `by` to the counter `name` with the given label set (already formatted, e.g.
-    /// `platform="x",outcome="accepted"`).
-    pub fn add(&self, name: &'static str, labels: String, by: u64) {
-        let mut counters = self
-            .counters
-            .lock()
-            .expect("metrics lock is never poisoned");
-        *counters.entry((name, labels)).or_default() += by;
-    }
-
-    /// Counts one request.
-    pub fn count_request(&self, route: &str, status: u16) {
-        self.add(
-            "buzon_http_requests_total",
-            format!("route=\"{}\",status=\"{status}\"", escape(route)),
-            1,
-        );
-    }
-
-    /// Counts one webhook delivery by outcome (accepted, duplicate, rejected, too_large…).
-    pub fn count_webhook(&self, platform: &str, outcome: &str) {
-        self.add(
-            "buzon_webhooks_total",
-            format!("platform=\"{platform}\",outcome=\"{outcome}\""),
-            1,
-        );
-    }
-
-    /// Counts one outbox retry.
-    pub fn count_outbox_retry(&self, channel_id: i64) {
-        self.add(
-            "buzon_outbox_retries_total",
-            format!("channel=\"{channel_id}\""),
-            1,
-        );
-    }
-
-    /// Counts one failed poll.
-    pub fn count_poll_error(&self, channel_id: i64, kind: &str) {
-        self.add(
-            "buzon_poll_errors_total",
-            format!("channel=\"{channel_id}\",kind=\"{}\"", escape(kind)),
-            1,
-        );
-    }
-
-    /// The value of a counter, for tests and the admin pages.
-    pub fn value(&self, name: &str, labels: &str) -> u64 {
-        let counters = self
-            .counters
-            .lock()
-            .expect("metrics lock is never poisoned");
-        counters
-            .iter()
-            .filter(|((counter, counter_labels), _)| *counter == name && counter_labels == labels)
-            .map(|(_, value)| *value)
-            .sum()
-    }
-
-    fn render(&self, out: &mut String) {
-        let counters = self
-            .counters
-            .lock()
-            .expect("metrics lock is never poisoned");
-        let mut last_name = "";
-        for ((name, labels), value) in counters.iter() {
-            if *name != last_name {
-                let _ = writeln!(out, "# TYPE {name} counter");
-                last_name = name;
-            }
-            let _ = writeln!(out, "{name}{{{labels}}} {value}");
-        }
-    }
-}
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// `GET /metrics`: open to loopback (the usual Prometheus sidecar), else admins only.
+/// `GET /metrics`.
 pub(crate) async fn show_metrics(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
+) -> Result<Response, WebError> {
     // A request relayed by a reverse proxy on this machine arrives from loopback too: only a
     // direct local request (no forwarding header) is trusted without a token.
     let forwarded = headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
-    if !peer.ip().is_loopback() || forwarded {
-        let principal = Principal::from_bearer(&state, &headers).await?;
-        if !principal.role.can_admin() {
-            return Err(AppError::Forbidden);
-        }
-    }
-    let mut out = String::new();
-    state.metrics().render(&mut out);
-    match state.store().queue_depths().await {
-        Ok(depths) => {
-            let _ = writeln!(out, "# TYPE buzon_queue_depth gauge");
-            for (queue, depth) in [
-                ("inbound_pending", depths.inbound_pending),
-                ("inbound_failed", depths.inbound_failed),
-                ("outbox_pending", depths.outbox_pending),
-                ("outbox_unknown", depths.outbox_unknown),
-                ("outbox_failed", depths.outbox_failed),
-            ] {
-                let _ = writeln!(out, "buzon_queue_depth{{queue=\"{queue}\"}} {depth}");
-            }
-            let _ = writeln!(out, "# TYPE buzon_database_up gauge\nbuzon_database_up 1");
-        }
-        Err(_) => {
-            let _ = writeln!(out, "# TYPE buzon_database_up gauge\nbuzon_database_up 0");
-        }
-    }
+    let actor = if peer.ip().is_loopback() && !forwarded {
+        Actor::System("loopback scrape")
+    } else {
+        let secret = bearer(&headers).ok_or(WebError::unauthorized())?;
+        state
+            .app()
+            .authenticate_token(secret)
+            .await?
+            .ok_or(WebError::unauthorized())?
+    };
+    let text = state.app().prometheus_text(&actor).await?;
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        out,
+        text,
     )
         .into_response())
 }

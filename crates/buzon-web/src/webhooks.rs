@@ -1,18 +1,19 @@
 //! The platforms' webhooks: verify the signature over the raw bytes, store the body durably,
 //! and only then answer 200. Parsing happens later, in the workers.
 
-use crate::{AppError, AppState};
+use crate::http::WebError;
+use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use buzon_connector::{constant_time_eq, hmac_sha256, ConnectorError};
-use buzon_core::{ChannelKind, NewInboundEvent};
+use buzon_app::{AppError, WebhookReceipt};
+use buzon_connector::{constant_time_eq, hmac_sha256};
+use buzon_core::ChannelKind;
 use serde::Deserialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 /// The largest webhook body accepted (1 MiB); larger ones get 413.
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -54,7 +55,7 @@ pub(crate) struct Crc {
 pub(crate) async fn crc_x(
     State(state): State<AppState>,
     Query(crc): Query<Crc>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<serde_json::Value>, WebError> {
     let secret = state
         .settings()
         .x_consumer_secret
@@ -66,7 +67,7 @@ pub(crate) async fn crc_x(
         // arbitrary string would be a valid signature for that string as a body. Real CRC
         // tokens are short URL-safe strings: refuse anything else (no JSON can pass).
         .filter(|token| is_crc_token(token))
-        .ok_or_else(|| AppError::BadRequest("crc_token is required".into()))?;
+        .ok_or_else(|| WebError::bad_request("crc_token is required"))?;
     let mac = hmac_sha256(secret.as_bytes(), token.as_bytes());
     let encoded = base64::engine::general_purpose::STANDARD.encode(mac);
     Ok(Json(
@@ -110,45 +111,28 @@ pub(crate) async fn receive_x(
 }
 
 async fn receive(state: AppState, kind: ChannelKind, headers: HeaderMap, body: Bytes) -> Response {
-    let platform = kind.as_str();
     let configured = match kind {
         ChannelKind::Facebook | ChannelKind::Whatsapp => state.settings().meta_configured,
         ChannelKind::X => state.settings().x_consumer_secret.is_some(),
     };
-    let Some(connector) = state.connector(kind).filter(|_| configured) else {
-        state.metrics().count_webhook(platform, "unconfigured");
-        return AppError::Unavailable(format!("{platform} webhooks are not configured"))
-            .into_response();
-    };
-    if let Err(err) = connector.verify_webhook(&headers, &body) {
-        state.metrics().count_webhook(platform, "rejected");
-        tracing::warn!(platform, error = %err, "webhook refused");
-        return match err {
-            ConnectorError::BadSignature => AppError::Unauthorized.into_response(),
-            other => AppError::BadRequest(other.to_string()).into_response(),
-        };
+    if !configured {
+        state
+            .app()
+            .metrics()
+            .count_webhook(kind.as_str(), "unconfigured");
+        return WebError::from(AppError::Unavailable(format!(
+            "{kind} webhooks are not configured"
+        )))
+        .into_response();
     }
-    let event = NewInboundEvent {
-        source: kind,
-        channel_id: None,
-        origin: "webhook".into(),
-        dedup_key: format!("sha256:{}", hex::encode(Sha256::digest(&body))),
-        body: body.to_vec(),
-    };
-    match state.store().insert_inbound_event(&event).await {
-        Ok(Some(_)) => {
-            state.metrics().count_webhook(platform, "accepted");
-            state.wake_workers();
+    // Answered 200 only once the body is durably stored; otherwise the platform retries.
+    match state.app().accept_webhook(kind, &headers, &body).await {
+        Ok(WebhookReceipt::Stored) => {
             (StatusCode::OK, Json(json!({"status": "stored"}))).into_response()
         }
-        Ok(None) => {
-            state.metrics().count_webhook(platform, "duplicate");
+        Ok(WebhookReceipt::Duplicate) => {
             (StatusCode::OK, Json(json!({"status": "duplicate"}))).into_response()
         }
-        // Not stored, so not acknowledged: the platform retries.
-        Err(err) => {
-            state.metrics().count_webhook(platform, "store_failed");
-            AppError::from(err).into_response()
-        }
+        Err(err) => WebError::from(err).into_response(),
     }
 }

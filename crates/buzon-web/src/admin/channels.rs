@@ -1,26 +1,28 @@
 //! Channel pages: health, webhook settings, credentials (never shown), test, pause, publish,
-//! and connecting by pasted token (checked against the platform before it is saved).
+//! and connecting by pasted token (checked with the platform before it is saved).
 
-use super::{actor, admin, admin_form, page_data, t, when};
-use crate::pages::{render, PageError, Viewer};
-use crate::{AppError, AppState};
+use super::{admin_page, respond, NoFields};
+use crate::http::{see_other, Admin, Caller, CsrfForm, WebError};
+use crate::i18n::{text, Lang};
+use crate::view::when;
+use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
-use buzon_connector::ConnectorError;
-use buzon_core::*;
-use serde::Deserialize;
-use serde_json::json;
+use axum::http::StatusCode;
+use axum::response::Response;
+use buzon_app::{AppError, ChannelOverview, CredentialCheck, CredentialsState, NewChannel};
+use buzon_core::{ChannelHealth, ChannelId, ChannelKind, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize)]
+struct IndexView {}
 
 /// `GET /admin`.
 pub(crate) async fn show_index(
     State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let viewer = admin(&state, &headers).await?;
-    let data = page_data(&viewer, "admin.title", "index");
-    Ok(render(&state, "admin_index", &data)?.into_response())
+    Admin(caller): Admin,
+) -> Result<Response, WebError> {
+    let page = admin_page(&caller, "admin-title", "index", IndexView {});
+    respond(&state, StatusCode::OK, "admin_index", &page)
 }
 
 #[derive(Deserialize, Default)]
@@ -41,38 +43,37 @@ const NOTICES: &[&str] = &[
     "unpublished",
 ];
 
-fn notice_text(viewer: &Viewer, query: &NoticeQuery) -> Option<String> {
+/// The words of a notice a redirect named, if it is one of [`NOTICES`].
+fn notice_text(lang: Lang, query: &NoticeQuery) -> Option<String> {
     let notice = query.notice.as_deref()?;
     NOTICES
         .contains(&notice)
-        .then(|| t(viewer.lang, &format!("admin.notice.{notice}")))
+        .then(|| text(lang, &format!("admin-notice-{notice}")))
 }
 
 /// `GET /admin/channels`.
 pub(crate) async fn list_channels(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Query(query): Query<NoticeQuery>,
-) -> Result<Response, PageError> {
-    let viewer = admin(&state, &headers).await?;
-    let notice = notice_text(&viewer, &query);
-    channels_page(&state, &viewer, None, notice, None, StatusCode::OK).await
+) -> Result<Response, WebError> {
+    let notice = notice_text(caller.lang, &query);
+    channels_page(&state, &caller, None, notice, None, StatusCode::OK).await
 }
 
 /// `GET /admin/channels/{id}`.
 pub(crate) async fn show_channel(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
     Query(query): Query<NoticeQuery>,
-) -> Result<Response, PageError> {
-    let viewer = admin(&state, &headers).await?;
-    state.store().channel(ChannelId(id)).await?;
-    let notice = notice_text(&viewer, &query);
+) -> Result<Response, WebError> {
+    let channel = state.app().channel(&caller.actor, ChannelId(id)).await?;
+    let notice = notice_text(caller.lang, &query);
     channels_page(
         &state,
-        &viewer,
-        Some(ChannelId(id)),
+        &caller,
+        Some(channel.id),
         notice,
         None,
         StatusCode::OK,
@@ -80,88 +81,177 @@ pub(crate) async fn show_channel(
     .await
 }
 
+/// One channel as the page shows it: health, limits, webhook settings, and only whether its
+/// tokens are set and when they expire.
+#[derive(Serialize)]
+struct ChannelRow {
+    id: i64,
+    kind: &'static str,
+    name: String,
+    platform_id: String,
+    health: &'static str,
+    health_label: String,
+    reason: Option<String>,
+    last_success: Option<String>,
+    last_error: Option<String>,
+    rate_limited: Option<String>,
+    token_set: bool,
+    refresh_set: bool,
+    expires: String,
+    paused: bool,
+    published: bool,
+    webhook_url: String,
+    verify_token: Option<String>,
+    meta: bool,
+    x: bool,
+    refreshable: bool,
+}
+
+#[derive(Serialize)]
+struct ChannelsView {
+    channels: Vec<ChannelRow>,
+    single: bool,
+    facebook_oauth: bool,
+    x_oauth: bool,
+    meta_configured: bool,
+    x_configured: bool,
+}
+
 /// Renders the channels page (one channel when `only` is set) with an optional notice or
 /// error in words.
 pub(crate) async fn channels_page(
     state: &AppState,
-    viewer: &Viewer,
+    caller: &Caller,
     only: Option<ChannelId>,
     notice: Option<String>,
     error: Option<String>,
     status: StatusCode,
-) -> Result<Response, PageError> {
-    let lang = viewer.lang;
+) -> Result<Response, WebError> {
     let settings = state.settings();
-    let public_url = settings.public_url.trim_end_matches('/').to_owned();
-    let now = Timestamp::now();
-    let mut views = Vec::new();
-    for (channel, limits) in state.store().list_channels_with_limits().await? {
-        if only.is_some_and(|id| id != channel.id) {
-            continue;
-        }
-        // Opened only to say whether a token is set and when it expires: never rendered.
-        let (token_set, refresh_set, expires) =
-            match state.store().channel_credentials(channel.id).await {
-                Ok(credentials) => (
-                    !credentials.access_token.is_empty(),
-                    credentials.refresh_token.is_some(),
-                    match credentials.expires_at {
-                        Some(at) if at < now => format!(
-                            "{} ({})",
-                            when(Some(at)).unwrap_or_default(),
-                            t(lang, "admin.expired")
-                        ),
-                        Some(at) => when(Some(at)).unwrap_or_default(),
-                        None => t(lang, "admin.no_expiry"),
-                    },
+    let x_oauth = state.app().oauth_configured(ChannelKind::X);
+    let context = RowContext {
+        lang: caller.lang,
+        now: Timestamp::now(),
+        public_url: settings.public_url.trim_end_matches('/'),
+        verify_token: settings.meta_verify_token.as_deref(),
+        x_oauth,
+    };
+    let channels = state
+        .app()
+        .channels(&caller.actor)
+        .await?
+        .into_iter()
+        .filter(|overview| only.is_none_or(|id| id == overview.channel.id))
+        .map(|overview| channel_row(overview, &context))
+        .collect();
+    let view = ChannelsView {
+        channels,
+        single: only.is_some(),
+        facebook_oauth: state.app().oauth_configured(ChannelKind::Facebook),
+        x_oauth,
+        meta_configured: settings.meta_configured,
+        x_configured: settings.x_consumer_secret.is_some(),
+    };
+    let mut page = admin_page(caller, "admin-channels-title", "channels", view);
+    page.body.notice = notice;
+    page.body.error = error;
+    respond(state, status, "admin_channels", &page)
+}
+
+/// What every row of the channels page needs besides its channel.
+struct RowContext<'a> {
+    lang: Lang,
+    now: Timestamp,
+    /// The address buzon is reached at, without a trailing slash.
+    public_url: &'a str,
+    /// Meta's webhook verify token, if set.
+    verify_token: Option<&'a str>,
+    /// Whether X's OAuth is configured (X tokens are then renewed before they expire).
+    x_oauth: bool,
+}
+
+/// One channel as the page shows it.
+fn channel_row(overview: ChannelOverview, context: &RowContext<'_>) -> ChannelRow {
+    let RowContext { lang, now, .. } = *context;
+    let ChannelOverview {
+        channel,
+        limits,
+        credentials,
+    } = overview;
+    let (token_set, refresh_set, expires) = match credentials {
+        CredentialsState::Set {
+            access_token,
+            refresh_token,
+            expires_at,
+        } => (
+            access_token,
+            refresh_token,
+            match expires_at {
+                Some(at) if at < now => format!(
+                    "{} ({})",
+                    when(Some(at)).unwrap_or_default(),
+                    text(lang, "admin-expired")
                 ),
-                Err(_) => (false, false, t(lang, "admin.undecryptable")),
-            };
-        let rate_limited = limits
+                Some(at) => when(Some(at)).unwrap_or_default(),
+                None => text(lang, "admin-no_expiry"),
+            },
+        ),
+        CredentialsState::Undecryptable => (false, false, text(lang, "admin-undecryptable")),
+    };
+    let meta = matches!(channel.kind, ChannelKind::Facebook | ChannelKind::Whatsapp);
+    let x = channel.kind == ChannelKind::X;
+    ChannelRow {
+        id: channel.id.get(),
+        kind: channel.kind.as_str(),
+        platform_id: channel.platform_id.as_str().to_owned(),
+        health: channel.health.as_str(),
+        health_label: text(lang, &format!("admin-health-{}", channel.health.as_str())),
+        reason: channel.health_reason,
+        last_success: when(channel.last_success_at),
+        last_error: when(limits.last_error_at),
+        rate_limited: limits
             .rate_limited_until
             .filter(|until| *until > now)
-            .and_then(|until| when(Some(until)));
-        let meta = matches!(channel.kind, ChannelKind::Facebook | ChannelKind::Whatsapp);
-        views.push(json!({
-            "id": channel.id,
-            "kind": channel.kind.as_str(),
-            "name": channel.name,
-            "platform_id": channel.platform_id.as_str(),
-            "health": channel.health.as_str(),
-            "health_label": t(lang, &format!("admin.health.{}", channel.health.as_str())),
-            "reason": channel.health_reason,
-            "last_success": when(channel.last_success_at),
-            "last_error": when(limits.last_error_at),
-            "rate_limited": rate_limited,
-            "token_set": token_set,
-            "refresh_set": refresh_set,
-            "expires": expires,
-            "paused": channel.health == ChannelHealth::Paused,
-            "published": channel.published,
-            "webhook_url": format!("{public_url}/webhooks/{}", channel.kind.as_str()),
-            "verify_token": if meta { settings.meta_verify_token.clone() } else { None },
-            "meta": meta,
-            "x": channel.kind == ChannelKind::X,
-            "refreshable": channel.kind == ChannelKind::X && settings.x_oauth.is_some(),
-        }));
+            .and_then(|until| when(Some(until))),
+        token_set,
+        refresh_set,
+        expires,
+        paused: channel.health == ChannelHealth::Paused,
+        published: channel.published,
+        webhook_url: format!("{}/webhooks/{}", context.public_url, channel.kind.as_str()),
+        verify_token: context.verify_token.filter(|_| meta).map(str::to_owned),
+        meta,
+        x,
+        refreshable: x && context.x_oauth,
+        name: channel.name,
     }
-    let mut data = page_data(viewer, "admin.channels.title", "channels");
-    data["channels"] = json!(views);
-    data["single"] = json!(only.is_some());
-    data["notice"] = json!(notice);
-    data["error"] = json!(error);
-    data["facebook_oauth"] = json!(settings.facebook_oauth.is_some());
-    data["x_oauth"] = json!(settings.x_oauth.is_some());
-    data["meta_configured"] = json!(settings.meta_configured);
-    data["x_configured"] = json!(settings.x_consumer_secret.is_some());
-    let html = render(state, "admin_channels", &data)?;
-    Ok((status, html).into_response())
+}
+
+/// The channels page (one channel when `only` is set) saying the platform refused the
+/// pasted credentials, in its own words: 400, nothing saved. Any other error is handed back.
+async fn refused_credentials(
+    state: &AppState,
+    caller: &Caller,
+    only: Option<ChannelId>,
+    err: AppError,
+) -> Result<Response, WebError> {
+    let AppError::Platform { message, .. } = err else {
+        return Err(err.into());
+    };
+    let error = format!("{} {message}", text(caller.lang, "admin-error-check"));
+    channels_page(
+        state,
+        caller,
+        only,
+        None,
+        Some(error),
+        StatusCode::BAD_REQUEST,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
 pub(crate) struct ChannelForm {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -175,289 +265,279 @@ pub(crate) struct ChannelForm {
 }
 
 /// `POST /admin/channels`: connects a channel with a pasted token (a WhatsApp number and its
-/// system-user token, a Page token, an X token), checked against the platform first.
+/// system-user token, a Page token, an X token), checked with the platform first; an account
+/// already connected gets the new credentials.
 pub(crate) async fn post_channel(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<ChannelForm>,
-) -> Result<Response, PageError> {
-    let viewer = admin_form(&state, &headers, &form.csrf).await?;
-    let kind = ChannelKind::parse(form.kind.trim())?;
-    let platform_id = ExternalId::parse(form.platform_id.trim()).map_err(|_| {
-        PageError::App(AppError::BadRequest(t(
-            viewer.lang,
-            "admin.error.platform_id",
-        )))
-    })?;
-    let credentials = pasted(&form)?;
-    let Some(connector) = state.connector(kind) else {
-        return Err(PageError::App(AppError::NotFound));
+    Admin(caller): Admin,
+    CsrfForm(form): CsrfForm<ChannelForm>,
+) -> Result<Response, WebError> {
+    let kind = ChannelKind::parse(form.kind.trim()).map_err(AppError::from)?;
+    let new = NewChannel {
+        kind,
+        platform_id: form.platform_id,
+        access_token: form.access_token,
+        refresh_token: Some(form.refresh_token),
+        name: form.name,
+        replace_existing: true,
+        via: "token",
     };
-    let name = match connector
-        .check_credentials(&platform_id, &credentials)
+    match state
+        .app()
+        .connect_channel(&caller.actor, &new, CredentialCheck::WithPlatform)
         .await
     {
-        Ok(name) => name,
-        Err(err) => {
-            state
-                .store()
-                .audit(
-                    &actor(&viewer),
-                    "channel.connect_refused",
-                    &format!("{}:{}", kind.as_str(), platform_id.as_str()),
-                    &json!({"reason": kind_of(&err)}),
-                )
-                .await?;
-            let message = format!("{} {}", t(viewer.lang, "admin.error.check"), err);
-            return channels_page(
-                &state,
-                &viewer,
-                None,
-                None,
-                Some(message),
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
-        }
-    };
-    let name = if form.name.trim().is_empty() {
-        name
-    } else {
-        form.name.trim().to_owned()
-    };
-    let (channel, new) = state
-        .store()
-        .connect_channel(kind, &name, &platform_id, &credentials)
-        .await?;
-    state
-        .store()
-        .audit(
-            &actor(&viewer),
-            if new {
-                "channel.connect"
-            } else {
-                "channel.credentials"
-            },
-            &format!("channel:{}", channel.id),
-            &json!({"kind": kind.as_str(), "via": "token"}),
-        )
-        .await?;
-    state.wake_workers();
-    Ok(Redirect::to(&format!("/admin/channels/{}?notice=connected", channel.id)).into_response())
+        Ok((channel, _)) => Ok(see_other(&format!(
+            "/admin/channels/{}?notice=connected",
+            channel.id
+        ))),
+        Err(err) => refused_credentials(&state, &caller, None, err).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TokenForm {
+    #[serde(default)]
+    access_token: String,
+    #[serde(default)]
+    refresh_token: String,
 }
 
 /// `POST /admin/channels/{id}/token`: replaces a channel's token, checked first.
 pub(crate) async fn post_token(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
-    Form(form): Form<ChannelForm>,
-) -> Result<Response, PageError> {
-    let viewer = admin_form(&state, &headers, &form.csrf).await?;
-    let channel = state.store().channel(ChannelId(id)).await?;
-    let credentials = pasted(&form)?;
-    let Some(connector) = state.connector(channel.kind) else {
-        return Err(PageError::App(AppError::NotFound));
-    };
-    if let Err(err) = connector
-        .check_credentials(&channel.platform_id, &credentials)
+    CsrfForm(form): CsrfForm<TokenForm>,
+) -> Result<Response, WebError> {
+    let id = ChannelId(id);
+    match state
+        .app()
+        .replace_token(
+            &caller.actor,
+            id,
+            &form.access_token,
+            Some(&form.refresh_token),
+            CredentialCheck::WithPlatform,
+        )
         .await
     {
-        let message = format!("{} {}", t(viewer.lang, "admin.error.check"), err);
-        return channels_page(
-            &state,
-            &viewer,
-            Some(channel.id),
-            None,
-            Some(message),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        Ok(_) => Ok(see_other(&format!(
+            "/admin/channels/{id}?notice=credentials_saved"
+        ))),
+        Err(err) => refused_credentials(&state, &caller, Some(id), err).await,
     }
-    state
-        .store()
-        .set_channel_credentials(channel.id, &credentials)
-        .await?;
-    state
-        .store()
-        .audit(
-            &actor(&viewer),
-            "channel.credentials",
-            &format!("channel:{id}"),
-            &json!({"via": "token"}),
-        )
-        .await?;
-    state.wake_workers();
-    Ok(Redirect::to(&format!("/admin/channels/{id}?notice=credentials_saved")).into_response())
 }
 
-fn pasted(form: &ChannelForm) -> Result<ChannelCredentials, PageError> {
-    let token = form.access_token.trim();
-    if token.is_empty() || token.len() > 4096 {
-        return Err(PageError::App(AppError::BadRequest(
-            "the access token is required".into(),
-        )));
-    }
-    Ok(ChannelCredentials {
-        access_token: token.to_owned(),
-        refresh_token: Some(form.refresh_token.trim())
-            .filter(|token| !token.is_empty())
-            .map(str::to_owned),
-        expires_at: None,
-    })
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CsrfOnly {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
-    #[serde(default)]
-    published: String,
-}
-
-/// `POST /admin/channels/{id}/test`: asks the platform whether the stored credentials work.
+/// `POST /admin/channels/{id}/test`: asks the platform whether the stored credentials work;
+/// the answer is the channel's health.
 pub(crate) async fn post_test(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfOnly>,
-) -> Result<Response, PageError> {
-    let viewer = admin_form(&state, &headers, &form.csrf).await?;
-    let channel = state.store().channel(ChannelId(id)).await?;
-    let Some(connector) = state.connector(channel.kind) else {
-        return Err(PageError::App(AppError::NotFound));
-    };
-    let outcome = match state.store().channel_credentials(channel.id).await {
-        Ok(credentials) => connector
-            .check_credentials(&channel.platform_id, &credentials)
-            .await
-            .map_err(|err| err.to_string()),
-        Err(_) => Err(t(viewer.lang, "admin.undecryptable")),
-    };
-    let ok = outcome.is_ok();
-    match &outcome {
-        Ok(_) => {
-            state
-                .store()
-                .set_channel_health(channel.id, ChannelHealth::Healthy, None)
-                .await?
-        }
-        Err(reason) => {
-            state
-                .store()
-                .set_channel_health(
-                    channel.id,
-                    ChannelHealth::Unhealthy,
-                    Some(&format!("connection test failed: {reason}")),
-                )
-                .await?
-        }
-    }
-    state
-        .store()
-        .audit(
-            &actor(&viewer),
-            "channel.test",
-            &format!("channel:{id}"),
-            &json!({"ok": ok}),
-        )
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    let refused = state
+        .app()
+        .test_channel(&caller.actor, ChannelId(id))
         .await?;
-    let notice = if ok { "test_ok" } else { "test_failed" };
-    Ok(Redirect::to(&format!("/admin/channels/{id}?notice={notice}")).into_response())
+    let notice = if refused.is_none() {
+        "test_ok"
+    } else {
+        "test_failed"
+    };
+    Ok(see_other(&format!("/admin/channels/{id}?notice={notice}")))
 }
 
 /// `POST /admin/channels/{id}/pause`.
 pub(crate) async fn post_pause(
     state: State<AppState>,
-    headers: HeaderMap,
+    admin: Admin,
     id: Path<i64>,
-    form: Form<CsrfOnly>,
-) -> Result<Response, PageError> {
-    pause(state, headers, id, form, true).await
+    form: CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    pause(state, admin, id, form, true).await
 }
 
 /// `POST /admin/channels/{id}/resume`.
 pub(crate) async fn post_resume(
     state: State<AppState>,
-    headers: HeaderMap,
+    admin: Admin,
     id: Path<i64>,
-    form: Form<CsrfOnly>,
-) -> Result<Response, PageError> {
-    pause(state, headers, id, form, false).await
+    form: CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    pause(state, admin, id, form, false).await
 }
 
 async fn pause(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfOnly>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
     paused: bool,
-) -> Result<Response, PageError> {
-    let viewer = admin_form(&state, &headers, &form.csrf).await?;
+) -> Result<Response, WebError> {
     state
-        .store()
-        .set_channel_paused(ChannelId(id), paused)
+        .app()
+        .pause_channel(&caller.actor, ChannelId(id), paused)
         .await?;
-    state
-        .store()
-        .audit(
-            &actor(&viewer),
-            if paused {
-                "channel.pause"
-            } else {
-                "channel.resume"
-            },
-            &format!("channel:{id}"),
-            &json!({}),
-        )
-        .await?;
-    state.wake_workers();
     let notice = if paused { "paused" } else { "resumed" };
-    Ok(Redirect::to(&format!("/admin/channels/{id}?notice={notice}")).into_response())
+    Ok(see_other(&format!("/admin/channels/{id}?notice={notice}")))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PublishForm {
+    #[serde(default)]
+    published: String,
 }
 
 /// `POST /admin/channels/{id}/publish` with `published=1|0`: whether the channel's response
 /// times appear on the public page.
 pub(crate) async fn post_publish(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfOnly>,
-) -> Result<Response, PageError> {
-    let viewer = admin_form(&state, &headers, &form.csrf).await?;
+    CsrfForm(form): CsrfForm<PublishForm>,
+) -> Result<Response, WebError> {
     let published = form.published == "1";
     state
-        .store()
-        .set_channel_published(ChannelId(id), published)
-        .await?;
-    state
-        .store()
-        .audit(
-            &actor(&viewer),
-            "channel.publish",
-            &format!("channel:{id}"),
-            &json!({"published": published}),
-        )
+        .app()
+        .publish_channel(&caller.actor, ChannelId(id), published)
         .await?;
     let notice = if published {
         "published"
     } else {
         "unpublished"
     };
-    Ok(Redirect::to(&format!("/admin/channels/{id}?notice={notice}")).into_response())
+    Ok(see_other(&format!("/admin/channels/{id}?notice={notice}")))
 }
 
-/// The kind of a connector error, for the audit log (never its text, which quotes the platform).
-pub(crate) fn kind_of(err: &ConnectorError) -> &'static str {
-    match err {
-        ConnectorError::Retryable { .. } => "retryable",
-        ConnectorError::RateLimited { .. } => "rate_limited",
-        ConnectorError::AuthExpired(_) => "unauthorized",
-        ConnectorError::WindowClosed(_) => "window_closed",
-        ConnectorError::QuotaExhausted(_) => "quota",
-        ConnectorError::Permanent(_) => "refused",
-        ConnectorError::BadSignature => "signature",
-        ConnectorError::Payload(_) => "payload",
-        ConnectorError::Unknown(_) => "unknown",
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::testing::{admin, render};
+    use buzon_core::{Channel, ChannelLimits, ExternalId};
+
+    fn overview(
+        kind: ChannelKind,
+        health: ChannelHealth,
+        credentials: CredentialsState,
+    ) -> ChannelOverview {
+        ChannelOverview {
+            channel: Channel {
+                id: ChannelId(7),
+                kind,
+                name: "Tienda <b>".into(),
+                platform_id: ExternalId::parse("106540352242922").unwrap(),
+                health,
+                health_reason: Some("token expired".into()),
+                cursor: None,
+                last_success_at: Some(Timestamp::now()),
+                created_at: Timestamp::now(),
+                credentials_version: 1,
+                auto_hide_flagged: false,
+                published: true,
+            },
+            limits: ChannelLimits::default(),
+            credentials,
+        }
+    }
+
+    fn context(now: Timestamp) -> RowContext<'static> {
+        RowContext {
+            lang: Lang::english(),
+            now,
+            public_url: "https://buzon.example",
+            verify_token: Some("verify-me"),
+            x_oauth: true,
+        }
+    }
+
+    #[test]
+    fn a_row_says_whether_tokens_are_set_and_when_they_expire() {
+        let now = Timestamp::now();
+        let expired = CredentialsState::Set {
+            access_token: true,
+            refresh_token: true,
+            expires_at: Some(now.plus_millis(-60_000)),
+        };
+        let row = channel_row(
+            overview(ChannelKind::X, ChannelHealth::Unhealthy, expired),
+            &context(now),
+        );
+        assert!(row.token_set && row.refresh_set && row.refreshable && row.x);
+        assert!(row.expires.ends_with("(expired)"), "{}", row.expires);
+        assert_eq!(row.health_label, "Needs attention");
+        assert_eq!(row.webhook_url, "https://buzon.example/webhooks/x");
+        assert_eq!(row.verify_token, None, "X has no verify token");
+
+        let row = channel_row(
+            overview(
+                ChannelKind::Whatsapp,
+                ChannelHealth::Paused,
+                CredentialsState::Undecryptable,
+            ),
+            &context(now),
+        );
+        assert!(!row.token_set && !row.refresh_set && row.paused && !row.refreshable);
+        assert_eq!(row.expires, text(Lang::english(), "admin-undecryptable"));
+        assert_eq!(row.verify_token.as_deref(), Some("verify-me"));
+    }
+
+    #[test]
+    fn only_known_notices_are_shown() {
+        let notice = |name: &str| {
+            notice_text(
+                Lang::english(),
+                &NoticeQuery {
+                    notice: Some(name.to_owned()),
+                },
+            )
+        };
+        assert_eq!(
+            notice("connected").as_deref(),
+            Some("The channel is connected.")
+        );
+        assert_eq!(notice("<script>alert(1)</script>"), None);
+        assert_eq!(notice("credentials"), None);
+    }
+
+    #[test]
+    fn the_channels_and_index_pages_render() {
+        let caller = admin();
+        let now = Timestamp::now();
+        let set = CredentialsState::Set {
+            access_token: true,
+            refresh_token: false,
+            expires_at: None,
+        };
+        let view = ChannelsView {
+            channels: vec![channel_row(
+                overview(ChannelKind::Facebook, ChannelHealth::Healthy, set),
+                &context(now),
+            )],
+            single: false,
+            facebook_oauth: true,
+            x_oauth: false,
+            meta_configured: true,
+            x_configured: false,
+        };
+        let mut page = admin_page(&caller, "admin-channels-title", "channels", view);
+        page.body.notice = Some("a notice".into());
+        page.body.error = Some("an error".into());
+        let html = render("admin_channels", &page);
+        assert!(html.contains("data-health=\"healthy\""), "{html}");
+        assert!(html.contains("Tienda &lt;b&gt;"), "escaped");
+        assert!(html.contains("<code>verify-me</code>"));
+        assert!(html.contains("value=\"the-csrf-token\""));
+        assert!(html.contains("/admin/oauth/facebook/start"));
+        assert!(html.contains("a notice") && html.contains("an error"));
+        assert!(html.contains("href=\"/admin/channels\" aria-current=\"page\""));
+
+        let page = admin_page(&caller, "admin-title", "index", IndexView {});
+        let html = render("admin_index", &page);
+        assert!(
+            html.contains("<title>Administration · buzon</title>"),
+            "{html}"
+        );
     }
 }

@@ -1,17 +1,15 @@
 //! The audit log (who did what and when, filterable; append-only in the store) and the
 //! inbound event log (bodies that failed to normalize, with their error, and replay).
 
-use super::{actor, admin, admin_form, page_data, when};
-use crate::pages::{render, PageError};
+use super::{admin_page, respond, NoFields};
+use crate::http::{see_other, Admin, CsrfForm, WebError};
+use crate::view::when;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
-use buzon_core::*;
-use buzon_store::AuditFilter;
-use serde::Deserialize;
-use serde_json::json;
+use axum::http::StatusCode;
+use axum::response::Response;
+use buzon_core::{bound_text, AuditFilter, EventId, Timestamp};
+use serde::{Deserialize, Serialize};
 
 #[derive(Deserialize, Default)]
 pub(crate) struct AuditQuery {
@@ -29,13 +27,43 @@ pub(crate) struct AuditQuery {
     until: String,
 }
 
+/// The filters as typed, to show them again.
+#[derive(Serialize)]
+struct AuditFilters {
+    actor: String,
+    action: String,
+    target: String,
+    since: String,
+    until: String,
+}
+
+/// One audit line.
+#[derive(Serialize)]
+struct AuditRow {
+    at: Option<String>,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct AuditView {
+    filters: AuditFilters,
+    entries: Vec<AuditRow>,
+}
+
+/// How many audit lines the page shows.
+const AUDIT_LINES: u32 = 500;
+/// How many failed events the page shows.
+const FAILED_EVENTS: u32 = 200;
+
 /// `GET /admin/audit?actor=&action=&target=&since=&until=`.
 pub(crate) async fn show_audit(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Query(query): Query<AuditQuery>,
-) -> Result<Response, PageError> {
-    let viewer = admin(&state, &headers).await?;
+) -> Result<Response, WebError> {
     let filter = AuditFilter {
         actor: Some(query.actor.trim().to_owned()),
         action: Some(query.action.trim().to_owned()),
@@ -43,26 +71,35 @@ pub(crate) async fn show_audit(
         since: day_start(&query.since),
         until: day_start(&query.until).map(|at| at.plus_millis(DAY_MILLIS)),
     };
-    let entries = state.store().audit_log(&filter, 500).await?;
-    let mut data = page_data(&viewer, "admin.audit.title", "audit");
-    data["filters"] = json!({
-        "actor": query.actor.trim(),
-        "action": query.action.trim(),
-        "target": query.target.trim(),
-        "since": query.since.trim(),
-        "until": query.until.trim(),
-    });
-    data["entries"] = json!(entries
-        .iter()
-        .map(|entry| json!({
-            "at": when(Some(entry.at)),
-            "actor": entry.actor,
-            "action": entry.action,
-            "target": entry.target,
-            "detail": if entry.detail == "{}" { String::new() } else { bound_text(&entry.detail, 300) },
-        }))
-        .collect::<Vec<_>>());
-    Ok(render(&state, "admin_audit", &data)?.into_response())
+    let entries = state
+        .app()
+        .audit_log(&caller.actor, &filter, AUDIT_LINES)
+        .await?;
+    let view = AuditView {
+        filters: AuditFilters {
+            actor: query.actor.trim().to_owned(),
+            action: query.action.trim().to_owned(),
+            target: query.target.trim().to_owned(),
+            since: query.since.trim().to_owned(),
+            until: query.until.trim().to_owned(),
+        },
+        entries: entries
+            .iter()
+            .map(|entry| AuditRow {
+                at: when(Some(entry.at)),
+                actor: entry.actor.clone(),
+                action: entry.action.clone(),
+                target: entry.target.clone(),
+                detail: if entry.detail == "{}" {
+                    String::new()
+                } else {
+                    bound_text(&entry.detail, 300)
+                },
+            })
+            .collect(),
+    };
+    let page = admin_page(&caller, "admin-audit-title", "audit", view);
+    respond(&state, StatusCode::OK, "admin_audit", &page)
 }
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
@@ -76,61 +113,67 @@ fn day_start(text: &str) -> Option<Timestamp> {
     Timestamp::parse_rfc3339(&format!("{text}T00:00:00Z"))
 }
 
+/// One failed inbound event (never its body: only its size).
+#[derive(Serialize)]
+struct EventRow {
+    id: i64,
+    source: &'static str,
+    origin: String,
+    channel: Option<i64>,
+    received: Option<String>,
+    error: Option<String>,
+    attempts: i32,
+    size: usize,
+}
+
+#[derive(Serialize)]
+struct EventsView {
+    events: Vec<EventRow>,
+}
+
 /// `GET /admin/events`: inbound events that failed to normalize.
 pub(crate) async fn show_events(
     State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, PageError> {
-    let viewer = admin(&state, &headers).await?;
-    let events = state.store().failed_inbound_events(200).await?;
-    let mut data = page_data(&viewer, "admin.events.title", "events");
-    data["events"] = json!(events
-        .iter()
-        .map(|event| json!({
-            "id": event.id,
-            "source": event.source.as_str(),
-            "origin": event.origin,
-            "channel": event.channel_id,
-            "received": when(Some(event.received_at)),
-            "error": event.error.as_deref().map(|error| bound_text(error, 500)),
-            "attempts": event.attempts,
-            "size": event.body.len(),
-        }))
-        .collect::<Vec<_>>());
-    Ok(render(&state, "admin_events", &data)?.into_response())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct CsrfForm {
-    #[serde(default, rename = "_csrf")]
-    csrf: String,
+    Admin(caller): Admin,
+) -> Result<Response, WebError> {
+    let events = state
+        .app()
+        .failed_events(&caller.actor, FAILED_EVENTS)
+        .await?;
+    let view = EventsView {
+        events: events
+            .iter()
+            .map(|event| EventRow {
+                id: event.id.get(),
+                source: event.source.as_str(),
+                origin: event.origin.clone(),
+                channel: event.channel_id.map(|id| id.get()),
+                received: when(Some(event.received_at)),
+                error: event.error.as_deref().map(|error| bound_text(error, 500)),
+                attempts: event.attempts,
+                size: event.body.len(),
+            })
+            .collect(),
+    };
+    let page = admin_page(&caller, "admin-events-title", "events", view);
+    respond(&state, StatusCode::OK, "admin_events", &page)
 }
 
 /// `POST /admin/events/{id}/replay`: queues the event to be normalized again.
 pub(crate) async fn post_replay(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Admin(caller): Admin,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    let viewer = admin_form(&state, &headers, &form.csrf).await?;
-    state.store().replay_inbound_event(EventId(id)).await?;
-    state
-        .store()
-        .audit(
-            &actor(&viewer),
-            "event.replay",
-            &format!("event:{id}"),
-            &json!({}),
-        )
-        .await?;
-    state.wake_workers();
-    Ok(Redirect::to("/admin/events").into_response())
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    state.app().replay_event(&caller.actor, EventId(id)).await?;
+    Ok(see_other("/admin/events"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::testing::{admin, render};
 
     #[test]
     fn audit_days_are_whole_utc_days() {
@@ -138,5 +181,50 @@ mod tests {
         assert!(start.to_rfc3339().starts_with("2026-11-23T00:00:00"));
         assert!(day_start("23/11/2026").is_none());
         assert!(day_start("").is_none());
+    }
+
+    #[test]
+    fn the_audit_and_event_pages_render() {
+        let caller = admin();
+        let view = AuditView {
+            filters: AuditFilters {
+                actor: "user:1".into(),
+                action: "user.".into(),
+                target: String::new(),
+                since: "2026-11-01".into(),
+                until: String::new(),
+            },
+            entries: vec![AuditRow {
+                at: Some("2026-11-23 17:05 UTC".into()),
+                actor: "user:1".into(),
+                action: "user.add".into(),
+                target: "user:2".into(),
+                detail: "{\"role\":\"agent\"}".into(),
+            }],
+        };
+        let html = render(
+            "admin_audit",
+            &admin_page(&caller, "admin-audit-title", "audit", view),
+        );
+        assert!(html.contains("class=\"audit-entry\""), "{html}");
+        assert!(html.contains("value=\"2026-11-01\""));
+        let view = EventsView {
+            events: vec![EventRow {
+                id: 9,
+                source: "whatsapp",
+                origin: "webhook".into(),
+                channel: None,
+                received: Some("2026-11-23 17:05 UTC".into()),
+                error: Some("entry is not a list".into()),
+                attempts: 1,
+                size: 60,
+            }],
+        };
+        let html = render(
+            "admin_events",
+            &admin_page(&caller, "admin-events-title", "events", view),
+        );
+        assert!(html.contains("id=\"event-9\""), "{html}");
+        assert!(html.contains("/admin/events/9/replay"));
     }
 }

@@ -1,63 +1,56 @@
 //! Admin pages: channels and their credentials, users, API tokens, the audit log, the
-//! inbound event log. Admins only: agents and viewers get 403, signed-out visitors go to
-//! /login. Every form carries the session's CSRF token, every change is audited, and no
-//! credential is ever rendered back (pages say "set" or "not set" and when a token expires).
+//! inbound event log. Admins only: every handler takes the [`Admin`](crate::http::Admin)
+//! extractor (agents and viewers get 403, signed-out visitors go to /login) and every form is
+//! a [`CsrfForm`](crate::http::CsrfForm). Each change is one call to the application layer,
+//! which checks the role again and writes the audit line with the change. No credential is
+//! ever rendered back (pages say "set" or "not set" and when a token expires).
 
 mod channels;
 mod logs;
 mod oauth;
-mod texts;
 mod users;
 
-use crate::i18n::{self, Lang};
-use crate::pages::{viewer, PageError, Viewer};
+use crate::http::{Caller, WebError};
+use crate::view::{render, Page};
 use crate::AppState;
-use axum::http::HeaderMap;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use buzon_connector::{constant_time_eq, HttpClient};
-use buzon_core::Timestamp;
-use serde_json::Value;
-use std::sync::OnceLock;
-use std::time::Duration;
-
-/// Texts of the admin pages: (key, English, Spanish).
-pub const TEXTS: &[(&str, &str, &str)] = texts::TEXTS;
+use buzon_app::AppError;
+use serde::{Deserialize, Serialize};
 
 /// Templates of the admin pages: (name, source).
 pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_index",
-        include_str!("../../../../templates/admin/index.hbs"),
+        include_str!("../../templates/admin/index.hbs"),
     ),
     (
         "admin_channels",
-        include_str!("../../../../templates/admin/channels.hbs"),
+        include_str!("../../templates/admin/channels.hbs"),
     ),
     (
         "admin_pick_pages",
-        include_str!("../../../../templates/admin/pick_pages.hbs"),
+        include_str!("../../templates/admin/pick_pages.hbs"),
     ),
     (
         "admin_users",
-        include_str!("../../../../templates/admin/users.hbs"),
+        include_str!("../../templates/admin/users.hbs"),
     ),
     (
         "admin_tokens",
-        include_str!("../../../../templates/admin/tokens.hbs"),
+        include_str!("../../templates/admin/tokens.hbs"),
     ),
     (
         "admin_audit",
-        include_str!("../../../../templates/admin/audit.hbs"),
+        include_str!("../../templates/admin/audit.hbs"),
     ),
     (
         "admin_events",
-        include_str!("../../../../templates/admin/events.hbs"),
+        include_str!("../../templates/admin/events.hbs"),
     ),
-    (
-        "admin_nav",
-        include_str!("../../../../templates/admin/nav.hbs"),
-    ),
+    ("admin_nav", include_str!("../../templates/admin/nav.hbs")),
 ];
 
 /// The admin routes, merged into the main router.
@@ -99,70 +92,150 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `GET /static/admin.css`: the admin pages' stylesheet (nothing secret in it).
-async fn stylesheet() -> impl axum::response::IntoResponse {
+async fn stylesheet() -> impl IntoResponse {
     (
         [
-            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         include_str!("admin.css"),
     )
 }
 
-/// The signed-in admin of a request: signed out is `SignIn`, another role `Forbidden`.
-pub(crate) async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Viewer, PageError> {
-    let viewer = viewer(state, headers).await?;
-    if viewer.session.user.role.can_admin() {
-        Ok(viewer)
-    } else {
-        Err(PageError::Forbidden)
-    }
+/// What every admin page shows besides its own fields: which section of the admin
+/// navigation is current, and a notice or an error in words.
+#[derive(Serialize)]
+pub(crate) struct AdminView<T: Serialize> {
+    /// The current section of the admin navigation.
+    section: &'static str,
+    /// A notice in words (after a redirect), if any.
+    notice: Option<String>,
+    /// An error in words (a refused form), if any.
+    error: Option<String>,
+    /// The page's own fields.
+    #[serde(flatten)]
+    fields: T,
 }
 
-/// The signed-in admin of a form POST, whose CSRF token must be the session's.
-pub(crate) async fn admin_form(
+/// An admin page for `caller`, titled by `title_key`, in `section` of the admin navigation.
+pub(crate) fn admin_page<T: Serialize>(
+    caller: &Caller,
+    title_key: &str,
+    section: &'static str,
+    fields: T,
+) -> Page<AdminView<T>> {
+    Page::new(
+        caller,
+        title_key,
+        "admin",
+        AdminView {
+            section,
+            notice: None,
+            error: None,
+            fields,
+        },
+    )
+}
+
+/// Renders an admin page with `status`.
+pub(crate) fn respond<T: Serialize>(
     state: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<Viewer, PageError> {
-    let viewer = admin(state, headers).await?;
-    if constant_time_eq(csrf.as_bytes(), viewer.session.csrf_token.as_bytes()) {
-        Ok(viewer)
-    } else {
-        Err(PageError::Csrf)
+    status: StatusCode,
+    name: &str,
+    page: &Page<AdminView<T>>,
+) -> Result<Response, WebError> {
+    Ok((status, render(state, name, page)?).into_response())
+}
+
+/// A form's refusal to show on the page it came from, in the reader's language: an invalid
+/// input or a conflict (a short password, a taken email, the last admin). Anything else (a
+/// role that may not, something missing, a failure of ours) is not the form's fault and is
+/// handed back as the error it is.
+pub(crate) fn refusal(caller: &Caller, err: AppError) -> Result<String, WebError> {
+    match err {
+        AppError::Invalid { .. } | AppError::Conflict { .. } => {
+            Ok(WebError::from(err).message_in(caller.lang))
+        }
+        other => Err(other.into()),
     }
 }
 
-/// Who did it, for the audit log.
-pub(crate) fn actor(viewer: &Viewer) -> String {
-    format!("user:{}", viewer.session.user.id)
+/// A form with no field but its CSRF token.
+#[derive(Deserialize)]
+pub(crate) struct NoFields {}
+
+/// What the admin modules' tests share: a signed-in admin and the templates in strict mode.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::AdminView;
+    use crate::http::Caller;
+    use crate::i18n::Lang;
+    use crate::view::{Page, Templates};
+    use buzon_app::{Actor, Session};
+    use buzon_core::{Role, Timestamp, User, UserId};
+    use serde::Serialize;
+
+    /// A signed-in admin reading English.
+    pub(crate) fn admin() -> Caller {
+        Caller {
+            actor: Actor::User {
+                id: UserId(1),
+                role: Role::Admin,
+            },
+            session: Some(Session {
+                user: User {
+                    id: UserId(1),
+                    email: "admin@shop.example".into(),
+                    name: "Ana".into(),
+                    role: Role::Admin,
+                    active: true,
+                    created_at: Timestamp::now(),
+                },
+                csrf_token: "the-csrf-token".into(),
+            }),
+            lang: Lang::english(),
+        }
+    }
+
+    /// Renders an admin page as the server would; a field a template names and the view
+    /// lacks fails (strict mode).
+    pub(crate) fn render<T: Serialize>(name: &str, page: &Page<AdminView<T>>) -> String {
+        Templates::new(&[crate::view::TEMPLATES, super::TEMPLATES])
+            .render(name, page)
+            .unwrap_or_else(|err| panic!("{name} renders: {err}"))
+    }
 }
 
-/// The base view data of an admin page, with the admin navigation marked.
-pub(crate) fn page_data(viewer: &Viewer, title_key: &str, section: &str) -> Value {
-    let lang = viewer.lang;
-    let mut data = crate::pages::base(Some(viewer), lang, i18n::text(lang, title_key), "admin");
-    data["section"] = Value::String(section.to_owned());
-    data["notice"] = Value::Null;
-    data["error"] = Value::Null;
-    data
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::catalog;
 
-/// A time for people: `2026-11-23 17:05 UTC`.
-pub(crate) fn when(at: Option<Timestamp>) -> Option<String> {
-    at.map(|at| {
-        let text = at.to_rfc3339().replace('T', " ");
-        format!("{} UTC", text.chars().take(16).collect::<String>())
-    })
-}
-
-/// A translated text.
-pub(crate) fn t(lang: Lang, key: &str) -> String {
-    i18n::text(lang, key).to_owned()
-}
-
-/// The HTTP client for OAuth exchanges and credential checks made from admin pages.
-pub(crate) fn http() -> &'static HttpClient {
-    static CLIENT: OnceLock<HttpClient> = OnceLock::new();
-    CLIENT.get_or_init(|| HttpClient::new(Duration::from_secs(20)))
+    #[test]
+    fn a_refused_form_is_told_in_the_readers_language_and_other_errors_pass() {
+        let mut caller = testing::admin();
+        let taken = || AppError::Conflict {
+            code: "email_taken",
+            message: "a user with email a@b.example already exists".into(),
+        };
+        assert_eq!(
+            refusal(&caller, taken()).unwrap(),
+            "A user with this email already exists."
+        );
+        caller.lang = catalog().find("es").unwrap();
+        assert_eq!(
+            refusal(&caller, taken()).unwrap(),
+            crate::i18n::text(caller.lang, "error-email_taken")
+        );
+        let short = AppError::invalid("password_too_short", "at least 8");
+        assert!(!refusal(&caller, short).unwrap().is_empty());
+        assert_eq!(
+            refusal(&caller, AppError::Forbidden).unwrap_err().status(),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            refusal(&caller, AppError::NotFound).unwrap_err().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
 }

@@ -1,23 +1,23 @@
 //! `GET /reports` and its CSV exports: any signed-in user (viewers read reports too).
 
 use super::csv::{number, Csv};
-use super::figures::{duration_text, group_row, summary_rows};
+use super::figures::{duration_text, summary_rows, GroupRow, SummaryRow};
 use super::svg::{self, Bucket, Cell, Palette};
-use super::{calendar, ReportData, ReportKey, REPORTS_CSS};
-use crate::i18n::{self, Lang};
-use crate::pages::{base, render, viewer, PageError};
-use crate::{AppError, AppState};
+use super::{rules, REPORTS_CSS};
+use crate::http::{Caller, Viewer, WebError};
+use crate::i18n::{text, text_with, Lang};
+use crate::view::{render, url_encode, Page};
+use crate::AppState;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use buzon_app::reports::{ReportData, ReportKey, API_AGENT};
 use buzon_core::metrics::{
-    required_agents, BusinessCalendar, Clock, Figures, LocalDate, ServiceTarget, Weekday, RULES,
-    RULES_ES, STAFFING_ASSUMPTIONS, STAFFING_ASSUMPTIONS_ES,
+    required_agents, BusinessCalendar, Clock, Figures, LocalDate, ServiceTarget, Weekday,
 };
-use buzon_core::{Channel, ChannelId, Timestamp, User, UserId};
-use buzon_store::API_AGENT;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use buzon_core::{Channel, ChannelId, Label, Timestamp, UserId};
+use fluent_bundle::FluentValue;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// The report's query string: the period, the channel, the troll switch and the staffing
@@ -41,7 +41,7 @@ struct StaffingInput {
 }
 
 impl ReportQuery {
-    fn key(&self, calendar: &BusinessCalendar) -> Result<ReportKey, AppError> {
+    fn key(&self, calendar: &BusinessCalendar) -> Result<ReportKey, WebError> {
         Ok(ReportKey {
             from: parse_bound(self.from.as_deref(), calendar, false)?,
             to: parse_bound(self.to.as_deref(), calendar, true)?,
@@ -81,7 +81,7 @@ impl ReportQuery {
                 value
                     .as_deref()
                     .filter(|value| !value.is_empty())
-                    .map(|value| format!("{name}={}", encode(value)))
+                    .map(|value| format!("{name}={}", url_encode(value)))
             })
             .collect::<Vec<_>>()
             .join("&")
@@ -94,7 +94,7 @@ pub(crate) fn parse_bound(
     text: Option<&str>,
     calendar: &BusinessCalendar,
     end: bool,
-) -> Result<Option<Timestamp>, AppError> {
+) -> Result<Option<Timestamp>, WebError> {
     let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
         return Ok(None);
     };
@@ -102,7 +102,7 @@ pub(crate) fn parse_bound(
         return Ok(Some(instant));
     }
     let date = LocalDate::parse(text).map_err(|_| {
-        AppError::BadRequest(format!(
+        WebError::bad_request(format!(
             "{} must be a date (YYYY-MM-DD) or an RFC 3339 time",
             if end { "to" } else { "from" }
         ))
@@ -116,27 +116,15 @@ pub(crate) fn parse_bound(
     Ok(Some(calendar.start_of(next)))
 }
 
-pub(crate) fn parse_channel(text: Option<&str>) -> Result<Option<ChannelId>, AppError> {
+/// A channel id of a query string; none when empty.
+pub(crate) fn parse_channel(text: Option<&str>) -> Result<Option<ChannelId>, WebError> {
     match text.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
         Some(text) => text
             .parse::<i64>()
             .map(|id| Some(ChannelId(id)))
-            .map_err(|_| AppError::BadRequest("channel must be a channel id".into())),
+            .map_err(|_| WebError::bad_request("channel must be a channel id")),
     }
-}
-
-fn encode(value: &str) -> String {
-    let mut out = String::new();
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
 }
 
 /// `GET /reports/reports.css`.
@@ -151,50 +139,105 @@ pub(crate) async fn stylesheet() -> Response {
         .into_response()
 }
 
+/// The report page's own view.
+#[derive(Serialize)]
+struct ReportsPage {
+    report: ReportView,
+}
+
+#[derive(Serialize)]
+struct ReportView {
+    form: FormView,
+    channels: Vec<ChannelChoice>,
+    period_text: String,
+    previous_text: String,
+    as_of: String,
+    time_zone: String,
+    cycles: u64,
+    summaries: Vec<SummaryTable>,
+    distribution_svg: String,
+    volume_svg: String,
+    speed_svg: String,
+    staffing: StaffingView,
+    /// `None` when the period has no group, so the template says so.
+    by_channel: Option<Vec<GroupRow>>,
+    by_agent: Option<Vec<GroupRow>>,
+    by_label: Option<Vec<GroupRow>>,
+    exports: Vec<ExportLink>,
+    rules: Vec<String>,
+    assumptions: String,
+}
+
+/// What the filter and staffing forms show.
+#[derive(Serialize)]
+struct FormView {
+    from: String,
+    to: String,
+    include_flagged: bool,
+    share: String,
+    within: String,
+    handling: String,
+}
+
+#[derive(Serialize)]
+struct ChannelChoice {
+    id: i64,
+    name: String,
+    selected: bool,
+}
+
+/// One clock's summary table.
+#[derive(Serialize)]
+struct SummaryTable {
+    clock: &'static str,
+    caption: String,
+    rows: Vec<SummaryRow>,
+}
+
+/// The staffing chart, or why there is none.
+#[derive(Serialize)]
+struct StaffingView {
+    error: Option<String>,
+    svg: String,
+}
+
+#[derive(Serialize)]
+struct ExportLink {
+    name: String,
+    href: String,
+}
+
 /// `GET /reports`: the figures of a period against the previous one, charts, heatmaps,
 /// staffing advice and the tables, with the rules next to them.
 pub(crate) async fn show_reports(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewer(caller): Viewer,
     Query(query): Query<ReportQuery>,
-) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    let lang = viewer.lang;
-    let calendar = calendar(&state);
-    let key = query.key(&calendar)?;
-    let data = state.reports().report(&state, key).await?;
-    let channels = state.store().list_channels().await?;
-    let users = state.store().list_users().await?;
-    let mut page = base(
-        Some(&viewer),
-        lang,
-        i18n::text(lang, "reports.title"),
-        "reports",
-    );
-    let names = Names::new(lang, &channels, &users);
-    let staffing = query.staffing();
-    page["report"] = report_view(lang, &data, &names, &channels, &query, &staffing);
-    Ok(render(&state, "reports", &page)?.into_response())
+) -> Result<Html<String>, WebError> {
+    let key = query.key(&state.app().business_calendar())?;
+    let data = state.app().report(&caller.actor, key).await?;
+    let channels = state.app().channel_list(&caller.actor).await?;
+    let names = Names::of(&state, &caller, &channels).await?;
+    let report = report_view(caller.lang, &data, &names, &channels, &query);
+    let page = Page::new(&caller, "reports-title", "reports", ReportsPage { report });
+    Ok(render(&state, "reports", &page)?)
 }
 
 /// `GET /reports/export/{file}`: one table as CSV.
 pub(crate) async fn export_csv(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Viewer(caller): Viewer,
     Path(file): Path<String>,
     Query(query): Query<ReportQuery>,
-) -> Result<Response, PageError> {
-    let viewer = viewer(&state, &headers).await?;
-    let calendar = calendar(&state);
-    let key = query.key(&calendar)?;
+) -> Result<Response, WebError> {
+    let key = query.key(&state.app().business_calendar())?;
     let table = file.strip_suffix(".csv").unwrap_or(&file).to_owned();
     if !EXPORTS.contains(&table.as_str()) {
-        return Err(PageError::App(AppError::NotFound));
+        return Err(WebError::not_found());
     }
-    let data = state.reports().report(&state, key).await?;
-    let channels = state.store().list_channels().await?;
-    let users = state.store().list_users().await?;
-    let names = Names::new(viewer.lang, &channels, &users);
+    let data = state.app().report(&caller.actor, key).await?;
+    let channels = state.app().channel_list(&caller.actor).await?;
+    let names = Names::of(&state, &caller, &channels).await?;
     let body = match table.as_str() {
         "summary" => summary_csv(&data),
         "channels" => groups_csv(
@@ -258,9 +301,14 @@ struct Names {
 }
 
 impl Names {
-    fn new(lang: Lang, channels: &[Channel], users: &[User]) -> Names {
-        Names {
-            lang,
+    async fn of(
+        state: &AppState,
+        caller: &Caller,
+        channels: &[Channel],
+    ) -> Result<Names, WebError> {
+        let users = state.app().user_names(&caller.actor).await?;
+        Ok(Names {
+            lang: caller.lang,
             channels: channels
                 .iter()
                 .map(|channel| {
@@ -270,11 +318,8 @@ impl Names {
                     )
                 })
                 .collect(),
-            users: users
-                .iter()
-                .map(|user| (user.id, user.name.clone()))
-                .collect(),
-        }
+            users: users.into_iter().collect(),
+        })
     }
 
     fn channel(&self, id: ChannelId) -> String {
@@ -286,7 +331,7 @@ impl Names {
 
     fn user(&self, id: UserId) -> String {
         if id == API_AGENT {
-            return i18n::text(self.lang, "reports.api_agent").to_owned();
+            return text(self.lang, "reports-api_agent");
         }
         self.users
             .get(&id)
@@ -295,20 +340,9 @@ impl Names {
     }
 }
 
+/// The short names of the weekdays, Monday first.
 pub(crate) fn day_names(lang: Lang) -> [String; 7] {
-    let names = match lang {
-        Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
-        Lang::Es => ["lun", "mar", "mié", "jue", "vie", "sáb", "dom"],
-    };
-    names.map(str::to_owned)
-}
-
-/// The rules as list items.
-pub(crate) fn rule_items(text: &str) -> Vec<String> {
-    text.split("\n- ")
-        .map(|rule| rule.trim_start_matches("- ").trim().to_owned())
-        .filter(|rule| !rule.is_empty())
-        .collect()
+    Weekday::ALL.map(|weekday| text(lang, &format!("reports-day-{}", weekday.as_str())))
 }
 
 fn report_view(
@@ -317,97 +351,103 @@ fn report_view(
     names: &Names,
     channels: &[Channel],
     query: &ReportQuery,
-    staffing: &StaffingInput,
-) -> Value {
+) -> ReportView {
+    let staffing = query.staffing();
     let calendar = &data.calendar;
     let last_day = calendar.date_of(data.period.end.plus_millis(-1));
     let previous_last_day = calendar.date_of(data.previous.end.plus_millis(-1));
-    let group_rows = |rows: Vec<Value>| {
-        if rows.is_empty() {
-            Value::Null
-        } else {
-            json!(rows)
-        }
-    };
+    let non_empty = |rows: Vec<GroupRow>| (!rows.is_empty()).then_some(rows);
     let by_channel = data
         .current
         .by_channel
         .iter()
-        .map(|(id, figures)| group_row(&names.channel(*id), &id.get().to_string(), figures))
+        .map(|(id, figures)| GroupRow::new(names.channel(*id), id.get().to_string(), figures))
         .collect();
     let by_agent = data
         .current
         .by_agent
         .iter()
-        .map(|(id, figures)| group_row(&names.user(*id), &id.get().to_string(), figures))
+        .map(|(id, figures)| GroupRow::new(names.user(*id), id.get().to_string(), figures))
         .collect();
-    let mut labels: Vec<(&buzon_core::Label, &Figures)> = data.current.by_label.iter().collect();
+    let mut labels: Vec<(&Label, &Figures)> = data.current.by_label.iter().collect();
     labels.sort_by(|a, b| b.1.cycles.cmp(&a.1.cycles).then(a.0.cmp(b.0)));
     let by_label = labels
         .into_iter()
-        .map(|(label, figures)| group_row(label.as_str(), label.as_str(), figures))
+        .map(|(label, figures)| {
+            GroupRow::new(
+                label.as_str().to_owned(),
+                label.as_str().to_owned(),
+                figures,
+            )
+        })
         .collect();
     let selected = data.key.channel;
     let encoded = query.encoded();
-    let exports: Vec<Value> = EXPORTS
+    let exports = EXPORTS
         .iter()
-        .map(|name| {
-            json!({
-                "name": i18n::text(lang, &format!("reports.export_{name}")),
-                "href": if encoded.is_empty() {
-                    format!("/reports/export/{name}.csv")
-                } else {
-                    format!("/reports/export/{name}.csv?{encoded}")
-                },
-            })
+        .map(|name| ExportLink {
+            name: text(lang, &format!("reports-export_{name}")),
+            href: if encoded.is_empty() {
+                format!("/reports/export/{name}.csv")
+            } else {
+                format!("/reports/export/{name}.csv?{encoded}")
+            },
         })
         .collect();
-    let (rules, assumptions) = match lang {
-        Lang::En => (RULES, STAFFING_ASSUMPTIONS),
-        Lang::Es => (RULES_ES, STAFFING_ASSUMPTIONS_ES),
-    };
-    json!({
-        "form": {
-            "from": calendar.date_of(data.period.start).to_string(),
-            "to": last_day.to_string(),
-            "include_flagged": data.key.include_flagged,
-            "share": format_number(staffing.share_percent),
-            "within": format_number(staffing.within_minutes),
-            "handling": format_number(staffing.handling_minutes),
+    let (current, before) = (&data.current.overall, &data.before.overall);
+    ReportView {
+        form: FormView {
+            from: calendar.date_of(data.period.start).to_string(),
+            to: last_day.to_string(),
+            include_flagged: data.key.include_flagged,
+            share: format_number(staffing.share_percent),
+            within: format_number(staffing.within_minutes),
+            handling: format_number(staffing.handling_minutes),
         },
-        "channels": channels.iter().map(|channel| json!({
-            "id": channel.id.get(),
-            "name": names.channel(channel.id),
-            "selected": selected == Some(channel.id),
-        })).collect::<Vec<_>>(),
-        "period_text": format!("{} – {}", calendar.date_of(data.period.start), last_day),
-        "previous_text": format!("{} – {}", calendar.date_of(data.previous.start), previous_last_day),
-        "as_of": data.computed_at.to_rfc3339(),
-        "time_zone": calendar.time_zone(),
-        "cycles": data.current.overall.cycles,
-        "summaries": [
-            {
-                "clock": "wall",
-                "caption": i18n::text(lang, "reports.wall"),
-                "rows": summary_rows(lang, Clock::Wall, &data.current.overall, &data.before.overall),
+        channels: channels
+            .iter()
+            .map(|channel| ChannelChoice {
+                id: channel.id.get(),
+                name: names.channel(channel.id),
+                selected: selected == Some(channel.id),
+            })
+            .collect(),
+        period_text: format!("{} – {}", calendar.date_of(data.period.start), last_day),
+        previous_text: format!(
+            "{} – {}",
+            calendar.date_of(data.previous.start),
+            previous_last_day
+        ),
+        as_of: data.computed_at.to_rfc3339(),
+        time_zone: calendar.time_zone().to_owned(),
+        cycles: current.cycles,
+        summaries: vec![
+            SummaryTable {
+                clock: "wall",
+                caption: text(lang, "reports-wall"),
+                rows: summary_rows(lang, Clock::Wall, current, before),
             },
-            {
-                "clock": "business",
-                "caption": format!("{} ({})", i18n::text(lang, "reports.business"), business_hours_text(lang, calendar)),
-                "rows": summary_rows(lang, Clock::Business, &data.current.overall, &data.before.overall),
+            SummaryTable {
+                clock: "business",
+                caption: format!(
+                    "{} ({})",
+                    text(lang, "reports-business"),
+                    business_hours_text(lang, calendar)
+                ),
+                rows: summary_rows(lang, Clock::Business, current, before),
             },
         ],
-        "distribution_svg": distribution_svg(lang, data),
-        "volume_svg": volume_svg(lang, data),
-        "speed_svg": speed_svg(lang, data),
-        "staffing": staffing_view(lang, data, staffing),
-        "by_channel": group_rows(by_channel),
-        "by_agent": group_rows(by_agent),
-        "by_label": group_rows(by_label),
-        "exports": exports,
-        "rules": rule_items(rules),
-        "assumptions": assumptions,
-    })
+        distribution_svg: distribution_svg(lang, data),
+        volume_svg: volume_svg(lang, data),
+        speed_svg: speed_svg(lang, data),
+        staffing: staffing_view(lang, data, &staffing),
+        by_channel: non_empty(by_channel),
+        by_agent: non_empty(by_agent),
+        by_label: non_empty(by_label),
+        exports,
+        rules: rules(lang),
+        assumptions: text(lang, "reports-staffing_assumptions"),
+    }
 }
 
 fn format_number(value: f64) -> String {
@@ -420,21 +460,15 @@ fn format_number(value: f64) -> String {
 
 /// The weekly schedule in words: "Mon–Fri 09:00–18:00 · Sat, Sun closed".
 pub(crate) fn business_hours_text(lang: Lang, calendar: &BusinessCalendar) -> String {
-    let closed = match lang {
-        Lang::En => "closed",
-        Lang::Es => "cerrado",
-    };
     let Some(schedule) = calendar.schedule() else {
-        return match lang {
-            Lang::En => "always open".to_owned(),
-            Lang::Es => "siempre abierto".to_owned(),
-        };
+        return text(lang, "reports-always_open");
     };
+    let closed = text(lang, "reports-closed");
     let days = day_names(lang);
     let hours_of = |weekday: Weekday| {
         let intervals = schedule.intervals(weekday);
         if intervals.is_empty() {
-            closed.to_owned()
+            closed.clone()
         } else {
             intervals
                 .iter()
@@ -466,33 +500,33 @@ pub(crate) fn business_hours_text(lang: Lang, calendar: &BusinessCalendar) -> St
     format!("{text} ({})", calendar.time_zone())
 }
 
-/// The buckets of the distribution chart, as (upper bound in minutes, English, Spanish).
-const BUCKETS: &[(i64, &str, &str)] = &[
-    (5, "< 5 min", "< 5 min"),
-    (15, "5–15 min", "5–15 min"),
-    (30, "15–30 min", "15–30 min"),
-    (60, "30–60 min", "30–60 min"),
-    (120, "1–2 h", "1–2 h"),
-    (240, "2–4 h", "2–4 h"),
-    (480, "4–8 h", "4–8 h"),
-    (1440, "8–24 h", "8–24 h"),
-    (2880, "1–2 d", "1–2 d"),
-    (i64::MAX, "> 2 d", "> 2 d"),
+/// The buckets of the distribution chart, as (upper bound in minutes, catalog key).
+const BUCKETS: &[(i64, &str)] = &[
+    (5, "reports-bucket-under_5m"),
+    (15, "reports-bucket-5_15m"),
+    (30, "reports-bucket-15_30m"),
+    (60, "reports-bucket-30_60m"),
+    (120, "reports-bucket-1_2h"),
+    (240, "reports-bucket-2_4h"),
+    (480, "reports-bucket-4_8h"),
+    (1440, "reports-bucket-8_24h"),
+    (2880, "reports-bucket-1_2d"),
+    (i64::MAX, "reports-bucket-over_2d"),
 ];
 
 fn bucket_of(millis: i64) -> usize {
     let minutes = millis / 60_000;
     BUCKETS
         .iter()
-        .position(|(limit, _, _)| minutes < *limit)
+        .position(|(limit, _)| minutes < *limit)
         .unwrap_or(BUCKETS.len() - 1)
 }
 
 fn distribution_svg(lang: Lang, data: &ReportData) -> String {
     let mut buckets: Vec<Bucket> = BUCKETS
         .iter()
-        .map(|(_, en, es)| Bucket {
-            label: (if lang == Lang::Es { es } else { en }).to_string(),
+        .map(|(_, key)| Bucket {
+            label: text(lang, key),
             current: 0,
             previous: 0,
         })
@@ -506,22 +540,23 @@ fn distribution_svg(lang: Lang, data: &ReportData) -> String {
         buckets[bucket_of(*millis)].previous += 1;
     }
     svg::distribution(
-        i18n::text(lang, "reports.distribution"),
-        i18n::text(lang, "reports.this_period"),
-        i18n::text(lang, "reports.previous_period"),
+        &text(lang, "reports-distribution"),
+        &text(lang, "reports-this_period"),
+        &text(lang, "reports-previous_period"),
         &buckets,
     )
 }
 
-fn hour_label(lang: Lang, weekday: Weekday, hour: u8) -> String {
+fn hour_label(days: &[String; 7], weekday: Weekday, hour: u8) -> String {
     format!(
         "{} {hour:02}:00–{:02}:00",
-        day_names(lang)[weekday.index()],
+        days[weekday.index()],
         (hour + 1) % 24
     )
 }
 
 fn volume_svg(lang: Lang, data: &ReportData) -> String {
+    let days = day_names(lang);
     let most = data
         .heatmap
         .cells()
@@ -529,14 +564,6 @@ fn volume_svg(lang: Lang, data: &ReportData) -> String {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let unit = match lang {
-        Lang::En => "customer messages",
-        Lang::Es => "mensajes de clientes",
-    };
-    let per_hour = match lang {
-        Lang::En => "per hour",
-        Lang::Es => "por hora",
-    };
     let cells: Vec<Cell> = data
         .heatmap
         .cells()
@@ -547,17 +574,23 @@ fn volume_svg(lang: Lang, data: &ReportData) -> String {
             } else {
                 String::new()
             },
-            tooltip: format!(
-                "{}: {} {unit} ({:.1} {per_hour})",
-                hour_label(lang, weekday, hour),
-                cell.arrivals,
-                cell.arrivals_per_hour()
+            tooltip: text_with(
+                lang,
+                "reports-volume_cell",
+                &[
+                    ("hour", FluentValue::from(hour_label(&days, weekday, hour))),
+                    ("count", FluentValue::from(cell.arrivals)),
+                    (
+                        "rate",
+                        FluentValue::from(format!("{:.1}", cell.arrivals_per_hour())),
+                    ),
+                ],
             ),
         })
         .collect();
     svg::week_grid(
-        i18n::text(lang, "reports.heatmap_volume"),
-        &day_names(lang),
+        &text(lang, "reports-heatmap_volume"),
+        &days,
         &cells,
         Palette::Blues,
     )
@@ -587,14 +620,7 @@ fn short_duration(millis: i64) -> String {
 }
 
 fn speed_svg(lang: Lang, data: &ReportData) -> String {
-    let first = match lang {
-        Lang::En => "median first response",
-        Lang::Es => "mediana de primera respuesta",
-    };
-    let cycles = match lang {
-        Lang::En => "cycles",
-        Lang::Es => "ciclos",
-    };
+    let days = day_names(lang);
     let cells: Vec<Cell> = data
         .heatmap
         .cells()
@@ -607,18 +633,21 @@ fn speed_svg(lang: Lang, data: &ReportData) -> String {
                     minutes.ln() / 1440_f64.ln()
                 }),
                 text: median.map(short_duration).unwrap_or_default(),
-                tooltip: format!(
-                    "{}: {first} {} ({} {cycles})",
-                    hour_label(lang, weekday, hour),
-                    duration_text(median),
-                    cell.first_response.count
+                tooltip: text_with(
+                    lang,
+                    "reports-speed_cell",
+                    &[
+                        ("hour", FluentValue::from(hour_label(&days, weekday, hour))),
+                        ("duration", FluentValue::from(duration_text(median))),
+                        ("count", FluentValue::from(cell.first_response.count)),
+                    ],
                 ),
             }
         })
         .collect();
     svg::week_grid(
-        i18n::text(lang, "reports.heatmap_speed"),
-        &day_names(lang),
+        &text(lang, "reports-heatmap_speed"),
+        &days,
         &cells,
         Palette::Speed,
     )
@@ -662,47 +691,49 @@ fn plan(data: &ReportData, input: &StaffingInput) -> Result<Vec<(f64, u32)>, Str
         .collect()
 }
 
-fn staffing_view(lang: Lang, data: &ReportData, input: &StaffingInput) -> Value {
-    let people = match lang {
-        Lang::En => "people",
-        Lang::Es => "personas",
-    };
-    let per_hour = match lang {
-        Lang::En => "new conversations per hour",
-        Lang::Es => "conversaciones nuevas por hora",
-    };
-    match plan(data, input) {
-        Err(error) => json!({ "error": error, "svg": "" }),
-        Ok(plan) => {
-            let most = plan
-                .iter()
-                .map(|(_, agents)| *agents)
-                .max()
-                .unwrap_or(0)
-                .max(1);
-            let cells: Vec<Cell> = data
-                .heatmap
-                .cells()
-                .zip(&plan)
-                .map(|((weekday, hour, _), (rate, agents))| Cell {
-                    intensity: (*agents > 0).then(|| f64::from(*agents) / f64::from(most)),
-                    text: if *agents > 0 {
-                        agents.to_string()
-                    } else {
-                        String::new()
-                    },
-                    tooltip: format!(
-                        "{}: {agents} {people} ({rate:.2} {per_hour})",
-                        hour_label(lang, weekday, hour),
-                    ),
-                })
-                .collect();
-            let title = i18n::text(lang, "reports.staffing_caption");
-            json!({
-                "error": Value::Null,
-                "svg": svg::week_grid(title, &day_names(lang), &cells, Palette::Blues),
-            })
+fn staffing_view(lang: Lang, data: &ReportData, input: &StaffingInput) -> StaffingView {
+    let plan = match plan(data, input) {
+        Ok(plan) => plan,
+        Err(error) => {
+            return StaffingView {
+                error: Some(error),
+                svg: String::new(),
+            }
         }
+    };
+    let days = day_names(lang);
+    let most = plan
+        .iter()
+        .map(|(_, agents)| *agents)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let cells: Vec<Cell> = data
+        .heatmap
+        .cells()
+        .zip(&plan)
+        .map(|((weekday, hour, _), (rate, agents))| Cell {
+            intensity: (*agents > 0).then(|| f64::from(*agents) / f64::from(most)),
+            text: if *agents > 0 {
+                agents.to_string()
+            } else {
+                String::new()
+            },
+            tooltip: text_with(
+                lang,
+                "reports-staffing_cell",
+                &[
+                    ("hour", FluentValue::from(hour_label(&days, weekday, hour))),
+                    ("people", FluentValue::from(*agents)),
+                    ("rate", FluentValue::from(format!("{rate:.2}"))),
+                ],
+            ),
+        })
+        .collect();
+    let title = text(lang, "reports-staffing_caption");
+    StaffingView {
+        error: None,
+        svg: svg::week_grid(&title, &days, &cells, Palette::Blues),
     }
 }
 
@@ -935,4 +966,92 @@ fn conversations_csv(data: &ReportData, names: &Names) -> String {
         ]);
     }
     csv.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{calendar, channel, report_data, templates, viewer};
+    use super::*;
+    use crate::i18n::catalog;
+
+    #[test]
+    fn the_report_page_renders_in_every_language() {
+        let data = report_data();
+        let channels = vec![channel()];
+        for lang in catalog().languages() {
+            let caller = viewer(lang);
+            let names = Names {
+                lang,
+                channels: HashMap::from([(ChannelId(7), "Tienda <b> (whatsapp)".to_owned())]),
+                users: HashMap::new(),
+            };
+            let query = ReportQuery {
+                share: Some("80".into()),
+                ..ReportQuery::default()
+            };
+            let report = report_view(lang, &data, &names, &channels, &query);
+            let page = Page::new(&caller, "reports-title", "reports", ReportsPage { report });
+            let html = templates()
+                .render("reports", &page)
+                .unwrap_or_else(|err| panic!("the report page renders: {err}"));
+            assert!(!html.contains("??"), "{} misses a text", lang.code());
+            assert!(
+                html.contains("data-metric=\"wall.first_response.median\" data-value=\"2220000\"")
+            );
+            assert!(html.contains("data-metric=\"wall.response_rate\" data-value=\"3/4\""));
+            assert!(html.contains("data-metric=\"business.first_response.median\" data-value=\"\""));
+            assert!(html.contains("data-key=\"refund\"") && html.contains("data-key=\"0\""));
+            assert!(html.contains("Tienda &lt;b&gt;"), "escaped");
+            assert!(html.contains("Erlang C"));
+            assert!(html.contains("/reports/export/summary.csv?share"));
+            assert!(html.contains(&text(lang, "reports-rule-statistics")));
+            assert!(html.contains(&text(lang, "reports-api_agent")));
+            assert!(html.contains(&text(lang, "reports-day-sunday")));
+            assert!(html.contains("&lt; 5 min: 1</title>"), "a bar of the chart");
+            if lang == Lang::english() {
+                assert!(html.contains("never a mean"));
+            }
+        }
+    }
+
+    #[test]
+    fn business_hours_read_as_grouped_days() {
+        let spanish = catalog().find("es").expect("the catalog has Spanish");
+        assert_eq!(
+            business_hours_text(Lang::english(), &calendar()),
+            "Mon–Fri 09:00–18:00 · Sat–Sun closed (Europe/Madrid)"
+        );
+        assert_eq!(
+            business_hours_text(spanish, &calendar()),
+            "lun–vie 09:00–18:00 · sáb–dom cerrado (Europe/Madrid)"
+        );
+        assert_eq!(
+            business_hours_text(Lang::english(), &BusinessCalendar::always_open()),
+            "always open"
+        );
+    }
+
+    #[test]
+    fn heatmap_tooltips_come_from_the_catalog() {
+        let data = report_data();
+        let volume = volume_svg(Lang::english(), &data);
+        assert!(
+            volume.contains("<title>Mon 00:00–01:00: 0 customer messages (0.0 per hour)</title>"),
+            "{volume}"
+        );
+        let speed = speed_svg(Lang::english(), &data);
+        assert!(
+            speed.contains("<title>Sun 23:00–00:00: median first response — (0 cycles)</title>")
+        );
+        let staffing = staffing_view(Lang::english(), &data, &ReportQuery::default().staffing());
+        assert!(staffing.error.is_none());
+        assert!(staffing
+            .svg
+            .contains(": 0 people (0.00 new conversations per hour)</title>"));
+        let distribution = distribution_svg(Lang::english(), &data);
+        assert!(
+            distribution.contains(">&lt; 5 min</text>")
+                && distribution.contains(">&gt; 2 d</text>")
+        );
+    }
 }

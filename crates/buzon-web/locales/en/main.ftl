@@ -1,0 +1,117 @@
+# buzon: the main texts (English).
+
+# The language's own name, on the switch that offers it.
+language-name = English
+
+app-tagline = Social inbox
+
+nav-inbox = Inbox
+nav-trolls = Trolls & spam
+nav-reports = Reports
+nav-admin = Admin
+nav-logout = Sign out
+nav-language = Language
+
+login-title = Sign in
+login-email = Email
+login-password = Password
+login-submit = Sign in
+login-failed = Wrong email or password.
+login-throttled = Too many failed attempts. Try again in a few minutes.
+
+inbox-title = Inbox
+inbox-trolls_title = Trolls & spam
+inbox-search = Search messages
+inbox-filter = Filter
+inbox-status = Status
+inbox-channel = Channel
+inbox-all_channels = All channels
+inbox-label = Label
+inbox-assignee = Assignee
+inbox-anyone = Anyone
+inbox-mine = Mine
+inbox-unassigned = Unassigned
+inbox-sort = Sort
+inbox-sort_newest = Newest activity
+inbox-sort_waiting = Longest waiting
+inbox-sort_window = Reply window closing
+inbox-empty = Nothing here. Inbox zero!
+inbox-next = Older
+inbox-new_messages = New messages arrived.
+inbox-waiting = waiting
+inbox-window_open = window open
+inbox-window_closed = window closed
+
+status-open = Open
+status-pending = Pending
+status-snoozed = Snoozed
+status-resolved = Resolved
+status-all = All
+
+conversation-reply = Reply
+conversation-reply_placeholder = Write a reply… (r)
+conversation-send = Send
+conversation-note = Add internal note
+conversation-note_placeholder = Only your team sees notes
+conversation-notes = Internal notes
+conversation-resolve = Resolve (e)
+conversation-reopen = Reopen
+conversation-pending = Waiting on customer
+conversation-snooze = Snooze
+conversation-assign_me = Assign to me
+conversation-unassign = Unassign
+conversation-tags = Labels
+conversation-add_tag = Add label (t)
+conversation-author = Author
+conversation-author_tags = Tag the author
+conversation-hide = Hide on platform
+conversation-unhide = Show on platform
+conversation-hidden = hidden
+conversation-removed = removed by the author
+conversation-window_closed = More than 24 hours have passed since the customer's last message: only an approved template can be sent.
+conversation-templates = Approved templates
+conversation-no_templates = No approved templates yet: an admin can add them.
+conversation-send_template = Send template
+conversation-person = Same person elsewhere
+conversation-link = Link another profile of this person
+conversation-link_search = Name, handle or number
+conversation-history = History on every channel
+conversation-viewer = You can read this conversation; your role cannot change it.
+
+delivery-queued = sending
+delivery-sent = sent
+delivery-delivered = delivered
+delivery-read = read
+delivery-failed = failed
+delivery-received = received
+
+help-title = Keyboard shortcuts
+help-keys = j/k move · Enter open · r reply · e resolve · t tag · / search · ? help
+
+error-title = Something is wrong
+error-back = Back to the inbox
+
+# Errors, by the code the application layer gives them (`error-<code>`): pages show these;
+# an error whose code has no text here shows its own English message.
+error-csrf = Refused: the form is missing its security token. Reload the page and try again.
+error-forbidden = Your role may not do this.
+error-not_found = Not found.
+error-unauthorized = Please sign in.
+error-reply_window_closed = More than 24 hours have passed since the customer's last message: only an approved template can be sent.
+error-throttled = Too many failed attempts. Try again in a few minutes.
+error-unavailable = buzon cannot reach its database right now. Try again in a moment.
+error-internal = Something went wrong on our side. It has been logged.
+error-empty_reply = Write a reply before sending it.
+error-reply_too_long = The reply is too long.
+error-empty_note = The note is empty.
+error-unknown_assignee = Unknown assignee.
+error-link_query_short = Type at least two characters to find the other profile.
+error-password_too_short = The password needs at least 8 characters.
+error-password_too_long = The password is too long.
+error-email_taken = A user with this email already exists.
+error-last_admin = buzon needs at least one active admin.
+error-token_role = A token cannot have a higher role than its user.
+error-platform_id = The platform id is not valid.
+error-token_required = The access token is required.
+error-oauth_not_configured = Sign-in with this platform is not configured.
+error-pick_expired = This choice has expired: connect again.

@@ -1,0 +1,116 @@
+# buzon: the main texts (Spanish).
+
+# The language's own name, on the switch that offers it.
+language-name = Español
+
+app-tagline = Bandeja social
+
+nav-inbox = Bandeja
+nav-trolls = Trols y spam
+nav-reports = Informes
+nav-admin = Administración
+nav-logout = Salir
+nav-language = Idioma
+
+login-title = Iniciar sesión
+login-email = Correo
+login-password = Contraseña
+login-submit = Entrar
+login-failed = Correo o contraseña incorrectos.
+login-throttled = Demasiados intentos fallidos. Vuelve a intentarlo en unos minutos.
+
+inbox-title = Bandeja
+inbox-trolls_title = Trols y spam
+inbox-search = Buscar mensajes
+inbox-filter = Filtrar
+inbox-status = Estado
+inbox-channel = Canal
+inbox-all_channels = Todos los canales
+inbox-label = Etiqueta
+inbox-assignee = Asignado a
+inbox-anyone = Cualquiera
+inbox-mine = Míos
+inbox-unassigned = Sin asignar
+inbox-sort = Orden
+inbox-sort_newest = Actividad reciente
+inbox-sort_waiting = Más tiempo esperando
+inbox-sort_window = Ventana por cerrar
+inbox-empty = Nada por aquí. ¡Bandeja vacía!
+inbox-next = Anteriores
+inbox-new_messages = Han llegado mensajes nuevos.
+inbox-waiting = esperando
+inbox-window_open = ventana abierta
+inbox-window_closed = ventana cerrada
+
+status-open = Abierta
+status-pending = Pendiente
+status-snoozed = Pospuesta
+status-resolved = Resuelta
+status-all = Todas
+
+conversation-reply = Responder
+conversation-reply_placeholder = Escribe una respuesta… (r)
+conversation-send = Enviar
+conversation-note = Añadir nota interna
+conversation-note_placeholder = Solo tu equipo ve las notas
+conversation-notes = Notas internas
+conversation-resolve = Resolver (e)
+conversation-reopen = Reabrir
+conversation-pending = Esperando al cliente
+conversation-snooze = Posponer
+conversation-assign_me = Asignarme
+conversation-unassign = Quitar asignación
+conversation-tags = Etiquetas
+conversation-add_tag = Añadir etiqueta (t)
+conversation-author = Autor
+conversation-author_tags = Etiquetar al autor
+conversation-hide = Ocultar en la plataforma
+conversation-unhide = Mostrar en la plataforma
+conversation-hidden = oculto
+conversation-removed = eliminado por el autor
+conversation-window_closed = Han pasado más de 24 horas desde el último mensaje del cliente: solo se puede enviar una plantilla aprobada.
+conversation-templates = Plantillas aprobadas
+conversation-no_templates = Aún no hay plantillas aprobadas: un administrador puede añadirlas.
+conversation-send_template = Enviar plantilla
+conversation-person = La misma persona en otros canales
+conversation-link = Vincular otro perfil de esta persona
+conversation-link_search = Nombre, usuario o número
+conversation-history = Historial en todos los canales
+conversation-viewer = Puedes leer esta conversación; tu rol no permite cambiarla.
+
+delivery-queued = enviando
+delivery-sent = enviado
+delivery-delivered = entregado
+delivery-read = leído
+delivery-failed = fallido
+delivery-received = recibido
+
+help-title = Atajos de teclado
+help-keys = j/k moverse · Intro abrir · r responder · e resolver · t etiquetar · / buscar · ? ayuda
+
+error-title = Algo salió mal
+error-back = Volver a la bandeja
+
+# Errores, por el código que les da la capa de aplicación (`error-<código>`).
+error-csrf = Rechazado: al formulario le falta su código de seguridad. Recarga la página y vuelve a intentarlo.
+error-forbidden = Tu rol no permite hacer esto.
+error-not_found = No encontrado.
+error-unauthorized = Inicia sesión, por favor.
+error-reply_window_closed = Han pasado más de 24 horas desde el último mensaje del cliente: solo se puede enviar una plantilla aprobada.
+error-throttled = Demasiados intentos fallidos. Vuelve a intentarlo en unos minutos.
+error-unavailable = buzon no puede acceder a su base de datos ahora mismo. Vuelve a intentarlo en un momento.
+error-internal = Algo salió mal por nuestra parte. Ha quedado registrado.
+error-empty_reply = Escribe una respuesta antes de enviarla.
+error-reply_too_long = La respuesta es demasiado larga.
+error-empty_note = La nota está vacía.
+error-unknown_assignee = Persona asignada desconocida.
+error-link_query_short = Escribe al menos dos caracteres para encontrar el otro perfil.
+error-password_too_short = La contraseña necesita al menos 8 caracteres.
+error-password_too_long = La contraseña es demasiado larga.
+error-email_taken = Ya existe un usuario con este correo.
+error-last_admin = buzon necesita al menos un administrador activo.
+error-token_role = Un token no puede tener un rol superior al de su usuario.
+error-platform_id = El id de la plataforma no es válido.
+error-token_required = El token de acceso es obligatorio.
+error-oauth_not_configured = El inicio de sesión con esta plataforma no está configurado.
+error-pick_expired = Esta selección ha caducado: vuelve a conectar.

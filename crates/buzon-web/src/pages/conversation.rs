@@ -1,0 +1,540 @@
+//! A conversation: its thread, notes, the customer's other profiles, and its actions (reply,
+//! template, note, status, assignment, labels, person link, hide/unhide), each a call to the
+//! application layer followed by `303` back to the conversation.
+
+use crate::http::{see_other, Agent, CsrfForm, Viewer, WebError};
+use crate::i18n::{text, Lang};
+use crate::view::{display_name, human_duration, minute, render, Page};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use buzon_app::Thread;
+use buzon_core::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, Default)]
+pub(crate) struct ConversationQuery {
+    fragment: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MessageView {
+    id: i64,
+    direction: &'static str,
+    outbound: bool,
+    author: String,
+    created_at: String,
+    created_at_text: String,
+    text: String,
+    attachments: Vec<Attachment>,
+    delivery: &'static str,
+    delivery_label: String,
+    error: Option<String>,
+    hidden: bool,
+    deleted: bool,
+    hideable: bool,
+}
+
+#[derive(Serialize)]
+struct ConversationRef {
+    id: i64,
+}
+
+#[derive(Serialize)]
+struct ThreadView {
+    lang: &'static str,
+    messages: Vec<MessageView>,
+    can_act: bool,
+    csrf: String,
+    conversation: ConversationRef,
+}
+
+#[derive(Serialize)]
+struct ConversationSummary {
+    id: i64,
+    channel: &'static str,
+    status: &'static str,
+    status_label: String,
+    tags: Vec<String>,
+    waiting: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AuthorView {
+    id: i64,
+    name: String,
+    handle: Option<String>,
+    tags: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct LabelButton {
+    label: &'static str,
+    active: bool,
+    action: &'static str,
+}
+
+#[derive(Serialize)]
+struct NoteView {
+    author: String,
+    text: String,
+    created_at_text: String,
+}
+
+#[derive(Serialize)]
+struct TemplateView {
+    id: i64,
+    name: String,
+    language: String,
+    body: String,
+}
+
+#[derive(Serialize)]
+struct StatusAction {
+    value: &'static str,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct ProfileView {
+    channel: &'static str,
+    name: String,
+    handle: Option<String>,
+}
+
+#[derive(Serialize)]
+struct HistoryView {
+    id: i64,
+    channel: &'static str,
+    snippet: String,
+}
+
+#[derive(Serialize)]
+struct ConversationView {
+    conversation: ConversationSummary,
+    author: AuthorView,
+    author_label_buttons: Vec<LabelButton>,
+    messages: Vec<MessageView>,
+    notes: Vec<NoteView>,
+    can_act: bool,
+    window_closed: bool,
+    templates: Vec<TemplateView>,
+    status_actions: Vec<StatusAction>,
+    assigned_to_me: bool,
+    idempotency_key: String,
+    latest_message_id: String,
+    person: Option<Vec<ProfileView>>,
+    history: Vec<HistoryView>,
+}
+
+/// `GET /conversations/{id}` (`?fragment` renders only the thread, for live updates).
+pub(crate) async fn show_conversation(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(id): Path<i64>,
+    Query(query): Query<ConversationQuery>,
+) -> Result<Response, WebError> {
+    let lang = caller.lang;
+    let can_act = caller.actor.require(Role::Agent).is_ok();
+    if query.fragment.is_some() {
+        let thread = state
+            .app()
+            .thread(&caller.actor, ConversationId(id))
+            .await?;
+        let view = ThreadView {
+            lang: lang.code(),
+            messages: message_views(&thread, lang),
+            can_act,
+            csrf: caller.csrf().to_owned(),
+            conversation: ConversationRef { id },
+        };
+        return Ok(render(&state, "thread", &view)?.into_response());
+    }
+    let detail = state
+        .app()
+        .conversation(&caller.actor, ConversationId(id))
+        .await?;
+    let version = state.app().activity_version().await?;
+    let now = Timestamp::now();
+    let conversation = &detail.thread.conversation;
+    let author = &detail.author;
+    let status_actions = match conversation.status {
+        ConversationStatus::Resolved => vec![("open", "conversation-reopen")],
+        _ => vec![
+            ("resolved", "conversation-resolve"),
+            ("pending", "conversation-pending"),
+            ("snoozed", "conversation-snooze"),
+        ],
+    }
+    .into_iter()
+    .map(|(value, key)| StatusAction {
+        value,
+        label: text(lang, key),
+    })
+    .collect();
+    let labels = |labels: &[Label]| labels.iter().map(|l| l.as_str().to_owned()).collect();
+    let view = ConversationView {
+        conversation: ConversationSummary {
+            id: conversation.id.get(),
+            channel: conversation.channel_kind.as_str(),
+            status: conversation.status.as_str(),
+            status_label: text(lang, &format!("status-{}", conversation.status.as_str())),
+            tags: labels(&conversation.labels),
+            waiting: conversation
+                .waiting_since
+                .map(|since| human_duration(now.as_millis() - since.as_millis())),
+        },
+        author: AuthorView {
+            id: author.id.get(),
+            name: display_name(author),
+            handle: author.handle.clone(),
+            tags: labels(&author.labels),
+        },
+        author_label_buttons: [
+            Label::TROLL,
+            Label::SPAM,
+            Label::INFLUENCER,
+            Label::VIP,
+            Label::BLOCKED,
+        ]
+        .into_iter()
+        .map(|label| {
+            let active = author.labels.iter().any(|l| l.as_str() == label);
+            LabelButton {
+                label,
+                active,
+                action: if active { "remove" } else { "add" },
+            }
+        })
+        .collect(),
+        messages: message_views(&detail.thread, lang),
+        notes: detail
+            .notes
+            .iter()
+            .map(|note| NoteView {
+                author: note
+                    .user_id
+                    .and_then(|user| detail.thread.user_names.get(&user).cloned())
+                    .unwrap_or_default(),
+                text: note.text.clone(),
+                created_at_text: minute(note.created_at),
+            })
+            .collect(),
+        can_act,
+        window_closed: conversation.reply_window_closed(now),
+        templates: detail
+            .templates
+            .iter()
+            .map(|template| TemplateView {
+                id: template.id,
+                name: template.name.clone(),
+                language: template.language.clone(),
+                body: template.body.clone(),
+            })
+            .collect(),
+        status_actions,
+        assigned_to_me: conversation.assignee_id.is_some()
+            && conversation.assignee_id == caller.actor.user_id(),
+        idempotency_key: hex::encode(rand::random::<[u8; 12]>()),
+        latest_message_id: version,
+        person: (!detail.other_profiles.is_empty()).then(|| {
+            detail
+                .other_profiles
+                .iter()
+                .map(|(contact, kind)| ProfileView {
+                    channel: kind.map(ChannelKind::as_str).unwrap_or_default(),
+                    name: display_name(contact),
+                    handle: contact.handle.clone(),
+                })
+                .collect()
+        }),
+        history: detail
+            .history
+            .iter()
+            .map(|other| HistoryView {
+                id: other.id.get(),
+                channel: other.channel_kind.as_str(),
+                snippet: other
+                    .last_message_text
+                    .as_deref()
+                    .map(|text| bound_text(text, 120))
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    };
+    let mut page = Page::titled(&caller, display_name(author), "conversation", view);
+    page.nav_inbox = true;
+    Ok(render(&state, "conversation", &page)?.into_response())
+}
+
+fn message_views(thread: &Thread, lang: Lang) -> Vec<MessageView> {
+    let conversation = &thread.conversation;
+    thread
+        .messages
+        .iter()
+        .map(|message| {
+            let who = match (message.contact_id, message.user_id) {
+                (Some(contact), _) => thread
+                    .contacts
+                    .get(&contact)
+                    .map(display_name)
+                    .unwrap_or_default(),
+                (None, Some(user)) => thread.user_names.get(&user).cloned().unwrap_or_default(),
+                (None, None) => "buzon".to_owned(),
+            };
+            let delivery = message.status.as_str();
+            MessageView {
+                id: message.id.get(),
+                direction: message.direction.as_str(),
+                outbound: message.direction == Direction::Outbound,
+                author: bound_text(&who, 200),
+                created_at: message.created_at.to_rfc3339(),
+                created_at_text: minute(message.created_at),
+                text: message.text.clone(),
+                attachments: message.attachments.clone(),
+                delivery,
+                delivery_label: text(lang, &format!("delivery-{delivery}")),
+                error: message.error.clone(),
+                hidden: message.hidden,
+                deleted: message.deleted,
+                hideable: message.direction == Direction::Inbound
+                    && message.platform_id.is_some()
+                    && !message.deleted
+                    && conversation.kind.can_hide_messages(),
+            }
+        })
+        .collect()
+}
+
+fn back_to(id: i64) -> Response {
+    see_other(&format!("/conversations/{id}"))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TextForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    idempotency_key: String,
+}
+
+/// `POST /conversations/{id}/reply`: queues the reply; it shows at once as "sending".
+pub(crate) async fn post_reply(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<TextForm>,
+) -> Result<Response, WebError> {
+    let key = bound_text(form.idempotency_key.trim(), 64);
+    state
+        .app()
+        .reply(
+            &caller.actor,
+            ConversationId(id),
+            &form.text,
+            Some(key.as_str()).filter(|key| !key.is_empty()),
+        )
+        .await?;
+    Ok(back_to(id))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TemplateForm {
+    #[serde(default)]
+    template_id: String,
+}
+
+/// `POST /conversations/{id}/template`: sends an approved template (window closed).
+pub(crate) async fn post_template(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<TemplateForm>,
+) -> Result<Response, WebError> {
+    let template_id = form
+        .template_id
+        .trim()
+        .parse()
+        .map_err(|_| WebError::bad_request("unknown template"))?;
+    state
+        .app()
+        .reply_with_template(&caller.actor, ConversationId(id), template_id, None)
+        .await?;
+    Ok(back_to(id))
+}
+
+/// `POST /conversations/{id}/notes`.
+pub(crate) async fn post_note(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<TextForm>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .add_note(&caller.actor, ConversationId(id), &form.text)
+        .await?;
+    Ok(back_to(id))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct StatusForm {
+    #[serde(default)]
+    status: String,
+}
+
+/// `POST /conversations/{id}/status`.
+pub(crate) async fn post_status(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<StatusForm>,
+) -> Result<Response, WebError> {
+    let status = ConversationStatus::parse(form.status.trim())
+        .map_err(|err| WebError::from(buzon_app::AppError::from(err)))?;
+    state
+        .app()
+        .set_status(&caller.actor, ConversationId(id), status)
+        .await?;
+    Ok(back_to(id))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AssignForm {
+    #[serde(default)]
+    assignee: String,
+}
+
+/// `POST /conversations/{id}/assign`: `me`, a user id, or empty for nobody.
+pub(crate) async fn post_assign(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<AssignForm>,
+) -> Result<Response, WebError> {
+    let assignee = match form.assignee.trim() {
+        "" => None,
+        "me" => Some(
+            caller
+                .actor
+                .user_id()
+                .ok_or(WebError::bad_request("unknown assignee"))?,
+        ),
+        other => Some(UserId(
+            other
+                .parse()
+                .map_err(|_| WebError::bad_request("unknown assignee"))?,
+        )),
+    };
+    state
+        .app()
+        .assign(&caller.actor, ConversationId(id), assignee)
+        .await?;
+    Ok(back_to(id))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TagForm {
+    #[serde(default)]
+    add: String,
+    #[serde(default)]
+    remove: String,
+    #[serde(default)]
+    conversation_id: Option<i64>,
+}
+
+/// Labels as typed in a form: separated by commas or spaces, at most 16.
+fn labels_in(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .take(16)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `POST /conversations/{id}/tags`.
+pub(crate) async fn post_conversation_tags(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<TagForm>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .tag_conversation(
+            &caller.actor,
+            ConversationId(id),
+            &labels_in(&form.add),
+            &labels_in(&form.remove),
+        )
+        .await?;
+    Ok(back_to(id))
+}
+
+/// `POST /contacts/{id}/tags`: labels on the author (troll, spam, influencer, vip, blocked).
+pub(crate) async fn post_contact_tags(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<TagForm>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .tag_contact(
+            &caller.actor,
+            ContactId(id),
+            &labels_in(&form.add),
+            &labels_in(&form.remove),
+        )
+        .await?;
+    match form.conversation_id {
+        Some(conversation) => Ok(back_to(conversation)),
+        None => Ok(see_other("/inbox")),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LinkForm {
+    #[serde(default)]
+    query: String,
+}
+
+/// `POST /conversations/{id}/link`: links the author with the best match for `query` on
+/// another channel (by name, handle or platform id).
+pub(crate) async fn post_link(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<LinkForm>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .link_person(&caller.actor, ConversationId(id), &form.query)
+        .await?;
+    Ok(back_to(id))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NoFields {}
+
+/// `POST /conversations/{id}/messages/{message}/hide|unhide`: queued, never done inside the
+/// request.
+pub(crate) async fn post_moderation(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path((id, message, action)): Path<(i64, i64, String)>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    let action = ModerationAction::parse(&action).map_err(|_| WebError::not_found())?;
+    state
+        .app()
+        .moderate(
+            &caller.actor,
+            ConversationId(id),
+            MessageId(message),
+            action,
+        )
+        .await?;
+    Ok(back_to(id))
+}

@@ -1,0 +1,268 @@
+//! The queue: every channel's conversations with filters, sorts, keyset pages and live
+//! updates; the "trolls & spam" view holds flagged authors.
+
+use crate::http::{Viewer, WebError};
+use crate::i18n::{text, Lang};
+use crate::view::{human_duration, render, url_encode, Page};
+use crate::AppState;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use buzon_app::InboxParams;
+use buzon_core::{bound_text, ChannelId, Contact, Conversation, Label, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize, Default)]
+pub(crate) struct InboxQuery {
+    status: Option<String>,
+    channel: Option<String>,
+    tag: Option<String>,
+    assignee: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    view: Option<String>,
+    fragment: Option<String>,
+}
+
+/// One row of the queue.
+#[derive(Serialize)]
+pub(crate) struct RowView {
+    id: i64,
+    channel: &'static str,
+    author: String,
+    author_tags: Vec<String>,
+    snippet: String,
+    tags: Vec<String>,
+    waiting: Option<String>,
+    waiting_since: Option<String>,
+    windowed: bool,
+    window_open: bool,
+    window_left: Option<String>,
+    status: &'static str,
+    status_label: String,
+    priority: bool,
+}
+
+#[derive(Serialize)]
+struct RowsView {
+    lang: &'static str,
+    rows: Vec<RowView>,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct ChannelChoice {
+    id: i64,
+    kind: &'static str,
+    name: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct Filters {
+    q: String,
+    tag: String,
+}
+
+#[derive(Serialize)]
+struct InboxView {
+    heading: String,
+    trolls_view: bool,
+    rows: Vec<RowView>,
+    latest_message_id: String,
+    statuses: Vec<Choice>,
+    channels: Vec<ChannelChoice>,
+    assignees: Vec<Choice>,
+    sorts: Vec<Choice>,
+    filters: Filters,
+    self_url: String,
+    next_url: Option<String>,
+}
+
+/// `GET /inbox`: the shared queue.
+pub(crate) async fn show_inbox(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Query(query): Query<InboxQuery>,
+) -> Result<Response, WebError> {
+    let lang = caller.lang;
+    let trolls_view = query.view.as_deref() == Some("trolls");
+    let params = InboxParams {
+        status: query.status.clone(),
+        channel: query.channel.clone(),
+        tag: query.tag.clone(),
+        assignee: query.assignee.clone(),
+        q: query.q.clone(),
+        sort: query.sort.clone(),
+        flagged: Some(if trolls_view { "only" } else { "exclude" }.to_owned()),
+        limit: Some(50),
+        cursor: query.cursor.clone(),
+    };
+    let page = state.app().inbox(&caller.actor, &params).await?;
+    let now = Timestamp::now();
+    let rows: Vec<RowView> = page
+        .conversations
+        .iter()
+        .map(|conversation| {
+            row_view(
+                conversation,
+                page.contacts.get(&conversation.contact_id),
+                lang,
+                now,
+            )
+        })
+        .collect();
+    if query.fragment.is_some() {
+        let view = RowsView {
+            lang: lang.code(),
+            rows,
+        };
+        return Ok(render(&state, "inbox_rows", &view)?.into_response());
+    }
+    let version = state.app().activity_version().await?;
+    let channels = state.app().channel_list(&caller.actor).await?;
+    let channel_id: Option<ChannelId> = page.filter.channel_id;
+    let heading_key = if trolls_view {
+        "inbox-trolls_title"
+    } else {
+        "inbox-title"
+    };
+    let current_status = query.status.clone().unwrap_or_default();
+    let current_assignee = query.assignee.clone().unwrap_or_default();
+    let sort = page.filter.sort.as_str();
+    let choices = |options: &[(&str, &str)], current: &dyn Fn(&str) -> bool| -> Vec<Choice> {
+        options
+            .iter()
+            .map(|(value, key)| Choice {
+                value: (*value).to_owned(),
+                label: text(lang, key),
+                selected: current(value),
+            })
+            .collect()
+    };
+    let params_url = |cursor: Option<&str>| -> String {
+        let mut pairs: Vec<String> = Vec::new();
+        for (key, value) in [
+            ("status", &query.status),
+            ("channel", &query.channel),
+            ("tag", &query.tag),
+            ("assignee", &query.assignee),
+            ("q", &query.q),
+            ("sort", &query.sort),
+            ("view", &query.view),
+        ] {
+            if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
+                pairs.push(format!("{key}={}", url_encode(value)));
+            }
+        }
+        if let Some(cursor) = cursor {
+            pairs.push(format!("cursor={}", url_encode(cursor)));
+        }
+        format!("/inbox?{}", pairs.join("&"))
+    };
+    let view = InboxView {
+        heading: text(lang, heading_key),
+        trolls_view,
+        rows,
+        latest_message_id: version,
+        statuses: choices(
+            &[
+                ("", "status-open"),
+                ("pending", "status-pending"),
+                ("snoozed", "status-snoozed"),
+                ("resolved", "status-resolved"),
+                ("all", "status-all"),
+            ],
+            &|value| value == current_status || (value.is_empty() && current_status == "open"),
+        ),
+        channels: channels
+            .iter()
+            .map(|channel| ChannelChoice {
+                id: channel.id.get(),
+                kind: channel.kind.as_str(),
+                name: channel.name.clone(),
+                selected: Some(channel.id) == channel_id,
+            })
+            .collect(),
+        assignees: choices(
+            &[
+                ("", "inbox-anyone"),
+                ("mine", "inbox-mine"),
+                ("unassigned", "inbox-unassigned"),
+            ],
+            &|value| value == current_assignee,
+        ),
+        sorts: choices(
+            &[
+                ("newest", "inbox-sort_newest"),
+                ("waiting", "inbox-sort_waiting"),
+                ("window", "inbox-sort_window"),
+            ],
+            &|value| value == sort,
+        ),
+        filters: Filters {
+            q: query.q.clone().unwrap_or_default(),
+            tag: query.tag.clone().unwrap_or_default(),
+        },
+        self_url: params_url(query.cursor.as_deref()),
+        next_url: page
+            .next_cursor
+            .as_deref()
+            .map(|cursor| params_url(Some(cursor))),
+    };
+    let mut page = Page::new(&caller, heading_key, "inbox", view);
+    page.nav_inbox = !trolls_view;
+    page.nav_trolls = trolls_view;
+    Ok(render(&state, "inbox", &page)?.into_response())
+}
+
+fn row_view(
+    conversation: &Conversation,
+    contact: Option<&Contact>,
+    lang: Lang,
+    now: Timestamp,
+) -> RowView {
+    let author = contact.map(crate::view::display_name).unwrap_or_default();
+    let window_left = conversation.reply_window_left(now);
+    RowView {
+        id: conversation.id.get(),
+        channel: conversation.channel_kind.as_str(),
+        author: bound_text(&author, 200),
+        author_tags: contact
+            .map(|contact| {
+                contact
+                    .labels
+                    .iter()
+                    .map(|l| l.as_str().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        snippet: conversation
+            .last_message_text
+            .as_deref()
+            .map(|text| bound_text(text, 200))
+            .unwrap_or_default(),
+        tags: conversation
+            .labels
+            .iter()
+            .map(Label::as_str)
+            .map(str::to_owned)
+            .collect(),
+        waiting: conversation
+            .waiting_since
+            .map(|since| human_duration(now.as_millis() - since.as_millis())),
+        waiting_since: conversation.waiting_since.map(Timestamp::to_rfc3339),
+        windowed: conversation.has_reply_window(),
+        window_open: window_left.is_some_and(|left| left > 0),
+        window_left: window_left.map(human_duration),
+        status: conversation.status.as_str(),
+        status_label: text(lang, &format!("status-{}", conversation.status.as_str())),
+        priority: conversation.priority > 0,
+    }
+}
