@@ -16,7 +16,7 @@ async fn migrate_serve_and_answer(engine: Engine) {
     let Some(db) = TestDatabase::of(engine).await else {
         return;
     };
-    let env = TestApp::base_env(&db, 1);
+    let env = TestApp::base_env(&db);
     let migrated = run_cli(&env, &db.dir, &["migrate"], None).await;
     assert!(
         migrated.status.success(),
@@ -165,7 +165,7 @@ async fn bad_input_is_refused(engine: Engine) {
     let Some(db) = TestDatabase::of(engine).await else {
         return;
     };
-    let env = TestApp::base_env(&db, 1);
+    let env = TestApp::base_env(&db);
     let dir = db.dir.clone();
     let ok = run_cli(
         &env,
@@ -242,6 +242,7 @@ async fn bad_input_is_refused(engine: Engine) {
             "channel",
             "add",
             "x",
+            "--no-check",
             "--user-id",
             "42",
             "--access-token",
@@ -286,7 +287,7 @@ async fn bad_input_gets_one_line_and_changes_nothing_on_postgres() {
 #[tokio::test]
 async fn channels_are_listed_without_their_secrets() {
     let db = TestDatabase::sqlite();
-    let env = TestApp::base_env(&db, 1);
+    let env = TestApp::base_env(&db);
     let secret = "EAAJ-page-token-that-must-never-show";
     let added = run_cli(
         &env,
@@ -295,6 +296,7 @@ async fn channels_are_listed_without_their_secrets() {
             "channel",
             "add",
             "facebook",
+            "--no-check",
             "--page-id",
             "1234567890321",
             "--page-token",
@@ -313,6 +315,7 @@ async fn channels_are_listed_without_their_secrets() {
             "channel",
             "add",
             "facebook",
+            "--no-check",
             "--page-id",
             "1234567890321",
             "--page-token",
@@ -399,5 +402,37 @@ async fn sigterm_stops_the_server_cleanly() {
         app.http.get(app.url("/healthz")).send().await.is_err(),
         "the port is closed"
     );
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn sigterm_stops_every_background_task_within_the_shutdown_timeout_with_a_live_stream_open() {
+    // base_env gives the server 5 seconds to shut down.
+    let mut app = TestApp::start(TestDatabase::sqlite(), &[]).await;
+    buzon_tests::web::add_user(&app, "ana@shop.example", "agent").await;
+    let session = buzon_tests::web::Session::start(&app, "ana@shop.example").await;
+    // A browser keeps the live updates open: it must not hold the shutdown up.
+    let mut events = session.get(&app, "/events").await;
+    assert_eq!(events.status(), 200);
+    let started = std::time::Instant::now();
+    let status = app.terminate(Duration::from_secs(15)).await;
+    let took = started.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped within server.shutdown_timeout_secs (took {took:?})"
+    );
+    let log = app.log();
+    assert!(
+        log.contains("background tasks: 5 finished, 0 aborted"),
+        "every background task (live updates, report refresh, normalizer, dispatcher, pollers) stopped by itself:\n{log}"
+    );
+    assert!(log.contains("stopped"), "{log}");
+    // The live stream ended with the server instead of being cut off mid-way.
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = events.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the live stream ended at shutdown");
     app.finish().await;
 }

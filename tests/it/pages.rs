@@ -48,6 +48,7 @@ async fn every_route_checks_every_role() {
                 "channel",
                 "add",
                 "whatsapp",
+                "--no-check",
                 "--phone-number-id",
                 "106540352242922",
                 "--access-token",

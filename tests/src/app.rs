@@ -35,7 +35,7 @@ pub fn buzon_bin() -> PathBuf {
     bin
 }
 
-/// A free port on loopback.
+/// A free port on loopback, for a test that needs an address nothing listens on.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -58,15 +58,13 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The environment every command of this app runs with.
-    pub fn base_env(db: &TestDatabase, port: u16) -> Vec<(String, String)> {
+    /// The environment every command of this app runs with. The server binds port 0 (the
+    /// system picks a free one) and says which on standard error; its public URL is that
+    /// address.
+    pub fn base_env(db: &TestDatabase) -> Vec<(String, String)> {
         vec![
             ("BUZON_DATABASE_URL".into(), db.url.clone()),
-            ("BUZON_SERVER_BIND".into(), format!("127.0.0.1:{port}")),
-            (
-                "BUZON_SERVER_PUBLIC_URL".into(),
-                format!("http://127.0.0.1:{port}"),
-            ),
+            ("BUZON_SERVER_BIND".into(), "127.0.0.1:0".into()),
             ("BUZON_SERVER_SHUTDOWN_TIMEOUT_SECS".into(), "5".into()),
             ("BUZON_SECURITY_SECRET_KEY".into(), SECRET_KEY.into()),
             ("BUZON_META_APP_SECRET".into(), META_APP_SECRET.into()),
@@ -81,14 +79,13 @@ impl TestApp {
 
     /// Starts `buzon serve` on `db` with extra environment, and waits until `/healthz` answers.
     pub async fn start(db: TestDatabase, extra_env: &[(&str, &str)]) -> TestApp {
-        let port = free_port();
-        let mut env = TestApp::base_env(&db, port);
+        let mut env = TestApp::base_env(&db);
         for (key, value) in extra_env {
             env.retain(|(existing, _)| existing != key);
             env.push((key.to_string(), value.to_string()));
         }
         let mut app = TestApp {
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: String::new(),
             log_path: db.dir.join("buzon.log"),
             db,
             http: reqwest::Client::builder()
@@ -102,13 +99,15 @@ impl TestApp {
         app
     }
 
-    /// (Re)starts the server process with this app's environment.
+    /// (Re)starts the server process with this app's environment: reads the address it says
+    /// it bound, then waits until `/healthz` answers.
     pub async fn spawn_server(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log_path)
             .expect("log file is writable");
+        let logged_before = self.log().len();
         let child = Command::new(buzon_bin())
             .arg("serve")
             .envs(self.env.iter().cloned())
@@ -122,10 +121,23 @@ impl TestApp {
             .expect("buzon starts");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut bound = false;
         loop {
-            if let Ok(response) = self.http.get(self.url("/healthz")).send().await {
-                if response.status().is_success() {
-                    return;
+            if !bound {
+                let log = self.log();
+                if let Some(address) = log.get(logged_before..).and_then(|new| {
+                    new.lines()
+                        .find_map(|line| line.strip_prefix("buzon is listening on "))
+                }) {
+                    self.base_url = address.trim().to_owned();
+                    bound = true;
+                }
+            }
+            if bound {
+                if let Ok(response) = self.http.get(self.url("/healthz")).send().await {
+                    if response.status().is_success() {
+                        return;
+                    }
                 }
             }
             if let Some(status) = self

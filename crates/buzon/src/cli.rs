@@ -3,8 +3,9 @@
 
 use crate::config::Settings;
 use anyhow::{anyhow, bail, Context};
-use buzon_core::{ChannelCredentials, ChannelKind, ExternalId, Role};
-use buzon_store::{Cipher, DatabaseUrl, Store, StoreError};
+use buzon_app::{Actor, App, AppSettings, CredentialCheck, NewChannel, NewUser};
+use buzon_core::{ChannelId, ChannelKind, EventId, Role};
+use buzon_store::{Cipher, DatabaseUrl, Store};
 use clap::{Parser, Subcommand};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// The inbound event log: deliveries that could not be processed.
+    Event {
+        #[command(subcommand)]
+        command: EventCommand,
+    },
     /// Re-encrypt every stored credential under a new secret key, in one transaction.
     RotateKey {
         /// The new key: 64 hex digits or base64 of 32 bytes. Read from standard input (one
@@ -77,9 +83,23 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum EventCommand {
+    /// List the events that could not be processed, newest first, with their error.
+    List,
+    /// Put a failed event back in the queue, to be processed again.
+    Replay {
+        /// The event id, as `event list` shows it.
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
 enum ChannelCommand {
-    /// Connect a channel.
+    /// Connect a channel; its token is checked with the platform first.
     Add {
+        /// Save the token without asking the platform (it cannot be reached from here).
+        #[arg(long, global = true)]
+        no_check: bool,
         #[command(subcommand)]
         kind: ChannelKindArgs,
     },
@@ -93,6 +113,9 @@ enum ChannelCommand {
         access_token: Option<String>,
         #[arg(long)]
         refresh_token: Option<String>,
+        /// Save the token without asking the platform (it cannot be reached from here).
+        #[arg(long)]
+        no_check: bool,
     },
 }
 
@@ -217,61 +240,35 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             command: UserCommand::Add { email, role, name },
         } => {
             let role = Role::parse(&role)?;
-            let email_checked = buzon_core::parse_email(&email)?;
+            buzon_core::parse_email(&email)?;
             let password = read_password()?;
-            let store = open_migrated(&settings).await?;
-            let display_name = name.unwrap_or_else(|| {
-                email_checked
-                    .split('@')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            });
-            let hash = buzon_store::secrets::hash_password(&password);
-            let user = match store
-                .create_user(&email_checked, &display_name, role, &hash)
-                .await
-            {
-                Err(StoreError::Conflict) => {
-                    bail!("a user with email {email_checked} already exists")
-                }
-                other => other?,
-            };
-            store
-                .audit(
-                    "cli",
-                    "user.add",
-                    &format!("user:{}", user.id),
-                    &serde_json::json!({"role": role.as_str()}),
+            let (store, app) = open_app(&settings).await?;
+            let user = app
+                .add_user(
+                    &Actor::Cli,
+                    &NewUser {
+                        email: &email,
+                        name: name.as_deref().unwrap_or_default(),
+                        role,
+                        password: &password,
+                    },
                 )
-                .await?;
+                .await;
             store.close().await;
+            let user = user?;
             println!("user {} added: {} ({})", user.id, user.email, user.role);
             Ok(())
         }
         Command::Channel {
-            command: ChannelCommand::Add { kind },
+            command: ChannelCommand::Add { kind, no_check },
         } => {
-            let (kind, platform_id, credentials, name) = channel_args(kind)?;
-            let store = open_migrated(&settings).await?;
-            let channel = match store
-                .add_channel(kind, &name, &platform_id, &credentials)
-                .await
-            {
-                Err(StoreError::Conflict) => {
-                    bail!("the {kind} account {platform_id} is already connected")
-                }
-                other => other?,
-            };
-            store
-                .audit(
-                    "cli",
-                    "channel.add",
-                    &format!("channel:{}", channel.id),
-                    &serde_json::json!({"kind": kind.as_str()}),
-                )
-                .await?;
+            let new = channel_args(kind)?;
+            let (store, app) = open_app(&settings).await?;
+            let added = app
+                .connect_channel(&Actor::Cli, &new, check(no_check))
+                .await;
             store.close().await;
+            let (channel, _) = added?;
             println!(
                 "channel {} added: {} {} ({})",
                 channel.id, channel.kind, channel.platform_id, channel.name
@@ -281,13 +278,14 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Command::Channel {
             command: ChannelCommand::List,
         } => {
-            let store = open_migrated(&settings).await?;
-            let channels = store.list_channels().await?;
+            let (store, app) = open_app(&settings).await?;
+            let channels = app.channel_list(&Actor::Cli).await;
+            store.close().await;
             println!(
                 "{:<4} {:<9} {:<24} {:<24} health",
                 "id", "kind", "name", "platform id"
             );
-            for channel in channels {
+            for channel in channels? {
                 let health = match &channel.health_reason {
                     Some(reason) => format!("{} ({reason})", channel.health.as_str()),
                     None => channel.health.as_str().to_owned(),
@@ -297,7 +295,6 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                     channel.id, channel.kind, channel.name, channel.platform_id
                 );
             }
-            store.close().await;
             Ok(())
         }
         Command::Channel {
@@ -306,34 +303,28 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                     id,
                     access_token,
                     refresh_token,
+                    no_check,
                 },
         } => {
             let token = access_token
                 .map(|token| token.trim().to_owned())
                 .filter(|token| !token.is_empty())
                 .ok_or_else(|| anyhow!("--access-token is required and must not be empty"))?;
-            let store = open_migrated(&settings).await?;
-            let channel = match store.channel(buzon_core::ChannelId(id)).await {
-                Err(StoreError::NotFound) => bail!("there is no channel {id}"),
+            let (store, app) = open_app(&settings).await?;
+            let replaced = app
+                .replace_token(
+                    &Actor::Cli,
+                    ChannelId(id),
+                    &token,
+                    refresh_token.as_deref(),
+                    check(no_check),
+                )
+                .await;
+            store.close().await;
+            let channel = match replaced {
+                Err(buzon_app::AppError::NotFound) => bail!("there is no channel {id}"),
                 other => other?,
             };
-            let credentials = ChannelCredentials {
-                access_token: token,
-                refresh_token: refresh_token.filter(|token| !token.trim().is_empty()),
-                expires_at: None,
-            };
-            store
-                .set_channel_credentials(channel.id, &credentials)
-                .await?;
-            store
-                .audit(
-                    "cli",
-                    "channel.credentials",
-                    &format!("channel:{id}"),
-                    &serde_json::json!({}),
-                )
-                .await?;
-            store.close().await;
             println!("channel {id} ({}) has a new token", channel.kind);
             Ok(())
         }
@@ -341,22 +332,48 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             command: TokenCommand::Create { name, role },
         } => {
             let role = Role::parse(&role)?;
-            let store = open_migrated(&settings).await?;
-            let (token, secret) = store.create_token(&name, role, None).await?;
-            store
-                .audit(
-                    "cli",
-                    "token.create",
-                    &format!("token:{}", token.id),
-                    &serde_json::json!({"role": role.as_str()}),
-                )
-                .await?;
+            let (store, app) = open_app(&settings).await?;
+            let created = app.create_token(&Actor::Cli, &name, role, None).await;
             store.close().await;
+            let (token, secret) = created?;
             println!(
                 "token {} ({}, {}) created; it is shown only once:",
                 token.id, token.name, token.role
             );
             println!("{secret}");
+            Ok(())
+        }
+        Command::Event {
+            command: EventCommand::List,
+        } => {
+            let (store, app) = open_app(&settings).await?;
+            let events = app.failed_events(&Actor::Cli, 200).await;
+            store.close().await;
+            println!("{:<8} {:<9} {:<24} error", "id", "source", "received");
+            for event in events? {
+                println!(
+                    "{:<8} {:<9} {:<24} {}",
+                    event.id,
+                    event.source,
+                    event.received_at.to_rfc3339(),
+                    one_line(event.error.as_deref().unwrap_or_default())
+                );
+            }
+            Ok(())
+        }
+        Command::Event {
+            command: EventCommand::Replay { id },
+        } => {
+            let (store, app) = open_app(&settings).await?;
+            let replayed = app.replay_event(&Actor::Cli, EventId(id)).await;
+            store.close().await;
+            match replayed {
+                Err(buzon_app::AppError::NotFound) => {
+                    bail!("there is no failed event {id}")
+                }
+                other => other?,
+            }
+            println!("event {id} is queued to be processed again");
             Ok(())
         }
         Command::RotateKey { new_key } => rotate_key(&settings, new_key).await,
@@ -367,16 +384,14 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn channel_args(
-    kind: ChannelKindArgs,
-) -> anyhow::Result<(ChannelKind, ExternalId, ChannelCredentials, String)> {
+fn channel_args(kind: ChannelKindArgs) -> anyhow::Result<NewChannel> {
     fn required(value: Option<String>, flag: &str) -> anyhow::Result<String> {
         match value.map(|value| value.trim().to_owned()) {
             Some(value) if !value.is_empty() => Ok(value),
             _ => Err(anyhow!("{flag} is required and must not be empty")),
         }
     }
-    let (kind, id, token, refresh, name) = match kind {
+    let (kind, platform_id, access_token, refresh_token, name) = match kind {
         ChannelKindArgs::Facebook {
             page_id,
             page_token,
@@ -412,13 +427,23 @@ fn channel_args(
             name,
         ),
     };
-    let platform_id = ExternalId::parse(id).map_err(|err| anyhow!("{err}"))?;
-    let credentials = ChannelCredentials {
-        access_token: token,
-        refresh_token: refresh,
-        expires_at: None,
-    };
-    Ok((kind, platform_id, credentials, name.unwrap_or_default()))
+    Ok(NewChannel {
+        kind,
+        platform_id,
+        access_token,
+        refresh_token,
+        name: name.unwrap_or_default(),
+        replace_existing: false,
+        via: "cli",
+    })
+}
+
+fn check(no_check: bool) -> CredentialCheck {
+    if no_check {
+        CredentialCheck::Skip
+    } else {
+        CredentialCheck::WithPlatform
+    }
 }
 
 /// `buzon rotate-key`: every channel credential is opened with the current key and sealed
@@ -444,22 +469,10 @@ async fn rotate_key(settings: &Settings, new_key: Option<String>) -> anyhow::Res
         );
     }
     let current = load_cipher(settings)?;
-    let store = open_migrated(settings).await?;
-    let count = match store.reseal_credentials(&current, &next).await {
-        Err(StoreError::Decrypt) => bail!(
-            "the current secret key does not open every stored credential; nothing was changed"
-        ),
-        other => other?,
-    };
-    store
-        .audit(
-            "cli",
-            "security.rotate_key",
-            "security:secret_key",
-            &serde_json::json!({"credentials": count}),
-        )
-        .await?;
+    let (store, app) = open_app(settings).await?;
+    let count = app.rotate_key(&Actor::Cli, &current, &next).await;
     store.close().await;
+    let count = count?;
     if settings.security.secret_key.is_none() {
         // The key lives in the data folder: replace it, atomically.
         let temporary = key_file.with_extension("key.new");
@@ -483,14 +496,7 @@ fn read_password() -> anyhow::Result<String> {
         .lock()
         .read_line(&mut line)
         .context("reading the password from standard input")?;
-    let password = line.trim_end_matches(['\n', '\r']).to_owned();
-    if password.chars().count() < 8 {
-        bail!("the password (read from standard input) must have at least 8 characters");
-    }
-    if password.len() > 1024 {
-        bail!("the password must be at most 1024 bytes");
-    }
-    Ok(password)
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
 /// Opens the store for a command, checking the URL before anything is created.
@@ -508,10 +514,21 @@ pub(crate) async fn open_store(settings: &Settings, with_key: bool) -> anyhow::R
     Ok(store)
 }
 
-async fn open_migrated(settings: &Settings) -> anyhow::Result<Store> {
+/// The migrated store and the application over it, for a command (its connectors check
+/// pasted tokens with the platforms).
+pub(crate) async fn open_app(settings: &Settings) -> anyhow::Result<(Store, App)> {
     let store = open_store(settings, true).await?;
     store.migrate().await.context("applying migrations")?;
-    Ok(store)
+    let app = App::new(
+        store.clone(),
+        crate::serve::connectors(settings),
+        AppSettings {
+            business_calendar: Some(settings.hours.calendar()?),
+            facebook_oauth: settings.facebook_oauth(),
+            x_oauth: settings.x_oauth(),
+        },
+    );
+    Ok((store, app))
 }
 
 /// The credentials key: `security.secret_key`, or the key file in the data folder, generated

@@ -77,8 +77,20 @@ impl fmt::Debug for DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: String,
+    /// How buzon is reached from outside (OAuth callbacks, webhook URLs, embeds). Empty: the
+    /// address it is bound to, e.g. `http://127.0.0.1:8080`.
+    #[serde(default)]
     pub public_url: String,
     pub shutdown_timeout_secs: u64,
+}
+
+impl ServerSettings {
+    /// Fills an unset `public_url` with the address buzon is bound to.
+    pub fn resolve_public_url(&mut self, bound: std::net::SocketAddr) {
+        if self.public_url.trim().is_empty() {
+            self.public_url = format!("http://{bound}");
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

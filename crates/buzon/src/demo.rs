@@ -1,12 +1,11 @@
 //! `buzon serve --demo`: the platform sandbox in-process, one demo channel of each kind
 //! connected to it, a steady stream of realistic mentions, and a demo admin.
 
-use crate::cli::open_store;
 use crate::config::{Secret, Settings};
 use anyhow::Context;
-use buzon_core::{ChannelCredentials, ChannelKind, ExternalId, Role};
+use buzon_app::{Actor, AppError, CredentialCheck, NewChannel, NewUser};
+use buzon_core::{ChannelKind, Role};
 use buzon_sandbox::{Sandbox, SandboxConfig};
-use buzon_store::StoreError;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -47,8 +46,8 @@ pub(crate) async fn prepare(
     settings.x.oauth_token_url = sandbox.x_token_url();
     settings.workers.poll_interval_secs = settings.workers.poll_interval_secs.min(10);
 
-    let store = open_store(settings, true).await?;
-    store.migrate().await.context("applying migrations")?;
+    let (store, app) = crate::cli::open_app(settings).await?;
+    let demo = Actor::System("demo");
     for (kind, platform_id, token, name) in [
         (
             ChannelKind::Facebook,
@@ -69,41 +68,42 @@ pub(crate) async fn prepare(
             "Demo shop (X)",
         ),
     ] {
-        let platform_id =
-            ExternalId::parse(platform_id.clone()).context("sandbox ids are valid")?;
-        let credentials = ChannelCredentials {
+        // A previous demo may have connected it: its token is replaced, the sandbox is new.
+        let channel = NewChannel {
+            kind,
+            platform_id: platform_id.clone(),
             access_token: token.clone(),
-            ..Default::default()
+            refresh_token: None,
+            name: name.to_owned(),
+            replace_existing: true,
+            via: "demo",
         };
-        match store
-            .add_channel(kind, name, &platform_id, &credentials)
+        app.connect_channel(&demo, &channel, CredentialCheck::Skip)
             .await
-        {
-            Ok(_) => {}
-            Err(StoreError::Conflict) => {
-                // A previous demo connected it: refresh its token, the sandbox is new.
-                if let Some(channel) = store
-                    .channel_by_platform_id(kind, platform_id.as_str())
-                    .await?
-                {
-                    store
-                        .set_channel_credentials(channel.id, &credentials)
-                        .await?;
-                }
-            }
-            Err(err) => return Err(err.into()),
-        }
+            .context("connecting a demo channel")?;
     }
     let password = hex::encode(rand::random::<[u8; 9]>());
-    let hash = buzon_store::secrets::hash_password(&password);
-    match store
-        .create_user(DEMO_EMAIL, "Demo admin", Role::Admin, &hash)
-        .await
-    {
+    let added = app
+        .add_user(
+            &demo,
+            &NewUser {
+                email: DEMO_EMAIL,
+                name: "Demo admin",
+                role: Role::Admin,
+                password: &password,
+            },
+        )
+        .await;
+    match added {
         Ok(_) => {}
         // A previous demo made it: the demo admin gets a fresh password each run.
-        Err(StoreError::Conflict) => {
-            store.set_password(DEMO_EMAIL, &hash).await?;
+        Err(AppError::Conflict { .. }) => {
+            let users = app.users(&demo).await?;
+            let user = users
+                .iter()
+                .find(|user| user.email == DEMO_EMAIL)
+                .context("the demo admin exists")?;
+            app.reset_password(&demo, user.id, &password).await?;
         }
         Err(err) => return Err(err.into()),
     }

@@ -1,5 +1,6 @@
 //! The `buzon` binary: the command line, configuration, tracing, wiring of the store, the
-//! connectors and the web server, the workers, and a graceful shutdown.
+//! application layer, the connectors and the web server, the supervisor of background work
+//! and the workers, and a graceful shutdown.
 //!
 //! This is the only crate that reads configuration files and environment variables, installs
 //! the tracing subscriber, or names every concrete connector.
@@ -10,6 +11,7 @@ mod cli;
 pub mod config;
 mod demo;
 mod serve;
+mod supervisor;
 mod telemetry;
 pub mod workers;
 

@@ -1,24 +1,28 @@
-//! `buzon serve`: the web server and the workers in one process, stopped gracefully.
+//! `buzon serve`: the web server and the background work in one process, stopped gracefully.
 
 use crate::cli::open_store;
 use crate::config::Settings;
+use crate::supervisor::Supervisor;
 use crate::workers::{Connectors, WorkerConfig, Workers};
 use anyhow::Context;
+use buzon_app::{App, AppSettings};
 use buzon_connector::HttpClient;
-use buzon_web::{AppState, Metrics, WebSettings};
+use buzon_web::{AppState, WebSettings};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Binds the configured address and runs until SIGTERM or Ctrl-C; with `demo`, first starts
-/// the platform sandbox in-process and points buzon at it.
+/// Binds the configured address (port 0 picks a free one) and runs until SIGTERM or Ctrl-C;
+/// with `demo`, first starts the platform sandbox in-process and points buzon at it. The
+/// first line on standard error names the address, for whoever started it.
 pub(crate) async fn serve_from_cli(mut settings: Settings, demo: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind(&settings.server.bind)
         .await
         .with_context(|| format!("binding {}", settings.server.bind))?;
     let address = listener.local_addr().context("reading the bound address")?;
+    settings.server.resolve_public_url(address);
     let _sandbox = if demo {
         Some(crate::demo::prepare(&mut settings, address).await?)
     } else {
@@ -29,89 +33,131 @@ pub(crate) async fn serve_from_cli(mut settings: Settings, demo: bool) -> anyhow
     run(settings, listener, shutdown_signal()).await
 }
 
-/// Runs buzon on a bound listener until `shutdown` completes, then finishes in-flight
-/// requests (for at most `server.shutdown_timeout_secs`), stops the workers and releases
-/// this node's leases. Tests call this exactly as production does.
+/// Runs buzon on a bound listener until `shutdown` completes, then stops the background work,
+/// finishes in-flight requests, and releases this node's leases — all within
+/// `server.shutdown_timeout_secs` of the signal. Tests call this exactly as production does.
 pub async fn run(
-    settings: Settings,
+    mut settings: Settings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    settings
+        .server
+        .resolve_public_url(listener.local_addr().context("reading the bound address")?);
     let store = open_store(&settings, true).await?;
     store.migrate().await.context("applying migrations")?;
     let node_id = format!("node-{}-{:08x}", std::process::id(), rand::random::<u32>());
-    let metrics = Metrics::default();
-    let wake_workers = Arc::new(tokio::sync::Notify::new());
-    let web_settings = WebSettings {
-        meta_verify_token: settings
-            .meta
-            .verify_token
-            .as_ref()
-            .map(|s| s.expose().to_owned()),
-        meta_configured: settings.meta.app_secret.is_some(),
-        x_consumer_secret: settings
-            .x
-            .consumer_secret
-            .as_ref()
-            .map(|s| s.expose().to_owned()),
-        secure_cookies: settings.server.public_url.starts_with("https://"),
-        business_calendar: Some(settings.hours.calendar()?),
-        reports_refresh: Duration::from_secs(settings.reports.refresh_secs),
-        public_url: settings.server.public_url.clone(),
-        facebook_oauth: settings.facebook_oauth(),
-        x_oauth: settings.x_oauth(),
-    };
     let connectors = connectors(&settings);
-    let state = AppState::new(
+    let app = App::new(
         store.clone(),
-        metrics.clone(),
         connectors.clone(),
-        web_settings,
-        wake_workers.clone(),
-    );
-    // Keeps the public response-time figures and the default report computed ahead.
-    buzon_web::reports::spawn_refresh(state.clone());
-    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
-    let workers = settings.workers.enabled.then(|| {
-        let config = WorkerConfig {
-            node_id: node_id.clone(),
-            poll_interval: Duration::from_secs(settings.workers.poll_interval_secs),
-            lease: Duration::from_secs(settings.workers.lease_secs),
-            send_give_up: Duration::from_secs(settings.workers.send_give_up_secs),
+        AppSettings {
+            business_calendar: Some(settings.hours.calendar()?),
+            facebook_oauth: settings.facebook_oauth(),
             x_oauth: settings.x_oauth(),
-        };
-        let workers = Workers::new(store.clone(), connectors, metrics, config, wake_workers);
-        tokio::spawn(workers.run(workers_stopped))
-    });
-    let app = buzon_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        },
+    );
+    let mut supervisor = Supervisor::new();
+    let state = AppState::new(
+        app.clone(),
+        WebSettings {
+            meta_verify_token: settings
+                .meta
+                .verify_token
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            meta_configured: settings.meta.app_secret.is_some(),
+            x_consumer_secret: settings
+                .x
+                .consumer_secret
+                .as_ref()
+                .map(|s| s.expose().to_owned()),
+            secure_cookies: settings.server.public_url.starts_with("https://"),
+            reports_refresh: Duration::from_secs(settings.reports.refresh_secs),
+            public_url: settings.server.public_url.clone(),
+        },
+        supervisor.stop_signal(),
+    );
+    supervisor.spawn(
+        "live updates",
+        app.clone().watch_activity(supervisor.stop_signal()),
+    );
+    supervisor.spawn(
+        "report refresh",
+        buzon_web::reports::refresh_loop(state.clone(), supervisor.stop_signal()),
+    );
+    if settings.workers.enabled {
+        let workers = Workers::new(
+            store.clone(),
+            app.clone(),
+            connectors,
+            WorkerConfig {
+                node_id: node_id.clone(),
+                poll_interval: Duration::from_secs(settings.workers.poll_interval_secs),
+                lease: Duration::from_secs(settings.workers.lease_secs),
+                send_give_up: Duration::from_secs(settings.workers.send_give_up_secs),
+            },
+        );
+        supervisor.spawn(
+            "normalizer",
+            workers.clone().run_normalizer(supervisor.stop_signal()),
+        );
+        supervisor.spawn(
+            "dispatcher",
+            workers.clone().run_dispatcher(supervisor.stop_signal()),
+        );
+        supervisor.spawn("pollers", workers.run_pollers(supervisor.stop_signal()));
+    }
+    let router = buzon_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
 
-    let stopping = Arc::new(tokio::sync::Notify::new());
+    // On the signal, the background work is told to stop at once (live event streams end with
+    // it), the server stops accepting and finishes what is in flight, and everything must be
+    // done by one deadline.
+    let supervisor = Arc::new(tokio::sync::Mutex::new(Some(supervisor)));
+    let (deadline_sender, mut deadline) = tokio::sync::watch::channel(None);
+    let limit = Duration::from_secs(settings.server.shutdown_timeout_secs);
     let signal = {
-        let stopping = stopping.clone();
+        let supervisor = supervisor.clone();
         async move {
             shutdown.await;
-            tracing::info!("shutting down: finishing in-flight requests");
-            stopping.notify_waiters();
+            tracing::info!("shutting down: stopping background work, finishing in-flight requests");
+            let _ = deadline_sender.send(Some(tokio::time::Instant::now() + limit));
+            if let Some(supervisor) = supervisor.lock().await.as_ref() {
+                supervisor.signal_stop();
+            }
         }
     };
-    let drain_limit = Duration::from_secs(settings.server.shutdown_timeout_secs);
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
-    let drained = {
-        let stopping = stopping.clone();
-        async move {
-            stopping.notified().await;
-            tokio::time::sleep(drain_limit).await;
-        }
+    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    let out_of_time = async {
+        let at = loop {
+            if let Some(at) = *deadline.borrow_and_update() {
+                break at;
+            }
+            if deadline.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::time::sleep_until(at).await;
     };
     tokio::select! {
         result = server => result.context("serving HTTP")?,
-        () = drained => tracing::warn!("shutdown: in-flight requests did not finish in time"),
+        () = out_of_time => tracing::warn!("shutdown: in-flight requests did not finish in time"),
     }
-    let _ = stop_workers.send(true);
-    if let Some(workers) = workers {
-        if tokio::time::timeout(drain_limit, workers).await.is_err() {
-            tracing::warn!("shutdown: workers did not stop in time");
-        }
+    let remaining = match *deadline.borrow() {
+        Some(at) => at.saturating_duration_since(tokio::time::Instant::now()),
+        None => limit,
+    };
+    if let Some(supervisor) = supervisor.lock().await.take() {
+        let stopped = supervisor
+            .shutdown(remaining.max(Duration::from_millis(100)))
+            .await;
+        tracing::info!(
+            finished = stopped.finished,
+            aborted = stopped.aborted.len(),
+            "background tasks: {} finished, {} aborted",
+            stopped.finished,
+            stopped.aborted.len()
+        );
     }
     if let Err(err) = store.release_leases(&node_id).await {
         tracing::warn!(error = %err, "shutdown: could not release leases; they expire by themselves");
@@ -200,6 +246,7 @@ pub(crate) fn connectors(settings: &Settings) -> Connectors {
                     .as_ref()
                     .map(|secret| secret.expose().to_owned()),
                 request_timeout: timeout,
+                oauth: settings.x_oauth(),
             },
             client,
         )),

@@ -1,19 +1,24 @@
 //! The workers: the normalizer (inbound event log → messages), the pollers (one lease per
 //! channel across all nodes) and the outbox dispatcher. Each claims its work with leases, so
-//! any number of nodes can run them side by side.
+//! any number of nodes can run them side by side. What an outcome means (retry when, give up,
+//! unknown, the channel's health) is decided by the pure functions of `buzon_core::engine`;
+//! this module only carries the decisions out. Use cases with an audit line (hiding a
+//! flagged author's comment, storing a renewed token) go through the application layer.
 
-use buzon_connector::{
-    Connector, ConnectorError, HttpClient, InboundItem, MessageKind, Moderation, OAuthApp, Origin,
-    PlatformMessage, ReplyRequest,
+use buzon_app::{Actor, App};
+use buzon_connector::{Connector, InboundItem, MessageKind, Origin, PlatformMessage};
+use buzon_core::engine::{
+    decide_after_moderation, decide_after_poll, decide_after_refresh, decide_after_send,
+    decide_before_send, refresh_due, BeforeSend, HealthChange, ModerationDecision, PollContext,
+    PollDecision, PollOutcome, RateLimitChange, SendAction, SendAttempt,
 };
 use buzon_core::*;
 use buzon_store::{Store, StoreError};
-use buzon_web::Metrics;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tracing::Instrument;
 
 /// How the workers behave.
@@ -27,12 +32,7 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// How long a reply keeps being retried before it is given up.
     pub send_give_up: Duration,
-    /// X's OAuth 2.0 client, to refresh access tokens before they expire.
-    pub x_oauth: Option<OAuthApp>,
 }
-
-/// An X access token is refreshed when it expires within this margin.
-const REFRESH_MARGIN_MILLIS: i64 = 10 * 60 * 1000;
 
 /// The connectors by platform.
 pub type Connectors = HashMap<ChannelKind, Arc<dyn Connector>>;
@@ -41,55 +41,40 @@ pub type Connectors = HashMap<ChannelKind, Arc<dyn Connector>>;
 #[derive(Clone)]
 pub struct Workers {
     store: Store,
+    app: App,
     connectors: Connectors,
-    metrics: Metrics,
     config: WorkerConfig,
-    wake: Arc<Notify>,
-    oauth_http: HttpClient,
 }
 
 impl Workers {
-    /// Workers over `store` with `connectors`; `wake` is notified when new work arrives.
-    pub fn new(
-        store: Store,
-        connectors: Connectors,
-        metrics: Metrics,
-        config: WorkerConfig,
-        wake: Arc<Notify>,
-    ) -> Workers {
+    /// Workers over `store` with `connectors`; the application layer wakes them when new work
+    /// arrives and records what they do that is audited.
+    pub fn new(store: Store, app: App, connectors: Connectors, config: WorkerConfig) -> Workers {
         Workers {
             store,
+            app,
             connectors,
-            metrics,
             config,
-            wake,
-            oauth_http: HttpClient::new(Duration::from_secs(20)),
         }
-    }
-
-    /// Runs every worker until `stop` turns true, then returns once they have finished the
-    /// item in hand.
-    pub async fn run(self, stop: watch::Receiver<bool>) {
-        let normalizer = tokio::spawn(self.clone().loop_normalizer(stop.clone()));
-        let dispatcher = tokio::spawn(self.clone().loop_dispatcher(stop.clone()));
-        let pollers = tokio::spawn(self.clone().loop_pollers(stop.clone()));
-        let _ = tokio::join!(normalizer, dispatcher, pollers);
     }
 
     fn lease_until(&self, now: Timestamp) -> Timestamp {
         now.plus_millis(self.config.lease.as_millis() as i64)
     }
 
+    /// Waits for `wait`, new work or the stop signal; returns whether to stop.
     async fn idle(&self, stop: &mut watch::Receiver<bool>, wait: Duration) -> bool {
+        let wake = self.app.worker_signal();
         tokio::select! {
             _ = stop.changed() => {}
-            () = self.wake.notified() => {}
+            () = wake.notified() => {}
             () = tokio::time::sleep(wait) => {}
         }
         *stop.borrow()
     }
 
-    async fn loop_normalizer(self, mut stop: watch::Receiver<bool>) {
+    /// The normalizer, until `stop` turns true.
+    pub async fn run_normalizer(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
             let worked = match self.normalize_once().await {
                 Ok(count) => count > 0,
@@ -205,15 +190,18 @@ impl Workers {
                         .store
                         .ingest_message(&to_new_message(&channel, message))
                         .await?;
-                    if let IngestOutcome::Inserted { message_id, .. } = outcome {
+                    if let IngestOutcome::Inserted {
+                        message_id,
+                        conversation_id,
+                    } = outcome
+                    {
                         // An optional per-channel rule: new public comments of trolls and
                         // spammers are hidden on the platform (through the outbox, as always).
                         if public
                             && channel.auto_hide_flagged
                             && self.store.author_flagged(message_id).await?
                         {
-                            self.store.queue_moderation(message_id, true).await?;
-                            self.wake.notify_waiters();
+                            self.hide_flagged(conversation_id, message_id).await;
                         }
                     }
                 }
@@ -270,7 +258,26 @@ impl Workers {
         Ok(())
     }
 
-    async fn loop_dispatcher(self, mut stop: watch::Receiver<bool>) {
+    /// Queues hiding a flagged author's new public message, as the auto-hide rule. A failure
+    /// is logged: the message is stored either way (queuing the hide in the ingest
+    /// transaction itself is the message engine's work).
+    async fn hide_flagged(&self, conversation: ConversationId, message: MessageId) {
+        let hidden = self
+            .app
+            .moderate(
+                &Actor::System("auto-hide"),
+                conversation,
+                message,
+                ModerationAction::Hide,
+            )
+            .await;
+        if let Err(err) = hidden {
+            tracing::warn!(error = %err, "auto-hide: could not queue the hide");
+        }
+    }
+
+    /// The dispatcher, until `stop` turns true.
+    pub async fn run_dispatcher(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
             let worked = match self.dispatch_once().await {
                 Ok(count) => count > 0,
@@ -285,7 +292,7 @@ impl Workers {
         }
     }
 
-    /// Claims and sends one batch of due replies; returns how many.
+    /// Claims and sends one batch of due outbox rows; returns how many.
     pub async fn dispatch_once(&self) -> Result<usize, StoreError> {
         let now = Timestamp::now();
         let stuck = self.store.expire_stuck_sends(now).await?;
@@ -295,18 +302,19 @@ impl Workers {
                 "sends whose dispatcher died mid-send are now of unknown outcome"
             );
         }
+        let lease_until = self.lease_until(now);
         let items = self
             .store
-            .claim_outbox(&self.config.node_id, 10, now, self.lease_until(now))
+            .claim_outbox(&self.config.node_id, 10, now, lease_until)
             .await?;
         for item in &items {
             let span = tracing::info_span!("send", outbox.id = %item.id, channel.id = %item.channel_id, attempt = item.attempts);
-            self.send_one(item).instrument(span).await?;
+            self.send_one(item, lease_until).instrument(span).await?;
         }
         Ok(items.len())
     }
 
-    async fn send_one(&self, item: &OutboxItem) -> Result<(), StoreError> {
+    async fn send_one(&self, item: &OutboxItem, lease_until: Timestamp) -> Result<(), StoreError> {
         let owner = &self.config.node_id;
         let channel = self.store.channel(item.channel_id).await?;
         let Some(connector) = self.connectors.get(&channel.kind) else {
@@ -320,27 +328,44 @@ impl Workers {
                 .await?;
             return Ok(());
         };
-        if channel.health == ChannelHealth::Paused {
-            let later = Timestamp::now().plus_millis(60_000);
-            self.store
-                .fail_outbox(item.id, owner, "the channel is paused", Some(later))
-                .await?;
-            return Ok(());
-        }
-        if let Some(action) = moderation_action(item) {
-            return self
-                .moderate_one(connector.as_ref(), &channel, item, action)
-                .await;
-        }
-        let request = match reply_request(item) {
-            Ok(request) => request,
-            Err(reason) => {
+        let payload = match &item.payload {
+            Ok(payload) => payload,
+            Err(err) => {
+                // An action buzon does not know is never guessed at.
                 self.store
-                    .fail_outbox(item.id, owner, &reason, None)
+                    .fail_outbox(
+                        item.id,
+                        owner,
+                        &format!("the queued action is not understood: {err}"),
+                        None,
+                    )
                     .await?;
                 return Ok(());
             }
         };
+        let paused = channel.health == ChannelHealth::Paused;
+        match decide_before_send(Timestamp::now(), lease_until, paused) {
+            BeforeSend::Send => {}
+            BeforeSend::LeaseLost => {
+                // Not sent: hand it back, if it is still ours, for a prompt retry.
+                tracing::warn!("the lease ran out before the send; not sent");
+                self.store
+                    .fail_outbox(
+                        item.id,
+                        owner,
+                        "not sent: the lease ran out first",
+                        Some(Timestamp::now()),
+                    )
+                    .await?;
+                return Ok(());
+            }
+            BeforeSend::Paused { retry_at } => {
+                self.store
+                    .fail_outbox(item.id, owner, "the channel is paused", Some(retry_at))
+                    .await?;
+                return Ok(());
+            }
+        }
         let credentials = match self.store.channel_credentials(channel.id).await {
             Ok(credentials) => credentials,
             Err(StoreError::Decrypt) => {
@@ -356,107 +381,157 @@ impl Workers {
             }
             Err(err) => return Err(err),
         };
-        match connector.send(&channel, &credentials, &request).await {
-            Ok(sent) => {
-                self.store
-                    .complete_outbox(item.id, owner, &sent.platform_id)
-                    .await?;
-                if channel.health != ChannelHealth::Healthy {
-                    self.store
-                        .set_channel_health(channel.id, ChannelHealth::Healthy, None)
-                        .await?;
-                }
-                tracing::info!("reply sent");
+        match payload {
+            OutboxPayload::Moderate(moderation) => {
+                self.moderate_one(
+                    connector.as_ref(),
+                    &channel,
+                    &credentials,
+                    item,
+                    moderation,
+                    lease_until,
+                )
+                .await
             }
-            Err(ConnectorError::Unknown(reason)) => {
-                tracing::warn!(reason = %reason, "send outcome unknown; not repeated");
-                self.store
-                    .mark_outbox_unknown(item.id, owner, &reason)
-                    .await?;
-            }
-            Err(err) => {
-                let age = Timestamp::now().as_millis() - item.created_at.as_millis();
-                let give_up = age > self.config.send_give_up.as_millis() as i64;
-                let retry_after = match &err {
-                    ConnectorError::Retryable { .. } | ConnectorError::RateLimited { .. } => {
-                        Some(err.retry_after().unwrap_or_else(|| backoff(item.attempts)))
-                    }
-                    ConnectorError::AuthExpired(reason) => {
-                        self.store
-                            .set_channel_health(
-                                channel.id,
-                                ChannelHealth::Unhealthy,
-                                Some(&format!("access token expired or revoked: {reason}")),
-                            )
-                            .await?;
-                        Some(Duration::from_secs(300).max(backoff(item.attempts)))
-                    }
-                    _ => None,
+            OutboxPayload::Reply(reply) => {
+                let request = buzon_connector::ReplyRequest {
+                    thread_key: reply.thread_key.clone(),
+                    in_reply_to: reply.in_reply_to.clone(),
+                    text: reply.text.clone(),
+                    template: reply.template.as_ref().map(|template| {
+                        buzon_connector::TemplateRequest {
+                            name: template.name.clone(),
+                            language: template.language.clone(),
+                            parameters: template.parameters.clone(),
+                        }
+                    }),
+                    idempotency_key: item.idempotency_key.clone(),
                 };
-                match retry_after.filter(|_| !give_up) {
-                    Some(wait) => {
-                        self.metrics.count_outbox_retry(channel.id.get());
-                        let at = Timestamp::now().plus_millis(wait.as_millis() as i64);
-                        tracing::info!(error = %err, ?wait, "send failed; will retry");
+                let sent = connector.send(&channel, &credentials, &request).await;
+                let now = Timestamp::now();
+                let decision = decide_after_send(
+                    sent.as_ref().map(|sent| &sent.platform_id),
+                    SendAttempt {
+                        attempts: item.attempts,
+                        queued_at: item.created_at,
+                        now,
+                        give_up_after: self.config.send_give_up,
+                        lease_held: now < lease_until,
+                        jitter: jitter(1000),
+                    },
+                );
+                if decision.count_retry {
+                    self.app.metrics().count_outbox_retry(channel.id.get());
+                }
+                match decision.action {
+                    SendAction::Complete(platform_id) => {
                         self.store
-                            .fail_outbox(item.id, owner, &err.to_string(), Some(at))
+                            .complete_outbox(item.id, owner, &platform_id)
+                            .await?;
+                        tracing::info!("reply sent");
+                    }
+                    SendAction::RetryAt { at, reason } => {
+                        tracing::info!(error = %reason, "send failed; will retry");
+                        self.store
+                            .fail_outbox(item.id, owner, &reason, Some(at))
                             .await?;
                     }
-                    None => {
-                        let reason = if give_up {
-                            format!("gave up after retrying: {err}")
-                        } else {
-                            err.to_string()
-                        };
-                        tracing::warn!(error = %err, "send failed for good");
+                    SendAction::Unknown(reason) => {
+                        tracing::warn!(reason = %reason, "send outcome unknown; not repeated");
+                        self.store
+                            .mark_outbox_unknown(item.id, owner, &reason)
+                            .await?;
+                    }
+                    SendAction::GiveUp(reason) => {
+                        tracing::warn!(error = %reason, "send failed for good");
                         self.store
                             .fail_outbox(item.id, owner, &reason, None)
                             .await?;
                     }
+                    SendAction::LeaveToOwner => {
+                        tracing::warn!("send failed after the lease ran out; left to its owner");
+                    }
                 }
+                self.apply_health(&channel, decision.health).await
             }
         }
-        Ok(())
     }
 
     async fn moderate_one(
         &self,
         connector: &dyn Connector,
         channel: &Channel,
+        credentials: &ChannelCredentials,
         item: &OutboxItem,
-        (action, platform_id): (Moderation, ExternalId),
+        moderation: &ModerationPayload,
+        lease_until: Timestamp,
     ) -> Result<(), StoreError> {
         let owner = &self.config.node_id;
-        let credentials = self.store.channel_credentials(channel.id).await?;
-        match connector
-            .moderate(channel, &credentials, &platform_id, action)
-            .await
-        {
-            Ok(()) => {
+        let action = match moderation.action {
+            ModerationAction::Hide => buzon_connector::Moderation::Hide,
+            ModerationAction::Unhide => buzon_connector::Moderation::Unhide,
+        };
+        let done = connector
+            .moderate(channel, credentials, &moderation.platform_id, action)
+            .await;
+        let now = Timestamp::now();
+        match decide_after_moderation(
+            done.as_ref().map(|_| ()),
+            item.attempts,
+            now,
+            now < lease_until,
+            jitter(1000),
+        ) {
+            ModerationDecision::Done => {
                 self.store
-                    .complete_outbox(item.id, owner, &platform_id)
+                    .complete_outbox(item.id, owner, &moderation.platform_id)
                     .await?;
                 self.store
-                    .mark_hidden(channel.id, &platform_id, action == Moderation::Hide)
+                    .mark_hidden(
+                        channel.id,
+                        &moderation.platform_id,
+                        moderation.action == ModerationAction::Hide,
+                    )
                     .await?;
             }
-            Err(err) if err.is_retryable() => {
-                let wait = err.retry_after().unwrap_or_else(|| backoff(item.attempts));
-                let at = Timestamp::now().plus_millis(wait.as_millis() as i64);
+            ModerationDecision::RetryAt { at, reason } => {
                 self.store
-                    .fail_outbox(item.id, owner, &err.to_string(), Some(at))
+                    .fail_outbox(item.id, owner, &reason, Some(at))
                     .await?;
             }
-            Err(err) => {
+            ModerationDecision::GiveUp(reason) => {
                 self.store
-                    .fail_outbox(item.id, owner, &err.to_string(), None)
+                    .fail_outbox(item.id, owner, &reason, None)
                     .await?;
             }
+            ModerationDecision::LeaveToOwner => {}
         }
         Ok(())
     }
 
-    async fn loop_pollers(self, mut stop: watch::Receiver<bool>) {
+    async fn apply_health(
+        &self,
+        channel: &Channel,
+        health: HealthChange,
+    ) -> Result<(), StoreError> {
+        match health {
+            HealthChange::Keep => Ok(()),
+            HealthChange::Healthy if channel.health == ChannelHealth::Healthy => Ok(()),
+            HealthChange::Healthy => {
+                self.store
+                    .set_channel_health(channel.id, ChannelHealth::Healthy, None)
+                    .await
+            }
+            HealthChange::Unhealthy(reason) => {
+                self.store
+                    .set_channel_health(channel.id, ChannelHealth::Unhealthy, Some(&reason))
+                    .await
+            }
+        }
+    }
+
+    /// The pollers, until `stop` turns true.
+    pub async fn run_pollers(self, mut stop: watch::Receiver<bool>) {
         let mut schedule: HashMap<ChannelId, PollState> = HashMap::new();
         while !*stop.borrow() {
             if let Err(err) = self.poll_due(&mut schedule).await {
@@ -515,7 +590,7 @@ impl Workers {
             let span =
                 tracing::info_span!("poll", channel.id = %channel.id, platform = %channel.kind);
             let Some(credentials) = self
-                .refresh_if_due(&channel, credentials)
+                .refresh_if_due(connector.as_ref(), &channel, credentials)
                 .instrument(span.clone())
                 .await?
             else {
@@ -545,10 +620,10 @@ impl Workers {
         state: &mut PollState,
         fingerprint: String,
     ) -> Result<Duration, StoreError> {
-        match connector
+        let polled = connector
             .poll(channel, credentials, channel.cursor.as_deref())
-            .await
-        {
+            .await;
+        let outcome = match &polled {
             Ok(page) => {
                 for body in &page.bodies {
                     let event = NewInboundEvent {
@@ -559,14 +634,14 @@ impl Workers {
                             "poll:{}:{}:{}",
                             channel.id,
                             body.endpoint,
-                            hex_digest_bytes(&body.body)
+                            hex::encode(Sha256::digest(&body.body))
                         ),
                         body: body.body.clone(),
                     };
                     self.store.insert_inbound_event(&event).await?;
                 }
                 if !page.bodies.is_empty() {
-                    self.wake.notify_waiters();
+                    self.app.wake_workers();
                 }
                 if let Some(cursor) = &page.next_cursor {
                     if !self
@@ -579,152 +654,128 @@ impl Workers {
                         );
                     }
                 }
+                PollOutcome::Fetched {
+                    wait_at_least: page.wait_at_least,
+                }
+            }
+            Err(err) => PollOutcome::Failed(err),
+        };
+        let context = PollContext {
+            now: Timestamp::now(),
+            poll_interval: self.config.poll_interval,
+            failures: state.failures,
+            was_rate_limited: state.rate_limited,
+            can_refresh_token: connector.can_refresh(credentials),
+            jitter: jitter(2000),
+        };
+        let mut decision = decide_after_poll(outcome, context);
+        if let Some(kind) = decision.count_error {
+            self.app.metrics().count_poll_error(channel.id.get(), kind);
+        }
+        if let Err(err) = &polled {
+            tracing::info!(error = %err, "poll failed");
+        }
+        if decision.try_refresh {
+            // A token of unknown expiry ran out: try its refresh token once.
+            let renewed = self.refresh(connector, channel, credentials).await?;
+            let renewed =
+                renewed.is_some_and(|renewed| renewed.access_token != credentials.access_token);
+            decision = decide_after_refresh(decision, renewed);
+        }
+        self.apply_poll_decision(channel, state, fingerprint, &decision)
+            .await?;
+        Ok(decision.wait)
+    }
+
+    async fn apply_poll_decision(
+        &self,
+        channel: &Channel,
+        state: &mut PollState,
+        fingerprint: String,
+        decision: &PollDecision,
+    ) -> Result<(), StoreError> {
+        state.failures = decision.failures;
+        if decision.block_on_credentials {
+            state.blocked_on_credentials = Some(fingerprint);
+        }
+        match decision.rate_limited_until {
+            RateLimitChange::Keep => {}
+            RateLimitChange::Clear => {
+                self.store
+                    .set_channel_rate_limited(channel.id, None)
+                    .await?;
+                state.rate_limited = false;
+            }
+            RateLimitChange::Until(until) => {
+                self.store
+                    .set_channel_rate_limited(channel.id, Some(until))
+                    .await?;
+                state.rate_limited = true;
+            }
+        }
+        match &decision.health {
+            // A poll that worked always records the time of the success.
+            HealthChange::Healthy => {
                 self.store
                     .set_channel_health(channel.id, ChannelHealth::Healthy, None)
-                    .await?;
-                if state.rate_limited {
-                    self.store
-                        .set_channel_rate_limited(channel.id, None)
-                        .await?;
-                    state.rate_limited = false;
-                }
-                state.failures = 0;
-                // After a rate limit, poll one interval (and a little jitter) after the budget
-                // reopens, so replies due at the reopening get it first.
-                Ok(match page.wait_at_least {
-                    Some(wait) => wait + self.config.poll_interval + jitter(),
-                    None => self.config.poll_interval,
-                })
+                    .await
             }
-            Err(err) => {
-                self.metrics
-                    .count_poll_error(channel.id.get(), error_kind(&err));
-                state.failures += 1;
-                match &err {
-                    ConnectorError::AuthExpired(_)
-                        if channel.kind == ChannelKind::X
-                            && credentials.refresh_token.is_some()
-                            && self.config.x_oauth.is_some() =>
-                    {
-                        // A token of unknown expiry ran out: try its refresh token once.
-                        let renewed = self.refresh_x_token(channel, credentials.clone()).await?;
-                        match renewed {
-                            Some(renewed) if renewed.access_token != credentials.access_token => {
-                                Ok(Duration::from_secs(1))
-                            }
-                            _ => {
-                                state.blocked_on_credentials = Some(fingerprint);
-                                Ok(Duration::from_secs(5))
-                            }
-                        }
-                    }
-                    ConnectorError::AuthExpired(reason) => {
-                        tracing::warn!("poll refused: access token expired or revoked; waiting for new credentials");
-                        self.store
-                            .set_channel_health(
-                                channel.id,
-                                ChannelHealth::Unhealthy,
-                                Some(&format!("access token expired or revoked: {reason}")),
-                            )
-                            .await?;
-                        state.blocked_on_credentials = Some(fingerprint);
-                        Ok(Duration::from_secs(5))
-                    }
-                    ConnectorError::QuotaExhausted(reason) | ConnectorError::Permanent(reason) => {
-                        self.store
-                            .set_channel_health(channel.id, ChannelHealth::Unhealthy, Some(reason))
-                            .await?;
-                        Ok(Duration::from_secs(900))
-                    }
-                    ConnectorError::RateLimited { retry_after, .. } => {
-                        let wait = retry_after
-                            .unwrap_or_else(|| backoff(state.failures))
-                            .max(self.config.poll_interval);
-                        tracing::info!(?wait, "poll rate limited; waiting for the reset");
-                        let until = Timestamp::now().plus_millis(wait.as_millis() as i64);
-                        self.store
-                            .set_channel_rate_limited(channel.id, Some(until))
-                            .await?;
-                        state.rate_limited = true;
-                        Ok(wait)
-                    }
-                    _ => {
-                        tracing::info!(error = %err, "poll failed; backing off");
-                        let wait = match err.retry_after() {
-                            Some(wait) => wait + self.config.poll_interval + jitter(),
-                            None => backoff(state.failures).max(self.config.poll_interval),
-                        };
-                        Ok(wait)
-                    }
-                }
-            }
+            other => self.apply_health(channel, other.clone()).await,
         }
     }
-}
 
-impl Workers {
-    /// Refreshes an X access token that expires within [`REFRESH_MARGIN_MILLIS`] and stores
-    /// the new tokens (X rotates the refresh token, so the old one is spent). Returns the
-    /// credentials to poll with, or `None` when the token expired and could not be refreshed
-    /// (the channel then shows why).
+    /// Renews credentials that expire within the margin, before polling. Returns the
+    /// credentials to poll with, or `None` when they expired and could not be renewed (the
+    /// channel then shows why).
     async fn refresh_if_due(
         &self,
+        connector: &dyn Connector,
         channel: &Channel,
         credentials: ChannelCredentials,
     ) -> Result<Option<ChannelCredentials>, StoreError> {
         let now = Timestamp::now();
-        let due = credentials
-            .expires_at
-            .is_some_and(|at| at.as_millis() - now.as_millis() < REFRESH_MARGIN_MILLIS);
-        if !due {
+        if !connector.can_refresh(&credentials) || !refresh_due(credentials.expires_at, now) {
             return Ok(Some(credentials));
         }
-        self.refresh_x_token(channel, credentials).await
+        match self.refresh(connector, channel, &credentials).await? {
+            Some(renewed) => Ok(Some(renewed)),
+            None => {
+                let still_valid = credentials.expires_at.is_some_and(|at| at > now);
+                Ok(still_valid.then_some(credentials))
+            }
+        }
     }
 
-    /// Exchanges an X channel's refresh token for new tokens and stores them. Returns the
-    /// credentials to use: the new ones, the old ones when they are still valid after a failed
-    /// refresh (the channel then shows why), or `None`.
-    async fn refresh_x_token(
+    /// Exchanges a channel's refresh token for new credentials through its connector and
+    /// stores them (audited); a failure marks the channel unhealthy and returns `None`.
+    async fn refresh(
         &self,
+        connector: &dyn Connector,
         channel: &Channel,
-        credentials: ChannelCredentials,
+        credentials: &ChannelCredentials,
     ) -> Result<Option<ChannelCredentials>, StoreError> {
-        let now = Timestamp::now();
-        let (Some(app), Some(refresh_token)) = (
-            self.config.x_oauth.as_ref(),
-            credentials.refresh_token.as_deref(),
-        ) else {
-            return Ok(Some(credentials));
-        };
-        if channel.kind != ChannelKind::X {
-            return Ok(Some(credentials));
-        }
-        match app.refresh(&self.oauth_http, refresh_token).await {
-            Ok(tokens) => {
-                let renewed = ChannelCredentials {
-                    access_token: tokens.access_token,
-                    refresh_token: tokens.refresh_token.or(credentials.refresh_token),
-                    expires_at: tokens
-                        .expires_in
-                        .map(|lifetime| now.plus_millis(lifetime.as_millis() as i64)),
-                };
-                self.store
-                    .set_channel_credentials(channel.id, &renewed)
-                    .await?;
-                self.store
-                    .audit(
-                        "system",
-                        "channel.token_refresh",
-                        &format!("channel:{}", channel.id),
-                        &serde_json::json!({}),
+        match connector
+            .refresh_credentials(credentials, Timestamp::now())
+            .await
+        {
+            Ok(renewed) => {
+                let stored = self
+                    .app
+                    .store_renewed_credentials(
+                        &Actor::System("token refresh"),
+                        channel.id,
+                        &renewed,
                     )
-                    .await?;
-                tracing::info!("x access token refreshed");
+                    .await;
+                if let Err(err) = stored {
+                    tracing::warn!(error = %err, "a renewed token could not be stored");
+                    return Ok(None);
+                }
+                tracing::info!("access token refreshed");
                 Ok(Some(renewed))
             }
             Err(err) => {
-                tracing::warn!(error = %err, "x access token refresh failed");
+                tracing::warn!(error = %err, "access token refresh failed");
                 self.store
                     .set_channel_health(
                         channel.id,
@@ -732,8 +783,7 @@ impl Workers {
                         Some(&format!("the access token could not be refreshed: {err}")),
                     )
                     .await?;
-                let still_valid = credentials.expires_at.is_some_and(|at| at > now);
-                Ok(still_valid.then_some(credentials))
+                Ok(None)
             }
         }
     }
@@ -774,6 +824,7 @@ fn to_new_message(channel: &Channel, message: PlatformMessage) -> NewInboundMess
         channel_id: channel.id,
         platform_id: message.platform_id,
         thread_key: message.thread_key,
+        conversation_kind: message.conversation,
         author: message.author,
         text: message.text,
         attachments: message.attachments,
@@ -781,84 +832,7 @@ fn to_new_message(channel: &Channel, message: PlatformMessage) -> NewInboundMess
     }
 }
 
-/// The moderation an outbox row asks for, if it is a moderation row.
-fn moderation_action(item: &OutboxItem) -> Option<(Moderation, ExternalId)> {
-    let payload: serde_json::Value = serde_json::from_str(&item.payload).ok()?;
-    if payload["kind"] != "moderate" {
-        return None;
-    }
-    let action = match payload["action"].as_str()? {
-        "hide" => Moderation::Hide,
-        _ => Moderation::Unhide,
-    };
-    let platform_id = ExternalId::parse(payload["platform_id"].as_str()?).ok()?;
-    Some((action, platform_id))
-}
-
-/// The reply request stored in an outbox row's payload.
-fn reply_request(item: &OutboxItem) -> Result<ReplyRequest, String> {
-    let payload: serde_json::Value = serde_json::from_str(&item.payload)
-        .map_err(|_| "the queued reply is corrupt".to_owned())?;
-    let text = payload["text"].as_str().unwrap_or_default().to_owned();
-    let thread_key = payload["thread_key"]
-        .as_str()
-        .ok_or("the queued reply names no thread")?
-        .to_owned();
-    let in_reply_to = payload["in_reply_to"]
-        .as_str()
-        .and_then(|id| ExternalId::parse(id).ok());
-    let template = payload
-        .get("template")
-        .filter(|t| t.is_object())
-        .map(|template| buzon_connector::TemplateRequest {
-            name: template["name"].as_str().unwrap_or_default().to_owned(),
-            language: template["language"].as_str().unwrap_or("en_US").to_owned(),
-            parameters: template["parameters"]
-                .as_array()
-                .map(|values| {
-                    values
-                        .iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        });
-    Ok(ReplyRequest {
-        thread_key,
-        in_reply_to,
-        text,
-        template,
-        idempotency_key: item.idempotency_key.clone(),
-    })
-}
-
-/// Up to two seconds, so nodes and workers do not all wake at the same instant.
-fn jitter() -> Duration {
-    Duration::from_millis(rand::random::<u64>() % 2000)
-}
-
-/// Exponential backoff with a little jitter: 2 s, 4 s, 8 s … capped at 5 minutes.
-fn backoff(attempts: i32) -> Duration {
-    let exponent = attempts.clamp(1, 8) as u32;
-    let base = Duration::from_secs(1u64 << exponent).min(Duration::from_secs(300));
-    let jitter = Duration::from_millis(rand::random::<u64>() % 1000);
-    base + jitter
-}
-
-fn error_kind(err: &ConnectorError) -> &'static str {
-    match err {
-        ConnectorError::Retryable { .. } => "retryable",
-        ConnectorError::RateLimited { .. } => "rate_limited",
-        ConnectorError::AuthExpired(_) => "auth_expired",
-        ConnectorError::WindowClosed(_) => "window_closed",
-        ConnectorError::QuotaExhausted(_) => "quota_exhausted",
-        ConnectorError::Permanent(_) => "permanent",
-        ConnectorError::BadSignature => "bad_signature",
-        ConnectorError::Payload(_) => "payload",
-        ConnectorError::Unknown(_) => "unknown",
-    }
-}
-
-fn hex_digest_bytes(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+/// Up to `millis` milliseconds, so nodes and workers do not all wake at the same instant.
+fn jitter(millis: u64) -> Duration {
+    Duration::from_millis(rand::random::<u64>() % millis.max(1))
 }
