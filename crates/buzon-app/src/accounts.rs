@@ -24,13 +24,23 @@ const MAX_PASSWORD_BYTES: usize = 1024;
 /// time a refusal takes does not tell whether the email exists.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3w0tSCpbYiYNdvD8Hg4h4Gn0c1cOHyyqcI4nPbn9jfg";
 
-/// A signed-in user's session.
-#[derive(Debug, Clone)]
+/// A signed-in user's session. Debug output never shows its CSRF token.
+#[derive(Clone)]
 pub struct Session {
     /// The user (active: sessions of deactivated users are never returned).
     pub user: User,
     /// The token every form of this session must carry.
     pub csrf_token: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Session")
+            .field("user", &self.user)
+            .field("csrf_token", &"[redacted]")
+            .finish()
+    }
 }
 
 impl Session {
@@ -43,8 +53,8 @@ impl Session {
     }
 }
 
-/// A sign-in attempt.
-#[derive(Debug, Clone)]
+/// A sign-in attempt. Debug output never shows the password.
+#[derive(Clone)]
 pub struct SignInAttempt<'a> {
     /// The email as typed.
     pub email: &'a str,
@@ -54,8 +64,8 @@ pub struct SignInAttempt<'a> {
     pub address: &'a str,
 }
 
-/// A successful sign-in.
-#[derive(Debug, Clone)]
+/// A successful sign-in. Debug output never shows the session's secret.
+#[derive(Clone)]
 pub struct SignIn {
     /// The session's secret, for the cookie (stored only as a hash).
     pub secret: String,
@@ -63,8 +73,8 @@ pub struct SignIn {
     pub user: User,
 }
 
-/// A user to add.
-#[derive(Debug, Clone)]
+/// A user to add. Debug output never shows the password.
+#[derive(Clone)]
 pub struct NewUser<'a> {
     /// The sign-in email.
     pub email: &'a str,
@@ -74,6 +84,39 @@ pub struct NewUser<'a> {
     pub role: Role,
     /// The password, which the admin passes on.
     pub password: &'a str,
+}
+
+impl std::fmt::Debug for SignInAttempt<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SignInAttempt")
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SignIn {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SignIn")
+            .field("secret", &"[redacted]")
+            .field("user", &self.user)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for NewUser<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("NewUser")
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password", &"[redacted]")
+            .finish()
+    }
 }
 
 impl App {
@@ -408,6 +451,37 @@ mod tests {
         assert!(role_within(Role::Agent, Role::Agent));
         assert!(!role_within(Role::Admin, Role::Agent));
         assert!(!role_within(Role::Agent, Role::Viewer));
+    }
+
+    #[test]
+    fn debug_output_hides_passwords_and_secrets() {
+        let attempt = SignInAttempt {
+            email: "ana@shop.example",
+            password: "hunter2-secret",
+            address: "127.0.0.1",
+        };
+        let new = NewUser {
+            email: "ana@shop.example",
+            name: "Ana",
+            role: Role::Agent,
+            password: "hunter2-secret",
+        };
+        let channel = crate::NewChannel {
+            kind: ChannelKind::X,
+            platform_id: "42".into(),
+            access_token: "tok-secret".into(),
+            refresh_token: Some("refresh-secret".into()),
+            name: String::new(),
+            replace_existing: false,
+            via: "test",
+        };
+        for shown in [
+            format!("{attempt:?}"),
+            format!("{new:?}"),
+            format!("{channel:?}"),
+        ] {
+            assert!(!shown.contains("secret"), "{shown}");
+        }
     }
 
     #[test]

@@ -62,6 +62,15 @@ impl Actor {
         }
     }
 
+    /// Whose idempotency keys these are: two actors never share a reply by accident, and
+    /// each rule of buzon has keys of its own (`system:auto-reply`).
+    pub fn key_namespace(&self) -> String {
+        match self {
+            Actor::System(rule) => format!("system:{rule}"),
+            other => other.audit_name(),
+        }
+    }
+
     /// How the audit log names the actor: `user:3`, `token:2`, `cli` or `system`.
     pub fn audit_name(&self) -> String {
         match self {

@@ -32,8 +32,8 @@ pub enum CredentialCheck {
     Skip,
 }
 
-/// A channel to connect with pasted credentials.
-#[derive(Debug, Clone)]
+/// A channel to connect with pasted credentials. Debug output never shows the tokens.
+#[derive(Clone)]
 pub struct NewChannel {
     /// The platform.
     pub kind: ChannelKind,
@@ -49,6 +49,24 @@ pub struct NewChannel {
     pub replace_existing: bool,
     /// How it was connected, for the audit log: `token`, `cli`, `oauth`, `demo`.
     pub via: &'static str,
+}
+
+impl std::fmt::Debug for NewChannel {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("NewChannel")
+            .field("kind", &self.kind)
+            .field("platform_id", &self.platform_id)
+            .field("access_token", &"[redacted]")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("name", &self.name)
+            .field("replace_existing", &self.replace_existing)
+            .field("via", &self.via)
+            .finish()
+    }
 }
 
 /// A channel as admins see it: health, limits and whether its credentials open.

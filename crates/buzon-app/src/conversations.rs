@@ -332,7 +332,7 @@ impl App {
                     "the idempotency key must be at most 200 bytes",
                 ))
             }
-            Some(key) => format!("{}:{key}", actor.audit_name()),
+            Some(key) => format!("{}:{key}", actor.key_namespace()),
             None => format!("auto:{}", hex::encode(rand::random::<[u8; 16]>())),
         };
         let in_reply_to = self

@@ -8,10 +8,6 @@
 use crate::{ExternalId, PlatformError, Timestamp};
 use std::time::Duration;
 
-/// A send is not started when the lease ends within this margin of now: another node may own
-/// the row by the time the platform answers.
-pub const SEND_LEASE_MARGIN: Duration = Duration::from_secs(5);
-
 /// An access token is refreshed when it expires within this margin.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
 
@@ -45,8 +41,8 @@ pub fn backoff(attempts: i32) -> Duration {
 pub enum BeforeSend {
     /// Send it.
     Send,
-    /// The lease has ended or is about to: do not send and record nothing, the row may be
-    /// another node's now.
+    /// The lease could not be renewed just before the call (it ran out, or the row is no
+    /// longer this node's): do not send; hand the row back if it is still ours.
     LeaseLost,
     /// The channel is paused: put the row back in the queue until `retry_at`.
     Paused {
@@ -55,13 +51,11 @@ pub enum BeforeSend {
     },
 }
 
-/// Decides whether a claimed reply may be sent now; a lost lease wins over a paused channel.
-pub fn decide_before_send(
-    now: Timestamp,
-    lease_until: Timestamp,
-    channel_paused: bool,
-) -> BeforeSend {
-    if lease_until <= after(now, SEND_LEASE_MARGIN) {
+/// Decides whether a claimed reply may be sent now. `lease_renewed` says whether the row's
+/// lease was renewed just before the call (a conditional update that fails once the lease
+/// has run out), so a lost lease never leads to a send; it wins over a paused channel.
+pub fn decide_before_send(now: Timestamp, lease_renewed: bool, channel_paused: bool) -> BeforeSend {
+    if !lease_renewed {
         BeforeSend::LeaseLost
     } else if channel_paused {
         BeforeSend::Paused {
@@ -83,8 +77,6 @@ pub struct SendAttempt {
     pub now: Timestamp,
     /// How long a reply keeps being retried before it is given up.
     pub give_up_after: Duration,
-    /// Whether this node still held the row's lease when the platform answered.
-    pub lease_held: bool,
     /// A random delay the caller drew, added to backoffs so that nodes do not retry in step.
     pub jitter: Duration,
 }
@@ -105,8 +97,6 @@ pub enum SendAction {
     Unknown(String),
     /// Fail it for good with this reason.
     GiveUp(String),
-    /// The lease was lost: leave the row alone, the node that owns it now decides.
-    LeaveToOwner,
 }
 
 /// How a channel's health changes after a platform call.
@@ -133,9 +123,9 @@ pub struct SendDecision {
 
 /// Decides what follows a send from the platform's answer.
 ///
-/// A success is always recorded, even after a lost lease (the store settles it only if the row
-/// is still ours or of unknown outcome); any failure after a lost lease is left to the row's
-/// owner. `Unknown` is never retried blindly. Retryable and rate-limited failures retry after
+/// What the platform answered is always recorded, even when the call outlived its lease: the
+/// row then shows an unknown outcome but keeps its sender, who alone may settle it (the store
+/// checks). `Unknown` is never retried blindly. Retryable and rate-limited failures retry after
 /// the platform's `retry_after`, or after `backoff(attempts) + jitter` when it gave none; an
 /// expired token marks the channel unhealthy and retries after at least 5 minutes
 /// (`max(300 s, backoff + jitter)`). Either is given up once the reply is older than
@@ -156,7 +146,6 @@ pub fn decide_after_send(
                 count_retry: false,
             }
         }
-        Err(_) if !attempt.lease_held => return decision(SendAction::LeaveToOwner),
         Err(err) => err,
     };
     let (wait, health) = match err {
@@ -211,31 +200,23 @@ pub enum ModerationDecision {
     },
     /// Fail it for good with this reason.
     GiveUp(String),
-    /// The lease was lost: leave the row alone, the node that owns it now decides.
-    LeaveToOwner,
 }
 
 /// Decides what follows a hide or unhide call from the platform's answer.
 ///
-/// A success is always recorded. After a lost lease a failure is left to the row's owner.
-/// Retryable, rate-limited and unknown failures retry after the platform's `retry_after`, or
-/// after `backoff(attempts) + jitter`: hiding twice is harmless, as every platform treats it as
-/// idempotent. Every other failure (an expired token included) is given up at once.
+/// A success is always recorded. Retryable and rate-limited failures retry after the
+/// platform's `retry_after`, or after `backoff(attempts) + jitter`. An unknown outcome is given
+/// up, not retried: a late hide could land after an unhide queued meanwhile and undo the
+/// agent's last choice. Every other failure (an expired token included) is given up at once.
 pub fn decide_after_moderation(
     outcome: Result<(), &PlatformError>,
     attempts: i32,
     now: Timestamp,
-    lease_held: bool,
     jitter: Duration,
 ) -> ModerationDecision {
     match outcome {
         Ok(()) => ModerationDecision::Done,
-        Err(_) if !lease_held => ModerationDecision::LeaveToOwner,
-        Err(
-            err @ (PlatformError::Retryable { .. }
-            | PlatformError::RateLimited { .. }
-            | PlatformError::Unknown(_)),
-        ) => {
+        Err(err @ (PlatformError::Retryable { .. } | PlatformError::RateLimited { .. })) => {
             let wait = err
                 .retry_after()
                 .unwrap_or_else(|| backoff(attempts) + jitter);

@@ -176,6 +176,29 @@ impl Store {
         Ok(items)
     }
 
+    /// Extends `owner`'s lease on a claimed row to `until`, just before its platform call; false
+    /// when the row is no longer `owner`'s to send (the lease ran out first). A send starts only
+    /// after this returns true, so a lost lease never leads to a send.
+    pub async fn renew_outbox_lease(
+        &self,
+        id: OutboxId,
+        owner: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let result = query(
+            "UPDATE outbox SET lease_until = $1, updated_at = $2 \
+             WHERE id = $3 AND lease_owner = $4 AND state = 'sending' AND lease_until >= $2",
+        )
+        .bind(until.as_millis())
+        .bind(now.as_millis())
+        .bind(id.get())
+        .bind(owner)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     /// Records a send the platform accepted: the outbox row is done and the message carries
     /// the platform's id. Returns false when `owner` no longer held the row.
     pub async fn complete_outbox(
@@ -256,10 +279,12 @@ impl Store {
     }
 
     /// Moves sends whose dispatcher's lease ran out mid-send to `unknown`: the platform may or
-    /// may not have the reply, so it must be checked before any new attempt. Returns how many.
+    /// may not have the reply, so it must be checked before any new attempt. The row keeps its
+    /// last owner, so the dispatcher that was sending it can still record what the platform
+    /// answered; nobody else claims it again. Returns how many.
     pub async fn expire_stuck_sends(&self, now: Timestamp) -> Result<u64, StoreError> {
         let result = query(
-            "UPDATE outbox SET state = 'unknown', lease_owner = NULL, lease_until = NULL, updated_at = $1 \
+            "UPDATE outbox SET state = 'unknown', lease_until = NULL, updated_at = $1 \
              WHERE state = 'sending' AND lease_until < $1",
         )
         .bind(now.as_millis())
@@ -400,7 +425,7 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let row = query(
             "UPDATE outbox SET state = 'unknown', last_error = $1, lease_owner = NULL, lease_until = NULL, updated_at = $2 \
-             WHERE id = $3 AND lease_owner = $4 AND state = 'sending' AND kind = 'reply' RETURNING message_id",
+             WHERE id = $3 AND lease_owner = $4 AND state IN ('sending', 'unknown') AND kind = 'reply' RETURNING message_id",
         )
         .bind(bound_text(reason, 2000))
         .bind(now)

@@ -53,6 +53,7 @@ conformance! {
     tagging_an_author_as_troll_moves_their_conversations_out_of_the_queue,
     queuing_a_reply_is_idempotent_and_sending_records_the_platform_id,
     failed_sends_retry_or_fail_for_good_and_stuck_sends_become_unknown,
+    a_send_starts_only_under_a_live_lease_and_its_sender_settles_it_after_expiry,
     the_audit_log_is_append_only,
     released_leases_are_free_at_once,
     hostile_text_is_stored_as_written_but_bounded,
@@ -1051,6 +1052,74 @@ async fn failed_sends_retry_or_fail_for_good_and_stuck_sends_become_unknown(db: 
     );
     let depths = store.queue_depths().await.unwrap();
     assert_eq!((depths.outbox_unknown, depths.outbox_failed), (2, 1));
+}
+
+async fn a_send_starts_only_under_a_live_lease_and_its_sender_settles_it_after_expiry(db: TestDb) {
+    let store = &db.store;
+    let ids = queue_replies(store, 2).await;
+    let t0 = Timestamp::now();
+    let claimed = store
+        .claim_outbox("a", 2, t0, t0.plus_millis(1_000))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    // Just before its call, the first row's lease is renewed: it may be sent.
+    assert!(store
+        .renew_outbox_lease(ids[0], "a", t0.plus_millis(500), t0.plus_millis(60_000))
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .renew_outbox_lease(ids[0], "b", t0.plus_millis(500), t0.plus_millis(60_000))
+            .await
+            .unwrap(),
+        "another node cannot renew a lease it does not hold"
+    );
+    // The second row's lease ran out before its turn: it must not be sent.
+    assert!(
+        !store
+            .renew_outbox_lease(ids[1], "a", t0.plus_millis(2_000), t0.plus_millis(60_000))
+            .await
+            .unwrap(),
+        "a lost lease is never renewed"
+    );
+    // The first row's send outlived its lease; another node marks its outcome unknown…
+    assert_eq!(
+        store
+            .expire_stuck_sends(t0.plus_millis(120_000))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store.outbox_item(ids[0]).await.unwrap().state,
+        OutboxState::Unknown
+    );
+    // …and the node that sent it still records what the platform answered.
+    assert!(store
+        .complete_outbox(ids[0], "a", &ExternalId::parse("reply-77").unwrap())
+        .await
+        .unwrap());
+    assert_eq!(
+        store.outbox_item(ids[0]).await.unwrap().state,
+        OutboxState::Sent
+    );
+    assert!(
+        !store
+            .complete_outbox(ids[1], "b", &ExternalId::parse("reply-78").unwrap())
+            .await
+            .unwrap(),
+        "a node that never held the row settles nothing"
+    );
+    // The row that was never sent goes back to the queue for its owner to hand back.
+    assert!(store
+        .fail_outbox(ids[1], "a", "not sent", Some(t0.plus_millis(120_000)))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.outbox_item(ids[1]).await.unwrap().state,
+        OutboxState::Queued
+    );
 }
 
 async fn the_audit_log_is_append_only(db: TestDb) {

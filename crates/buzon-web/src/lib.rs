@@ -42,7 +42,8 @@ pub struct WebSettings {
     pub x_consumer_secret: Option<String>,
     /// Whether cookies carry `Secure` (buzon is served over https).
     pub secure_cookies: bool,
-    /// How often the public figures and the default report are recomputed (a minute when zero).
+    /// How often the response-time index is brought up to date and the public figures
+    /// recomputed in the background (a minute when zero).
     pub reports_refresh: std::time::Duration,
     /// The address buzon is reached at from outside, for embeddable snippets.
     pub public_url: String,

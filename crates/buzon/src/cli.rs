@@ -195,7 +195,11 @@ pub fn main_entry() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_command(cli)) {
+    let outcome = runtime.block_on(run_command(cli));
+    // Blocking work still running (a password hash, a report being measured) is not waited
+    // for beyond a moment: every task that matters has stopped by now.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", one_line(&format!("{err:#}")));

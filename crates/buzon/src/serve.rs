@@ -111,11 +111,14 @@ pub async fn run(
     let router = buzon_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
 
     // On the signal, the background work is told to stop at once (live event streams end with
-    // it), the server stops accepting and finishes what is in flight, and everything must be
-    // done by one deadline.
+    // it), the server stops accepting and finishes what is in flight, and everything — the
+    // requests, the background tasks, releasing leases and closing the database — must be done
+    // by one deadline, `server.shutdown_timeout_secs` after the signal. The last part of that
+    // time is kept for what follows the requests.
     let supervisor = Arc::new(tokio::sync::Mutex::new(Some(supervisor)));
     let (deadline_sender, mut deadline) = tokio::sync::watch::channel(None);
     let limit = Duration::from_secs(settings.server.shutdown_timeout_secs);
+    let reserve = (limit / 4).min(Duration::from_secs(2));
     let signal = {
         let supervisor = supervisor.clone();
         async move {
@@ -128,7 +131,7 @@ pub async fn run(
         }
     };
     let server = axum::serve(listener, router).with_graceful_shutdown(signal);
-    let out_of_time = async {
+    let requests_done_by = async {
         let at = loop {
             if let Some(at) = *deadline.borrow_and_update() {
                 break at;
@@ -137,20 +140,22 @@ pub async fn run(
                 std::future::pending::<()>().await;
             }
         };
-        tokio::time::sleep_until(at).await;
+        tokio::time::sleep_until(at - reserve).await;
     };
     tokio::select! {
         result = server => result.context("serving HTTP")?,
-        () = out_of_time => tracing::warn!("shutdown: in-flight requests did not finish in time"),
+        () = requests_done_by => tracing::warn!("shutdown: in-flight requests did not finish in time"),
     }
-    let remaining = match *deadline.borrow() {
-        Some(at) => at.saturating_duration_since(tokio::time::Instant::now()),
-        None => limit,
+    let deadline = deadline
+        .borrow()
+        .unwrap_or_else(|| tokio::time::Instant::now() + limit);
+    let left = |before: Duration| {
+        (deadline - before)
+            .saturating_duration_since(tokio::time::Instant::now())
+            .max(Duration::from_millis(50))
     };
     if let Some(supervisor) = supervisor.lock().await.take() {
-        let stopped = supervisor
-            .shutdown(remaining.max(Duration::from_millis(100)))
-            .await;
+        let stopped = supervisor.shutdown(left(reserve / 2)).await;
         tracing::info!(
             finished = stopped.finished,
             aborted = stopped.aborted.len(),
@@ -159,10 +164,23 @@ pub async fn run(
             stopped.aborted.len()
         );
     }
-    if let Err(err) = store.release_leases(&node_id).await {
-        tracing::warn!(error = %err, "shutdown: could not release leases; they expire by themselves");
+    // Releasing leases and closing the pool are bounded too: a database that does not answer
+    // (often why the node is being stopped) must not hold the process.
+    match tokio::time::timeout(left(reserve / 4), store.release_leases(&node_id)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "shutdown: could not release leases; they expire by themselves")
+        }
+        Err(_) => {
+            tracing::warn!("shutdown: the database did not answer; leases expire by themselves")
+        }
     }
-    store.close().await;
+    if tokio::time::timeout(left(Duration::ZERO), store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown: database connections did not close in time");
+    }
     tracing::info!("stopped");
     Ok(())
 }

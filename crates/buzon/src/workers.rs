@@ -279,7 +279,7 @@ impl Workers {
     /// The dispatcher, until `stop` turns true.
     pub async fn run_dispatcher(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
-            let worked = match self.dispatch_once().await {
+            let worked = match self.dispatch_once(&stop).await {
                 Ok(count) => count > 0,
                 Err(err) => {
                     tracing::warn!(error = %err, "dispatcher: store unavailable");
@@ -292,8 +292,9 @@ impl Workers {
         }
     }
 
-    /// Claims and sends one batch of due outbox rows; returns how many.
-    pub async fn dispatch_once(&self) -> Result<usize, StoreError> {
+    /// Claims and sends one batch of due outbox rows; returns how many it claimed. When
+    /// `stop` turns true mid-batch, the rows not yet sent go back to the queue.
+    pub async fn dispatch_once(&self, stop: &watch::Receiver<bool>) -> Result<usize, StoreError> {
         let now = Timestamp::now();
         let stuck = self.store.expire_stuck_sends(now).await?;
         if stuck > 0 {
@@ -302,19 +303,41 @@ impl Workers {
                 "sends whose dispatcher died mid-send are now of unknown outcome"
             );
         }
-        let lease_until = self.lease_until(now);
         let items = self
             .store
-            .claim_outbox(&self.config.node_id, 10, now, lease_until)
+            .claim_outbox(&self.config.node_id, 10, now, self.lease_until(now))
             .await?;
         for item in &items {
+            if *stop.borrow() {
+                self.hand_back(item, "not sent: the node is stopping").await;
+                continue;
+            }
             let span = tracing::info_span!("send", outbox.id = %item.id, channel.id = %item.channel_id, attempt = item.attempts);
-            self.send_one(item, lease_until).instrument(span).await?;
+            if let Err(err) = self.send_one(item).instrument(span).await {
+                // One row's trouble does not strand the others.
+                tracing::warn!(error = %err, outbox.id = %item.id, "dispatcher: a row could not be handled");
+            }
         }
         Ok(items.len())
     }
 
-    async fn send_one(&self, item: &OutboxItem, lease_until: Timestamp) -> Result<(), StoreError> {
+    /// Puts a claimed row that was not sent back in the queue, due now (if it is still ours).
+    async fn hand_back(&self, item: &OutboxItem, reason: &str) {
+        let handed = self
+            .store
+            .fail_outbox(
+                item.id,
+                &self.config.node_id,
+                reason,
+                Some(Timestamp::now()),
+            )
+            .await;
+        if let Err(err) = handed {
+            tracing::warn!(error = %err, outbox.id = %item.id, "could not hand a row back; its lease will run out");
+        }
+    }
+
+    async fn send_one(&self, item: &OutboxItem) -> Result<(), StoreError> {
         let owner = &self.config.node_id;
         let channel = self.store.channel(item.channel_id).await?;
         let Some(connector) = self.connectors.get(&channel.kind) else {
@@ -344,19 +367,18 @@ impl Workers {
             }
         };
         let paused = channel.health == ChannelHealth::Paused;
-        match decide_before_send(Timestamp::now(), lease_until, paused) {
+        // The lease is renewed just before the call, so a send never starts without it.
+        let now = Timestamp::now();
+        let renewed = self
+            .store
+            .renew_outbox_lease(item.id, owner, now, self.lease_until(now))
+            .await?;
+        match decide_before_send(now, renewed, paused) {
             BeforeSend::Send => {}
             BeforeSend::LeaseLost => {
-                // Not sent: hand it back, if it is still ours, for a prompt retry.
                 tracing::warn!("the lease ran out before the send; not sent");
-                self.store
-                    .fail_outbox(
-                        item.id,
-                        owner,
-                        "not sent: the lease ran out first",
-                        Some(Timestamp::now()),
-                    )
-                    .await?;
+                self.hand_back(item, "not sent: the lease ran out first")
+                    .await;
                 return Ok(());
             }
             BeforeSend::Paused { retry_at } => {
@@ -383,15 +405,8 @@ impl Workers {
         };
         match payload {
             OutboxPayload::Moderate(moderation) => {
-                self.moderate_one(
-                    connector.as_ref(),
-                    &channel,
-                    &credentials,
-                    item,
-                    moderation,
-                    lease_until,
-                )
-                .await
+                self.moderate_one(connector.as_ref(), &channel, &credentials, item, moderation)
+                    .await
             }
             OutboxPayload::Reply(reply) => {
                 let request = buzon_connector::ReplyRequest {
@@ -416,7 +431,6 @@ impl Workers {
                         queued_at: item.created_at,
                         now,
                         give_up_after: self.config.send_give_up,
-                        lease_held: now < lease_until,
                         jitter: jitter(1000),
                     },
                 );
@@ -448,9 +462,6 @@ impl Workers {
                             .fail_outbox(item.id, owner, &reason, None)
                             .await?;
                     }
-                    SendAction::LeaveToOwner => {
-                        tracing::warn!("send failed after the lease ran out; left to its owner");
-                    }
                 }
                 self.apply_health(&channel, decision.health).await
             }
@@ -464,7 +475,6 @@ impl Workers {
         credentials: &ChannelCredentials,
         item: &OutboxItem,
         moderation: &ModerationPayload,
-        lease_until: Timestamp,
     ) -> Result<(), StoreError> {
         let owner = &self.config.node_id;
         let action = match moderation.action {
@@ -475,13 +485,7 @@ impl Workers {
             .moderate(channel, credentials, &moderation.platform_id, action)
             .await;
         let now = Timestamp::now();
-        match decide_after_moderation(
-            done.as_ref().map(|_| ()),
-            item.attempts,
-            now,
-            now < lease_until,
-            jitter(1000),
-        ) {
+        match decide_after_moderation(done.as_ref().map(|_| ()), item.attempts, now, jitter(1000)) {
             ModerationDecision::Done => {
                 self.store
                     .complete_outbox(item.id, owner, &moderation.platform_id)
@@ -504,7 +508,6 @@ impl Workers {
                     .fail_outbox(item.id, owner, &reason, None)
                     .await?;
             }
-            ModerationDecision::LeaveToOwner => {}
         }
         Ok(())
     }

@@ -70,7 +70,6 @@ fn attempt(attempts: i32) -> SendAttempt {
         queued_at: at(-60_000),
         now: NOW,
         give_up_after: secs(24 * 3600),
-        lease_held: true,
         jitter: JITTER,
     }
 }
@@ -107,7 +106,7 @@ fn external_id(raw: &str) -> ExternalId {
 }
 
 fn moderation_failed(err: &PlatformError, attempts: i32) -> ModerationDecision {
-    decide_after_moderation(Err(err), attempts, NOW, true, JITTER)
+    decide_after_moderation(Err(err), attempts, NOW, JITTER)
 }
 
 fn moderation_retry_at(millis: i64, reason: &str) -> ModerationDecision {
@@ -237,33 +236,19 @@ fn backoff_stops_growing_at_256_seconds_within_the_five_minute_cap() {
 // Before a send.
 
 #[test]
-fn a_reply_is_sent_while_the_lease_has_more_than_five_seconds_left() {
-    assert_eq!(decide_before_send(NOW, at(5_001), false), BeforeSend::Send);
-    assert_eq!(decide_before_send(NOW, at(60_000), false), BeforeSend::Send);
+fn a_reply_is_sent_once_its_lease_was_renewed_just_before_the_call() {
+    assert_eq!(decide_before_send(NOW, true, false), BeforeSend::Send);
 }
 
 #[test]
-fn a_reply_is_not_sent_when_the_lease_ends_within_five_seconds() {
-    assert_eq!(
-        decide_before_send(NOW, at(5_000), false),
-        BeforeSend::LeaseLost
-    );
-    assert_eq!(decide_before_send(NOW, at(1), false), BeforeSend::LeaseLost);
-    assert_eq!(decide_before_send(NOW, NOW, false), BeforeSend::LeaseLost);
-}
-
-#[test]
-fn a_reply_is_not_sent_when_the_lease_has_already_ended() {
-    assert_eq!(
-        decide_before_send(NOW, at(-1), false),
-        BeforeSend::LeaseLost
-    );
+fn a_reply_whose_lease_could_not_be_renewed_is_never_sent() {
+    assert_eq!(decide_before_send(NOW, false, false), BeforeSend::LeaseLost);
 }
 
 #[test]
 fn a_reply_to_a_paused_channel_is_retried_a_minute_later_without_jitter() {
     assert_eq!(
-        decide_before_send(NOW, at(60_000), true),
+        decide_before_send(NOW, true, true),
         BeforeSend::Paused {
             retry_at: at(60_000)
         }
@@ -271,11 +256,8 @@ fn a_reply_to_a_paused_channel_is_retried_a_minute_later_without_jitter() {
 }
 
 #[test]
-fn a_lost_lease_wins_over_a_paused_channel_so_nothing_is_recorded() {
-    assert_eq!(
-        decide_before_send(NOW, at(5_000), true),
-        BeforeSend::LeaseLost
-    );
+fn a_lost_lease_wins_over_a_paused_channel() {
+    assert_eq!(decide_before_send(NOW, false, true), BeforeSend::LeaseLost);
 }
 
 // After a send.
@@ -294,14 +276,12 @@ fn a_sent_reply_is_completed_and_the_channel_marked_healthy() {
 }
 
 #[test]
-fn a_reply_sent_after_the_lease_was_lost_is_still_recorded() {
+fn a_reply_sent_after_its_lease_ran_out_mid_call_is_still_recorded() {
+    // The lease is not an input after the call: whatever the platform answered is recorded,
+    // and the store lets only the row's sender record it.
     let platform_id = external_id("m_2");
-    let lost = SendAttempt {
-        lease_held: false,
-        ..attempt(1)
-    };
     assert_eq!(
-        decide_after_send(Ok(&platform_id), lost),
+        decide_after_send(Ok(&platform_id), attempt(1)),
         SendDecision {
             action: SendAction::Complete(external_id("m_2")),
             health: HealthChange::Healthy,
@@ -321,21 +301,6 @@ fn a_reply_sent_long_after_it_was_queued_is_still_recorded() {
         decide_after_send(Ok(&platform_id), old).action,
         SendAction::Complete(external_id("m_3"))
     );
-}
-
-#[test]
-fn a_failed_send_after_a_lost_lease_is_left_to_the_owner_whatever_the_error() {
-    let lost = SendAttempt {
-        lease_held: false,
-        ..attempt(2)
-    };
-    for (err, _) in every_error() {
-        assert_eq!(
-            send_failed(&err, lost),
-            row_only(SendAction::LeaveToOwner),
-            "{err:?}"
-        );
-    }
 }
 
 #[test]
@@ -565,26 +530,11 @@ fn a_permanent_error_on_an_old_reply_is_given_up_with_its_own_reason() {
 // After a moderation call.
 
 #[test]
-fn a_successful_hide_is_done_even_after_the_lease_was_lost() {
+fn a_successful_hide_is_done() {
     assert_eq!(
-        decide_after_moderation(Ok(()), 1, NOW, true, JITTER),
+        decide_after_moderation(Ok(()), 1, NOW, JITTER),
         ModerationDecision::Done
     );
-    assert_eq!(
-        decide_after_moderation(Ok(()), 1, NOW, false, JITTER),
-        ModerationDecision::Done
-    );
-}
-
-#[test]
-fn a_failed_hide_after_a_lost_lease_is_left_to_the_owner_whatever_the_error() {
-    for (err, _) in every_error() {
-        assert_eq!(
-            decide_after_moderation(Err(&err), 2, NOW, false, JITTER),
-            ModerationDecision::LeaveToOwner,
-            "{err:?}"
-        );
-    }
 }
 
 #[test]
@@ -612,12 +562,11 @@ fn a_hide_server_error_backs_off_with_jitter() {
 }
 
 #[test]
-fn a_hide_timeout_is_retried_because_hiding_twice_is_harmless() {
+fn a_hide_of_unknown_outcome_is_given_up_so_a_late_hide_never_undoes_a_later_unhide() {
     assert_eq!(
         moderation_failed(&send_timeout(), 1),
-        moderation_retry_at(
-            2_700,
-            "the outcome of the request is unknown: the platform did not answer in time"
+        ModerationDecision::GiveUp(
+            "the outcome of the request is unknown: the platform did not answer in time".into()
         )
     );
 }

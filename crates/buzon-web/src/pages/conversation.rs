@@ -150,11 +150,13 @@ pub(crate) async fn show_conversation(
         };
         return Ok(render(&state, "thread", &view)?.into_response());
     }
+    // The version is read before the content, so it is never newer than what the page shows:
+    // whatever changes after it reaches the page through the live stream.
+    let version = state.app().activity_version().await?;
     let detail = state
         .app()
         .conversation(&caller.actor, ConversationId(id))
         .await?;
-    let version = state.app().activity_version().await?;
     let now = Timestamp::now();
     let conversation = &detail.thread.conversation;
     let author = &detail.author;

@@ -104,6 +104,8 @@ pub(crate) async fn show_inbox(
         limit: Some(50),
         cursor: query.cursor.clone(),
     };
+    // Read before the content, so the page's version is never newer than what it shows.
+    let version = state.app().activity_version().await?;
     let page = state.app().inbox(&caller.actor, &params).await?;
     let now = Timestamp::now();
     let rows: Vec<RowView> = page
@@ -125,7 +127,6 @@ pub(crate) async fn show_inbox(
         };
         return Ok(render(&state, "inbox_rows", &view)?.into_response());
     }
-    let version = state.app().activity_version().await?;
     let channels = state.app().channel_list(&caller.actor).await?;
     let channel_id: Option<ChannelId> = page.filter.channel_id;
     let heading_key = if trolls_view {
