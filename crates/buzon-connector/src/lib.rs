@@ -28,7 +28,30 @@ use buzon_core::{
 };
 use std::time::Duration;
 
-/// What a connector makes of one raw body (a webhook delivery or a polled page).
+/// One part of a delivery (an entry, a change, a messaging event, a status, an event of an
+/// activity batch) and what became of it. Every part of a delivery yields exactly one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    /// Where the part sits in the delivery, as a JSON path: `entry[0].messaging[1]`,
+    /// `entry[0].changes[0].value.statuses[2]`, `tweet_create_events[0]`; `$` is the whole body.
+    pub path: String,
+    /// What it became.
+    pub item: InboundItem,
+}
+
+impl Part {
+    /// A part at `path` that became `item`.
+    pub fn new(path: impl Into<String>, item: InboundItem) -> Part {
+        Part {
+            path: path.into(),
+            item,
+        }
+    }
+}
+
+/// What a connector makes of one part of a raw body: something to store, a known event that
+/// carries no message, or a part it did not recognise. There is no fourth outcome: nothing a
+/// platform sends is silently dropped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundItem {
     /// A new message, comment, post, mention or DM.
@@ -64,9 +87,22 @@ pub enum InboundItem {
         /// The platform's time of the status.
         at: Timestamp,
     },
-    /// Something understood and deliberately not stored (our own echo, a read receipt…).
-    Ignored {
-        /// Why, in words, for the event log.
+    /// A known event that carries no message for the inbox (the echo of our own send, a read
+    /// or delivery receipt, typing, the account's own post, a like of the Page…), named by
+    /// kind. Each connector lists the kinds it knows.
+    Known {
+        /// The platform account it arrived for, when the part says.
+        account: Option<ExternalId>,
+        /// What it is, from the connector's list (`echo`, `read`, `delivery`, `typing`…).
+        kind: &'static str,
+    },
+    /// A part the connector did not recognise: its event is kept as `unparsed` with the part's
+    /// path and this reason, counted and shown to admins, and can be replayed once buzon
+    /// understands it.
+    Unrecognized {
+        /// The platform account it arrived for, when that much could be read.
+        account: Option<ExternalId>,
+        /// Why, in words (never a token; the part's own words may appear).
         reason: String,
     },
 }
@@ -110,6 +146,9 @@ pub struct PlatformMessage {
     pub created_at: Timestamp,
     /// The message it answers, when the platform says (parent comment, quoted message).
     pub in_reply_to: Option<ExternalId>,
+    /// The raw JSON of the part, kept when something in it could not be shown (an attachment
+    /// of an unknown kind, an odd field): the text then carries a visible placeholder for it.
+    pub raw: Option<String>,
 }
 
 /// Where a raw body came from, which decides how it is parsed.
@@ -188,6 +227,88 @@ pub enum Moderation {
     Unhide,
 }
 
+/// What a platform says of a person it knows by id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// The display name.
+    pub name: Option<String>,
+    /// A URL of their picture, when the platform gives one.
+    pub picture_url: Option<String>,
+}
+
+/// The placeholder shown where a message carries something buzon cannot show, e.g.
+/// `[attachment of an unsupported kind: fallback]`.
+pub fn unsupported_placeholder(what: &str, kind: &str) -> String {
+    format!("[{what} of an unsupported kind: {kind}]")
+}
+
+/// Key aliases: an operator's way to teach a connector a renamed field before a release does,
+/// e.g. `message_v2=message` when a platform starts sending `message_v2` for what buzon reads
+/// as `message`. Parsed from `new=known, new2=known2`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyAliases(Vec<(String, String)>);
+
+impl KeyAliases {
+    /// Parses `new=known` pairs separated by commas or whitespace; an empty text is no aliases.
+    pub fn parse(text: &str) -> Result<KeyAliases, String> {
+        let mut pairs = Vec::new();
+        for pair in text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|pair| !pair.is_empty())
+        {
+            match pair.split_once('=') {
+                Some((new, known)) if !new.is_empty() && !known.is_empty() && new != known => {
+                    pairs.push((new.to_owned(), known.to_owned()))
+                }
+                _ => return Err(format!("{pair:?} is not a NEW=KNOWN key alias")),
+            }
+        }
+        Ok(KeyAliases(pairs))
+    }
+
+    /// True when there is nothing to rename.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The body with every object key named like an alias renamed to the key buzon knows, at
+    /// any depth; an object that already has the known key keeps both as they are. None when
+    /// nothing was renamed or the body is not JSON (it is then parsed as it came).
+    pub fn apply(&self, body: &[u8]) -> Option<Vec<u8>> {
+        if self.is_empty() {
+            return None;
+        }
+        let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        let mut renamed = false;
+        self.rename(&mut value, &mut renamed);
+        renamed.then(|| serde_json::to_vec(&value).expect("a JSON value serializes"))
+    }
+
+    fn rename(&self, value: &mut serde_json::Value, renamed: &mut bool) {
+        match value {
+            serde_json::Value::Object(object) => {
+                for (new, known) in &self.0 {
+                    if !object.contains_key(known) {
+                        if let Some(moved) = object.remove(new) {
+                            object.insert(known.clone(), moved);
+                            *renamed = true;
+                        }
+                    }
+                }
+                for child in object.values_mut() {
+                    self.rename(child, renamed);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    self.rename(item, renamed);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// An account that an OAuth sign-in gives access to, with the credentials that connect it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantedAccount {
@@ -208,12 +329,26 @@ pub trait Connector: Send + Sync {
     /// Checks the platform's signature over the exact bytes of a webhook delivery. No network.
     fn verify_webhook(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), ConnectorError>;
 
-    /// Turns a verified delivery or a polled page into items. Pure: no network, no clock.
-    fn normalize(
+    /// Turns a verified delivery or a polled page into its parts, each with exactly one
+    /// outcome. Pure: no network, no clock. An error means the body as a whole is not a
+    /// delivery of this platform (it is then kept as unparsed at path `$`).
+    fn normalize(&self, origin: Origin<'_>, body: &[u8]) -> Result<Vec<Part>, ConnectorError>;
+
+    /// Every kind of known no-message event this connector names in [`InboundItem::Known`].
+    fn known_events(&self) -> &'static [&'static str];
+
+    /// The display name and picture of a person the platform knows only by id (a Messenger
+    /// sender), asked with the channel's credentials. `Ok(None)` when the platform has none
+    /// to give; the default asks nothing.
+    async fn fetch_profile(
         &self,
-        origin: Origin<'_>,
-        body: &[u8],
-    ) -> Result<Vec<InboundItem>, ConnectorError>;
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+        person: &ExternalId,
+    ) -> Result<Option<Profile>, ConnectorError> {
+        let _ = (channel, credentials, person);
+        Ok(None)
+    }
 
     /// Fetches what is new since `cursor`. Pages are returned raw, for the event log.
     async fn poll(
@@ -285,5 +420,41 @@ pub trait Connector: Send + Sync {
             "{} accounts are not connected with OAuth",
             self.kind()
         )))
+    }
+}
+
+#[cfg(test)]
+mod key_alias_tests {
+    use super::KeyAliases;
+
+    #[test]
+    fn aliases_rename_keys_at_any_depth_and_never_overwrite_a_known_key() {
+        let aliases = KeyAliases::parse("message_v2=message, sender_v2=sender").unwrap();
+        let body = br#"{"entry":[{"messaging":[{"sender_v2":{"id":"1"},"message_v2":{"text":"hola"}},{"message":{"text":"kept"},"message_v2":{"text":"other"}}]}],"big":10201978818232600}"#;
+        let renamed: serde_json::Value =
+            serde_json::from_slice(&aliases.apply(body).expect("something was renamed")).unwrap();
+        let messaging = &renamed["entry"][0]["messaging"];
+        assert_eq!(messaging[0]["message"]["text"], "hola");
+        assert_eq!(messaging[0]["sender"]["id"], "1");
+        assert!(messaging[0].get("message_v2").is_none());
+        assert_eq!(messaging[1]["message"]["text"], "kept");
+        assert_eq!(messaging[1]["message_v2"]["text"], "other");
+        // Ids beyond 2^53 survive the round trip exactly.
+        assert_eq!(renamed["big"].as_u64(), Some(10201978818232600));
+    }
+
+    #[test]
+    fn nothing_to_rename_leaves_the_body_as_it_came() {
+        let aliases = KeyAliases::parse("message_v2=message").unwrap();
+        assert_eq!(aliases.apply(br#"{"message":{"text":"x"}}"#), None);
+        assert_eq!(aliases.apply(b"not json"), None);
+        assert_eq!(KeyAliases::parse("").unwrap().apply(b"{}"), None);
+    }
+
+    #[test]
+    fn malformed_aliases_are_refused() {
+        for bad in ["message_v2", "=message", "a=", "a=a"] {
+            assert!(KeyAliases::parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

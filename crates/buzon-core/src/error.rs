@@ -10,6 +10,9 @@ pub enum DomainError {
     /// A role other than admin, agent or viewer.
     #[error("unknown role {0:?}: expected admin, agent or viewer")]
     UnknownRole(String),
+    /// An event state buzon does not know.
+    #[error("unknown event state {0:?}")]
+    UnknownEventState(String),
     /// A conversation kind buzon does not know.
     #[error("unknown conversation kind {0:?}")]
     UnknownConversationKind(String),

@@ -301,6 +301,8 @@ pub struct Contact {
     pub labels: Vec<Label>,
     /// When buzon first saw the author.
     pub created_at: Timestamp,
+    /// A URL of their picture, when the platform gave one.
+    pub picture_url: Option<String>,
 }
 
 /// A conversation in the shared queue.
@@ -392,6 +394,9 @@ pub enum DeliveryStatus {
     Received,
     /// Waiting in the outbox.
     Queued,
+    /// Sent, but whether the platform has it is not known (the answer was lost): settled by the
+    /// platform's status or by a person, never by sending blindly again.
+    Unknown,
     /// Accepted by the platform.
     Sent,
     /// Delivered to the customer's device.
@@ -408,6 +413,7 @@ impl DeliveryStatus {
         match self {
             DeliveryStatus::Received => "received",
             DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Unknown => "unknown",
             DeliveryStatus::Sent => "sent",
             DeliveryStatus::Delivered => "delivered",
             DeliveryStatus::Read => "read",
@@ -419,6 +425,7 @@ impl DeliveryStatus {
     pub fn parse_lenient(text: &str) -> DeliveryStatus {
         match text {
             "received" => DeliveryStatus::Received,
+            "unknown" => DeliveryStatus::Unknown,
             "sent" => DeliveryStatus::Sent,
             "delivered" => DeliveryStatus::Delivered,
             "read" => DeliveryStatus::Read,
@@ -523,6 +530,8 @@ pub struct NewInboundMessage {
     pub attachments: Vec<Attachment>,
     /// The platform's time.
     pub created_at: Timestamp,
+    /// The raw JSON of the part, kept when something in it could not be shown.
+    pub raw: Option<String>,
 }
 
 /// What storing an inbound message did.
@@ -562,6 +571,33 @@ pub struct InboundEvent {
     pub error: Option<String>,
     /// How many times processing was tried.
     pub attempts: i32,
+    /// Where it stands.
+    pub state: EventState,
+    /// The parts buzon did not recognise, when it is `unparsed`.
+    pub unparsed: Vec<UnparsedPart>,
+}
+
+text_enum! {
+    /// Where an inbound event stands.
+    EventState, UnknownEventState, {
+        /// Waiting to be processed.
+        Pending = "pending",
+        /// Every part stored or known.
+        Done = "done",
+        /// Processing failed as a whole (kept for replay).
+        Failed = "failed",
+        /// Some parts were not recognised (the others are stored; kept for replay).
+        Unparsed = "unparsed",
+    }
+}
+
+/// A part of a delivery buzon did not recognise: where it is and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnparsedPart {
+    /// Its JSON path in the delivery, e.g. `entry[0].messaging[1]`.
+    pub path: String,
+    /// Why it was not recognised.
+    pub reason: String,
 }
 
 /// A raw delivery before it is stored.
@@ -771,6 +807,8 @@ pub struct QueueDepths {
     pub inbound_pending: i64,
     /// Inbound events that failed to process.
     pub inbound_failed: i64,
+    /// Inbound events with parts buzon did not recognise.
+    pub inbound_unparsed: i64,
     /// Replies queued or being sent.
     pub outbox_pending: i64,
     /// Replies whose send outcome is unknown.
@@ -909,6 +947,12 @@ mod tests {
         assert!(!DeliveryStatus::Read.may_advance_to(DeliveryStatus::Delivered));
         assert!(!DeliveryStatus::Failed.may_advance_to(DeliveryStatus::Read));
         assert!(DeliveryStatus::Sent.may_advance_to(DeliveryStatus::Failed));
+        assert!(DeliveryStatus::Queued.may_advance_to(DeliveryStatus::Unknown));
+        assert!(
+            DeliveryStatus::Unknown.may_advance_to(DeliveryStatus::Delivered),
+            "the platform's status settles a send of unknown outcome"
+        );
+        assert!(!DeliveryStatus::Sent.may_advance_to(DeliveryStatus::Unknown));
     }
 
     #[test]

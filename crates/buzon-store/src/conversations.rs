@@ -14,6 +14,8 @@ use sqlx::{query, Any};
 pub(crate) enum Value {
     Int(i64),
     Text(String),
+    Bytes(Vec<u8>),
+    Null,
 }
 
 /// A statement built at run time, with `$N` placeholders numbered as values are pushed.
@@ -36,6 +38,8 @@ impl Statement {
             statement = match value {
                 Value::Int(int) => statement.bind(*int),
                 Value::Text(text) => statement.bind(text.as_str()),
+                Value::Bytes(bytes) => statement.bind(bytes.as_slice()),
+                Value::Null => statement.bind(None::<i64>),
             };
         }
         statement
@@ -131,8 +135,8 @@ impl Store {
             serde_json::to_string(&message.attachments).expect("attachments serialize to JSON");
         let inserted = query(
             "INSERT INTO messages (conversation_id, channel_id, direction, platform_id, contact_id, \
-             text, attachments, created_at, received_at, status) \
-             VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received') \
+             text, attachments, created_at, received_at, status, raw_part) \
+             VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received', $9) \
              ON CONFLICT (channel_id, platform_id) DO NOTHING RETURNING id",
         )
         .bind(conversation_id)
@@ -143,6 +147,7 @@ impl Store {
         .bind(attachments)
         .bind(created_at)
         .bind(now)
+        .bind(message.raw.as_deref().map(|raw| bound_text(raw, 64 * 1024)))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(inserted) = inserted else {

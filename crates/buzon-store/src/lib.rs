@@ -14,7 +14,9 @@ mod admin;
 mod channels;
 mod conversations;
 mod error;
+mod maintenance;
 mod migrations;
+mod profiles;
 mod queues;
 mod reports;
 mod rows;
@@ -25,6 +27,8 @@ mod web;
 pub use admin::OAuthStage;
 pub use buzon_core::{AuditFilter, ChannelLimits, Note, QueueDepths, ReplyTemplate};
 pub use error::StoreError;
+pub use maintenance::{Pruned, Retention};
+pub use profiles::ProfileRequest;
 pub use queues::{ClaimedEvent, ClaimedOutbox, QueuedReply};
 pub use reports::{StatusChange, API_AGENT};
 pub use secrets::{Cipher, CipherError};
@@ -150,8 +154,10 @@ impl Store {
                         })?;
                     }
                 }
-                let write = sqlite_pool(&url.url, 1).await?;
-                let read = sqlite_pool(&url.url, 4).await?;
+                // The writer syncs every commit to disk (a webhook is acknowledged only once
+                // its body is); group commit keeps that fast. Readers need no syncing.
+                let write = sqlite_pool(&url.url, 1, "FULL").await?;
+                let read = sqlite_pool(&url.url, 4, "NORMAL").await?;
                 Ok(Store {
                     engine: Engine::Sqlite,
                     write,
@@ -203,16 +209,23 @@ impl Store {
     }
 }
 
-async fn sqlite_pool(url: &str, connections: u32) -> Result<AnyPool, StoreError> {
+async fn sqlite_pool(
+    url: &str,
+    connections: u32,
+    synchronous: &'static str,
+) -> Result<AnyPool, StoreError> {
     let pool = AnyPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|connection, _meta| {
+        .after_connect(move |connection, _meta| {
             Box::pin(async move {
                 connection
                     .execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;",
+                        format!(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+                             PRAGMA busy_timeout = 15000; PRAGMA foreign_keys = ON;"
+                        )
+                        .as_str(),
                     )
                     .await?;
                 Ok(())

@@ -24,6 +24,9 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (7, "0007_reports.sql"),
         (8, "0008_metric_changes.sql"),
         (9, "0009_conversation_kind.sql"),
+        (10, "0010_unparsed.sql"),
+        (11, "0011_profiles.sql"),
+        (12, "0012_early_statuses.sql"),
     ]
 );
 
@@ -40,6 +43,9 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (7, "0007_reports.sql"),
         (8, "0008_metric_changes.sql"),
         (9, "0009_conversation_kind.sql"),
+        (10, "0010_unparsed.sql"),
+        (11, "0011_profiles.sql"),
+        (12, "0012_early_statuses.sql"),
     ]
 );
 

@@ -44,6 +44,57 @@ impl Store {
             .transpose()
     }
 
+    /// Stores many raw deliveries durably in one statement (one commit, one fsync): the group
+    /// commit behind webhook acceptance. Returns, for each delivery in order, its id, or
+    /// `None` when the same delivery was stored before (or earlier in the same batch).
+    pub async fn insert_inbound_events(
+        &self,
+        events: &[NewInboundEvent],
+    ) -> Result<Vec<Option<EventId>>, StoreError> {
+        let mut stored: std::collections::HashMap<(String, String), i64> =
+            std::collections::HashMap::new();
+        let now = Timestamp::now().as_millis();
+        // SQLite allows 32,766 bound values; six a row.
+        for batch in events.chunks(1000) {
+            let mut statement = crate::conversations::Statement::default();
+            let mut rows = Vec::with_capacity(batch.len());
+            for event in batch {
+                use crate::conversations::Value;
+                let values = [
+                    statement.push(Value::Text(event.source.as_str().to_owned())),
+                    statement.push(match event.channel_id {
+                        Some(id) => Value::Int(id.get()),
+                        None => Value::Null,
+                    }),
+                    statement.push(Value::Text(event.origin.clone())),
+                    statement.push(Value::Text(event.dedup_key.clone())),
+                    statement.push(Value::Bytes(event.body.clone())),
+                    statement.push(Value::Int(now)),
+                ];
+                rows.push(format!("({}, 'pending')", values.join(", ")));
+            }
+            statement.text = format!(
+                "INSERT INTO inbound_events (source, channel_id, origin, dedup_key, body, received_at, state) \
+                 VALUES {} ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id, source, dedup_key",
+                rows.join(", ")
+            );
+            for row in statement.query().fetch_all(&self.write).await? {
+                stored.insert(
+                    (rows::get(&row, "source")?, rows::get(&row, "dedup_key")?),
+                    rows::get(&row, "id")?,
+                );
+            }
+        }
+        Ok(events
+            .iter()
+            .map(|event| {
+                stored
+                    .remove(&(event.source.as_str().to_owned(), event.dedup_key.clone()))
+                    .map(EventId)
+            })
+            .collect())
+    }
+
     /// Claims up to `limit` pending events, oldest first, for `owner` until `lease_until`.
     /// Events whose lease ran out (a worker died) are claimable again.
     pub async fn claim_inbound_events(
@@ -93,6 +144,85 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Gives up on pending events that keep failing to finish (a worker died on each attempt):
+    /// after `max_attempts` claims whose leases ran out they are marked failed with the reason,
+    /// visible in the event log, instead of being retried forever. Returns how many.
+    pub async fn fail_exhausted_inbound_events(
+        &self,
+        now: Timestamp,
+        max_attempts: i32,
+    ) -> Result<u64, StoreError> {
+        let result = query(
+            "UPDATE inbound_events SET state = 'failed', processed_at = $1, lease_owner = NULL, lease_until = NULL, \
+             error = 'processing stopped after ' || CAST(attempts AS TEXT) || ' attempts that never finished' \
+             WHERE state = 'pending' AND attempts >= $2 AND lease_until IS NOT NULL AND lease_until < $1",
+        )
+        .bind(now.as_millis())
+        .bind(i64::from(max_attempts))
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Keeps a claimed event whose parts were not all recognised as `unparsed`, with each
+    /// part's path and reason and the channel it was for (its other parts are stored); it stays
+    /// in the log for admins to replay once buzon understands it.
+    pub async fn mark_inbound_event_unparsed(
+        &self,
+        id: EventId,
+        owner: &str,
+        channel: Option<ChannelId>,
+        parts: &[UnparsedPart],
+    ) -> Result<bool, StoreError> {
+        let summary: Vec<String> = parts
+            .iter()
+            .map(|part| format!("{}: {}", part.path, part.reason))
+            .collect();
+        let parts: Vec<UnparsedPart> = parts
+            .iter()
+            .take(100)
+            .map(|part| UnparsedPart {
+                path: bound_text(&part.path, 200),
+                reason: bound_text(&part.reason, 500),
+            })
+            .collect();
+        let result = query(
+            "UPDATE inbound_events SET state = 'unparsed', processed_at = $1, error = $2, unparsed = $3, \
+             channel_id = COALESCE(channel_id, $4), lease_owner = NULL, lease_until = NULL \
+             WHERE id = $5 AND lease_owner = $6 AND state = 'pending'",
+        )
+        .bind(Timestamp::now().as_millis())
+        .bind(bound_text(&summary.join("; "), 2000))
+        .bind(serde_json::to_string(&parts).expect("parts serialize"))
+        .bind(channel.map(ChannelId::get))
+        .bind(id.get())
+        .bind(owner)
+        .execute(&self.write)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// How many events are `unparsed`, by source platform and channel (unknown channel: none).
+    pub async fn unparsed_counts(
+        &self,
+    ) -> Result<Vec<(ChannelKind, Option<ChannelId>, i64)>, StoreError> {
+        let rows = query(
+            "SELECT source, channel_id, COUNT(*) AS n FROM inbound_events WHERE state = 'unparsed' \
+             GROUP BY source, channel_id ORDER BY source, channel_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    ChannelKind::parse(&rows::get::<String>(row, "source")?)?,
+                    rows::get::<Option<i64>>(row, "channel_id")?.map(ChannelId),
+                    rows::get(row, "n")?,
+                ))
+            })
+            .collect()
+    }
+
     /// Marks a claimed event failed with a reason; it stays in the log for admins to replay.
     pub async fn fail_inbound_event(
         &self,
@@ -116,7 +246,7 @@ impl Store {
     /// Events that failed to process, newest first.
     pub async fn failed_inbound_events(&self, limit: u32) -> Result<Vec<InboundEvent>, StoreError> {
         let rows = query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM inbound_events WHERE state = 'failed' ORDER BY id DESC LIMIT $1"
+            "SELECT {EVENT_COLUMNS} FROM inbound_events WHERE state IN ('failed', 'unparsed') ORDER BY id DESC LIMIT $1"
         ))
         .bind(i64::from(limit))
         .fetch_all(&self.read)
@@ -223,11 +353,34 @@ impl Store {
             return Ok(false);
         };
         let message_id: i64 = rows::get(&row, "message_id")?;
-        query("UPDATE messages SET platform_id = $1, status = 'sent', error = NULL WHERE id = $2 AND status = 'queued'")
-            .bind(platform_id.as_str())
-            .bind(message_id)
-            .execute(&mut *tx)
-            .await?;
+        query(
+            "UPDATE messages SET platform_id = $1, status = 'sent', error = NULL \
+             WHERE id = $2 AND status IN ('queued', 'unknown')",
+        )
+        .bind(platform_id.as_str())
+        .bind(message_id)
+        .execute(&mut *tx)
+        .await?;
+        // A status the platform sent before this send was recorded applies now.
+        let early = query(
+            "DELETE FROM early_statuses WHERE channel_id = (SELECT channel_id FROM messages WHERE id = $1) \
+             AND platform_id = $2 RETURNING status, error",
+        )
+        .bind(message_id)
+        .bind(platform_id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(early) = early {
+            let status = DeliveryStatus::parse_lenient(&rows::get::<String>(&early, "status")?);
+            if DeliveryStatus::Sent.may_advance_to(status) {
+                query("UPDATE messages SET status = $1, error = COALESCE($2, error) WHERE id = $3")
+                    .bind(status.as_str())
+                    .bind(rows::get::<Option<String>>(&early, "error")?)
+                    .bind(message_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -290,6 +443,16 @@ impl Store {
         .bind(now.as_millis())
         .execute(&self.write)
         .await?;
+        if result.rows_affected() > 0 {
+            query(
+                "UPDATE messages SET status = 'unknown', \
+                 error = 'outcome unknown: the send was interrupted before the platform answered' \
+                 WHERE status = 'queued' AND id IN (SELECT message_id FROM outbox \
+                 WHERE state = 'unknown' AND kind = 'reply')",
+            )
+            .execute(&self.write)
+            .await?;
+        }
         Ok(result.rows_affected())
     }
 
@@ -310,6 +473,7 @@ impl Store {
         let row = query(
             "SELECT (SELECT COUNT(*) FROM inbound_events WHERE state = 'pending') AS inbound_pending, \
              (SELECT COUNT(*) FROM inbound_events WHERE state = 'failed') AS inbound_failed, \
+             (SELECT COUNT(*) FROM inbound_events WHERE state = 'unparsed') AS inbound_unparsed, \
              (SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')) AS outbox_pending, \
              (SELECT COUNT(*) FROM outbox WHERE state = 'unknown') AS outbox_unknown, \
              (SELECT COUNT(*) FROM outbox WHERE state = 'failed') AS outbox_failed",
@@ -319,6 +483,7 @@ impl Store {
         Ok(QueueDepths {
             inbound_pending: rows::get(&row, "inbound_pending")?,
             inbound_failed: rows::get(&row, "inbound_failed")?,
+            inbound_unparsed: rows::get(&row, "inbound_unparsed")?,
             outbox_pending: rows::get(&row, "outbox_pending")?,
             outbox_unknown: rows::get(&row, "outbox_unknown")?,
             outbox_failed: rows::get(&row, "outbox_failed")?,
@@ -395,6 +560,20 @@ impl Store {
             .fetch_optional(&self.write)
             .await?;
         let Some(row) = row else {
+            // Not ours yet, or the status came first: kept until the send is recorded.
+            query(
+                "INSERT INTO early_statuses (channel_id, platform_id, status, error, received_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
+                 status = excluded.status, error = COALESCE(excluded.error, early_statuses.error), \
+                 received_at = excluded.received_at",
+            )
+            .bind(channel_id.get())
+            .bind(platform_id.as_str())
+            .bind(status.as_str())
+            .bind(error.map(|error| bound_text(error, 2000)))
+            .bind(Timestamp::now().as_millis())
+            .execute(&self.write)
+            .await?;
             return Ok(false);
         };
         let id: i64 = rows::get(&row, "id")?;
@@ -438,7 +617,7 @@ impl Store {
             return Ok(false);
         };
         let message_id: i64 = rows::get(&row, "message_id")?;
-        query("UPDATE messages SET error = $1 WHERE id = $2")
+        query("UPDATE messages SET status = 'unknown', error = $1 WHERE id = $2 AND status = 'queued'")
             .bind(format!("outcome unknown: {}", bound_text(reason, 1900)))
             .bind(message_id)
             .execute(&mut *tx)
@@ -472,11 +651,55 @@ impl StoreTx {
         latest_inbound_platform_id_on(self.conn(), conversation_id).await
     }
 
-    /// Puts a failed event back in the queue.
+    /// Settles a reply whose outcome is unknown, as a person decided: it arrived (the message
+    /// is sent), or it is sent again (back in the queue). `NotFound` when the message has no
+    /// send of unknown outcome.
+    pub async fn settle_unknown_send(
+        &mut self,
+        message: MessageId,
+        arrived: bool,
+    ) -> Result<OutboxId, StoreError> {
+        let now = Timestamp::now().as_millis();
+        let row = query(
+            "UPDATE outbox SET state = $1, next_attempt_at = $2, updated_at = $2, lease_owner = NULL, \
+             lease_until = NULL, last_error = NULL WHERE message_id = $3 AND kind = 'reply' AND state = 'unknown' \
+             RETURNING id",
+        )
+        .bind(if arrived { "sent" } else { "queued" })
+        .bind(now)
+        .bind(message.get())
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        query("UPDATE messages SET status = $1, error = NULL WHERE id = $2")
+            .bind(if arrived { "sent" } else { "queued" })
+            .bind(message.get())
+            .execute(self.conn())
+            .await?;
+        Ok(OutboxId(rows::get(&row, "id")?))
+    }
+
+    /// Sets a failed or unparsed event aside for good.
+    pub async fn dismiss_inbound_event(&mut self, id: EventId) -> Result<(), StoreError> {
+        let result = query(
+            "UPDATE inbound_events SET state = 'done', processed_at = $1, lease_owner = NULL, \
+             lease_until = NULL WHERE id = $2 AND state IN ('failed', 'unparsed')",
+        )
+        .bind(Timestamp::now().as_millis())
+        .bind(id.get())
+        .execute(self.conn())
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Puts a failed or unparsed event back in the queue.
     pub async fn replay_inbound_event(&mut self, id: EventId) -> Result<(), StoreError> {
         let result = query(
             "UPDATE inbound_events SET state = 'pending', processed_at = NULL, error = NULL, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND state = 'failed'",
+             unparsed = NULL, attempts = 0, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND state IN ('failed', 'unparsed')",
         )
         .bind(id.get())
         .execute(self.conn())
@@ -600,6 +823,8 @@ impl Store {
 one_transaction! {
     /// Puts a failed event back in the queue.
     pub async fn replay_inbound_event(&self, id: EventId) -> Result<(), StoreError>;
+    /// Sets a failed or unparsed event aside for good (it is then pruned like a processed one).
+    pub async fn dismiss_inbound_event(&self, id: EventId) -> Result<(), StoreError>;
 }
 
 /// The outbox row with this idempotency key, if any.

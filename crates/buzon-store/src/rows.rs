@@ -95,7 +95,7 @@ pub(crate) fn channel(row: &Row) -> Result<Channel, StoreError> {
 }
 
 pub(crate) const CONTACT_COLUMNS: &str = "k.id, k.channel_id, k.person_id, k.platform_id, k.name, \
-     k.handle, k.created_at, \
+     k.handle, k.created_at, k.picture_url, \
      (SELECT string_agg(label, ',') FROM contact_labels l WHERE l.contact_id = k.id) AS labels";
 
 pub(crate) fn contact(row: &Row) -> Result<Contact, StoreError> {
@@ -108,6 +108,7 @@ pub(crate) fn contact(row: &Row) -> Result<Contact, StoreError> {
         handle: get(row, "handle")?,
         labels: labels(get(row, "labels")?),
         created_at: ts(row, "created_at")?,
+        picture_url: get(row, "picture_url")?,
     })
 }
 
@@ -172,8 +173,8 @@ pub(crate) fn message(row: &Row) -> Result<Message, StoreError> {
     })
 }
 
-pub(crate) const EVENT_COLUMNS: &str =
-    "id, source, channel_id, origin, dedup_key, body, received_at, processed_at, error, attempts";
+pub(crate) const EVENT_COLUMNS: &str = "id, source, channel_id, origin, dedup_key, body, \
+     received_at, processed_at, error, attempts, state, unparsed";
 
 pub(crate) fn event(row: &Row) -> Result<InboundEvent, StoreError> {
     Ok(InboundEvent {
@@ -188,6 +189,12 @@ pub(crate) fn event(row: &Row) -> Result<InboundEvent, StoreError> {
         processed_at: opt_ts(row, "processed_at")?,
         error: get(row, "error")?,
         attempts: get::<i64>(row, "attempts")? as i32,
+        state: EventState::parse(&get::<String>(row, "state")?)
+            .map_err(|err| corrupt("state", err))?,
+        unparsed: match get::<Option<String>>(row, "unparsed")? {
+            Some(json) => serde_json::from_str(&json).map_err(|err| corrupt("unparsed", err))?,
+            None => Vec::new(),
+        },
     })
 }
 

@@ -42,6 +42,8 @@ conformance! {
     channel_credentials_are_sealed_at_rest,
     a_channel_connects_once_per_platform_account,
     inbound_events_are_stored_once_per_dedup_key,
+    a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised,
+    an_unparsed_event_keeps_its_parts_is_counted_and_replays,
     the_same_message_from_16_tasks_is_stored_once,
     two_workers_never_claim_the_same_outbox_row,
     two_workers_never_claim_the_same_inbound_event,
@@ -51,10 +53,14 @@ conformance! {
     full_text_search_finds_words_in_any_message,
     out_of_order_messages_keep_the_newest_activity,
     tagging_an_author_as_troll_moves_their_conversations_out_of_the_queue,
+    unnamed_people_are_asked_about_once_and_again_only_after_a_day_and_a_new_message,
     queuing_a_reply_is_idempotent_and_sending_records_the_platform_id,
     failed_sends_retry_or_fail_for_good_and_stuck_sends_become_unknown,
     a_send_starts_only_under_a_live_lease_and_its_sender_settles_it_after_expiry,
+    an_unknown_send_waits_for_the_platform_or_a_person_and_early_statuses_apply_later,
+    an_event_that_never_finishes_is_failed_after_bounded_attempts,
     the_audit_log_is_append_only,
+    pruning_removes_finished_work_and_keeps_what_waits_for_someone,
     released_leases_are_free_at_once,
     hostile_text_is_stored_as_written_but_bounded,
     vips_sort_first_and_other_orders_page_in_their_own_order,
@@ -104,6 +110,7 @@ fn inbound(
         text: text.into(),
         attachments: vec![],
         created_at: Timestamp::from_millis(at),
+        raw: None,
     }
 }
 
@@ -247,6 +254,103 @@ async fn a_channel_connects_once_per_platform_account(db: TestDb) {
         .unwrap()
         .expect("found by platform id");
     assert_eq!(found.kind, ChannelKind::Facebook);
+}
+
+async fn an_unparsed_event_keeps_its_parts_is_counted_and_replays(db: TestDb) {
+    let store = &db.store;
+    let page = channel(store, ChannelKind::Facebook, "page-odd").await;
+    let id = store
+        .insert_inbound_event(&NewInboundEvent {
+            source: ChannelKind::Facebook,
+            channel_id: None,
+            origin: "webhook".into(),
+            dedup_key: "sha256:odd".into(),
+            body: b"{\"object\":\"page\",\"entry\":[]}".to_vec(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let now = Timestamp::now();
+    store
+        .claim_inbound_events("n", 5, now, now.plus_millis(30_000))
+        .await
+        .unwrap();
+    let parts = vec![UnparsedPart {
+        path: "entry[0].messaging[1]".into(),
+        reason: "a messaging event of an unknown kind (message_trust)".into(),
+    }];
+    assert!(
+        !store
+            .mark_inbound_event_unparsed(id, "someone-else", Some(page.id), &parts)
+            .await
+            .unwrap(),
+        "only the event's claimer settles it"
+    );
+    assert!(store
+        .mark_inbound_event_unparsed(id, "n", Some(page.id), &parts)
+        .await
+        .unwrap());
+    let listed = store.failed_inbound_events(10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state, EventState::Unparsed);
+    assert_eq!(listed[0].unparsed, parts);
+    assert_eq!(listed[0].channel_id, Some(page.id));
+    assert_eq!(
+        store.unparsed_counts().await.unwrap(),
+        vec![(ChannelKind::Facebook, Some(page.id), 1)]
+    );
+    assert_eq!(store.queue_depths().await.unwrap().inbound_unparsed, 1);
+    store.replay_inbound_event(id).await.unwrap();
+    assert!(store.unparsed_counts().await.unwrap().is_empty());
+    let again = store
+        .claim_inbound_events("n", 5, now, now.plus_millis(30_000))
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "a replayed event is claimed again");
+    assert_eq!(again[0].state, EventState::Pending);
+    assert!(again[0].unparsed.is_empty());
+}
+
+async fn a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised(db: TestDb) {
+    let store = &db.store;
+    let event = |key: &str, body: &[u8]| NewInboundEvent {
+        source: ChannelKind::Whatsapp,
+        channel_id: None,
+        origin: "webhook".into(),
+        dedup_key: key.into(),
+        body: body.to_vec(),
+    };
+    let before = store
+        .insert_inbound_event(&event("sha256:old", b"old"))
+        .await
+        .unwrap();
+    assert!(before.is_some());
+    let batch = vec![
+        event("sha256:a", b"{\"a\":1}"),
+        event("sha256:old", b"old"),
+        event("sha256:b", b"\x00binary\xff"),
+        event("sha256:a", b"{\"a\":1}"),
+    ];
+    let ids = store.insert_inbound_events(&batch).await.unwrap();
+    assert_eq!(ids.len(), 4);
+    assert!(ids[0].is_some() && ids[2].is_some());
+    assert_eq!(ids[1], None, "stored before");
+    assert_eq!(
+        ids[3], None,
+        "the same delivery twice in one batch is stored once"
+    );
+    assert_eq!(db.count("inbound_events").await, 3);
+    let now = Timestamp::now();
+    let claimed = store
+        .claim_inbound_events("n", 10, now, now.plus_millis(30_000))
+        .await
+        .unwrap();
+    let binary = claimed
+        .iter()
+        .find(|event| Some(event.id) == ids[2])
+        .expect("the batch's events are claimable");
+    assert_eq!(binary.body, b"\x00binary\xff", "bytes are kept exactly");
+    assert!(store.insert_inbound_events(&[]).await.unwrap().is_empty());
 }
 
 async fn inbound_events_are_stored_once_per_dedup_key(db: TestDb) {
@@ -853,6 +957,69 @@ async fn out_of_order_messages_keep_the_newest_activity(db: TestDb) {
     );
 }
 
+async fn unnamed_people_are_asked_about_once_and_again_only_after_a_day_and_a_new_message(
+    db: TestDb,
+) {
+    let store = &db.store;
+    let page = channel(store, ChannelKind::Facebook, "page-names").await;
+    let mut psid = inbound(&page, "m1", "messenger:psid-1", "psid-1", "hola", 1_000);
+    psid.author.name = None;
+    let conversation = ingest(store, psid).await;
+    ingest(
+        store,
+        inbound(&page, "c1", "comment:c1", "named-1", "bonito", 2_000),
+    )
+    .await;
+    let contact = store.conversation(conversation).await.unwrap().contact_id;
+    let now = Timestamp::now();
+    let asked = store.contacts_to_name(now, 10).await.unwrap();
+    assert_eq!(
+        asked
+            .iter()
+            .map(|request| request.contact)
+            .collect::<Vec<_>>(),
+        vec![contact],
+        "only the person without a name"
+    );
+    assert_eq!(asked[0].platform_id.as_str(), "psid-1");
+    store
+        .set_contact_profile(
+            contact,
+            Some("Lucía Pérez"),
+            Some("https://cdn.example/p.jpg"),
+            now,
+        )
+        .await
+        .unwrap();
+    let named = store.contact(contact).await.unwrap();
+    assert_eq!(named.name.as_deref(), Some("Lucía Pérez"));
+    assert_eq!(
+        named.picture_url.as_deref(),
+        Some("https://cdn.example/p.jpg")
+    );
+    assert!(store.contacts_to_name(now, 10).await.unwrap().is_empty());
+    // A day later, without a new message: not asked again.
+    let tomorrow = now.plus_millis(25 * 3_600_000);
+    assert!(store
+        .contacts_to_name(tomorrow, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // They write again (a message without a name keeps the one buzon has).
+    let mut again = inbound(&page, "m2", "messenger:psid-1", "psid-1", "¿sigue?", 3_000);
+    again.author.name = None;
+    ingest(store, again).await;
+    assert_eq!(
+        store.contact(contact).await.unwrap().name.as_deref(),
+        Some("Lucía Pérez")
+    );
+    assert!(
+        store.contacts_to_name(now, 10).await.unwrap().is_empty(),
+        "not within the day"
+    );
+    assert_eq!(store.contacts_to_name(tomorrow, 10).await.unwrap().len(), 1);
+}
+
 async fn tagging_an_author_as_troll_moves_their_conversations_out_of_the_queue(db: TestDb) {
     let store = &db.store;
     let page = channel(store, ChannelKind::Facebook, "p").await;
@@ -1120,6 +1287,215 @@ async fn a_send_starts_only_under_a_live_lease_and_its_sender_settles_it_after_e
         store.outbox_item(ids[1]).await.unwrap().state,
         OutboxState::Queued
     );
+}
+
+async fn pruning_removes_finished_work_and_keeps_what_waits_for_someone(db: TestDb) {
+    let store = &db.store;
+    let ids = queue_replies(store, 3).await;
+    let t0 = Timestamp::now();
+    store
+        .claim_outbox("d", 3, t0, t0.plus_millis(60_000))
+        .await
+        .unwrap();
+    store
+        .complete_outbox(ids[0], "d", &ExternalId::parse("sent-1").unwrap())
+        .await
+        .unwrap();
+    store
+        .fail_outbox(ids[1], "d", "refused", None)
+        .await
+        .unwrap();
+    store
+        .mark_outbox_unknown(ids[2], "d", "timed out")
+        .await
+        .unwrap();
+    let event = |key: &str| NewInboundEvent {
+        source: ChannelKind::Facebook,
+        channel_id: None,
+        origin: "webhook".into(),
+        dedup_key: key.into(),
+        body: b"{}".to_vec(),
+    };
+    let done = store
+        .insert_inbound_event(&event("done"))
+        .await
+        .unwrap()
+        .unwrap();
+    let failed = store
+        .insert_inbound_event(&event("failed"))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .insert_inbound_event(&event("pending"))
+        .await
+        .unwrap()
+        .unwrap();
+    let claimed = store
+        .claim_inbound_events("n", 2, t0, t0.plus_millis(60_000))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    store.complete_inbound_event(done, "n").await.unwrap();
+    store
+        .fail_inbound_event(failed, "n", "broken")
+        .await
+        .unwrap();
+    let retention = buzon_store::Retention {
+        events_millis: 1_000,
+        outbox_millis: 1_000,
+    };
+    let nothing_yet = store.prune(t0, retention).await.unwrap();
+    assert_eq!(
+        (nothing_yet.events, nothing_yet.outbox),
+        (0, 0),
+        "too recent"
+    );
+    let later = store
+        .prune(t0.plus_millis(3_600_000), retention)
+        .await
+        .unwrap();
+    assert_eq!((later.events, later.outbox), (1, 2));
+    assert_eq!(
+        db.count("inbound_events").await,
+        2,
+        "the failed and the pending deliveries stay"
+    );
+    assert_eq!(
+        store.outbox_item(ids[2]).await.unwrap().state,
+        OutboxState::Unknown,
+        "a send of unknown outcome waits for someone"
+    );
+    assert_eq!(db.count("outbox").await, 1);
+    // The messages of pruned outbox rows stay in their conversations.
+    assert_eq!(db.count("messages").await, 4);
+}
+
+async fn an_unknown_send_waits_for_the_platform_or_a_person_and_early_statuses_apply_later(
+    db: TestDb,
+) {
+    let store = &db.store;
+    let ids = queue_replies(store, 3).await;
+    let t0 = Timestamp::now();
+    let claimed = store
+        .claim_outbox("d", 3, t0, t0.plus_millis(60_000))
+        .await
+        .unwrap();
+    let message_of = |id: OutboxId| {
+        claimed
+            .iter()
+            .find(|item| item.id == id)
+            .unwrap()
+            .message_id
+    };
+    // A delivery status arrives before the send is recorded: kept, then applied.
+    let channel = claimed[0].channel_id;
+    assert!(!store
+        .apply_delivery_status(
+            channel,
+            &ExternalId::parse("early-1").unwrap(),
+            DeliveryStatus::Delivered,
+            None
+        )
+        .await
+        .unwrap());
+    store
+        .complete_outbox(ids[0], "d", &ExternalId::parse("early-1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.message(message_of(ids[0])).await.unwrap().status,
+        DeliveryStatus::Delivered,
+        "the early status applied once the send was recorded"
+    );
+    // Two sends of unknown outcome: the message says so.
+    for id in [ids[1], ids[2]] {
+        assert!(store
+            .mark_outbox_unknown(id, "d", "timed out")
+            .await
+            .unwrap());
+        assert_eq!(
+            store.message(message_of(id)).await.unwrap().status,
+            DeliveryStatus::Unknown
+        );
+    }
+    // A person settles them: one arrived, the other is sent again.
+    let mut tx = store.begin().await.unwrap();
+    tx.settle_unknown_send(message_of(ids[1]), true)
+        .await
+        .unwrap();
+    tx.settle_unknown_send(message_of(ids[2]), false)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.outbox_item(ids[1]).await.unwrap().state,
+        OutboxState::Sent
+    );
+    assert_eq!(
+        store.message(message_of(ids[1])).await.unwrap().status,
+        DeliveryStatus::Sent
+    );
+    assert_eq!(
+        store.outbox_item(ids[2]).await.unwrap().state,
+        OutboxState::Queued
+    );
+    assert_eq!(
+        store.message(message_of(ids[2])).await.unwrap().status,
+        DeliveryStatus::Queued
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        matches!(
+            tx.settle_unknown_send(message_of(ids[1]), false).await,
+            Err(StoreError::NotFound)
+        ),
+        "a settled send is not settled twice"
+    );
+}
+
+async fn an_event_that_never_finishes_is_failed_after_bounded_attempts(db: TestDb) {
+    let store = &db.store;
+    let id = store
+        .insert_inbound_event(&NewInboundEvent {
+            source: ChannelKind::X,
+            channel_id: None,
+            origin: "webhook".into(),
+            dedup_key: "poison".into(),
+            body: b"{}".to_vec(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let mut now = Timestamp::now();
+    for attempt in 1..=3 {
+        // A worker claims it and dies before finishing: the lease runs out.
+        let claimed = store
+            .claim_inbound_events("n", 5, now, now.plus_millis(1_000))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        now = now.plus_millis(2_000);
+        assert_eq!(
+            store.fail_exhausted_inbound_events(now, 3).await.unwrap(),
+            u64::from(attempt == 3),
+            "given up only after the third attempt"
+        );
+    }
+    let failed = store.failed_inbound_events(5).await.unwrap();
+    assert_eq!(failed.len(), 1, "failed after the third attempt");
+    assert_eq!(failed[0].id, id);
+    assert_eq!(failed[0].state, EventState::Failed);
+    assert!(failed[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("after 3 attempts"));
+    assert!(store
+        .claim_inbound_events("n", 5, now, now.plus_millis(1_000))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn the_audit_log_is_append_only(db: TestDb) {
