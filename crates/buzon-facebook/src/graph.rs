@@ -1,8 +1,8 @@
 //! Graph API calls (v21.0): reading the Page feed and comments, commenting, the Messenger
 //! Send API, hiding comments; and what Graph's answers mean.
 
-use crate::wire::{ErrorEnvelope, FlexInt, GraphError};
-use buzon_connector::{meta_usage_wait, ConnectorError, HeaderMap, RawResponse};
+use crate::wire::{ErrorEnvelope, FlexInt, GraphError, LooseField, UserProfile};
+use buzon_connector::{meta_usage_wait, ConnectorError, HeaderMap, Profile, RawResponse};
 use buzon_core::Timestamp;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -121,6 +121,52 @@ pub(crate) fn read_raw(raw: RawResponse) -> Result<Vec<u8>, ConnectorError> {
         return Err(classify_graph_error(raw.status, &raw.headers, &raw.body));
     }
     Ok(raw.body)
+}
+
+/// The User Profile API's "(#100) No profile available for this user." (code 100): Graph has
+/// no profile for the PSID. Recorded in jgorset/facebook-messenger issue #202.
+const NO_PROFILE_SUBCODE: i64 = 2018218;
+
+/// Reads the User Profile API's answer: the name (`first_name last_name`, or whichever part
+/// exists) and the picture; `None` when Graph has no name for the PSID. Other errors are
+/// classified like every Graph call's.
+pub(crate) fn read_profile(raw: RawResponse) -> Result<Option<Profile>, ConnectorError> {
+    if !(200..300).contains(&raw.status) {
+        if let Ok(ErrorEnvelope { error }) = serde_json::from_slice::<ErrorEnvelope>(&raw.body) {
+            if error.code == Some(FlexInt(100))
+                && error.error_subcode == Some(FlexInt(NO_PROFILE_SUBCODE))
+            {
+                return Ok(None);
+            }
+        }
+        return Err(classify_graph_error(raw.status, &raw.headers, &raw.body));
+    }
+    let profile: UserProfile = serde_json::from_slice(&raw.body).map_err(|_| {
+        ConnectorError::Permanent(format!(
+            "Graph answered HTTP {} with an unexpected profile",
+            raw.status
+        ))
+    })?;
+    let part = |part: Option<String>| {
+        part.map(|part| part.trim().to_owned())
+            .filter(|part| !part.is_empty())
+    };
+    let parts: Vec<String> = [profile.first_name.known(), profile.last_name.known()]
+        .into_iter()
+        .filter_map(part)
+        .collect();
+    let name = if parts.is_empty() {
+        part(profile.name.known())
+    } else {
+        Some(parts.join(" "))
+    };
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    Ok(Some(Profile {
+        name: Some(name),
+        picture_url: part(profile.profile_pic.known()),
+    }))
 }
 
 /// Parses Graph's `created_time`, e.g. `2024-01-15T10:30:00+0000` (an offset without a

@@ -1,7 +1,11 @@
 //! buzon-facebook: the Facebook Page connector. It verifies and parses Page webhooks (`feed`
 //! comments and visitor posts, Messenger messages), polls a Page's recent posts for comments,
-//! replies to comments and Messenger threads, and hides or shows comments, all through the
-//! Graph API.
+//! replies to comments and Messenger threads, hides or shows comments, and asks the User
+//! Profile API for a Messenger sender's name, all through the Graph API.
+//!
+//! Every part of a delivery becomes exactly one outcome: something to store, a known event
+//! named from [`KNOWN_EVENTS`], or an unrecognized part; `normalize` (the private module of
+//! that name) says which variants it accepts and where each came from.
 //!
 //! It is the only crate that knows Meta's Page and Messenger JSON. It must not depend on the
 //! store or the web crate, and it never logs tokens or message text.
@@ -14,14 +18,15 @@ mod normalize;
 mod wire;
 
 pub use graph::classify_graph_error;
+pub use normalize::KNOWN_EVENTS;
 
 use buzon_connector::{
     constant_time_eq, hmac_sha256, meta_usage_wait, Connector, ConnectorError, HeaderMap,
-    HttpClient, InboundItem, Moderation, Origin, PollPage, PolledBody, RawResponse, ReplyRequest,
+    HttpClient, Moderation, Origin, Part, PollPage, PolledBody, Profile, RawResponse, ReplyRequest,
     RetryPolicy, SentReply,
 };
 use buzon_core::{Channel, ChannelCredentials, ChannelKind, ExternalId};
-use graph::{parse_graph_time, path_segment, read_answer, read_raw};
+use graph::{path_segment, read_answer, read_profile, read_raw};
 use normalize::{COMMENTS_ENDPOINT_PREFIX, FEED_ENDPOINT};
 use std::fmt;
 use std::time::Duration;
@@ -222,15 +227,42 @@ impl Connector for FacebookConnector {
         }
     }
 
-    fn normalize(
-        &self,
-        origin: Origin<'_>,
-        body: &[u8],
-    ) -> Result<Vec<InboundItem>, ConnectorError> {
+    fn normalize(&self, origin: Origin<'_>, body: &[u8]) -> Result<Vec<Part>, ConnectorError> {
         match origin {
             Origin::Webhook => normalize::webhook(body),
             Origin::Poll { endpoint, account } => normalize::polled(endpoint, account, body),
         }
+    }
+
+    fn known_events(&self) -> &'static [&'static str] {
+        KNOWN_EVENTS
+    }
+
+    /// The User Profile API: `GET /{psid}?fields=first_name,last_name,profile_pic` with the
+    /// Page token (<https://developers.facebook.com/docs/messenger-platform/identity/user-profile>).
+    /// `Ok(None)` when Graph has no name for the PSID, including its "(#100) No profile
+    /// available for this user" (code 100, subcode 2018218: a person with Messenger but no
+    /// Facebook account).
+    #[tracing::instrument(skip_all, fields(platform = "facebook", channel = %channel.id))]
+    async fn fetch_profile(
+        &self,
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+        person: &ExternalId,
+    ) -> Result<Option<Profile>, ConnectorError> {
+        let page_id = path_segment(channel.platform_id.as_str())?;
+        let url = self.url(path_segment(person.as_str())?);
+        let token = credentials.access_token.as_str();
+        let query = [("fields", "first_name,last_name,profile_pic")];
+        let (profile, _) = self
+            .call(
+                page_id,
+                RetryPolicy::READ,
+                |client| client.get(&url).bearer_auth(token).query(&query),
+                read_profile,
+            )
+            .await?;
+        Ok(profile)
     }
 
     #[tracing::instrument(skip_all, fields(platform = "facebook", channel = %channel.id))]
@@ -258,8 +290,11 @@ impl Connector for FacebookConnector {
                 read_raw,
             )
             .await?;
-        let feed: wire::GraphList<wire::GraphObject> = serde_json::from_slice(&feed_body)
+        let feed: wire::GraphList<serde_json::Value> = serde_json::from_slice(&feed_body)
             .map_err(|_| ConnectorError::Payload("the feed page has an unexpected shape".into()))?;
+        // A post whose id cannot be read has no comments to ask for; the feed page itself
+        // keeps it (its part is unrecognized when the page is normalized).
+        let post_ids: Vec<String> = feed.data.iter().filter_map(object_id).collect();
         let mut wait_at_least = feed_wait;
         let mut newest = since;
         let mut bodies = vec![PolledBody {
@@ -267,8 +302,8 @@ impl Connector for FacebookConnector {
             body: feed_body,
         }];
         let mut throttled = false;
-        'posts: for post in &feed.data {
-            let post_id = post.id.0.as_str();
+        'posts: for post_id in &post_ids {
+            let post_id = post_id.as_str();
             let mut after: Option<String> = None;
             for _ in 0..MAX_COMMENT_PAGES {
                 let answer = self
@@ -293,15 +328,14 @@ impl Connector for FacebookConnector {
                     Err(err) => return Err(err),
                 };
                 wait_at_least = wait_at_least.max(wait);
-                let comments: wire::GraphList<wire::GraphObject> = serde_json::from_slice(&body)
+                let comments: wire::GraphList<serde_json::Value> = serde_json::from_slice(&body)
                     .map_err(|_| {
                         ConnectorError::Payload("a comments page has an unexpected shape".into())
                     })?;
                 let page_newest = comments
                     .data
                     .iter()
-                    .filter_map(|comment| comment.created_time.as_deref())
-                    .filter_map(parse_graph_time)
+                    .filter_map(object_time)
                     .map(|time| time.as_millis().div_euclid(1000))
                     .max();
                 newest = newest.max(page_newest);
@@ -323,7 +357,7 @@ impl Connector for FacebookConnector {
             }
         }
         tracing::debug!(
-            posts = feed.data.len(),
+            posts = post_ids.len(),
             pages = bodies.len(),
             "polled the Page"
         );
@@ -416,6 +450,23 @@ impl Connector for FacebookConnector {
     ) -> Result<Vec<buzon_connector::GrantedAccount>, ConnectorError> {
         self.pages_of(app, tokens).await
     }
+}
+
+/// The `id` of a polled Graph object, when it has a readable one.
+fn object_id(object: &serde_json::Value) -> Option<String> {
+    match object.get("id")? {
+        serde_json::Value::String(id) => Some(id.clone()),
+        serde_json::Value::Number(id) if id.is_u64() || id.is_i64() => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// The `created_time` of a polled Graph object, when it has a readable one.
+fn object_time(object: &serde_json::Value) -> Option<buzon_core::Timestamp> {
+    let time = object.get("created_time")?;
+    serde_json::from_value::<wire::FlexTime>(time.clone())
+        .ok()
+        .map(|wire::FlexTime(time)| time)
 }
 
 fn sent(id: wire::FlexId) -> Result<SentReply, ConnectorError> {

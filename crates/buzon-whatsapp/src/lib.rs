@@ -1,8 +1,11 @@
 //! buzon's WhatsApp connector: the WhatsApp Business Cloud API (Graph API `/{phone-number-id}/messages`).
 //!
 //! - **Webhooks** are checked with `X-Hub-Signature-256` (HMAC-SHA256 of the raw body under
-//!   the Meta app secret) and normalized into messages and delivery statuses; see the
-//!   `inbound` module for how each message type reads.
+//!   the Meta app secret) and normalized part by part (each message, status and error of each
+//!   change) into messages, edits, removals, delivery statuses, known no-message events
+//!   ([`KNOWN_EVENTS`]) or unrecognized parts; see the `inbound` module for the paths, the
+//!   variants accepted and their sources, and how odd messages are salvaged.
+//! - **Profiles**: none are fetched. Each delivery names its senders (`contacts[].profile.name`).
 //! - **Polling**: there is none. The Cloud API has no endpoint to list received messages;
 //!   everything inbound arrives by webhook, so [`Connector::poll`] returns an empty page.
 //! - **Sending** posts a text, or an approved template outside the 24-hour customer-service
@@ -18,16 +21,19 @@
 #![forbid(unsafe_code)]
 
 mod check;
+mod content;
 mod inbound;
 mod outbound;
+#[cfg(test)]
+mod tests;
 mod user;
 mod wire;
 
-pub use inbound::REACTION_REMOVED;
+pub use inbound::{KNOWN_EVENTS, REACTION_REMOVED};
 
 use buzon_connector::{
     constant_time_eq, hmac_sha256, meta_usage_wait, Connector, ConnectorError, HeaderMap,
-    HttpClient, InboundItem, Moderation, Origin, PollPage, ReplyRequest, RetryPolicy, SentReply,
+    HttpClient, Moderation, Origin, Part, PollPage, ReplyRequest, RetryPolicy, SentReply,
 };
 use buzon_core::{Channel, ChannelCredentials, ChannelKind, ExternalId};
 use std::fmt;
@@ -115,17 +121,17 @@ impl Connector for WhatsappConnector {
         }
     }
 
-    fn normalize(
-        &self,
-        origin: Origin<'_>,
-        body: &[u8],
-    ) -> Result<Vec<InboundItem>, ConnectorError> {
+    fn normalize(&self, origin: Origin<'_>, body: &[u8]) -> Result<Vec<Part>, ConnectorError> {
         match origin {
             Origin::Webhook => inbound::normalize_webhook(body),
             Origin::Poll { .. } => Err(ConnectorError::Payload(
                 "WhatsApp is never polled: its messages arrive by webhook".into(),
             )),
         }
+    }
+
+    fn known_events(&self) -> &'static [&'static str] {
+        KNOWN_EVENTS
     }
 
     /// The Cloud API has no endpoint that lists received messages or statuses: they are only

@@ -1,10 +1,14 @@
 //! The WhatsApp Cloud API's JSON, as it travels. Nothing here leaves the crate: `inbound` and
 //! `outbound` turn it into core types at the edge.
 //!
-//! Inbound structs are lenient: every field a payload might leave out is optional and unknown
-//! fields are ignored, so that a new field or a new message type never makes a delivery
-//! unreadable. Ids and timestamps are strings on the wire but are also accepted as numbers.
+//! Inbound structs are as loose as the platform. Every field buzon reads is a [`Loose`]: absent,
+//! of the expected shape, or odd (any other JSON), so that one field in an unexpected shape
+//! spoils only itself, never its message or its neighbours; unknown fields are ignored. Ids,
+//! timestamps and coordinates are strings on the wire but are also accepted as numbers
+//! ([`Lenient`]); a text body is also accepted as a bare string; enum-like values (`type`,
+//! `status`, `interactive.type`) keep unknown values as `Other(String)`.
 
+use serde::de::{DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize};
 
 /// A string, or a number where Meta documents a string (ids, timestamps, coordinates).
@@ -26,219 +30,433 @@ impl Lenient {
 
 // ---------------------------------------------------------------------------------------------
 // Webhook notifications
+//
+// The envelope (`object`, `entry[]`, `changes[]`, `field`, `value`) is walked as raw JSON by
+// `inbound`, part by part; these types read one part (a message, a status, an error, a
+// contact) once its JSON is known to be there.
 
-/// The whole body of a webhook delivery.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Notification {
-    pub object: String,
-    #[serde(default)]
-    pub entry: Vec<Entry>,
+/// A field read loosely: absent (or `null`), of the expected shape, or odd (present, but in a
+/// shape buzon does not read). Deserializing a `Loose` never fails.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Loose<T> {
+    #[default]
+    Absent,
+    Ok(T),
+    Odd,
 }
 
-/// One WhatsApp Business Account's part of a delivery.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Entry {
-    #[serde(default)]
-    pub changes: Vec<Change>,
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Loose<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Loose<T>, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        if value.is_null() {
+            return Ok(Loose::Absent);
+        }
+        Ok(match serde_json::from_value(value) {
+            Ok(value) => Loose::Ok(value),
+            Err(_) => Loose::Odd,
+        })
+    }
 }
 
-/// One change. `value` is read as [`ChangeValue`] only for the `messages` field; other fields
-/// (template status updates, account updates…) have other shapes.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Change {
-    #[serde(default)]
-    pub field: String,
-    #[serde(default)]
-    pub value: serde_json::Value,
+impl<T> Loose<T> {
+    pub(crate) fn as_ref(&self) -> Loose<&T> {
+        match self {
+            Loose::Absent => Loose::Absent,
+            Loose::Ok(value) => Loose::Ok(value),
+            Loose::Odd => Loose::Odd,
+        }
+    }
+
+    /// The value, if it had the expected shape.
+    pub(crate) fn ok(self) -> Option<T> {
+        match self {
+            Loose::Ok(value) => Some(value),
+            Loose::Absent | Loose::Odd => None,
+        }
+    }
 }
 
-/// The `value` of a `messages` change.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ChangeValue {
-    pub metadata: Option<Metadata>,
-    #[serde(default)]
-    pub contacts: Vec<Contact>,
-    #[serde(default)]
-    pub messages: Vec<Message>,
-    #[serde(default)]
-    pub statuses: Vec<Status>,
-    #[serde(default)]
-    pub errors: Vec<GraphErrorItem>,
+impl Loose<Lenient> {
+    pub(crate) fn text(&self) -> Option<String> {
+        self.as_ref().ok().cloned().map(Lenient::into_string)
+    }
 }
 
-/// Our business number the change is about.
-#[derive(Debug, Deserialize)]
-pub(crate) struct Metadata {
-    pub phone_number_id: Option<Lenient>,
-}
+/// A list whose elements are read one by one.
+pub(crate) type LooseList<T> = Loose<Vec<Loose<T>>>;
 
-/// The user a message is from: `wa_id` (a phone number), and since 2026 a business-scoped
-/// user id (`user_id`) and a username. `wa_id` may be absent for username users.
+/// A `contacts[]` entry of a `messages` change: the user a message is from. `wa_id` is a
+/// phone number; since 2026 a business-scoped user id (`user_id`) and a username come too,
+/// and `wa_id` may be absent for username users.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Contact {
-    pub profile: Option<Profile>,
-    pub wa_id: Option<Lenient>,
-    pub user_id: Option<String>,
+    #[serde(default)]
+    pub profile: Loose<Profile>,
+    #[serde(default)]
+    pub wa_id: Loose<Lenient>,
+    #[serde(default)]
+    pub user_id: Loose<Lenient>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Profile {
-    pub name: Option<String>,
-    pub username: Option<String>,
+    #[serde(default)]
+    pub name: Loose<String>,
+    #[serde(default)]
+    pub username: Loose<String>,
 }
 
-/// An inbound message. `kind` decides which of the optional objects is filled.
+/// A message's `type`. Unknown types are kept by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MessageType {
+    Text,
+    Image,
+    Audio,
+    Video,
+    Document,
+    Sticker,
+    Location,
+    Contacts,
+    Reaction,
+    Button,
+    Interactive,
+    Order,
+    System,
+    Unsupported,
+    RequestWelcome,
+    Edit,
+    Revoke,
+    Other(String),
+}
+
+impl MessageType {
+    pub(crate) fn from_name(name: &str) -> MessageType {
+        match name {
+            "text" => MessageType::Text,
+            "image" => MessageType::Image,
+            "audio" => MessageType::Audio,
+            "video" => MessageType::Video,
+            "document" => MessageType::Document,
+            "sticker" => MessageType::Sticker,
+            "location" => MessageType::Location,
+            "contacts" => MessageType::Contacts,
+            "reaction" => MessageType::Reaction,
+            "button" => MessageType::Button,
+            "interactive" => MessageType::Interactive,
+            "order" => MessageType::Order,
+            "system" => MessageType::System,
+            "unsupported" => MessageType::Unsupported,
+            "request_welcome" => MessageType::RequestWelcome,
+            "edit" => MessageType::Edit,
+            "revoke" => MessageType::Revoke,
+            other => MessageType::Other(other.to_owned()),
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            MessageType::Text => "text",
+            MessageType::Image => "image",
+            MessageType::Audio => "audio",
+            MessageType::Video => "video",
+            MessageType::Document => "document",
+            MessageType::Sticker => "sticker",
+            MessageType::Location => "location",
+            MessageType::Contacts => "contacts",
+            MessageType::Reaction => "reaction",
+            MessageType::Button => "button",
+            MessageType::Interactive => "interactive",
+            MessageType::Order => "order",
+            MessageType::System => "system",
+            MessageType::Unsupported => "unsupported",
+            MessageType::RequestWelcome => "request_welcome",
+            MessageType::Edit => "edit",
+            MessageType::Revoke => "revoke",
+            MessageType::Other(name) => name,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<MessageType, D::Error> {
+        String::deserialize(deserializer).map(|name| MessageType::from_name(&name))
+    }
+}
+
+/// An inbound message (also the `message` inside an `edit`, which has only the content).
+/// `kind` says which of the content objects is filled.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Message {
-    pub from: Option<Lenient>,
-    pub from_user_id: Option<String>,
-    pub id: Option<Lenient>,
-    pub timestamp: Option<Lenient>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub context: Option<Context>,
-    pub text: Option<TextBody>,
-    pub image: Option<Media>,
-    pub audio: Option<Media>,
-    pub video: Option<Media>,
-    pub document: Option<Media>,
-    pub sticker: Option<Media>,
-    pub location: Option<Location>,
-    pub contacts: Option<Vec<SharedContact>>,
-    pub reaction: Option<Reaction>,
-    pub button: Option<Button>,
-    pub interactive: Option<Interactive>,
-    pub order: Option<Order>,
-    pub system: Option<System>,
     #[serde(default)]
-    pub errors: Vec<GraphErrorItem>,
+    pub from: Loose<Lenient>,
+    #[serde(default)]
+    pub from_user_id: Loose<Lenient>,
+    #[serde(default)]
+    pub id: Loose<Lenient>,
+    #[serde(default)]
+    pub timestamp: Loose<Lenient>,
+    #[serde(default, rename = "type")]
+    pub kind: Loose<MessageType>,
+    /// Set on messages in a group made with the Groups API.
+    #[serde(default)]
+    pub group_id: Loose<Lenient>,
+    #[serde(default)]
+    pub context: Loose<Context>,
+    #[serde(default)]
+    pub text: Loose<TextBody>,
+    #[serde(default)]
+    pub image: Loose<Media>,
+    #[serde(default)]
+    pub audio: Loose<Media>,
+    #[serde(default)]
+    pub video: Loose<Media>,
+    #[serde(default)]
+    pub document: Loose<Media>,
+    #[serde(default)]
+    pub sticker: Loose<Media>,
+    #[serde(default)]
+    pub location: Loose<Location>,
+    #[serde(default)]
+    pub contacts: LooseList<SharedContact>,
+    #[serde(default)]
+    pub reaction: Loose<Reaction>,
+    #[serde(default)]
+    pub button: Loose<Button>,
+    #[serde(default)]
+    pub interactive: Loose<Interactive>,
+    #[serde(default)]
+    pub order: Loose<Order>,
+    #[serde(default)]
+    pub edit: Loose<Edit>,
+    #[serde(default)]
+    pub revoke: Loose<Revoke>,
+    #[serde(default)]
+    pub errors: LooseList<GraphErrorItem>,
 }
 
-/// What a message answers or quotes.
+/// What a message answers or quotes (`forwarded` and `frequently_forwarded` are not read).
 #[derive(Debug, Deserialize)]
 pub(crate) struct Context {
-    pub id: Option<Lenient>,
+    #[serde(default)]
+    pub id: Loose<Lenient>,
 }
 
+/// `text`: `{"body": …}` as documented, or a bare string.
 #[derive(Debug, Deserialize)]
-pub(crate) struct TextBody {
-    pub body: Option<String>,
+#[serde(untagged)]
+pub(crate) enum TextBody {
+    Bare(String),
+    Object {
+        #[serde(default)]
+        body: Loose<Lenient>,
+    },
 }
 
 /// image, audio, video, document or sticker.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Media {
-    pub id: Option<Lenient>,
-    pub mime_type: Option<String>,
-    pub caption: Option<String>,
-    pub filename: Option<String>,
-    pub url: Option<String>,
+    #[serde(default)]
+    pub id: Loose<Lenient>,
+    #[serde(default)]
+    pub mime_type: Loose<String>,
+    #[serde(default)]
+    pub caption: Loose<String>,
+    #[serde(default)]
+    pub filename: Loose<String>,
+    #[serde(default)]
+    pub url: Loose<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Location {
-    pub latitude: Option<Lenient>,
-    pub longitude: Option<Lenient>,
-    pub name: Option<String>,
-    pub address: Option<String>,
-    pub url: Option<String>,
+    #[serde(default)]
+    pub latitude: Loose<Lenient>,
+    #[serde(default)]
+    pub longitude: Loose<Lenient>,
+    #[serde(default)]
+    pub name: Loose<String>,
+    #[serde(default)]
+    pub address: Loose<String>,
+    #[serde(default)]
+    pub url: Loose<String>,
 }
 
 /// A contact card the user shared.
 #[derive(Debug, Deserialize)]
 pub(crate) struct SharedContact {
-    pub name: Option<SharedContactName>,
     #[serde(default)]
-    pub phones: Vec<SharedContactPhone>,
+    pub name: Loose<SharedContactName>,
+    #[serde(default)]
+    pub phones: LooseList<SharedContactPhone>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct SharedContactName {
-    pub formatted_name: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
+    #[serde(default)]
+    pub formatted_name: Loose<String>,
+    #[serde(default)]
+    pub first_name: Loose<String>,
+    #[serde(default)]
+    pub last_name: Loose<String>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct SharedContactPhone {
-    pub phone: Option<String>,
+    #[serde(default)]
+    pub phone: Loose<Lenient>,
 }
 
-/// A reaction; without `emoji` when the user removed it.
+/// A reaction; without `emoji` (or with an empty one) when the user removed it.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Reaction {
-    pub message_id: Option<Lenient>,
-    pub emoji: Option<String>,
+    #[serde(default)]
+    pub message_id: Loose<Lenient>,
+    #[serde(default)]
+    pub emoji: Loose<String>,
 }
 
-/// A template quick-reply button press.
+/// A template quick-reply button press. `payload` is the developer's, any JSON.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Button {
-    pub text: Option<String>,
-    pub payload: Option<String>,
+    #[serde(default)]
+    pub text: Loose<String>,
+    #[serde(default)]
+    pub payload: Loose<serde_json::Value>,
+}
+
+/// `interactive.type`. Unknown types are kept by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InteractiveType {
+    ButtonReply,
+    ListReply,
+    NfmReply,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for InteractiveType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<InteractiveType, D::Error> {
+        Ok(match String::deserialize(deserializer)?.as_str() {
+            "button_reply" => InteractiveType::ButtonReply,
+            "list_reply" => InteractiveType::ListReply,
+            "nfm_reply" => InteractiveType::NfmReply,
+            other => InteractiveType::Other(other.to_owned()),
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Interactive {
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub button_reply: Option<Reply>,
-    pub list_reply: Option<Reply>,
-    pub nfm_reply: Option<FlowReply>,
+    #[serde(default, rename = "type")]
+    pub kind: Loose<InteractiveType>,
+    #[serde(default)]
+    pub button_reply: Loose<Reply>,
+    #[serde(default)]
+    pub list_reply: Loose<Reply>,
+    #[serde(default)]
+    pub nfm_reply: Loose<FlowReply>,
 }
 
 /// `button_reply` or `list_reply`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Reply {
-    pub title: Option<String>,
-    pub description: Option<String>,
+    #[serde(default)]
+    pub title: Loose<String>,
+    #[serde(default)]
+    pub description: Loose<String>,
 }
 
-/// A WhatsApp Flow's answer.
+/// A WhatsApp Flow's answer. `response_json` is documented as a string holding JSON; an
+/// object is accepted too.
 #[derive(Debug, Deserialize)]
 pub(crate) struct FlowReply {
-    pub body: Option<String>,
-    pub response_json: Option<String>,
+    #[serde(default)]
+    pub body: Loose<String>,
+    #[serde(default)]
+    pub response_json: Loose<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Order {
-    pub text: Option<String>,
     #[serde(default)]
-    pub product_items: Vec<ProductItem>,
+    pub text: Loose<String>,
+    #[serde(default)]
+    pub product_items: LooseList<ProductItem>,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct ProductItem {
-    pub product_retailer_id: Option<Lenient>,
-    pub quantity: Option<Lenient>,
+    #[serde(default)]
+    pub product_retailer_id: Loose<Lenient>,
+    #[serde(default)]
+    pub quantity: Loose<Lenient>,
 }
 
+/// The user edited an earlier message: its id, and the new content.
 #[derive(Debug, Deserialize)]
-pub(crate) struct System {
-    pub body: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
+pub(crate) struct Edit {
+    #[serde(default)]
+    pub original_message_id: Loose<Lenient>,
+    #[serde(default)]
+    pub message: Loose<Box<Message>>,
+}
+
+/// The user deleted an earlier message for everyone.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Revoke {
+    #[serde(default)]
+    pub original_message_id: Loose<Lenient>,
+}
+
+/// `statuses[].status`. `played` is a voice message listened to. Unknown values are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StatusKind {
+    Sent,
+    Delivered,
+    Read,
+    Played,
+    Failed,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for StatusKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<StatusKind, D::Error> {
+        Ok(match String::deserialize(deserializer)?.as_str() {
+            "sent" => StatusKind::Sent,
+            "delivered" => StatusKind::Delivered,
+            "read" => StatusKind::Read,
+            "played" => StatusKind::Played,
+            "failed" => StatusKind::Failed,
+            other => StatusKind::Other(other.to_owned()),
+        })
+    }
 }
 
 /// A status of one of our outbound messages. `recipient_id` is not read: it is absent for
-/// username (BSUID-only) users.
+/// username (BSUID-only) users; `conversation`, `pricing` (CBP or PMP) and
+/// `biz_opaque_callback_data` are not read either.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Status {
-    pub id: Option<Lenient>,
-    pub status: Option<String>,
-    pub timestamp: Option<Lenient>,
     #[serde(default)]
-    pub errors: Vec<GraphErrorItem>,
+    pub id: Loose<Lenient>,
+    #[serde(default)]
+    pub status: Loose<StatusKind>,
+    #[serde(default)]
+    pub timestamp: Loose<Lenient>,
+    #[serde(default)]
+    pub errors: LooseList<GraphErrorItem>,
 }
 
 /// An error as webhooks carry it (`value.errors[]`, `messages[].errors[]`, `statuses[].errors[]`).
 #[derive(Debug, Deserialize)]
 pub(crate) struct GraphErrorItem {
-    pub code: Option<i64>,
-    pub title: Option<String>,
-    pub message: Option<String>,
-    pub error_data: Option<serde_json::Value>,
+    #[serde(default)]
+    pub code: Loose<Lenient>,
+    #[serde(default)]
+    pub title: Loose<String>,
+    #[serde(default)]
+    pub message: Loose<String>,
+    #[serde(default)]
+    pub error_data: Loose<serde_json::Value>,
 }
 
 /// `error_data.details`, when `error_data` is an object holding it (Graph sometimes sends

@@ -6,10 +6,22 @@
 //! Verifying and normalizing are pure; polling, sending and moderating go through the shared
 //! [`HttpClient`], which honours X's rate-limit headers.
 //!
+//! Every part of a delivery (an entry of an Account Activity event array, an entry of a polled
+//! page's `data`) has exactly one outcome: something to store, a known event of one of the
+//! [`KNOWN_EVENTS`] kinds, or unrecognized. Parts are read one at a time and loosely (see the
+//! `loose` module); a customer's tweet or DM with an odd field still becomes a message, with a
+//! placeholder for what cannot be shown and its raw JSON kept. The `activity` and `timeline`
+//! modules list the variants accepted and where each came from.
+//!
 //! Placeholders, where X leaves a field out:
 //! - a tweet or DM without an author id has the author `x-unknown-author` ([`UNKNOWN_AUTHOR`]);
 //! - a message without a time has time 0 (the epoch);
 //! - a polled tweet without `conversation_id` threads on itself, `tweet:<id>`.
+//!
+//! Names: webhook tweets carry their author (`user`), webhook DMs name the sender in the
+//! delivery's `users` map, polled pages in `includes.users` (the poller asks for them). A DM
+//! whose sender is missing from `users`, or a page without `includes.users`, carries only the
+//! id; the connector does not ask X for the name then (no `fetch_profile`).
 //!
 //! Webhook mentions are v1.1 tweets without a conversation id, so they thread on the tweet they
 //! answer; see the `activity` module for when that differs from the poller's key.
@@ -19,6 +31,7 @@
 mod account;
 mod activity;
 mod api;
+mod loose;
 mod timeline;
 mod wire;
 
@@ -28,15 +41,64 @@ mod tests;
 pub use activity::crc_response;
 
 use buzon_connector::{
-    Connector, ConnectorError, HeaderMap, HttpClient, InboundItem, Moderation, Origin, PollPage,
+    Connector, ConnectorError, HeaderMap, HttpClient, Moderation, Origin, Part, PollPage,
     ReplyRequest, SentReply,
 };
-use buzon_core::{Channel, ChannelCredentials, ChannelKind, ExternalId, NewContact};
+use buzon_core::{Channel, ChannelCredentials, ChannelKind, ExternalId};
 use std::fmt;
 use std::time::Duration;
 
 /// The author id given to a tweet or DM whose author X did not report.
 pub const UNKNOWN_AUTHOR: &str = "x-unknown-author";
+
+/// The kinds of known events that carry no message for the inbox, as
+/// [`buzon_connector::InboundItem::Known`] names them. Account Activity payloads:
+/// <https://developer.x.com/en/docs/twitter-api/enterprise/account-activity-api/guides/account-activity-data-objects>;
+/// v2 DM events: <https://docs.x.com/x-api/direct-messages/lookup>.
+pub mod kind {
+    /// The account's own DM, echoed back (`direct_message_events[]` whose `sender_id` is the
+    /// account, whether buzon or another app sent it; a polled `MessageCreate` from the
+    /// account).
+    pub const ECHO: &str = "echo";
+    /// The account's own tweet, reply, quote or retweet (`tweet_create_events[]` whose
+    /// `user.id_str` is the account; a polled tweet whose `author_id` is the account).
+    pub const OWN_POST: &str = "own_post";
+    /// Someone's retweet of a tweet of (or mentioning) the account (`tweet_create_events[]`
+    /// with `retweeted_status`; a polled tweet with a `retweeted` reference).
+    pub const RETWEET: &str = "retweet";
+    /// A like of the account's tweet, or by the account (`favorite_events[]`).
+    pub const FAVORITE: &str = "favorite";
+    /// A follow or unfollow, either way (`follow_events[]`, `unfollow_events[]`).
+    pub const FOLLOW: &str = "follow";
+    /// A block or unblock by the account (`block_events[]`, `unblock_events[]`).
+    pub const BLOCK: &str = "block";
+    /// A mute or unmute by the account (`mute_events[]`, `unmute_events[]`).
+    pub const MUTE: &str = "mute";
+    /// Someone is typing a DM (`direct_message_indicate_typing_events[]`).
+    pub const TYPING: &str = "typing";
+    /// A DM was read (`direct_message_mark_read_events[]`).
+    pub const READ: &str = "read";
+    /// The account revoked the app's access (`user_event.revoke`); polling will then fail
+    /// with 401 and the channel's health says so.
+    pub const REVOKE: &str = "revoke";
+    /// Someone joined or left a group DM (polled `ParticipantsJoin`, `ParticipantsLeave`).
+    pub const PARTICIPANTS: &str = "participants";
+}
+
+/// Every kind of known no-message event this connector names (see [`kind`]).
+pub const KNOWN_EVENTS: &[&str] = &[
+    kind::ECHO,
+    kind::OWN_POST,
+    kind::RETWEET,
+    kind::FAVORITE,
+    kind::FOLLOW,
+    kind::BLOCK,
+    kind::MUTE,
+    kind::TYPING,
+    kind::READ,
+    kind::REVOKE,
+    kind::PARTICIPANTS,
+];
 
 /// What the X connector needs to know, handed to it by the binary.
 #[derive(Clone)]
@@ -108,11 +170,7 @@ impl Connector for XConnector {
         activity::verify(self.settings.consumer_secret.as_deref(), headers, body)
     }
 
-    fn normalize(
-        &self,
-        origin: Origin<'_>,
-        body: &[u8],
-    ) -> Result<Vec<InboundItem>, ConnectorError> {
+    fn normalize(&self, origin: Origin<'_>, body: &[u8]) -> Result<Vec<Part>, ConnectorError> {
         match origin {
             Origin::Webhook => activity::normalize(body),
             Origin::Poll { endpoint, account } => match endpoint {
@@ -123,6 +181,10 @@ impl Connector for XConnector {
                 ))),
             },
         }
+    }
+
+    fn known_events(&self) -> &'static [&'static str] {
+        KNOWN_EVENTS
     }
 
     #[tracing::instrument(skip_all, fields(platform = "x", channel = %channel.id))]
@@ -208,22 +270,20 @@ impl Connector for XConnector {
     }
 }
 
-/// A platform id from a payload, or a `Payload` error naming the field.
-fn external_id(raw: &str, field: &str) -> Result<ExternalId, ConnectorError> {
-    ExternalId::parse(raw).map_err(|_| ConnectorError::Payload(format!("invalid id in {field}")))
+/// The author of a tweet or DM whose author X did not report.
+fn unknown_author() -> ExternalId {
+    ExternalId::parse(UNKNOWN_AUTHOR).expect("the placeholder author id is valid")
 }
 
-/// An author from an id and the optional name and handle (without `@`).
-fn user_contact(
-    id: &str,
-    name: Option<&str>,
-    handle: Option<&str>,
-) -> Result<NewContact, ConnectorError> {
-    Ok(NewContact {
-        platform_id: external_id(id, "author id")?,
-        name: name.map(str::to_owned),
-        handle: handle.map(str::to_owned),
-    })
+/// The attachment kind of an X media type: `photo` is an image, `video` a video,
+/// `animated_gif` a gif (X serves it as an MP4); `None` for a type buzon does not know.
+fn media_kind(media_type: &str) -> Option<&'static str> {
+    match media_type {
+        "photo" => Some("image"),
+        "video" => Some("video"),
+        "animated_gif" => Some("gif"),
+        _ => None,
+    }
 }
 
 /// A body that is not the JSON X documents. Only the position is kept: serde's message can

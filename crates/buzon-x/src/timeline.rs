@@ -1,122 +1,317 @@
 //! Polled v2 pages: mentions (`GET /2/users/:id/mentions`) and DM events (`GET /2/dm_events`).
+//!
+//! A page is a JSON object; each entry of its `data[]` is one part, at path `data[k]`, read on
+//! its own. `includes.users[]` names the authors and `includes.media[]` describes attachments
+//! (read leniently: an odd `includes` only costs names); `meta` and the partial `errors[]` of a
+//! 200 response are not parts. A page without `data` (`{"meta":{"result_count":0}}`) has no
+//! parts; a page that is not an object, or whose `data` is not an array, is an error.
+//!
+//! Variants accepted, and where each came from:
+//! - tweets with only `id`, `text`, `edit_history_tweet_ids` (a page requested without
+//!   `tweet.fields`: `mentions_page_default_fields_real.json`, a tweepy cassette): author
+//!   `x-unknown-author`, time 0, threaded on themselves;
+//! - tweets with `author_id`, `created_at`, `conversation_id`, `referenced_tweets` and
+//!   `includes.users` (what the poller requests; `mentions_page.json`, from the docs.x.com
+//!   mentions quickstart);
+//! - `note_tweet.text`, the whole text of a long post, read before `text` (docs.x.com Post
+//!   object, `note_tweet` field) when the page carries it;
+//! - `attachments.media_keys` with `includes.media[]` (`photo`, `video`, `animated_gif`; docs.x.com
+//!   Media object), when the page carries them; another media type, or a key without its
+//!   media, becomes a placeholder;
+//! - `referenced_tweets` of type `retweeted`: a retweet (known event `retweet`); `replied_to`
+//!   gives `in_reply_to`; `quoted` and other types are kept as messages;
+//! - DM events of type `MessageCreate` (or without `event_type`, a page requested without
+//!   `dm_event.fields`: `dm_events_page.json`, a tweepy cassette), `ParticipantsJoin` and
+//!   `ParticipantsLeave` (docs.x.com DM events, group conversations: known event
+//!   `participants`); another type is unrecognized;
+//! - ids as strings or integers, `created_at` as RFC 3339 (an unreadable time is 0).
 
-use crate::wire::{DmEventPage, Includes, TweetPage, V2User};
-use crate::{external_id, payload_error, user_contact, UNKNOWN_AUTHOR};
-use buzon_connector::{ConnectorError, InboundItem, MessageKind, PlatformMessage};
-use buzon_core::{ConversationKind, ExternalId, Timestamp};
+use crate::activity::first_text;
+use crate::loose::{raw_array, reason_word, Loose, LooseList, Notes, OrderedObject};
+use crate::wire::{DmEvent, Includes, Tweet, V2Attachments, V2User};
+use crate::{kind, media_kind, payload_error, unknown_author};
+use buzon_connector::{ConnectorError, InboundItem, MessageKind, Part, PlatformMessage};
+use buzon_core::{Attachment, ConversationKind, ExternalId, NewContact, Timestamp};
+use serde_json::value::RawValue;
 
 /// The endpoint name of mention pages.
 pub(crate) const MENTIONS: &str = "mentions";
 /// The endpoint name of DM event pages.
 pub(crate) const DM_EVENTS: &str = "dm_events";
 
-/// Turns a mentions page into items.
-///
-/// A tweet without `author_id` (a page requested without `tweet.fields`, such as
-/// `mentions_page_default_fields_real.json`) gets the author id `x-unknown-author`; one
-/// without `created_at` gets time 0; one without `conversation_id` threads on itself.
+/// A page's entries and what they refer to.
+struct Page<'a> {
+    entries: Vec<&'a RawValue>,
+    includes: Includes,
+}
+
+fn read_page(body: &[u8]) -> Result<Page<'_>, ConnectorError> {
+    let page: OrderedObject<'_> = serde_json::from_slice(body).map_err(payload_error)?;
+    let entries = match page.get("data") {
+        None => Vec::new(),
+        Some(raw) if raw.get().trim() == "null" => Vec::new(),
+        Some(raw) => raw_array(raw)
+            .ok_or_else(|| ConnectorError::Payload("a page whose data is not an array".into()))?,
+    };
+    let includes = page
+        .get("includes")
+        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or_default();
+    Ok(Page { entries, includes })
+}
+
+/// Turns a mentions page into its parts: one per `data[k]`.
 pub(crate) fn normalize_mentions(
     account: &ExternalId,
     body: &[u8],
-) -> Result<Vec<InboundItem>, ConnectorError> {
-    let page: TweetPage = serde_json::from_slice(body).map_err(payload_error)?;
-    let includes = page.includes.unwrap_or_default();
-    let mut items = Vec::with_capacity(page.data.len());
-    for tweet in page.data {
-        let platform_id = external_id(&tweet.id, "data[].id")?;
-        let author_id = tweet.author_id.as_deref().unwrap_or(UNKNOWN_AUTHOR);
-        if author_id == account.as_str() {
-            items.push(InboundItem::Ignored {
-                reason: format!("x tweet {platform_id} is our own"),
-            });
-            continue;
-        }
-        let user = find_user(&includes, author_id);
-        let author = user_contact(
-            author_id,
-            user.and_then(|user| user.name.as_deref()),
-            user.and_then(|user| user.username.as_deref()),
-        )?;
-        let thread_root = tweet.conversation_id.as_deref().unwrap_or(&tweet.id);
-        let in_reply_to = tweet
-            .referenced_tweets
-            .iter()
-            .find(|reference| reference.kind == "replied_to")
-            .map(|reference| external_id(&reference.id, "referenced_tweets[].id"))
-            .transpose()?;
-        items.push(InboundItem::Message(PlatformMessage {
-            account: account.clone(),
-            thread_key: format!("tweet:{thread_root}"),
-            conversation: ConversationKind::XMention,
-            platform_id,
-            kind: MessageKind::Mention,
-            author,
-            text: tweet.text,
-            attachments: Vec::new(),
-            created_at: v2_time(tweet.created_at.as_deref()),
-            in_reply_to,
-        }));
-    }
-    Ok(items)
+) -> Result<Vec<Part>, ConnectorError> {
+    let page = read_page(body)?;
+    Ok(page
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            Part::new(
+                format!("data[{index}]"),
+                mention(account, &page.includes, entry),
+            )
+        })
+        .collect())
 }
 
-/// Turns a DM events page into items: `MessageCreate` events from others become direct
-/// messages threaded on the sender; our own and other event types are ignored.
+fn unrecognized(account: &ExternalId, reason: impl Into<String>) -> InboundItem {
+    InboundItem::Unrecognized {
+        account: Some(account.clone()),
+        reason: reason.into(),
+    }
+}
+
+fn known(account: &ExternalId, kind: &'static str) -> InboundItem {
+    InboundItem::Known {
+        account: Some(account.clone()),
+        kind,
+    }
+}
+
+/// One polled tweet: the account's own, a retweet, or a mention (a message).
+fn mention(account: &ExternalId, includes: &Includes, entry: &RawValue) -> InboundItem {
+    let tweet: Tweet = match serde_json::from_str(entry.get()) {
+        Ok(tweet) => tweet,
+        Err(_) => return unrecognized(account, "a data entry that is not an object"),
+    };
+    let mut notes = Notes::default();
+    let Some(platform_id) = tweet.id.read("id", &mut notes).map(|id| id.0.clone()) else {
+        return unrecognized(account, "a tweet without a readable id");
+    };
+    let author_id = tweet.author_id.read("author_id", &mut notes);
+    if author_id.is_some_and(|id| id.0 == *account) {
+        return known(account, kind::OWN_POST);
+    }
+    let references: Vec<(&str, Option<&ExternalId>)> =
+        read_list(&tweet.referenced_tweets, "referenced_tweets", &mut notes)
+            .into_iter()
+            .filter_map(|reference| {
+                let kind = reference
+                    .kind
+                    .read("referenced_tweets[].type", &mut notes)?;
+                Some((kind.as_str(), reference.id.get().map(|id| &id.0)))
+            })
+            .collect();
+    if references.iter().any(|(kind, _)| *kind == "retweeted") {
+        return known(account, kind::RETWEET);
+    }
+    let note = tweet.note_tweet.read("note_tweet", &mut notes);
+    let absent = Loose::Absent;
+    let candidates = [
+        (note.map_or(&absent, |note| &note.text), "note_tweet.text"),
+        (&tweet.text, "text"),
+    ];
+    let Some(text) = first_text(&candidates, &mut notes) else {
+        return unrecognized(account, "a tweet whose text is not a string");
+    };
+    let author_id = author_id.map_or_else(unknown_author, |id| id.0.clone());
+    let user = find_user(includes, &author_id);
+    let author = NewContact {
+        name: user.and_then(|user| user.name.get().cloned()),
+        handle: user.and_then(|user| user.username.get().cloned()),
+        platform_id: author_id,
+    };
+    let thread_root = tweet
+        .conversation_id
+        .read("conversation_id", &mut notes)
+        .map_or_else(|| platform_id.clone(), |id| id.0.clone());
+    let in_reply_to = references
+        .iter()
+        .find(|(kind, _)| *kind == "replied_to")
+        .and_then(|(_, id)| id.cloned());
+    let attachments = v2_attachments(&tweet.attachments, includes, &mut notes);
+    let created_at = v2_time(&tweet.created_at, &mut notes);
+    InboundItem::Message(PlatformMessage {
+        account: account.clone(),
+        thread_key: format!("tweet:{thread_root}"),
+        conversation: ConversationKind::XMention,
+        platform_id,
+        kind: MessageKind::Mention,
+        author,
+        text: notes.text(text),
+        attachments,
+        created_at,
+        in_reply_to,
+        raw: notes.raw(entry),
+    })
+}
+
+/// Turns a DM events page into its parts: one per `data[k]`. `MessageCreate` events from
+/// others become direct messages threaded on the sender; our own are echoes.
 ///
 /// An event without `sender_id` (a page requested without `dm_event.fields`) is kept with the
 /// author `x-unknown-author`, so its text is not lost; its thread cannot be answered.
 pub(crate) fn normalize_dm_events(
     account: &ExternalId,
     body: &[u8],
-) -> Result<Vec<InboundItem>, ConnectorError> {
-    let page: DmEventPage = serde_json::from_slice(body).map_err(payload_error)?;
-    let includes = page.includes.unwrap_or_default();
-    let mut items = Vec::with_capacity(page.data.len());
-    for event in page.data {
-        let platform_id = external_id(&event.id, "data[].id")?;
-        if event.event_type.as_deref().unwrap_or("MessageCreate") != "MessageCreate" {
-            items.push(InboundItem::Ignored {
-                reason: format!("x dm event {platform_id} is not a MessageCreate"),
-            });
-            continue;
+) -> Result<Vec<Part>, ConnectorError> {
+    let page = read_page(body)?;
+    Ok(page
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            Part::new(
+                format!("data[{index}]"),
+                dm_event(account, &page.includes, entry),
+            )
+        })
+        .collect())
+}
+
+fn dm_event(account: &ExternalId, includes: &Includes, entry: &RawValue) -> InboundItem {
+    let event: DmEvent = match serde_json::from_str(entry.get()) {
+        Ok(event) => event,
+        Err(_) => return unrecognized(account, "a data entry that is not an object"),
+    };
+    let mut notes = Notes::default();
+    let Some(platform_id) = event.id.read("id", &mut notes).map(|id| id.0.clone()) else {
+        return unrecognized(account, "a dm event without a readable id");
+    };
+    match event
+        .event_type
+        .read("event_type", &mut notes)
+        .map(String::as_str)
+    {
+        None | Some("MessageCreate") => {}
+        Some("ParticipantsJoin" | "ParticipantsLeave") => {
+            return known(account, kind::PARTICIPANTS)
         }
-        let sender = event.sender_id.as_deref().unwrap_or(UNKNOWN_AUTHOR);
-        if sender == account.as_str() {
-            items.push(InboundItem::Ignored {
-                reason: format!("x direct message {platform_id} is our own"),
-            });
-            continue;
+        Some(other) => {
+            return unrecognized(
+                account,
+                format!(
+                    "a dm event of a type buzon does not know: {}",
+                    reason_word(other)
+                ),
+            )
         }
-        let user = find_user(&includes, sender);
-        let author = user_contact(
-            sender,
-            user.and_then(|user| user.name.as_deref()),
-            user.and_then(|user| user.username.as_deref()),
-        )?;
-        items.push(InboundItem::Message(PlatformMessage {
-            account: account.clone(),
-            platform_id,
-            thread_key: format!("dm:{sender}"),
-            conversation: ConversationKind::XDm,
-            kind: MessageKind::Direct,
-            author,
-            text: event.text.unwrap_or_default(),
-            attachments: Vec::new(),
-            created_at: v2_time(event.created_at.as_deref()),
-            in_reply_to: None,
-        }));
     }
-    Ok(items)
+    let sender = event.sender_id.read("sender_id", &mut notes);
+    if sender.is_some_and(|sender| sender.0 == *account) {
+        return known(account, kind::ECHO);
+    }
+    let Some(text) = first_text(&[(&event.text, "text")], &mut notes) else {
+        return unrecognized(account, "a direct message whose text is not a string");
+    };
+    let sender = sender.map_or_else(unknown_author, |sender| sender.0.clone());
+    let user = find_user(includes, &sender);
+    let author = NewContact {
+        name: user.and_then(|user| user.name.get().cloned()),
+        handle: user.and_then(|user| user.username.get().cloned()),
+        platform_id: sender,
+    };
+    let attachments = v2_attachments(&event.attachments, includes, &mut notes);
+    let created_at = v2_time(&event.created_at, &mut notes);
+    InboundItem::Message(PlatformMessage {
+        account: account.clone(),
+        platform_id,
+        thread_key: format!("dm:{}", author.platform_id),
+        conversation: ConversationKind::XDm,
+        kind: MessageKind::Direct,
+        author,
+        text: notes.text(text),
+        attachments,
+        created_at,
+        in_reply_to: None,
+        raw: notes.raw(entry),
+    })
 }
 
-fn find_user<'a>(includes: &'a Includes, id: &str) -> Option<&'a V2User> {
-    includes.users.iter().find(|user| user.id == id)
+/// The readable entries of a list; an odd list or entry is noted as `field`.
+fn read_list<'a, T>(list: &'a LooseList<T>, field: &'static str, notes: &mut Notes) -> Vec<&'a T> {
+    list.read(field, notes)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|entry| entry.read(field, notes))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-/// An RFC 3339 time, or 0 when the field was not requested or is garbled.
-fn v2_time(text: Option<&str>) -> Timestamp {
-    text.and_then(Timestamp::parse_rfc3339)
-        .unwrap_or(Timestamp::from_millis(0))
+fn find_user<'a>(includes: &'a Includes, id: &ExternalId) -> Option<&'a V2User> {
+    includes
+        .users
+        .get()?
+        .iter()
+        .filter_map(Loose::get)
+        .find(|user| user.id.get().is_some_and(|user_id| user_id.0 == *id))
+}
+
+/// The attachments named by `attachments.media_keys`, from `includes.media[]`; a key whose
+/// media is missing or of another type becomes a placeholder.
+fn v2_attachments(
+    attachments: &Loose<V2Attachments>,
+    includes: &Includes,
+    notes: &mut Notes,
+) -> Vec<Attachment> {
+    let Some(attachments) = attachments.read("attachments", notes) else {
+        return Vec::new();
+    };
+    let media: Vec<_> = includes
+        .media
+        .get()
+        .map(|media| media.iter().filter_map(Loose::get).collect())
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for key in read_list(&attachments.media_keys, "attachments.media_keys", notes) {
+        let item = media.iter().find(|item| item.media_key.get() == Some(key));
+        let Some(item) = item else {
+            notes.unsupported("attachment", "media");
+            continue;
+        };
+        let kind = item.kind.get().map_or("unknown", String::as_str);
+        let Some(attachment_kind) = media_kind(kind) else {
+            notes.unsupported("attachment", kind);
+            continue;
+        };
+        found.push(Attachment {
+            kind: attachment_kind.to_owned(),
+            mime_type: None,
+            media_id: Some(key.clone()),
+            url: item.url.get().or(item.preview_image_url.get()).cloned(),
+            filename: None,
+            caption: None,
+        });
+    }
+    found
+}
+
+/// An RFC 3339 time; 0 when the field was not requested, and 0 (noted) when it is garbled.
+fn v2_time(field: &Loose<String>, notes: &mut Notes) -> Timestamp {
+    match field.read("created_at", notes) {
+        Some(text) => Timestamp::parse_rfc3339(text).unwrap_or_else(|| {
+            notes.odd("created_at");
+            Timestamp::from_millis(0)
+        }),
+        None => Timestamp::from_millis(0),
+    }
 }
 
 /// Whether `candidate` is a later X id than `current`. X ids are decimal strings without

@@ -1,232 +1,282 @@
 //! X's JSON as it travels, mirrored just far enough to read what buzon needs. Nothing here
 //! leaves the crate: [`crate::activity`] and [`crate::timeline`] turn it into connector types.
 //!
-//! Ids are read as strings. Where an older payload may carry a bare number, [`id_string`]
-//! accepts it as an integer (serde_json keeps integers that fit in `u64` exact), never as a
-//! float.
+//! Inbound parts (a tweet, a DM event, a polled tweet) are read one at a time, every field a
+//! [`Loose`] one: ids as strings or integers ([`XId`], never through a float), times as
+//! milliseconds or seconds ([`XTime`]), enum-like strings (`type`, `event_type`) as any string,
+//! free-form objects as any JSON, unknown fields ignored, every field optional. What a field
+//! in an odd shape means for its part is decided in `activity` and `timeline`.
 
-use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::HashMap;
-
-/// Reads an id that is a JSON string or a JSON integer, as a string.
-pub(crate) fn id_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum RawId {
-        Text(String),
-        Number(u64),
-    }
-    Ok(match RawId::deserialize(deserializer)? {
-        RawId::Text(text) => text,
-        RawId::Number(number) => number.to_string(),
-    })
-}
-
-/// [`id_string`] for an optional field.
-pub(crate) fn optional_id_string<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    struct Wrapped(#[serde(deserialize_with = "id_string")] String);
-    Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(id)| id))
-}
+use crate::loose::{Loose, LooseList, XId, XTime};
+use serde::{Deserialize, Serialize};
 
 // ---------------------------------------------------------------------------------------------
-// Account Activity API webhook bodies (v1.1 objects).
-// https://developer.twitter.com/en/docs/twitter-api/enterprise/account-activity-api/guides/account-activity-data-objects
+// Account Activity API webhook parts (v1.1 objects).
+// https://developer.x.com/en/docs/twitter-api/enterprise/account-activity-api/guides/account-activity-data-objects
+// The envelope (`for_user_id`, the event arrays, `users`, `apps`) is read in `activity`.
 // ---------------------------------------------------------------------------------------------
-
-/// One Account Activity delivery: `for_user_id` plus one or more `*_events` arrays.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ActivityPayload {
-    #[serde(default, deserialize_with = "optional_id_string")]
-    pub for_user_id: Option<String>,
-    #[serde(default)]
-    pub tweet_create_events: Vec<V1Tweet>,
-    #[serde(default)]
-    pub direct_message_events: Vec<ActivityDirectMessage>,
-    #[serde(default)]
-    pub tweet_delete_events: Vec<TweetDeleteEvent>,
-    /// User objects by id, for DM events.
-    #[serde(default)]
-    pub users: HashMap<String, serde_json::Value>,
-    /// App objects by id. The published DM example nests `users` in here, and puts user
-    /// objects beside the apps, so user lookups search this map too.
-    #[serde(default)]
-    pub apps: HashMap<String, serde_json::Value>,
-    /// Every other key: other event types (`favorite_events`, `follow_events`, …) and flags.
-    #[serde(flatten)]
-    pub other: serde_json::Map<String, serde_json::Value>,
-}
 
 /// A v1.1 Tweet object, as `tweet_create_events[]` carries it.
-/// https://developer.twitter.com/en/docs/twitter-api/v1/data-dictionary/object-model/tweet
-#[derive(Debug, Deserialize)]
+/// https://developer.x.com/en/docs/twitter-api/v1/data-dictionary/object-model/tweet
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct V1Tweet {
-    #[serde(default)]
-    pub id_str: Option<String>,
-    #[serde(default, deserialize_with = "optional_id_string")]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub text: Option<String>,
-    #[serde(default)]
-    pub full_text: Option<String>,
-    #[serde(default)]
-    pub extended_tweet: Option<V1ExtendedTweet>,
-    #[serde(default)]
-    pub created_at: Option<String>,
-    #[serde(default)]
-    pub timestamp_ms: Option<String>,
-    #[serde(default)]
-    pub in_reply_to_status_id_str: Option<String>,
-    #[serde(default)]
-    pub user: Option<V1User>,
+    pub id_str: Loose<XId>,
+    pub id: Loose<XId>,
+    pub text: Loose<String>,
+    /// `tweet_mode=extended` payloads carry the whole text here instead of `text`.
+    pub full_text: Loose<String>,
+    /// A tweet over 140 characters: `extended_tweet.full_text` and its entities.
+    pub extended_tweet: Loose<V1ExtendedTweet>,
+    /// A long post (over 280 characters), where a payload carries it at the top level. [unsure]
+    pub note_tweet: Loose<NoteTweet>,
+    /// `Wed Oct 10 20:19:24 +0000 2018`.
+    pub created_at: Loose<String>,
+    pub timestamp_ms: Loose<XTime>,
+    pub in_reply_to_status_id_str: Loose<XId>,
+    pub in_reply_to_status_id: Loose<XId>,
+    pub user: Loose<V1User>,
     /// Present on retweets, which are not messages to answer.
-    #[serde(default)]
-    pub retweeted_status: Option<serde_json::Value>,
+    pub retweeted_status: Loose<serde_json::Value>,
+    pub entities: Loose<V1Entities>,
+    pub extended_entities: Loose<V1Entities>,
 }
 
 /// The long text of a tweet over 140 characters.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct V1ExtendedTweet {
-    #[serde(default)]
-    pub full_text: Option<String>,
+    pub full_text: Loose<String>,
+    /// A long post's whole text, where a payload nests it here. [unsure]
+    pub note_tweet: Loose<NoteTweet>,
+    pub entities: Loose<V1Entities>,
+    pub extended_entities: Loose<V1Entities>,
+}
+
+/// A long post's text (`note_tweet.text`, v2; the same name is looked for in v1.1 objects).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct NoteTweet {
+    pub text: Loose<String>,
 }
 
 /// A v1.1 User object (only what a contact needs).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct V1User {
-    #[serde(default)]
-    pub id_str: Option<String>,
-    #[serde(default, deserialize_with = "optional_id_string")]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub screen_name: Option<String>,
+    pub id_str: Loose<XId>,
+    pub id: Loose<XId>,
+    pub name: Loose<String>,
+    pub screen_name: Loose<String>,
+}
+
+/// `entities` or `extended_entities` of a tweet: only the media.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct V1Entities {
+    pub media: LooseList<V1Media>,
+}
+
+/// A v1.1 media object, in a tweet's entities or a DM's `attachment.media`.
+/// https://developer.x.com/en/docs/twitter-api/v1/data-dictionary/object-model/entities#media
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct V1Media {
+    pub id_str: Loose<XId>,
+    pub id: Loose<XId>,
+    /// `photo`, `video` or `animated_gif`; any other value is kept as it came.
+    #[serde(rename = "type")]
+    pub kind: Loose<String>,
+    pub media_url_https: Loose<String>,
+    pub media_url: Loose<String>,
+    pub video_info: Loose<VideoInfo>,
+}
+
+/// A video's or GIF's encodings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct VideoInfo {
+    pub variants: LooseList<VideoVariant>,
+}
+
+/// One encoding of a video.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct VideoVariant {
+    pub bitrate: Loose<u64>,
+    pub content_type: Loose<String>,
+    pub url: Loose<String>,
 }
 
 /// One `direct_message_events[]` entry.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct ActivityDirectMessage {
-    #[serde(default, rename = "type")]
-    pub event_type: Option<String>,
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
-    #[serde(default)]
-    pub created_timestamp: Option<String>,
-    #[serde(default)]
-    pub message_create: Option<MessageCreate>,
+    /// `message_create`, the only type the Account Activity API documents.
+    #[serde(rename = "type")]
+    pub event_type: Loose<String>,
+    pub id: Loose<XId>,
+    pub created_timestamp: Loose<XTime>,
+    pub message_create: Loose<MessageCreate>,
 }
 
-/// The `message_create` of a DM event. `target.recipient_id` is not read: deliveries of
-/// our own DMs are skipped, so the recipient is always the account.
-#[derive(Debug, Deserialize)]
+/// The `message_create` of a DM event. `target.recipient_id` is read only when the delivery
+/// has no `for_user_id` (the 2017 recordings): the recipient is then taken for the account.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct MessageCreate {
-    #[serde(default, deserialize_with = "optional_id_string")]
-    pub sender_id: Option<String>,
-    #[serde(default)]
-    pub message_data: Option<MessageData>,
+    pub sender_id: Loose<XId>,
+    pub target: Loose<DmTarget>,
+    pub message_data: Loose<MessageData>,
+}
+
+/// `message_create.target`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DmTarget {
+    pub recipient_id: Loose<XId>,
 }
 
 /// A DM's content.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct MessageData {
-    #[serde(default)]
-    pub text: Option<String>,
+    pub text: Loose<String>,
+    /// `{"type": "media", "media": {…}}`; another type is kept as it came.
+    pub attachment: Loose<DmAttachment>,
+    /// `{"type": "options", "metadata": "…"}` when the DM answers a quick reply: the text is
+    /// the chosen option's label. Any JSON.
+    pub quick_reply_response: Loose<serde_json::Value>,
 }
 
-/// One `tweet_delete_events[]` entry.
-#[derive(Debug, Deserialize)]
+/// A DM's attachment: `media`, or a shared `location`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DmAttachment {
+    #[serde(rename = "type")]
+    pub kind: Loose<String>,
+    pub media: Loose<V1Media>,
+    pub location: Loose<DmLocation>,
+}
+
+/// A location shared in a DM: `{"type": "shared_coordinate", "shared_coordinate":
+/// {"coordinates": {"type": "Point", "coordinates": [longitude, latitude]}}}` (recorded in
+/// jimmoffitt/FloodSocial); another type (`shared_place`) is kept as it came.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct DmLocation {
+    #[serde(rename = "type")]
+    pub kind: Loose<String>,
+    pub shared_coordinate: Loose<SharedCoordinate>,
+}
+
+/// `shared_coordinate` of a DM location.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct SharedCoordinate {
+    pub coordinates: Loose<GeoPoint>,
+}
+
+/// A GeoJSON point: `coordinates` is `[longitude, latitude]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct GeoPoint {
+    pub coordinates: Loose<Vec<f64>>,
+}
+
+/// One `tweet_delete_events[]` entry: `{"status": {"id", "user_id"}, "timestamp_ms"}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct TweetDeleteEvent {
-    pub status: DeletedStatus,
+    pub status: Loose<DeletedStatus>,
 }
 
 /// The deleted tweet.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct DeletedStatus {
-    #[serde(deserialize_with = "id_string")]
-    pub id: String,
+    pub id: Loose<XId>,
+    pub id_str: Loose<XId>,
 }
 
 // ---------------------------------------------------------------------------------------------
-// X API v2 responses.
+// X API v2 page entries.
 // https://docs.x.com/x-api/posts/timelines/quickstart/user-mention-quickstart (GET /2/users/:id/mentions)
 // https://docs.x.com/x-api/direct-messages/lookup (GET /2/dm_events)
+// The page (`data`, `includes`, `meta`, `errors`) is read in `timeline`.
 // ---------------------------------------------------------------------------------------------
 
-/// A page of tweets (`GET /2/users/:id/mentions`). `errors[]` beside `data` (partial errors)
-/// is ignored on purpose.
-#[derive(Debug, Deserialize)]
-pub(crate) struct TweetPage {
-    #[serde(default)]
-    pub data: Vec<Tweet>,
-    #[serde(default)]
-    pub includes: Option<Includes>,
-}
-
-/// A v2 tweet with the fields buzon requests.
-#[derive(Debug, Deserialize)]
+/// A v2 tweet with the fields buzon requests (and `note_tweet`, `attachments` when present).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct Tweet {
-    pub id: String,
-    #[serde(default)]
-    pub text: String,
-    #[serde(default)]
-    pub author_id: Option<String>,
-    #[serde(default)]
-    pub created_at: Option<String>,
-    #[serde(default)]
-    pub conversation_id: Option<String>,
-    #[serde(default)]
-    pub referenced_tweets: Vec<ReferencedTweet>,
+    pub id: Loose<XId>,
+    pub text: Loose<String>,
+    /// A long post's whole text; `text` then holds its first 280 characters.
+    pub note_tweet: Loose<NoteTweet>,
+    pub author_id: Loose<XId>,
+    pub created_at: Loose<String>,
+    pub conversation_id: Loose<XId>,
+    pub referenced_tweets: LooseList<ReferencedTweet>,
+    pub attachments: Loose<V2Attachments>,
 }
 
-/// `{type: replied_to|quoted|retweeted, id}`.
-#[derive(Debug, Deserialize)]
+/// `{type: replied_to|quoted|retweeted, id}`; another type is kept as it came.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct ReferencedTweet {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub id: String,
+    pub kind: Loose<String>,
+    pub id: Loose<XId>,
 }
 
-/// Expanded objects.
+/// `attachments{media_keys[]}` of a v2 tweet or DM event.
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct V2Attachments {
+    pub media_keys: LooseList<String>,
+}
+
+/// Expanded objects of a page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct Includes {
-    #[serde(default)]
-    pub users: Vec<V2User>,
+    pub users: LooseList<V2User>,
+    pub media: LooseList<V2Media>,
 }
 
 /// A v2 user from `includes.users[]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct V2User {
-    pub id: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default)]
-    pub username: Option<String>,
+    pub id: Loose<XId>,
+    pub name: Loose<String>,
+    pub username: Loose<String>,
 }
 
-/// A page of DM events (`GET /2/dm_events`).
-#[derive(Debug, Deserialize)]
-pub(crate) struct DmEventPage {
-    #[serde(default)]
-    pub data: Vec<DmEvent>,
-    #[serde(default)]
-    pub includes: Option<Includes>,
+/// A v2 media object from `includes.media[]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct V2Media {
+    pub media_key: Loose<String>,
+    /// `photo`, `video` or `animated_gif`; any other value is kept as it came.
+    #[serde(rename = "type")]
+    pub kind: Loose<String>,
+    pub url: Loose<String>,
+    pub preview_image_url: Loose<String>,
 }
 
 /// A v2 DM event.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub(crate) struct DmEvent {
-    pub id: String,
-    #[serde(default)]
-    pub event_type: Option<String>,
-    #[serde(default)]
-    pub text: Option<String>,
-    #[serde(default)]
-    pub created_at: Option<String>,
-    #[serde(default)]
-    pub sender_id: Option<String>,
+    pub id: Loose<XId>,
+    /// `MessageCreate`, `ParticipantsJoin` or `ParticipantsLeave`; another value is kept.
+    pub event_type: Loose<String>,
+    pub text: Loose<String>,
+    pub created_at: Loose<String>,
+    pub sender_id: Loose<XId>,
+    pub attachments: Loose<V2Attachments>,
 }
 
 /// The paging part of any v2 list response.

@@ -3,7 +3,7 @@
 use super::{connector_at, fixture, id, APP_SECRET};
 use buzon_connector::{
     Connector, ConnectorError, InboundItem, MessageKind, Moderation, Origin, PlatformMessage,
-    PolledBody, ReplyRequest, TemplateRequest,
+    PolledBody, Profile, ReplyRequest, TemplateRequest,
 };
 use buzon_core::{
     Channel, ChannelCredentials, ChannelHealth, ChannelId, ChannelKind, ConversationKind,
@@ -792,7 +792,10 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
             },
             SALE_COMMENTS.as_bytes(),
         )
-        .expect("the comments page parses");
+        .expect("the comments page parses")
+        .into_iter()
+        .map(|part| part.item)
+        .collect::<Vec<_>>();
     assert_eq!(
         comments,
         vec![
@@ -811,9 +814,11 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
                 attachments: vec![],
                 created_at: Timestamp::from_secs(1_449_136_800),
                 in_reply_to: Some(id("901097836652708_903438993085259")),
+                raw: None,
             }),
-            InboundItem::Ignored {
-                reason: "the Page's own comment".into()
+            InboundItem::Known {
+                account: Some(id(PAGE_ID)),
+                kind: "own_post"
             },
             InboundItem::Message(PlatformMessage {
                 account: id(PAGE_ID),
@@ -830,6 +835,7 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
                 attachments: vec![],
                 created_at: Timestamp::from_secs(1_449_135_003),
                 in_reply_to: None,
+                raw: None,
             }),
         ]
     );
@@ -842,7 +848,10 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
         );
     let from_webhook = connector
         .normalize(Origin::Webhook, webhook_body.as_bytes())
-        .expect("parses");
+        .expect("parses")
+        .into_iter()
+        .map(|part| part.item)
+        .collect::<Vec<_>>();
     assert_eq!(from_webhook, comments[2..]);
 
     // The visitor post in the feed page is the post of feed_post_add.json.
@@ -854,16 +863,23 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
             },
             FEED.as_bytes(),
         )
-        .expect("the feed page parses");
+        .expect("the feed page parses")
+        .into_iter()
+        .map(|part| part.item)
+        .collect::<Vec<_>>();
     assert_eq!(
         feed[0],
-        InboundItem::Ignored {
-            reason: "the Page's own post".into()
+        InboundItem::Known {
+            account: Some(id(PAGE_ID)),
+            kind: "own_post"
         }
     );
     let post_webhook = connector
         .normalize(Origin::Webhook, &fixture("feed_post_add.json"))
-        .expect("parses");
+        .expect("parses")
+        .into_iter()
+        .map(|part| part.item)
+        .collect::<Vec<_>>();
     assert_eq!(feed[1..], post_webhook[..]);
 
     assert!(matches!(
@@ -886,4 +902,149 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
         ),
         Err(ConnectorError::Payload(_))
     ));
+}
+
+const PSID: &str = "6677889900";
+
+fn profile_path() -> String {
+    format!("/v21.0/{PSID}")
+}
+
+#[tokio::test]
+async fn a_messenger_senders_profile_is_asked_with_the_page_token() {
+    // The User Profile API's answer, as Meta documents it and the sandbox gives it.
+    let (graph, api_base) = FakeGraph::start(vec![answer(
+        "GET",
+        &profile_path(),
+        200,
+        r#"{"first_name":"Peter","last_name":"Chang","profile_pic":"https://platform-lookaside.fbsbx.com/platform/profilepic/?psid=6677889900","id":"6677889900"}"#,
+    )])
+    .await;
+    let profile = connector_at(&api_base, None)
+        .fetch_profile(&channel(), &credentials(), &id(PSID))
+        .await
+        .expect("the profile is read");
+    assert_eq!(
+        profile,
+        Some(Profile {
+            name: Some("Peter Chang".into()),
+            picture_url: Some(
+                "https://platform-lookaside.fbsbx.com/platform/profilepic/?psid=6677889900".into()
+            ),
+        })
+    );
+    let seen = graph.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].method, "GET");
+    assert_eq!(seen[0].path, profile_path());
+    assert_eq!(
+        seen[0].query_pairs(),
+        [("fields", "first_name,last_name,profile_pic")]
+    );
+    assert_eq!(seen[0].authorization, bearer());
+}
+
+#[tokio::test]
+async fn a_profile_takes_whichever_name_parts_exist() {
+    for (body, expected) in [
+        (
+            r#"{"first_name":"Peter","id":"6677889900"}"#,
+            Some(Profile {
+                name: Some("Peter".into()),
+                picture_url: None,
+            }),
+        ),
+        (
+            r#"{"first_name":"","last_name":"Chang","profile_pic":7,"id":"6677889900"}"#,
+            Some(Profile {
+                name: Some("Chang".into()),
+                picture_url: None,
+            }),
+        ),
+        // No name at all: Graph has none to give.
+        (
+            r#"{"profile_pic":"https://example.com/p.jpg","id":"6677889900"}"#,
+            None,
+        ),
+        (r#"{"id":"6677889900"}"#, None),
+    ] {
+        let (_graph, api_base) =
+            FakeGraph::start(vec![answer("GET", &profile_path(), 200, body)]).await;
+        let profile = connector_at(&api_base, None)
+            .fetch_profile(&channel(), &credentials(), &id(PSID))
+            .await;
+        assert_eq!(profile, Ok(expected), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn no_profile_available_is_none_and_other_errors_are_classified() {
+    // Recorded in jgorset/facebook-messenger issue #202: a Messenger-only person.
+    let (_graph, api_base) = FakeGraph::start(vec![answer(
+        "GET",
+        &profile_path(),
+        400,
+        r#"{"error":{"message":"(#100) No profile available for this user.","type":"OAuthException","code":100,"error_subcode":2018218,"fbtrace_id":"G2oz2QE++k1"}}"#,
+    )])
+    .await;
+    assert_eq!(
+        connector_at(&api_base, None)
+            .fetch_profile(&channel(), &credentials(), &id(PSID))
+            .await,
+        Ok(None)
+    );
+
+    let (_graph, api_base) = FakeGraph::start(vec![answer(
+        "GET",
+        &profile_path(),
+        400,
+        fixture("graph_error_expired_token_190.json"),
+    )])
+    .await;
+    assert!(matches!(
+        connector_at(&api_base, None)
+            .fetch_profile(&channel(), &credentials(), &id(PSID))
+            .await,
+        Err(ConnectorError::AuthExpired(_))
+    ));
+
+    // The sandbox's answer for a PSID it does not know.
+    let (_graph, api_base) = FakeGraph::start(vec![answer(
+        "GET",
+        &profile_path(),
+        400,
+        r#"{"error":{"message":"Unsupported get request. Object with ID '6677889900' does not exist, cannot be loaded due to missing permissions, or does not support this operation.","type":"GraphMethodException","code":100,"error_subcode":33,"fbtrace_id":"z9"}}"#,
+    )])
+    .await;
+    assert!(matches!(
+        connector_at(&api_base, None)
+            .fetch_profile(&channel(), &credentials(), &id(PSID))
+            .await,
+        Err(ConnectorError::Permanent(_))
+    ));
+
+    let mut throttled = answer(
+        "GET",
+        &profile_path(),
+        400,
+        fixture("graph_error_rate_limit_32.json"),
+    );
+    throttled.headers = usage_95_percent();
+    let (_graph, api_base) = FakeGraph::start(vec![throttled]).await;
+    assert!(matches!(
+        connector_at(&api_base, None)
+            .fetch_profile(&channel(), &credentials(), &id(PSID))
+            .await,
+        Err(ConnectorError::RateLimited { .. })
+    ));
+
+    // An id that is not a Graph id is never sent.
+    let (graph, api_base) = FakeGraph::start(vec![]).await;
+    assert!(matches!(
+        connector_at(&api_base, None)
+            .fetch_profile(&channel(), &credentials(), &id("../me"))
+            .await,
+        Err(ConnectorError::Permanent(_))
+    ));
+    assert!(graph.seen().is_empty());
 }

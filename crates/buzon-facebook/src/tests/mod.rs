@@ -1,7 +1,9 @@
 //! Tests against the recorded fixtures in `tests/fixtures/facebook/` and a fake Graph server.
 
+mod corpus;
 mod errors;
 mod graph_server;
+mod outcomes;
 mod signatures;
 mod webhooks;
 

@@ -1,13 +1,22 @@
 use super::{fixture, id, offline_connector};
 use buzon_connector::{
-    Connector, ConnectorError, InboundItem, MessageKind, Origin, PlatformMessage,
+    Connector, ConnectorError, InboundItem, MessageKind, Origin, Part, PlatformMessage,
 };
 use buzon_core::{Attachment, ConversationKind, NewContact, Timestamp};
 
-fn webhook(body: &[u8]) -> Vec<InboundItem> {
+/// The parts of a delivery, with their paths.
+pub(super) fn webhook_parts(body: &[u8]) -> Vec<Part> {
     offline_connector()
         .normalize(Origin::Webhook, body)
         .expect("the delivery parses")
+}
+
+/// What each part of a delivery became, in order.
+pub(super) fn webhook(body: &[u8]) -> Vec<InboundItem> {
+    webhook_parts(body)
+        .into_iter()
+        .map(|part| part.item)
+        .collect()
 }
 
 /// The fixture with one exact piece of text replaced (the replaced text must occur once).
@@ -21,8 +30,16 @@ fn fixture_with(name: &str, from: &str, to: &str) -> Vec<u8> {
     text.replace(from, to).into_bytes()
 }
 
-fn ignored(reason: &str) -> InboundItem {
-    InboundItem::Ignored {
+pub(super) fn known(account: &str, kind: &'static str) -> InboundItem {
+    InboundItem::Known {
+        account: Some(id(account)),
+        kind,
+    }
+}
+
+pub(super) fn unrecognized(account: &str, reason: &str) -> InboundItem {
+    InboundItem::Unrecognized {
+        account: Some(id(account)),
         reason: reason.into(),
     }
 }
@@ -36,10 +53,13 @@ fn author(platform_id: &str, name: Option<&str>) -> NewContact {
 }
 
 #[test]
-fn the_pages_own_top_level_comment_is_ignored() {
+fn the_pages_own_top_level_comment_is_its_own_post() {
     assert_eq!(
-        webhook(&fixture("feed_comment_add.json")),
-        vec![ignored("the Page's own comment")]
+        webhook_parts(&fixture("feed_comment_add.json")),
+        vec![Part::new(
+            "entry[0].changes[0]",
+            known("1234567890321", "own_post")
+        )]
     );
 }
 
@@ -63,6 +83,7 @@ fn a_visitors_top_level_comment_threads_by_itself() {
             attachments: vec![],
             created_at: Timestamp::from_secs(1_449_135_003),
             in_reply_to: None,
+            raw: None,
         })]
     );
 }
@@ -83,6 +104,7 @@ fn a_visitor_post_threads_by_the_post_and_takes_the_entry_time() {
             attachments: vec![],
             created_at: Timestamp::from_secs(1_454_707_020),
             in_reply_to: None,
+            raw: None,
         })]
     );
 }
@@ -101,6 +123,7 @@ fn a_batched_reply_yields_one_message_per_page_threaded_by_its_parent_comment() 
             attachments: vec![],
             created_at: Timestamp::from_secs(1_511_951_015),
             in_reply_to: Some(id("139560936744456_139562213411528")),
+            raw: None,
         })
     };
     assert_eq!(
@@ -110,11 +133,11 @@ fn a_batched_reply_yields_one_message_per_page_threaded_by_its_parent_comment() 
 }
 
 #[test]
-fn the_pages_own_edit_with_a_numeric_legacy_sender_is_ignored() {
+fn the_pages_own_edit_with_a_numeric_legacy_sender_is_its_own_post() {
     // sender_id is the JSON number 1234567890321, which equals the Page id once read as text.
     assert_eq!(
         webhook(&fixture("feed_comment_edited_legacy_sender.json")),
-        vec![ignored("the Page's own comment")]
+        vec![known("1234567890321", "own_post")]
     );
 }
 
@@ -139,6 +162,7 @@ fn a_visitors_edit_with_a_numeric_legacy_sender_is_an_edit() {
             attachments: vec![],
             created_at: Timestamp::from_secs(1_448_555_737),
             in_reply_to: None,
+            raw: None,
         })]
     );
 }
@@ -194,6 +218,7 @@ fn a_messenger_text_is_a_direct_message_in_the_senders_thread() {
             attachments: vec![],
             created_at: Timestamp::from_millis(1_458_692_752_478),
             in_reply_to: None,
+            raw: None,
         })]
     );
 }
@@ -213,27 +238,59 @@ fn a_messenger_reply_names_the_message_it_answers() {
             attachments: vec![],
             created_at: Timestamp::from_millis(1_458_692_752_478),
             in_reply_to: Some(id("m_1fTq8oLumEyIp3Q2MR-aY7IfLZDamVrALniheU")),
+            raw: None,
         })]
     );
 }
 
 #[test]
-fn messenger_echoes_receipts_and_postbacks_are_ignored_and_attachments_kept() {
+fn a_tapped_button_reaches_the_inbox_as_the_customers_message() {
+    let body = br#"{"object":"page","entry":[{"id":"111","time":1700000000000,"messaging":[
+        {"sender":{"id":"222"},"recipient":{"id":"111"},"timestamp":1700000000003,"postback":{"title":"Talk to a person","payload":"HUMAN","mid":"m_tap"}},
+        {"sender":{"id":"222"},"recipient":{"id":"111"},"timestamp":1700000000005,"postback":{"title":"Get Started","payload":"GET_STARTED"}}
+    ]}]}"#;
+    let items = webhook(body);
+    let texts: Vec<(String, String, String)> = items
+        .iter()
+        .map(|item| match item {
+            InboundItem::Message(message) => (
+                message.platform_id.to_string(),
+                message.author.platform_id.to_string(),
+                message.text.clone(),
+            ),
+            other => panic!("a message, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("m_tap".into(), "222".into(), "Talk to a person".into()),
+            (
+                "postback:222:1700000000005".into(),
+                "222".into(),
+                "Get Started".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn messenger_echoes_receipts_and_untitled_postbacks_are_known_and_attachments_kept() {
     let body = br#"{"object":"page","entry":[{"id":"111","time":1700000000000,"messaging":[
         {"sender":{"id":"111"},"recipient":{"id":"222"},"timestamp":1700000000000,"message":{"mid":"m_echo","is_echo":true,"text":"our reply"}},
         {"sender":{"id":222},"recipient":{"id":111},"timestamp":1700000000001,"read":{"watermark":1700000000000}},
         {"sender":{"id":"222"},"recipient":{"id":"111"},"timestamp":1700000000002,"delivery":{"mids":["m_1"],"watermark":1700000000000}},
-        {"sender":{"id":"222"},"recipient":{"id":"111"},"timestamp":1700000000003,"postback":{"title":"Start","payload":"GET_STARTED"}},
+        {"sender":{"id":"222"},"recipient":{"id":"111"},"timestamp":1700000000003,"postback":{"payload":"GET_STARTED"}},
         {"sender":{"id":"222"},"recipient":{"id":"111"},"timestamp":1700000000004,"message":{"mid":"m_photo","attachments":[{"type":"image","payload":{"url":"https://scontent.example/photo.jpg"}}]}}
     ]}]}"#;
     let items = webhook(body);
     assert_eq!(
         items[..4],
         [
-            ignored("the Page's own Messenger message (echo)"),
-            ignored("a Messenger read receipt"),
-            ignored("a Messenger delivery receipt"),
-            ignored("a Messenger postback"),
+            known("111", "echo"),
+            known("111", "read"),
+            known("111", "delivery"),
+            known("111", "postback"),
         ]
     );
     assert_eq!(
@@ -256,6 +313,7 @@ fn messenger_echoes_receipts_and_postbacks_are_ignored_and_attachments_kept() {
             }],
             created_at: Timestamp::from_millis(1_700_000_000_004),
             in_reply_to: None,
+            raw: None,
         })
     );
     assert_eq!(items.len(), 5);
@@ -273,7 +331,7 @@ fn standby_messages_are_read_like_messaging_ones() {
 }
 
 #[test]
-fn reactions_likes_and_unhandled_feed_events_are_ignored_with_a_reason() {
+fn reactions_likes_shares_ratings_are_known_and_unhandled_feed_events_unrecognized() {
     let body = br#"{"object":"page","entry":[{"id":"111","time":1700000000,"changes":[
         {"field":"feed","value":{"item":"reaction","verb":"add","reaction_type":"like","post_id":"111_1","from":{"id":"9","name":"A"}}},
         {"field":"feed","value":{"item":"like","verb":"add","post_id":"111_1","from":{"id":"9","name":"A"}}},
@@ -287,26 +345,27 @@ fn reactions_likes_and_unhandled_feed_events_are_ignored_with_a_reason() {
     assert_eq!(
         webhook(body),
         vec![
-            ignored("a reaction on the feed"),
-            ignored("a like on the feed"),
-            ignored("the feed item \"share\" is not handled"),
-            ignored("the feed verb \"block\" on a comment is not handled"),
-            ignored("the \"ratings\" field is not handled"),
-            ignored("a feed comment without a valid id"),
-            ignored("a feed comment without an author"),
-            ignored("a feed change with an unexpected shape"),
+            known("111", "reaction"),
+            // A like of a post is a reaction to it; a like of the Page is a `like`.
+            known("111", "reaction"),
+            known("111", "share"),
+            known("111", "block"),
+            known("111", "rating"),
+            unrecognized("111", "a feed comment without a valid id"),
+            unrecognized("111", "a feed comment without an author"),
+            unrecognized("111", "a feed change whose value is not an object"),
         ]
     );
 }
 
 #[test]
-fn a_comment_with_a_photo_keeps_the_photo_and_a_page_status_update_is_ignored() {
+fn a_comment_with_a_photo_keeps_the_photo_and_a_page_status_update_is_its_own_post() {
     let body = br#"{"object":"page","entry":[{"id":"111","time":1700000000,"changes":[
         {"field":"feed","value":{"item":"comment","verb":"add","comment_id":"5_6","post_id":"111_5","parent_id":"111_5","from":{"id":"9","name":"A"},"created_time":1700000001,"photo":"https://scontent.example/c.jpg"}},
         {"field":"feed","value":{"item":"status","verb":"add","post_id":"111_7","published":1,"from":{"id":"111","name":"Shop"},"message":"Example post content.","created_time":1700000002}}
     ]}]}"#;
     let items = webhook(body);
-    assert_eq!(items[1], ignored("the Page's own post"));
+    assert_eq!(items[1], known("111", "own_post"));
     let InboundItem::Message(comment) = &items[0] else {
         panic!("a message: {items:?}");
     };

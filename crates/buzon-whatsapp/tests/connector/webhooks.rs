@@ -1,6 +1,6 @@
 use crate::{connector, fixture};
 use buzon_connector::{
-    Connector, ConnectorError, InboundItem, MessageKind, Origin, PlatformMessage,
+    Connector, ConnectorError, InboundItem, MessageKind, Origin, Part, PlatformMessage,
 };
 use buzon_core::{Attachment, ConversationKind, DeliveryStatus, ExternalId, NewContact, Timestamp};
 use buzon_whatsapp::REACTION_REMOVED;
@@ -9,8 +9,12 @@ fn id(raw: &str) -> ExternalId {
     ExternalId::parse(raw).expect("a valid id")
 }
 
-fn normalize(body: &[u8]) -> Result<Vec<InboundItem>, ConnectorError> {
+fn normalize_parts(body: &[u8]) -> Result<Vec<Part>, ConnectorError> {
     connector("http://127.0.0.1:9/v21.0").normalize(Origin::Webhook, body)
+}
+
+fn normalize(body: &[u8]) -> Result<Vec<InboundItem>, ConnectorError> {
+    normalize_parts(body).map(|parts| parts.into_iter().map(|part| part.item).collect())
 }
 
 fn items_of(name: &str) -> Vec<InboundItem> {
@@ -41,6 +45,7 @@ fn pywa_message(text: &str, at: i64) -> PlatformMessage {
         attachments: Vec::new(),
         created_at: Timestamp::from_secs(at),
         in_reply_to: None,
+        raw: None,
     }
 }
 
@@ -91,6 +96,7 @@ fn a_text_message_becomes_a_direct_message_in_the_users_chat() {
             attachments: Vec::new(),
             created_at: Timestamp::from_secs(1_749_416_383),
             in_reply_to: None,
+            raw: None,
         }
     );
 }
@@ -149,10 +155,22 @@ fn a_button_reply_reads_as_its_title_and_answers_the_context_message() {
 
 #[test]
 fn an_unsupported_message_is_kept_with_a_placeholder_and_the_platform_error() {
+    let message = only_message(items_of("unsupported_message_type.json"));
+    assert!(
+        message
+            .raw
+            .as_deref()
+            .is_some_and(|raw| raw.contains("131051")),
+        "the part is kept as it arrived: {:?}",
+        message.raw
+    );
     assert_eq!(
-        only_message(items_of("unsupported_message_type.json")),
+        PlatformMessage {
+            raw: None,
+            ..message
+        },
         pywa_message(
-            "[unsupported message type: unsupported] (131051 Message type unknown: Message type is currently not supported.)",
+            "[message of an unsupported kind: unsupported] (131051 Message type unknown: Message type is currently not supported.)",
             1_697_044_706
         )
     );
@@ -232,15 +250,18 @@ fn a_message_from_a_username_user_is_threaded_by_bsuid() {
 }
 
 #[test]
-fn a_message_naming_no_user_is_a_payload_error() {
+fn a_message_naming_no_user_is_unrecognized_without_quoting_it() {
     let body = delivery(
         "[]",
         r#"{"id":"wamid.B3","timestamp":"1750030001","type":"text","text":{"body":"hola"}}"#,
     );
-    let error = normalize(&body).unwrap_err();
+    let parts = normalize_parts(&body).unwrap();
+    assert_eq!(parts.len(), 1, "{parts:?}");
+    assert_eq!(parts[0].path, "entry[0].changes[0].value.messages[0]");
     assert!(
-        matches!(&error, ConnectorError::Payload(reason) if !reason.contains("hola")),
-        "{error:?}"
+        matches!(&parts[0].item, InboundItem::Unrecognized { account: Some(account), reason }
+            if account.as_str() == "106540352242922" && !reason.contains("hola")),
+        "{parts:?}"
     );
 }
 
@@ -352,8 +373,9 @@ fn unknown_types_are_kept_with_a_placeholder() {
     let message = message_from_sheena(
         r#"{"from":"16505551234","id":"wamid.U1","timestamp":"1749416400","type":"hologram","hologram":{"id":"1"}}"#,
     );
-    assert_eq!(message.text, "[unsupported message type: hologram]");
+    assert_eq!(message.text, "[message of an unsupported kind: hologram]");
     assert_eq!(message.platform_id, id("wamid.U1"));
+    assert!(message.raw.is_some());
     let order = message_from_sheena(
         r#"{"from":"16505551234","id":"wamid.O1","timestamp":"1749416400","type":"order",
             "order":{"catalog_id":"1","text":"gift wrap","product_items":[{"product_retailer_id":"SKU-1","quantity":"2","item_price":"10","currency":"USD"}]}}"#,
@@ -407,26 +429,42 @@ fn every_entry_change_message_and_status_of_a_batch_is_read() {
 }
 
 #[test]
-fn other_fields_and_untracked_statuses_are_ignored_not_rejected() {
+fn other_fields_untracked_statuses_and_errors_are_known_or_unrecognized_not_rejected() {
     let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[
         {"field":"message_template_status_update","value":{"event":"APPROVED","message_template_id":12345}},
         {"field":"messages","value":{"metadata":{"phone_number_id":"111"},
             "statuses":[{"id":"wamid.OUT","status":"deleted","timestamp":"12"}],
             "errors":[{"code":131000,"title":"Something went wrong","error_data":{"details":"retry"}}]}}]}]}"#;
-    let items = normalize(body).unwrap();
-    assert_eq!(items.len(), 3, "{items:?}");
-    assert!(
-        items
-            .iter()
-            .all(|item| matches!(item, InboundItem::Ignored { .. })),
-        "{items:?}"
-    );
-    let InboundItem::Ignored { reason } = &items[2] else {
-        unreachable!()
-    };
+    let parts = normalize_parts(body).unwrap();
+    let paths: Vec<&str> = parts.iter().map(|part| part.path.as_str()).collect();
     assert_eq!(
-        reason,
-        "whatsapp reported errors for 111: 131000 Something went wrong: retry"
+        paths,
+        [
+            "entry[0].changes[0]",
+            "entry[0].changes[1].value.statuses[0]",
+            "entry[0].changes[1].value.errors[0]",
+        ]
+    );
+    assert_eq!(
+        parts[0].item,
+        InboundItem::Known {
+            account: None,
+            kind: "account_update"
+        }
+    );
+    assert_eq!(
+        parts[1].item,
+        InboundItem::Unrecognized {
+            account: Some(id("111")),
+            reason: "a status buzon does not track: deleted".into()
+        }
+    );
+    assert_eq!(
+        parts[2].item,
+        InboundItem::Known {
+            account: Some(id("111")),
+            kind: "error"
+        }
     );
 }
 
@@ -435,14 +473,44 @@ fn bodies_that_are_not_whatsapp_notifications_are_payload_errors() {
     for body in [
         &b"not json"[..],
         b"",
+        b"[]",
         br#"{"object":"page","entry":[]}"#,
         br#"{"entry":[]}"#,
-        br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"from":"1","id":"w","timestamp":"1","type":"text","text":{"body":"x"}}]}}]}]}"#,
-        br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"1","id":"w","timestamp":"yesterday","type":"text"}]}}]}]}"#,
-        br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"1","timestamp":"1","type":"text"}]}}]}]}"#,
+        br#"{"object":"whatsapp_business_account"}"#,
+        br#"{"object":"whatsapp_business_account","entry":{}}"#,
     ] {
         let result = normalize(body);
-        assert!(matches!(result, Err(ConnectorError::Payload(_))), "{}: {result:?}", String::from_utf8_lossy(body));
+        assert!(
+            matches!(result, Err(ConnectorError::Payload(_))),
+            "{}: {result:?}",
+            String::from_utf8_lossy(body)
+        );
+    }
+}
+
+#[test]
+fn parts_that_cannot_be_stored_are_unrecognized_with_their_path() {
+    for (body, reason) in [
+        (
+            &br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"from":"1","id":"w","timestamp":"1","type":"text","text":{"body":"x"}}]}}]}]}"#[..],
+            "a message without a readable metadata.phone_number_id",
+        ),
+        (
+            br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"1","id":"w","timestamp":"yesterday","type":"text"}]}}]}]}"#,
+            "a message without a readable timestamp",
+        ),
+        (
+            br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[{"from":"1","timestamp":"1","type":"text"}]}}]}]}"#,
+            "a message without a readable id",
+        ),
+    ] {
+        let parts = normalize_parts(body).unwrap();
+        assert_eq!(parts.len(), 1, "{parts:?}");
+        assert_eq!(parts[0].path, "entry[0].changes[0].value.messages[0]");
+        assert!(
+            matches!(&parts[0].item, InboundItem::Unrecognized { reason: found, .. } if found == reason),
+            "{parts:?}"
+        );
     }
 }
 

@@ -1,8 +1,11 @@
 //! Tests against the recorded X payloads in `tests/fixtures/x/` and a fake X server.
 
+mod corpus;
 mod errors;
 mod fake_x;
 mod fixtures;
+mod mutations;
+mod parts;
 
 use crate::{XConnector, XSettings};
 use buzon_connector::HttpClient;
