@@ -78,6 +78,8 @@ pub struct ChannelOverview {
     pub limits: ChannelLimits,
     /// Its credentials, as far as may be said.
     pub credentials: CredentialsState,
+    /// How many of its deliveries were not read completely (`unparsed` events).
+    pub unparsed: i64,
 }
 
 /// What may be said about stored credentials (never the tokens themselves).
@@ -163,6 +165,7 @@ impl App {
     /// Every channel with its health, limits and credentials' state. Admins only.
     pub async fn channels(&self, actor: &Actor) -> Result<Vec<ChannelOverview>, AppError> {
         actor.require(Role::Admin)?;
+        let unparsed = self.store().unparsed_counts().await?;
         let mut overviews = Vec::new();
         for (channel, limits) in self.store().list_channels_with_limits().await? {
             let credentials = match self.store().channel_credentials(channel.id).await {
@@ -174,10 +177,16 @@ impl App {
                 Err(StoreError::Decrypt) => CredentialsState::Undecryptable,
                 Err(err) => return Err(err.into()),
             };
+            let unparsed = unparsed
+                .iter()
+                .filter(|(_, id, _)| *id == Some(channel.id))
+                .map(|(_, _, count)| count)
+                .sum();
             overviews.push(ChannelOverview {
                 channel,
                 limits,
                 credentials,
+                unparsed,
             });
         }
         Ok(overviews)

@@ -621,6 +621,40 @@ impl App {
         Ok(())
     }
 
+    /// Settles a reply whose outcome is unknown (the platform's answer was lost): an agent who
+    /// checked on the platform says it arrived, or has it sent again. Never automatic: buzon
+    /// does not send blindly twice. Agents and admins.
+    pub async fn settle_send(
+        &self,
+        actor: &Actor,
+        conversation: ConversationId,
+        message: MessageId,
+        arrived: bool,
+    ) -> Result<(), AppError> {
+        actor.require(Role::Agent)?;
+        let mut tx = self.store().begin().await?;
+        if tx.message(message).await?.conversation_id != conversation {
+            return Err(AppError::NotFound);
+        }
+        tx.settle_unknown_send(message, arrived).await?;
+        tx.audit(
+            &actor.audit_name(),
+            if arrived {
+                "message.arrived"
+            } else {
+                "message.send_again"
+            },
+            &target("message", message),
+            &json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        if !arrived {
+            self.wake_workers();
+        }
+        Ok(())
+    }
+
     /// The approved templates of a platform. Every role may read them.
     pub async fn templates(
         &self,

@@ -17,8 +17,8 @@ pub enum WebhookReceipt {
 }
 
 impl App {
-    /// Verifies a platform's webhook over its exact bytes and stores it durably before
-    /// returning; a duplicate body (by SHA-256) is recognised. A bad signature is
+    /// Verifies a platform's webhook over its exact bytes and stores it durably (fsync'd, in
+    /// the writer's group commit) before returning; a duplicate body (by SHA-256) is recognised. A bad signature is
     /// `Unauthorized` and stores nothing. Counted per platform and outcome.
     pub async fn accept_webhook(
         &self,
@@ -51,7 +51,7 @@ impl App {
             dedup_key: format!("sha256:{}", hex::encode(Sha256::digest(body))),
             body: body.to_vec(),
         };
-        match self.store().insert_inbound_event(&event).await {
+        match self.store_delivery(event).await {
             Ok(Some(_)) => {
                 self.metrics().count_webhook(platform, "accepted");
                 self.wake_workers();
@@ -64,13 +64,13 @@ impl App {
             // Not stored, so not acknowledged: the platform retries.
             Err(err) => {
                 self.metrics().count_webhook(platform, "store_failed");
-                Err(err.into())
+                Err(err)
             }
         }
     }
 
-    /// Inbound events that could not be processed, newest first, with their error. Admins
-    /// only.
+    /// Inbound events that could not be processed or were not read completely (`unparsed`),
+    /// newest first, with their error and parts. Admins only.
     pub async fn failed_events(
         &self,
         actor: &Actor,
@@ -78,6 +78,15 @@ impl App {
     ) -> Result<Vec<InboundEvent>, AppError> {
         actor.require(Role::Admin)?;
         Ok(self.store().failed_inbound_events(limit).await?)
+    }
+
+    /// How many events are `unparsed`, by platform and channel (none: not known). Admins only.
+    pub async fn unparsed_counts(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(ChannelKind, Option<ChannelId>, i64)>, AppError> {
+        actor.require(Role::Admin)?;
+        Ok(self.store().unparsed_counts().await?)
     }
 
     /// Puts a failed event back in the queue, to be processed again. Admins and the command
@@ -95,6 +104,23 @@ impl App {
         .await?;
         tx.commit().await?;
         self.wake_workers();
+        Ok(())
+    }
+
+    /// Sets a failed or unparsed event aside for good: it stops asking for attention and is
+    /// pruned later. Admins and the command line.
+    pub async fn dismiss_event(&self, actor: &Actor, id: EventId) -> Result<(), AppError> {
+        actor.require(Role::Admin)?;
+        let mut tx = self.store().begin().await?;
+        tx.dismiss_inbound_event(id).await?;
+        tx.audit(
+            &actor.audit_name(),
+            "event.dismiss",
+            &target("event", id),
+            &json!({}),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -15,6 +15,7 @@ mod channels;
 mod conversations;
 mod error;
 mod events;
+mod intake;
 mod live;
 mod metrics;
 pub mod reports;
@@ -70,6 +71,7 @@ struct Inner {
     reports: reports::Reports,
     live: watch::Sender<String>,
     http: HttpClient,
+    intake: intake::Intake,
 }
 
 impl App {
@@ -89,6 +91,7 @@ impl App {
                 reports: reports::Reports::new(calendar),
                 live: watch::channel(String::new()).0,
                 http: HttpClient::new(Duration::from_secs(20)),
+                intake: intake::Intake::new(),
             }),
         }
     }
@@ -140,6 +143,10 @@ impl App {
 
     pub(crate) fn reports(&self) -> &reports::Reports {
         &self.inner.reports
+    }
+
+    pub(crate) fn intake(&self) -> &intake::Intake {
+        &self.inner.intake
     }
 
     pub(crate) fn live_sender(&self) -> &watch::Sender<String> {

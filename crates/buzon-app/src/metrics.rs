@@ -58,6 +58,20 @@ impl Metrics {
         );
     }
 
+    /// Counts parts of deliveries that buzon did not recognise, by platform and channel (empty
+    /// when the channel is not known).
+    pub fn count_unparsed(&self, platform: &str, channel: &str, parts: u64) {
+        self.add(
+            "buzon_events_unparsed_total",
+            format!(
+                "platform=\"{}\",channel=\"{}\"",
+                escape(platform),
+                escape(channel)
+            ),
+            parts,
+        );
+    }
+
     /// The value of a counter, for tests and the admin pages.
     pub fn value(&self, name: &str, labels: &str) -> u64 {
         let counters = self
@@ -106,6 +120,7 @@ impl Metrics {
                 for (queue, depth) in [
                     ("inbound_pending", depths.inbound_pending),
                     ("inbound_failed", depths.inbound_failed),
+                    ("inbound_unparsed", depths.inbound_unparsed),
                     ("outbox_pending", depths.outbox_pending),
                     ("outbox_unknown", depths.outbox_unknown),
                     ("outbox_failed", depths.outbox_failed),

@@ -69,6 +69,7 @@ impl World {
             text: "¿hola? <b>".into(),
             attachments: vec![],
             created_at: Timestamp::from_millis(at),
+            raw: None,
         };
         match self.store.ingest_message(&message).await.unwrap() {
             IngestOutcome::Inserted {

@@ -225,7 +225,10 @@ pub(crate) struct EventJson {
     received_at: String,
     processed_at: Option<String>,
     attempts: i32,
+    state: &'static str,
     error: Option<String>,
+    /// The parts buzon did not recognise, when `unparsed`.
+    unparsed: Vec<UnparsedPart>,
     body: String,
 }
 
@@ -246,7 +249,9 @@ pub(crate) async fn list_failed_events(
             received_at: event.received_at.to_rfc3339(),
             processed_at: event.processed_at.map(Timestamp::to_rfc3339),
             attempts: event.attempts,
+            state: event.state.as_str(),
             error: event.error.clone(),
+            unparsed: event.unparsed.clone(),
             body: String::from_utf8_lossy(&event.body[..event.body.len().min(64 * 1024)])
                 .into_owned(),
         })
@@ -255,6 +260,33 @@ pub(crate) async fn list_failed_events(
         items,
         next_cursor: None,
     }))
+}
+
+/// `POST /api/v1/conversations/{id}/messages/{message}/arrived|send-again`: settles a reply
+/// whose outcome is unknown (`delivery: "unknown"`), after checking on the platform.
+pub(crate) async fn settle_send(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path((id, message, action)): Path<(i64, i64, String)>,
+) -> Result<Json<Value>, WebError> {
+    let arrived = match action.as_str() {
+        "arrived" => true,
+        "send-again" => false,
+        _ => return Err(WebError::not_found()),
+    };
+    state
+        .app()
+        .settle_send(
+            &caller.actor,
+            ConversationId(id),
+            MessageId(message),
+            arrived,
+        )
+        .await?;
+    Ok(Json(json!({
+        "id": message,
+        "delivery": if arrived { "sent" } else { "queued" },
+    })))
 }
 
 /// `POST /api/v1/admin/events/{id}/replay`: puts a failed event back in the queue.
@@ -268,6 +300,19 @@ pub(crate) async fn replay_event(
         StatusCode::ACCEPTED,
         Json(json!({ "id": id, "state": "pending" })),
     ))
+}
+
+/// `POST /api/v1/admin/events/{id}/dismiss`: sets a failed or unparsed event aside for good.
+pub(crate) async fn dismiss_event(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, WebError> {
+    state
+        .app()
+        .dismiss_event(&caller.actor, EventId(id))
+        .await?;
+    Ok(Json(json!({ "id": id, "state": "done" })))
 }
 
 /// A contact as the API shows it.
@@ -383,6 +428,7 @@ impl MessageJson {
             deleted: message.deleted,
             status: outbound.then_some(match message.status {
                 DeliveryStatus::Queued => "queued",
+                DeliveryStatus::Unknown => "unknown",
                 DeliveryStatus::Failed => "failed",
                 _ => "sent",
             }),

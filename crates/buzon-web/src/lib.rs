@@ -153,7 +153,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/conversations/{id}/messages/{message}/{action}",
-            post(pages::conversation::post_moderation),
+            post(pages::conversation::post_message_action),
         )
         .route(
             "/contacts/{id}/tags",
@@ -182,9 +182,17 @@ pub fn router(state: AppState) -> Router {
             post(api::post_conversation_tags),
         )
         .route("/api/v1/conversations/{id}/status", post(api::post_status))
+        .route(
+            "/api/v1/conversations/{id}/messages/{message}/{action}",
+            post(api::settle_send),
+        )
         .route("/api/v1/contacts/{id}/tags", post(api::post_contact_tags))
         .route("/api/v1/admin/events", get(api::list_failed_events))
         .route("/api/v1/admin/events/{id}/replay", post(api::replay_event))
+        .route(
+            "/api/v1/admin/events/{id}/dismiss",
+            post(api::dismiss_event),
+        )
         .merge(admin::routes())
         .merge(reports::routes())
         .fallback(http::not_found)

@@ -62,6 +62,12 @@ enum Command {
         #[arg(long, value_name = "KEY")]
         new_key: Option<String>,
     },
+    /// Write a consistent copy of the SQLite database to FILE while buzon runs (PostgreSQL:
+    /// use pg_dump).
+    Backup {
+        /// Where to write it (a new file).
+        file: PathBuf,
+    },
     /// Run the platform sandbox alone.
     Sandbox {
         /// The address to listen on.
@@ -84,10 +90,16 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum EventCommand {
-    /// List the events that could not be processed, newest first, with their error.
+    /// List the events that could not be processed or read completely, newest first, with
+    /// their error.
     List,
     /// Put a failed event back in the queue, to be processed again.
     Replay {
+        /// The event id, as `event list` shows it.
+        id: i64,
+    },
+    /// Set a failed or unparsed event aside for good.
+    Dismiss {
         /// The event id, as `event list` shows it.
         id: i64,
     },
@@ -353,16 +365,35 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             let (store, app) = open_app(&settings).await?;
             let events = app.failed_events(&Actor::Cli, 200).await;
             store.close().await;
-            println!("{:<8} {:<9} {:<24} error", "id", "source", "received");
+            println!(
+                "{:<8} {:<9} {:<9} {:<24} error",
+                "id", "source", "state", "received"
+            );
             for event in events? {
                 println!(
-                    "{:<8} {:<9} {:<24} {}",
+                    "{:<8} {:<9} {:<9} {:<24} {}",
                     event.id,
                     event.source,
+                    event.state,
                     event.received_at.to_rfc3339(),
                     one_line(event.error.as_deref().unwrap_or_default())
                 );
             }
+            Ok(())
+        }
+        Command::Event {
+            command: EventCommand::Dismiss { id },
+        } => {
+            let (store, app) = open_app(&settings).await?;
+            let dismissed = app.dismiss_event(&Actor::Cli, EventId(id)).await;
+            store.close().await;
+            match dismissed {
+                Err(buzon_app::AppError::NotFound) => {
+                    bail!("there is no failed or unparsed event {id}")
+                }
+                other => other?,
+            }
+            println!("event {id} is set aside");
             Ok(())
         }
         Command::Event {
@@ -381,6 +412,14 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RotateKey { new_key } => rotate_key(&settings, new_key).await,
+        Command::Backup { file } => {
+            let store = open_store(&settings, false).await?;
+            let copied = store.backup_to(&file).await;
+            store.close().await;
+            copied?;
+            println!("backed up to {}", file.display());
+            Ok(())
+        }
         Command::Sandbox { bind } => {
             crate::telemetry::init(&settings.log);
             crate::serve::run_sandbox(&bind).await

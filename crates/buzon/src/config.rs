@@ -3,6 +3,7 @@
 //! silently leaves a default in place.
 
 use anyhow::{anyhow, bail, Context};
+use buzon_connector::KeyAliases;
 use serde::Deserialize;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,7 @@ pub struct Settings {
     pub workers: WorkerSettings,
     pub hours: HoursSettings,
     pub reports: ReportsSettings,
+    pub retention: RetentionSettings,
     pub log: LogSettings,
 }
 
@@ -111,6 +113,8 @@ pub struct MetaSettings {
 #[serde(deny_unknown_fields)]
 pub struct ApiSettings {
     pub api_base: String,
+    /// `new=known` key aliases applied to deliveries before they are parsed.
+    pub key_aliases: String,
 }
 
 /// Facebook: the Graph base, and Facebook Login (the app is `meta.app_id`/`meta.app_secret`).
@@ -122,6 +126,8 @@ pub struct FacebookSettings {
     pub oauth_token_url: String,
     /// Comma- or space-separated permissions asked for.
     pub oauth_scopes: String,
+    /// `new=known` key aliases applied to deliveries before they are parsed.
+    pub key_aliases: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +142,8 @@ pub struct XSettings {
     pub oauth_token_url: String,
     /// Space-separated scopes asked for.
     pub oauth_scopes: String,
+    /// `new=known` key aliases applied to deliveries before they are parsed.
+    pub key_aliases: String,
 }
 
 impl Settings {
@@ -226,6 +234,28 @@ pub struct HoursSettings {
 #[serde(deny_unknown_fields)]
 pub struct ReportsSettings {
     pub refresh_secs: u64,
+}
+
+/// How long finished work is kept before it is pruned.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Days processed raw deliveries are kept (failed and unparsed ones stay until replayed
+    /// or dismissed).
+    pub events_days: u64,
+    /// Days sent or failed outbox rows are kept (the messages themselves stay).
+    pub outbox_days: u64,
+}
+
+impl RetentionSettings {
+    /// The store's view of it.
+    pub fn retention(&self) -> buzon_store::Retention {
+        let day = 24 * 60 * 60 * 1000;
+        buzon_store::Retention {
+            events_millis: self.events_days as i64 * day,
+            outbox_millis: self.outbox_days as i64 * day,
+        }
+    }
 }
 
 /// Holidays as a TOML list, or as one comma-separated string (from the environment).
@@ -348,6 +378,7 @@ impl Settings {
             workers: section(&mut table, "workers")?,
             hours: section(&mut table, "hours")?,
             reports: section(&mut table, "reports")?,
+            retention: section(&mut table, "retention")?,
             log: section(&mut table, "log")?,
         };
         if let Some(unknown) = table.keys().next() {
@@ -367,10 +398,33 @@ impl Settings {
         if self.reports.refresh_secs == 0 {
             bail!("reports.refresh_secs must be positive");
         }
+        if self.retention.events_days == 0 || self.retention.outbox_days == 0 {
+            bail!("retention.events_days and retention.outbox_days must be positive");
+        }
         if self.workers.lease_secs == 0 || self.workers.poll_interval_secs == 0 {
             bail!("workers.lease_secs and workers.poll_interval_secs must be positive");
         }
+        self.key_aliases()?;
         Ok(())
+    }
+
+    /// Each platform's key aliases (`<platform>.key_aliases`).
+    pub fn key_aliases(
+        &self,
+    ) -> anyhow::Result<std::collections::HashMap<buzon_core::ChannelKind, KeyAliases>> {
+        use buzon_core::ChannelKind;
+        [
+            (ChannelKind::Facebook, &self.facebook.key_aliases),
+            (ChannelKind::Whatsapp, &self.whatsapp.key_aliases),
+            (ChannelKind::X, &self.x.key_aliases),
+        ]
+        .into_iter()
+        .map(|(kind, text)| {
+            KeyAliases::parse(text)
+                .map(|aliases| (kind, aliases))
+                .map_err(|err| anyhow!("{kind}.key_aliases: {err}"))
+        })
+        .collect()
     }
 
     /// The folder for data buzon makes itself (the generated secret key): the SQLite file's

@@ -79,6 +79,10 @@ pub async fn run(
         supervisor.stop_signal(),
     );
     supervisor.spawn(
+        "webhook writer",
+        app.clone().run_intake(supervisor.stop_signal()),
+    );
+    supervisor.spawn(
         "live updates",
         app.clone().watch_activity(supervisor.stop_signal()),
     );
@@ -96,6 +100,8 @@ pub async fn run(
                 poll_interval: Duration::from_secs(settings.workers.poll_interval_secs),
                 lease: Duration::from_secs(settings.workers.lease_secs),
                 send_give_up: Duration::from_secs(settings.workers.send_give_up_secs),
+                retention: settings.retention.retention(),
+                key_aliases: settings.key_aliases()?,
             },
         );
         supervisor.spawn(
@@ -106,7 +112,15 @@ pub async fn run(
             "dispatcher",
             workers.clone().run_dispatcher(supervisor.stop_signal()),
         );
-        supervisor.spawn("pollers", workers.run_pollers(supervisor.stop_signal()));
+        supervisor.spawn(
+            "pollers",
+            workers.clone().run_pollers(supervisor.stop_signal()),
+        );
+        supervisor.spawn(
+            "profiles",
+            workers.clone().run_profiles(supervisor.stop_signal()),
+        );
+        supervisor.spawn("pruner", workers.run_pruner(supervisor.stop_signal()));
     }
     let router = buzon_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
 

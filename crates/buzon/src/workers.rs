@@ -6,7 +6,9 @@
 //! flagged author's comment, storing a renewed token) go through the application layer.
 
 use buzon_app::{Actor, App};
-use buzon_connector::{Connector, InboundItem, MessageKind, Origin, PlatformMessage};
+use buzon_connector::{
+    Connector, ConnectorError, InboundItem, KeyAliases, MessageKind, Origin, PlatformMessage,
+};
 use buzon_core::engine::{
     decide_after_moderation, decide_after_poll, decide_after_refresh, decide_after_send,
     decide_before_send, refresh_due, BeforeSend, HealthChange, ModerationDecision, PollContext,
@@ -32,6 +34,10 @@ pub struct WorkerConfig {
     pub lease: Duration,
     /// How long a reply keeps being retried before it is given up.
     pub send_give_up: Duration,
+    /// How long finished work is kept.
+    pub retention: buzon_store::Retention,
+    /// Renamed fields to read as known ones, per platform, applied before parsing.
+    pub key_aliases: HashMap<ChannelKind, KeyAliases>,
 }
 
 /// The connectors by platform.
@@ -92,6 +98,18 @@ impl Workers {
     /// Claims and processes one batch of inbound events; returns how many.
     pub async fn normalize_once(&self) -> Result<usize, StoreError> {
         let now = Timestamp::now();
+        // An event whose processing killed its worker again and again is given up on (failed,
+        // with the reason, replayable) rather than taking the next worker down with it.
+        let given_up = self
+            .store
+            .fail_exhausted_inbound_events(now, MAX_EVENT_ATTEMPTS)
+            .await?;
+        if given_up > 0 {
+            tracing::error!(
+                events = given_up,
+                "inbound events never finished processing after {MAX_EVENT_ATTEMPTS} attempts; marked failed"
+            );
+        }
         let events = self
             .store
             .claim_inbound_events(&self.config.node_id, 25, now, self.lease_until(now))
@@ -99,9 +117,29 @@ impl Workers {
         for event in &events {
             let span = tracing::info_span!("event", event.id = %event.id, platform = %event.source);
             match self.process_event(event).instrument(span).await {
-                Ok(()) => {
+                Ok(Processed::Done) => {
                     self.store
                         .complete_inbound_event(event.id, &self.config.node_id)
+                        .await?;
+                }
+                Ok(Processed::Unparsed { channel, parts }) => {
+                    tracing::warn!(
+                        parts = parts.len(),
+                        "inbound event has parts buzon did not recognise; kept as unparsed for replay"
+                    );
+                    let channel_label = channel.map(|id| id.to_string()).unwrap_or_default();
+                    self.app.metrics().count_unparsed(
+                        event.source.as_str(),
+                        &channel_label,
+                        parts.len() as u64,
+                    );
+                    self.store
+                        .mark_inbound_event_unparsed(
+                            event.id,
+                            &self.config.node_id,
+                            channel,
+                            &parts,
+                        )
                         .await?;
                 }
                 Err(EventError::NotUnderstood(reason)) => {
@@ -116,7 +154,7 @@ impl Workers {
         Ok(events.len())
     }
 
-    async fn process_event(&self, event: &InboundEvent) -> Result<(), EventError> {
+    async fn process_event(&self, event: &InboundEvent) -> Result<Processed, EventError> {
         let Some(connector) = self.connectors.get(&event.source) else {
             return Err(EventError::NotUnderstood(format!(
                 "no {} connector in this build",
@@ -139,14 +177,73 @@ impl Workers {
             }
             (None, _) => Origin::Webhook,
         };
-        let items = connector
-            .normalize(origin, &event.body)
-            .map_err(|err| EventError::NotUnderstood(err.to_string()))?;
+        let aliased = self
+            .config
+            .key_aliases
+            .get(&event.source)
+            .and_then(|aliases| aliases.apply(&event.body));
+        let body = aliased.as_deref().unwrap_or(&event.body);
+        let parts = match connector.normalize(origin, body) {
+            Ok(parts) => parts,
+            // The body as a whole is not this platform's delivery: kept, like any part buzon
+            // does not recognise.
+            Err(err) => {
+                return Ok(Processed::Unparsed {
+                    channel: channel.as_ref().map(|channel| channel.id),
+                    parts: vec![UnparsedPart {
+                        path: "$".into(),
+                        reason: err.to_string(),
+                    }],
+                })
+            }
+        };
         let mut channels: HashMap<String, Option<Channel>> = HashMap::new();
-        for item in items {
-            self.apply_item(event.source, item, &mut channels).await?;
+        let mut unparsed = Vec::new();
+        let mut unparsed_channel = channel.as_ref().map(|channel| channel.id);
+        for part in parts {
+            match part.item {
+                InboundItem::Unrecognized { account, reason } => {
+                    if unparsed_channel.is_none() {
+                        if let Some(account) = &account {
+                            unparsed_channel = self
+                                .channel_for(event.source, account, &mut channels)
+                                .await?
+                                .map(|channel| channel.id);
+                        }
+                    }
+                    unparsed.push(UnparsedPart {
+                        path: part.path,
+                        reason,
+                    });
+                }
+                InboundItem::Known { kind, .. } => {
+                    tracing::debug!(path = %part.path, kind, "known event with no message");
+                }
+                item => {
+                    if let Applied::NoChannel(account) =
+                        self.apply_item(event.source, item, &mut channels).await?
+                    {
+                        // Kept, not dropped: once the account's channel is connected, a replay
+                        // stores it.
+                        unparsed.push(UnparsedPart {
+                            path: part.path,
+                            reason: format!(
+                                "no {} channel is connected for account {account}",
+                                event.source
+                            ),
+                        });
+                    }
+                }
+            }
         }
-        Ok(())
+        if unparsed.is_empty() {
+            Ok(Processed::Done)
+        } else {
+            Ok(Processed::Unparsed {
+                channel: unparsed_channel,
+                parts: unparsed,
+            })
+        }
     }
 
     async fn channel_for(
@@ -166,7 +263,7 @@ impl Workers {
             // Something arrived for the channel: its health shows when it last heard anything.
             Some(channel) => self.store.touch_channel(channel.id).await?,
             None => {
-                tracing::info!(platform = %kind, "inbound item for an account with no channel here; skipped")
+                tracing::info!(platform = %kind, "inbound item for an account with no channel here; kept as unparsed")
             }
         }
         cache.insert(account.as_str().to_owned(), found.clone());
@@ -178,84 +275,81 @@ impl Workers {
         kind: ChannelKind,
         item: InboundItem,
         cache: &mut HashMap<String, Option<Channel>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Applied, StoreError> {
+        let account = match &item {
+            InboundItem::Message(message) | InboundItem::Edited(message) => &message.account,
+            InboundItem::Removed { account, .. }
+            | InboundItem::Hidden { account, .. }
+            | InboundItem::Status { account, .. } => account,
+            // Sorted out by the caller before a part reaches here.
+            InboundItem::Known { .. } | InboundItem::Unrecognized { .. } => {
+                return Ok(Applied::Stored)
+            }
+        };
+        let Some(channel) = self.channel_for(kind, account, cache).await? else {
+            return Ok(Applied::NoChannel(account.clone()));
+        };
         match item {
             InboundItem::Message(message) => {
-                if let Some(channel) = self.channel_for(kind, &message.account, cache).await? {
-                    let public = matches!(
-                        message.kind,
-                        MessageKind::Comment | MessageKind::Post | MessageKind::Mention
-                    );
-                    let outcome = self
-                        .store
-                        .ingest_message(&to_new_message(&channel, message))
-                        .await?;
-                    if let IngestOutcome::Inserted {
-                        message_id,
-                        conversation_id,
-                    } = outcome
+                let public = matches!(
+                    message.kind,
+                    MessageKind::Comment | MessageKind::Post | MessageKind::Mention
+                );
+                let outcome = self
+                    .store
+                    .ingest_message(&to_new_message(&channel, message))
+                    .await?;
+                if let IngestOutcome::Inserted {
+                    message_id,
+                    conversation_id,
+                } = outcome
+                {
+                    // An optional per-channel rule: new public comments of trolls and
+                    // spammers are hidden on the platform (through the outbox, as always).
+                    if public
+                        && channel.auto_hide_flagged
+                        && self.store.author_flagged(message_id).await?
                     {
-                        // An optional per-channel rule: new public comments of trolls and
-                        // spammers are hidden on the platform (through the outbox, as always).
-                        if public
-                            && channel.auto_hide_flagged
-                            && self.store.author_flagged(message_id).await?
-                        {
-                            self.hide_flagged(conversation_id, message_id).await;
-                        }
+                        self.hide_flagged(conversation_id, message_id).await;
                     }
                 }
             }
             InboundItem::Edited(message) => {
-                if let Some(channel) = self.channel_for(kind, &message.account, cache).await? {
-                    if !self
-                        .store
-                        .apply_edit(channel.id, &message.platform_id, &message.text)
-                        .await?
-                    {
-                        self.store
-                            .ingest_message(&to_new_message(&channel, message))
-                            .await?;
-                    }
-                }
-            }
-            InboundItem::Removed {
-                account,
-                platform_id,
-            } => {
-                if let Some(channel) = self.channel_for(kind, &account, cache).await? {
-                    self.store.mark_removed(channel.id, &platform_id).await?;
-                }
-            }
-            InboundItem::Hidden {
-                account,
-                platform_id,
-                hidden,
-            } => {
-                if let Some(channel) = self.channel_for(kind, &account, cache).await? {
+                if !self
+                    .store
+                    .apply_edit(channel.id, &message.platform_id, &message.text)
+                    .await?
+                {
                     self.store
-                        .mark_hidden(channel.id, &platform_id, hidden)
+                        .ingest_message(&to_new_message(&channel, message))
                         .await?;
                 }
             }
+            InboundItem::Removed { platform_id, .. } => {
+                self.store.mark_removed(channel.id, &platform_id).await?;
+            }
+            InboundItem::Hidden {
+                platform_id,
+                hidden,
+                ..
+            } => {
+                self.store
+                    .mark_hidden(channel.id, &platform_id, hidden)
+                    .await?;
+            }
             InboundItem::Status {
-                account,
                 platform_id,
                 status,
                 error,
                 ..
             } => {
-                if let Some(channel) = self.channel_for(kind, &account, cache).await? {
-                    self.store
-                        .apply_delivery_status(channel.id, &platform_id, status, error.as_deref())
-                        .await?;
-                }
+                self.store
+                    .apply_delivery_status(channel.id, &platform_id, status, error.as_deref())
+                    .await?;
             }
-            InboundItem::Ignored { reason } => {
-                tracing::debug!(reason = %reason, "inbound item ignored");
-            }
+            InboundItem::Known { .. } | InboundItem::Unrecognized { .. } => {}
         }
-        Ok(())
+        Ok(Applied::Stored)
     }
 
     /// Queues hiding a flagged author's new public message, as the auto-hide rule. A failure
@@ -530,6 +624,116 @@ impl Workers {
                     .set_channel_health(channel.id, ChannelHealth::Unhealthy, Some(&reason))
                     .await
             }
+        }
+    }
+
+    /// Asks the platforms for the names of people they deliver only by id (Messenger senders),
+    /// until `stop` turns true. Separate from ingest: a slow or refusing platform never holds
+    /// a message up; until a name arrives the pages show a readable label.
+    pub async fn run_profiles(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let wait = match self.name_people_once().await {
+                Ok(asked) if asked > 0 => Duration::from_millis(200),
+                Ok(_) => Duration::from_secs(5),
+                Err(err) => {
+                    tracing::warn!(error = %err, "profiles: store unavailable");
+                    Duration::from_secs(5)
+                }
+            };
+            if self.idle(&mut stop, wait).await {
+                break;
+            }
+        }
+    }
+
+    /// Asks about one batch of unnamed people; returns how many were asked about.
+    pub async fn name_people_once(&self) -> Result<usize, StoreError> {
+        let requests = self.store.contacts_to_name(Timestamp::now(), 20).await?;
+        let mut asked = 0;
+        for request in &requests {
+            let channel = self.store.channel(request.channel).await?;
+            let Some(connector) = self.connectors.get(&channel.kind) else {
+                continue;
+            };
+            let credentials = match self.store.channel_credentials(channel.id).await {
+                Ok(credentials) => credentials,
+                Err(StoreError::Decrypt) => {
+                    self.store
+                        .set_contact_profile(request.contact, None, None, Timestamp::now())
+                        .await?;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            let answer = tokio::time::timeout(
+                Duration::from_secs(15),
+                connector.fetch_profile(&channel, &credentials, &request.platform_id),
+            )
+            .await;
+            asked += 1;
+            match answer {
+                Ok(Ok(profile)) => {
+                    let (name, picture) = profile
+                        .map(|profile| (profile.name, profile.picture_url))
+                        .unwrap_or_default();
+                    self.store
+                        .set_contact_profile(
+                            request.contact,
+                            name.as_deref(),
+                            picture.as_deref(),
+                            Timestamp::now(),
+                        )
+                        .await?;
+                }
+                // A passing failure: asked again on a later round; this round stops here so a
+                // struggling platform is not pressed.
+                Ok(Err(err)) if err.is_retryable() || matches!(err, ConnectorError::Unknown(_)) => {
+                    tracing::info!(error = %err, "profiles: the platform did not answer; later");
+                    break;
+                }
+                Err(_) => {
+                    tracing::info!("profiles: the platform did not answer in time; later");
+                    break;
+                }
+                // Refused (no permission, an id it does not know): asked again in a day if
+                // they write again; the label stays meanwhile.
+                Ok(Err(err)) => {
+                    tracing::info!(error = %err, "profiles: the platform refused; the label stays");
+                    self.store
+                        .set_contact_profile(request.contact, None, None, Timestamp::now())
+                        .await?;
+                }
+            }
+        }
+        Ok(asked)
+    }
+
+    /// Prunes finished work once an hour (the first time a minute after start), until `stop`
+    /// turns true.
+    pub async fn run_pruner(self, mut stop: watch::Receiver<bool>) {
+        let mut wait = Duration::from_secs(60);
+        loop {
+            tokio::select! {
+                _ = stop.changed() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+            if *stop.borrow() {
+                break;
+            }
+            match self
+                .store
+                .prune(Timestamp::now(), self.config.retention)
+                .await
+            {
+                Ok(pruned) => tracing::info!(
+                    events = pruned.events,
+                    outbox = pruned.outbox,
+                    sessions = pruned.sessions,
+                    "pruned finished work"
+                ),
+                Err(err) => tracing::warn!(error = %err, "pruning failed; tried again later"),
+            }
+            wait = Duration::from_secs(60 * 60);
         }
     }
 
@@ -811,6 +1015,27 @@ impl Default for PollState {
     }
 }
 
+/// What processing an event came to.
+enum Processed {
+    /// Every part stored or known.
+    Done,
+    /// These parts were not recognised (the others are stored).
+    Unparsed {
+        channel: Option<ChannelId>,
+        parts: Vec<UnparsedPart>,
+    },
+}
+
+/// How many times an inbound event is claimed, its worker dying each time, before it is failed.
+const MAX_EVENT_ATTEMPTS: i32 = 5;
+
+/// What became of one recognised part.
+enum Applied {
+    Stored,
+    /// No channel here is connected for the part's account.
+    NoChannel(ExternalId),
+}
+
 enum EventError {
     NotUnderstood(String),
     Store(StoreError),
@@ -832,6 +1057,7 @@ fn to_new_message(channel: &Channel, message: PlatformMessage) -> NewInboundMess
         text: message.text,
         attachments: message.attachments,
         created_at: message.created_at,
+        raw: message.raw,
     }
 }
 

@@ -117,3 +117,12 @@ admin-events-error = Error
 admin-events-attempts = Attempts
 admin-events-replay = Replay
 admin-events-none = No failed events.
+admin-unparsed-banner = { $count ->
+        [one] One delivery
+       *[other] { $count } deliveries
+    } from the platforms could not be read completely. See the event log: once buzon understands them, replay them.
+admin-channel-unparsed = Deliveries not read completely
+admin-events-state = State
+admin-events-parts = Parts not recognised
+admin-events-dismiss = Dismiss
+admin-events-actions = Actions

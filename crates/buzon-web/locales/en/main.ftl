@@ -65,6 +65,9 @@ conversation-add_tag = Add label (t)
 conversation-author = Author
 conversation-author_tags = Tag the author
 conversation-hide = Hide on platform
+conversation-unknown-hint = The platform never confirmed this reply. Check on the platform, then say what happened: buzon does not send twice on its own.
+conversation-arrived = It arrived
+conversation-send-again = Send again
 conversation-unhide = Show on platform
 conversation-hidden = hidden
 conversation-removed = removed by the author
@@ -78,6 +81,7 @@ conversation-link_search = Name, handle or number
 conversation-history = History on every channel
 conversation-viewer = You can read this conversation; your role cannot change it.
 
+delivery-unknown = outcome unknown
 delivery-queued = sending
 delivery-sent = sent
 delivery-delivered = delivered
@@ -115,3 +119,10 @@ error-platform_id = The platform id is not valid.
 error-token_required = The access token is required.
 error-oauth_not_configured = Sign-in with this platform is not configured.
 error-pick_expired = This choice has expired: connect again.
+
+# A person the platform has not named yet: "Messenger user ·4f2a".
+contact-unnamed = { $platform } user ·{ $tail }
+platform-facebook = Facebook
+platform-messenger = Messenger
+platform-whatsapp = WhatsApp
+platform-x = X

@@ -117,3 +117,12 @@ admin-events-error = Error
 admin-events-attempts = Intentos
 admin-events-replay = Reprocesar
 admin-events-none = No hay eventos fallidos.
+admin-unparsed-banner = { $count ->
+        [one] Una entrega
+       *[other] { $count } entregas
+    } de las plataformas no se pudieron leer por completo. Mira el registro de eventos: cuando buzon las entienda, reprocésalas.
+admin-channel-unparsed = Entregas no leídas por completo
+admin-events-state = Estado
+admin-events-parts = Partes no reconocidas
+admin-events-dismiss = Descartar
+admin-events-actions = Acciones

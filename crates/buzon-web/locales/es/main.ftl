@@ -65,6 +65,9 @@ conversation-add_tag = Añadir etiqueta (t)
 conversation-author = Autor
 conversation-author_tags = Etiquetar al autor
 conversation-hide = Ocultar en la plataforma
+conversation-unknown-hint = La plataforma nunca confirmó esta respuesta. Compruébalo en la plataforma y di qué pasó: buzon no envía dos veces por su cuenta.
+conversation-arrived = Llegó
+conversation-send-again = Enviar de nuevo
 conversation-unhide = Mostrar en la plataforma
 conversation-hidden = oculto
 conversation-removed = eliminado por el autor
@@ -78,6 +81,7 @@ conversation-link_search = Nombre, usuario o número
 conversation-history = Historial en todos los canales
 conversation-viewer = Puedes leer esta conversación; tu rol no permite cambiarla.
 
+delivery-unknown = resultado desconocido
 delivery-queued = enviando
 delivery-sent = enviado
 delivery-delivered = entregado
@@ -114,3 +118,10 @@ error-platform_id = El id de la plataforma no es válido.
 error-token_required = El token de acceso es obligatorio.
 error-oauth_not_configured = El inicio de sesión con esta plataforma no está configurado.
 error-pick_expired = Esta selección ha caducado: vuelve a conectar.
+
+# Una persona a la que la plataforma aún no ha dado nombre: "Usuario de Messenger ·4f2a".
+contact-unnamed = Usuario de { $platform } ·{ $tail }
+platform-facebook = Facebook
+platform-messenger = Messenger
+platform-whatsapp = WhatsApp
+platform-x = X

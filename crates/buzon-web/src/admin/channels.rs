@@ -22,7 +22,7 @@ pub(crate) async fn show_index(
     Admin(caller): Admin,
 ) -> Result<Response, WebError> {
     let page = admin_page(&caller, "admin-title", "index", IndexView {});
-    respond(&state, StatusCode::OK, "admin_index", &page)
+    respond(&state, &caller, StatusCode::OK, "admin_index", &page).await
 }
 
 #[derive(Deserialize, Default)]
@@ -105,6 +105,7 @@ struct ChannelRow {
     meta: bool,
     x: bool,
     refreshable: bool,
+    unparsed: i64,
 }
 
 #[derive(Serialize)]
@@ -155,7 +156,7 @@ pub(crate) async fn channels_page(
     let mut page = admin_page(caller, "admin-channels-title", "channels", view);
     page.body.notice = notice;
     page.body.error = error;
-    respond(state, status, "admin_channels", &page)
+    respond(state, caller, status, "admin_channels", &page).await
 }
 
 /// What every row of the channels page needs besides its channel.
@@ -177,6 +178,7 @@ fn channel_row(overview: ChannelOverview, context: &RowContext<'_>) -> ChannelRo
         channel,
         limits,
         credentials,
+        unparsed,
     } = overview;
     let (token_set, refresh_set, expires) = match credentials {
         CredentialsState::Set {
@@ -223,6 +225,7 @@ fn channel_row(overview: ChannelOverview, context: &RowContext<'_>) -> ChannelRo
         meta,
         x,
         refreshable: x && context.x_oauth,
+        unparsed,
         name: channel.name,
     }
 }
@@ -439,6 +442,7 @@ mod tests {
             },
             limits: ChannelLimits::default(),
             credentials,
+            unparsed: 0,
         }
     }
 

@@ -99,7 +99,7 @@ pub(crate) async fn show_audit(
             .collect(),
     };
     let page = admin_page(&caller, "admin-audit-title", "audit", view);
-    respond(&state, StatusCode::OK, "admin_audit", &page)
+    respond(&state, &caller, StatusCode::OK, "admin_audit", &page).await
 }
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
@@ -124,6 +124,15 @@ struct EventRow {
     error: Option<String>,
     attempts: i32,
     size: usize,
+    state: &'static str,
+    parts: Vec<PartRow>,
+}
+
+/// A part of a delivery buzon did not recognise.
+#[derive(Serialize)]
+struct PartRow {
+    path: String,
+    reason: String,
 }
 
 #[derive(Serialize)]
@@ -152,11 +161,20 @@ pub(crate) async fn show_events(
                 error: event.error.as_deref().map(|error| bound_text(error, 500)),
                 attempts: event.attempts,
                 size: event.body.len(),
+                state: event.state.as_str(),
+                parts: event
+                    .unparsed
+                    .iter()
+                    .map(|part| PartRow {
+                        path: part.path.clone(),
+                        reason: bound_text(&part.reason, 300),
+                    })
+                    .collect(),
             })
             .collect(),
     };
     let page = admin_page(&caller, "admin-events-title", "events", view);
-    respond(&state, StatusCode::OK, "admin_events", &page)
+    respond(&state, &caller, StatusCode::OK, "admin_events", &page).await
 }
 
 /// `POST /admin/events/{id}/replay`: queues the event to be normalized again.
@@ -167,6 +185,20 @@ pub(crate) async fn post_replay(
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
     state.app().replay_event(&caller.actor, EventId(id)).await?;
+    Ok(see_other("/admin/events"))
+}
+
+/// `POST /admin/events/{id}/dismiss`: sets the event aside for good.
+pub(crate) async fn post_dismiss(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .dismiss_event(&caller.actor, EventId(id))
+        .await?;
     Ok(see_other("/admin/events"))
 }
 
@@ -210,6 +242,11 @@ mod tests {
         assert!(html.contains("value=\"2026-11-01\""));
         let view = EventsView {
             events: vec![EventRow {
+                state: "unparsed",
+                parts: vec![PartRow {
+                    path: "entry[0].messaging[1]".into(),
+                    reason: "a messaging event of an unknown kind".into(),
+                }],
                 id: 9,
                 source: "whatsapp",
                 origin: "webhook".into(),

@@ -89,6 +89,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/audit", get(logs::show_audit))
         .route("/admin/events", get(logs::show_events))
         .route("/admin/events/{id}/replay", post(logs::post_replay))
+        .route("/admin/events/{id}/dismiss", post(logs::post_dismiss))
 }
 
 /// `GET /static/admin.css`: the admin pages' stylesheet (nothing secret in it).
@@ -137,14 +138,41 @@ pub(crate) fn admin_page<T: Serialize>(
     )
 }
 
-/// Renders an admin page with `status`.
-pub(crate) fn respond<T: Serialize>(
+/// Renders an admin page with `status`, with the banner every admin page shows while some
+/// deliveries could not be read.
+pub(crate) async fn respond<T: Serialize>(
     state: &AppState,
+    caller: &Caller,
     status: StatusCode,
     name: &str,
     page: &Page<AdminView<T>>,
 ) -> Result<Response, WebError> {
-    Ok((status, render(state, name, page)?).into_response())
+    let unparsed: i64 = state
+        .app()
+        .unparsed_counts(&caller.actor)
+        .await?
+        .iter()
+        .map(|(_, _, count)| count)
+        .sum();
+    let view = WithBanner {
+        page,
+        unparsed_banner: (unparsed > 0).then(|| {
+            crate::i18n::text_with(
+                caller.lang,
+                "admin-unparsed-banner",
+                &[("count", unparsed.into())],
+            )
+        }),
+    };
+    Ok((status, render(state, name, &view)?).into_response())
+}
+
+/// An admin page and the banner over it.
+#[derive(Serialize)]
+pub(crate) struct WithBanner<'a, T: Serialize> {
+    #[serde(flatten)]
+    pub(crate) page: &'a Page<AdminView<T>>,
+    pub(crate) unparsed_banner: Option<String>,
 }
 
 /// A form's refusal to show on the page it came from, in the reader's language: an invalid
@@ -200,8 +228,12 @@ pub(crate) mod testing {
     /// Renders an admin page as the server would; a field a template names and the view
     /// lacks fails (strict mode).
     pub(crate) fn render<T: Serialize>(name: &str, page: &Page<AdminView<T>>) -> String {
+        let view = super::WithBanner {
+            page,
+            unparsed_banner: Some("2 deliveries could not be read".into()),
+        };
         Templates::new(&[crate::view::TEMPLATES, super::TEMPLATES])
-            .render(name, page)
+            .render(name, &view)
             .unwrap_or_else(|err| panic!("{name} renders: {err}"))
     }
 }

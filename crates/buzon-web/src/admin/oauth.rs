@@ -131,7 +131,7 @@ pub(crate) async fn show_pages(
             .collect(),
     };
     let page = admin_page(&caller, "admin-pick-title", "channels", view);
-    respond(&state, StatusCode::OK, "admin_pick_pages", &page)
+    respond(&state, &caller, StatusCode::OK, "admin_pick_pages", &page).await
 }
 
 /// `POST /admin/oauth/facebook/pages`: connects the picked Pages (`page_<id>=on`); the

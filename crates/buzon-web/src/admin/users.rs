@@ -107,7 +107,7 @@ async fn users_page(
     };
     let mut page = admin_page(caller, "admin-users-title", "users", view);
     page.body.error = error;
-    respond(state, status, "admin_users", &page)
+    respond(state, caller, status, "admin_users", &page).await
 }
 
 /// Back to the users list after a change, or the users page again with the refusal.
@@ -310,7 +310,7 @@ async fn tokens_page(
     };
     let mut page = admin_page(caller, "admin-tokens-title", "tokens", view);
     page.body.error = error;
-    respond(state, status, "admin_tokens", &page)
+    respond(state, caller, status, "admin_tokens", &page).await
 }
 
 #[derive(Deserialize)]

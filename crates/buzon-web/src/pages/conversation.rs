@@ -4,7 +4,10 @@
 
 use crate::http::{see_other, Agent, CsrfForm, Viewer, WebError};
 use crate::i18n::{text, Lang};
-use crate::view::{display_name, human_duration, minute, render, Page};
+use crate::view::{
+    display_name, human_duration, minute, platform_of_channel, platform_of_conversation, render,
+    Page,
+};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -33,6 +36,8 @@ struct MessageView {
     hidden: bool,
     deleted: bool,
     hideable: bool,
+    /// The platform's answer to this send was lost: an agent checks and settles it.
+    unknown: bool,
 }
 
 #[derive(Serialize)]
@@ -160,6 +165,7 @@ pub(crate) async fn show_conversation(
     let now = Timestamp::now();
     let conversation = &detail.thread.conversation;
     let author = &detail.author;
+    let platform = platform_of_conversation(conversation.kind);
     let status_actions = match conversation.status {
         ConversationStatus::Resolved => vec![("open", "conversation-reopen")],
         _ => vec![
@@ -188,7 +194,7 @@ pub(crate) async fn show_conversation(
         },
         author: AuthorView {
             id: author.id.get(),
-            name: display_name(author),
+            name: display_name(author, lang, platform),
             handle: author.handle.clone(),
             tags: labels(&author.labels),
         },
@@ -245,7 +251,11 @@ pub(crate) async fn show_conversation(
                 .iter()
                 .map(|(contact, kind)| ProfileView {
                     channel: kind.map(ChannelKind::as_str).unwrap_or_default(),
-                    name: display_name(contact),
+                    name: display_name(
+                        contact,
+                        lang,
+                        kind.map(platform_of_channel).unwrap_or("facebook"),
+                    ),
                     handle: contact.handle.clone(),
                 })
                 .collect()
@@ -264,7 +274,12 @@ pub(crate) async fn show_conversation(
             })
             .collect(),
     };
-    let mut page = Page::titled(&caller, display_name(author), "conversation", view);
+    let mut page = Page::titled(
+        &caller,
+        display_name(author, lang, platform),
+        "conversation",
+        view,
+    );
     page.nav_inbox = true;
     Ok(render(&state, "conversation", &page)?.into_response())
 }
@@ -279,7 +294,9 @@ fn message_views(thread: &Thread, lang: Lang) -> Vec<MessageView> {
                 (Some(contact), _) => thread
                     .contacts
                     .get(&contact)
-                    .map(display_name)
+                    .map(|contact| {
+                        display_name(contact, lang, platform_of_conversation(conversation.kind))
+                    })
                     .unwrap_or_default(),
                 (None, Some(user)) => thread.user_names.get(&user).cloned().unwrap_or_default(),
                 (None, None) => "buzon".to_owned(),
@@ -303,6 +320,7 @@ fn message_views(thread: &Thread, lang: Lang) -> Vec<MessageView> {
                     && message.platform_id.is_some()
                     && !message.deleted
                     && conversation.kind.can_hide_messages(),
+                unknown: message.status == DeliveryStatus::Unknown,
             }
         })
         .collect()
@@ -520,23 +538,31 @@ pub(crate) async fn post_link(
 #[derive(Deserialize)]
 pub(crate) struct NoFields {}
 
-/// `POST /conversations/{id}/messages/{message}/hide|unhide`: queued, never done inside the
-/// request.
-pub(crate) async fn post_moderation(
+/// `POST /conversations/{id}/messages/{message}/ACTION`: `hide`/`unhide` (queued, never done
+/// inside the request), or settling a send whose outcome is unknown: `arrived` (the agent saw
+/// it on the platform) or `send-again`.
+pub(crate) async fn post_message_action(
     State(state): State<AppState>,
     Agent(caller): Agent,
     Path((id, message, action)): Path<(i64, i64, String)>,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
-    let action = ModerationAction::parse(&action).map_err(|_| WebError::not_found())?;
-    state
-        .app()
-        .moderate(
-            &caller.actor,
-            ConversationId(id),
-            MessageId(message),
-            action,
-        )
-        .await?;
+    let app = state.app();
+    let (conversation, message) = (ConversationId(id), MessageId(message));
+    match action.as_str() {
+        "arrived" => {
+            app.settle_send(&caller.actor, conversation, message, true)
+                .await?
+        }
+        "send-again" => {
+            app.settle_send(&caller.actor, conversation, message, false)
+                .await?
+        }
+        other => {
+            let action = ModerationAction::parse(other).map_err(|_| WebError::not_found())?;
+            app.moderate(&caller.actor, conversation, message, action)
+                .await?
+        }
+    }
     Ok(back_to(id))
 }

@@ -229,7 +229,10 @@ fn row_view(
     lang: Lang,
     now: Timestamp,
 ) -> RowView {
-    let author = contact.map(crate::view::display_name).unwrap_or_default();
+    let platform = crate::view::platform_of_conversation(conversation.kind);
+    let author = contact
+        .map(|contact| crate::view::display_name(contact, lang, platform))
+        .unwrap_or_default();
     let window_left = conversation.reply_window_left(now);
     RowView {
         id: conversation.id.get(),

@@ -10,7 +10,7 @@ use crate::i18n::{catalog, text, Lang};
 use crate::AppState;
 use axum::response::Html;
 use buzon_app::Session;
-use buzon_core::{Contact, Timestamp};
+use buzon_core::{ChannelKind, Contact, ConversationKind, Timestamp};
 use serde::Serialize;
 
 /// Whoever a page is for: their language and, when signed in, their session. The web's
@@ -176,13 +176,52 @@ pub fn minute(at: Timestamp) -> String {
     at.to_rfc3339().replace('T', " ").chars().take(16).collect()
 }
 
-/// How a contact is named: their name, else their handle, else their platform id.
-pub fn display_name(contact: &Contact) -> String {
-    contact
-        .name
-        .clone()
-        .or(contact.handle.clone())
-        .unwrap_or_else(|| contact.platform_id.to_string())
+/// How a contact is named: their name, else their handle, else — while the platform has not
+/// told buzon their name — a readable label such as "Messenger user ·4f2a" (`platform` is
+/// one of [`platform_of_conversation`] or [`platform_of_channel`]).
+pub fn display_name(contact: &Contact, lang: Lang, platform: &str) -> String {
+    if let Some(name) = contact.name.clone().or(contact.handle.clone()) {
+        return name;
+    }
+    let id = contact.platform_id.as_str();
+    let tail: String = id
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    crate::i18n::text_with(
+        lang,
+        "contact-unnamed",
+        &[
+            (
+                "platform",
+                text(lang, &format!("platform-{platform}")).into(),
+            ),
+            ("tail", tail.into()),
+        ],
+    )
+}
+
+/// The platform a conversation's people are named after.
+pub fn platform_of_conversation(kind: ConversationKind) -> &'static str {
+    match kind {
+        ConversationKind::Comment => "facebook",
+        ConversationKind::Messenger => "messenger",
+        ConversationKind::Whatsapp => "whatsapp",
+        ConversationKind::XMention | ConversationKind::XDm => "x",
+    }
+}
+
+/// The platform a channel's people are named after.
+pub fn platform_of_channel(kind: ChannelKind) -> &'static str {
+    match kind {
+        ChannelKind::Facebook => "facebook",
+        ChannelKind::Whatsapp => "whatsapp",
+        ChannelKind::X => "x",
+    }
 }
 
 /// Percent-encodes a query value.
