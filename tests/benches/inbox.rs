@@ -176,6 +176,7 @@ async fn seed(store: &Store) {
                     text,
                     attachments: vec![],
                     created_at: start.plus_millis(index as i64 * 60_000),
+                    raw: None,
                 };
                 let outcome = store.ingest_message(&message).await.expect("ingest");
                 if index % 50 == 0 {

@@ -139,6 +139,7 @@ async fn main() {
             text: "¿y mi pedido?".into(),
             attachments: vec![],
             created_at: Timestamp::from_millis(now - 1_000 + index),
+            raw: None,
         };
         store.ingest_message(&message).await.expect("ingest");
     }

@@ -409,3 +409,57 @@ async fn hostile_mentions_render_as_inert_text() {
     app.finish().await;
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn messenger_customers_are_named_not_numbered() {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let config = SandboxConfig::default();
+    let (app, sandbox) = start_with_sandbox(TestDatabase::sqlite(), config.clone(), &[]).await;
+    connect_sandbox_channels(&app, &config).await;
+    let added = app
+        .cli(
+            &["user", "add", "ana@shop.example", "--role", "agent"],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .await;
+    assert!(added.status.success());
+    // Messenger delivers only the sender's page-scoped id; the platform knows the name.
+    let psid = "7350199134995011";
+    let mut message = Injection::new(Source::Messenger, "¿Tienen la talla 38?");
+    message.author_id = Some(psid.into());
+    message.author_name = Some("Valentina Ríos".into());
+    sandbox.inject(message).expect("the sandbox takes it");
+
+    let client = browser(&driver.url).await;
+    sign_in(&client, &app.base_url, "ana@shop.example").await;
+    until(
+        &client,
+        "the Messenger conversation, under the customer's name",
+        "Array.from(document.querySelectorAll('#queue .row .author')).some(e => e.textContent.includes('Valentina Ríos'))",
+    )
+    .await;
+    let authors: Vec<String> = serde_json::from_value(
+        client
+            .execute(
+                "return Array.from(document.querySelectorAll('#queue .row .author')).map(e => e.textContent);",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        authors.iter().all(|author| !author.contains(psid)),
+        "no customer shows as a number: {authors:?}"
+    );
+    std::fs::write(
+        artifact("inbox-named.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.close().await.unwrap();
+    sandbox.shutdown().await;
+    app.finish().await;
+}

@@ -3,6 +3,8 @@
 mod admin;
 mod browser;
 mod connectors;
+mod corpus;
+mod corpus_props;
 mod foundation;
 mod pages;
 mod reports;

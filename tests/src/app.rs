@@ -159,6 +159,12 @@ impl TestApp {
         }
     }
 
+    /// Sets an environment variable for the next start of the server and for CLI commands.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(existing, _)| existing != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
     /// An absolute URL for `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)

@@ -149,6 +149,29 @@ impl TestDatabase {
         value.0
     }
 
+    /// Every row of a query whose columns are all text (NULL as `None`).
+    pub async fn texts(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        use sqlx::Row;
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.side_url())
+            .await
+            .expect("side connection");
+        let rows = sqlx::query(sql).fetch_all(&pool).await.expect("text query");
+        pool.close().await;
+        rows.iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|index| {
+                        row.try_get::<Option<String>, _>(index)
+                            .expect("a text column")
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Where `needle` appears in the stored bytes: the SQLite files, or a `pg_dump` of the
     /// database. Empty means nowhere.
     pub async fn raw_dump_contains(&self, needle: &str) -> Vec<String> {

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod corpus;
 pub mod db;
 pub mod platform;
 pub mod proxy;
