@@ -64,6 +64,7 @@ async fn chaos_loses_nothing_duplicates_nothing_and_replies_once(engine: Engine)
 
     sandbox.set_faults(Faults {
         error_ratio: 0.33,
+        accepted_then_500: 0.3,
         duplicate_webhooks: true,
         shuffle_webhooks: true,
         ..Faults::default()
@@ -181,55 +182,87 @@ async fn chaos_loses_nothing_duplicates_nothing_and_replies_once(engine: Engine)
         sent.push((item.platform, conversation, text));
     }
 
+    // Each reply ends `sent`, or `unknown` when the platform may have acted before failing
+    // (a 500 after it delivered, or before: buzon cannot tell): never sent again on its own.
     let replied_at = std::time::Instant::now();
-    let undelivered = |sandbox: &Sandbox| -> Vec<Source> {
-        sent.iter()
-            .filter(|(_, _, text)| accepted_replies(sandbox, text).is_empty())
-            .map(|(source, _, _)| *source)
-            .collect()
+    let outbound_of = |detail: &Value, text: &str| -> Option<Value> {
+        detail["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|message| message["direction"] == "outbound" && message["text"] == text)
+            .cloned()
     };
+    let mut settled_by_agent = 0;
     loop {
-        let missing = undelivered(&sandbox);
-        if missing.is_empty() {
+        let mut waiting = Vec::new();
+        for (source, conversation, text) in &sent {
+            let accepted = accepted_replies(&sandbox, text);
+            assert!(
+                accepted.len() <= 1,
+                "the {source:?} reply reached the platform at most once: {accepted:?}"
+            );
+            let detail = app
+                .api_get(&viewer, &format!("/api/v1/conversations/{conversation}"))
+                .await;
+            let message = outbound_of(&detail, text).expect("the reply is in its conversation");
+            match message["status"].as_str() {
+                Some("sent") => {}
+                Some("unknown") => {
+                    // The agent checks on the platform, and says what they saw.
+                    let action = if accepted.is_empty() {
+                        "send-again"
+                    } else {
+                        "arrived"
+                    };
+                    let id = message["id"].as_i64().expect("a message id");
+                    let response = app
+                        .http
+                        .post(app.url(&format!(
+                            "/api/v1/conversations/{conversation}/messages/{id}/{action}"
+                        )))
+                        .bearer_auth(&agent)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), 200, "{action} on the {source:?} reply");
+                    settled_by_agent += 1;
+                    waiting.push(*source);
+                }
+                _ => waiting.push(*source),
+            }
+        }
+        if waiting.is_empty() {
             break;
         }
         assert!(
             replied_at.elapsed() < DELIVERY_UNDER_ERRORS,
-            "after {:?} the replies on {missing:?} have not reached the platform; log: {}",
+            "after {:?} the replies on {waiting:?} are neither sent nor waiting for an agent; log: {}",
             replied_at.elapsed(),
             app.log_path.display()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     eprintln!(
-        "every reply reached the platform after {:?}",
+        "every reply settled after {:?}, {settled_by_agent} of them by an agent",
         replied_at.elapsed()
     );
     for (source, conversation, text) in &sent {
-        let outbound = app
-            .eventually(
-                DELIVERY,
-                &format!("the {source:?} reply marked sent"),
-                || async {
-                    let detail = app
-                        .api_get(&viewer, &format!("/api/v1/conversations/{conversation}"))
-                        .await;
-                    let message = detail["messages"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|message| {
-                            message["direction"] == "outbound" && message["text"] == *text
-                        })
-                        .cloned()?;
-                    (message["status"] == "sent").then_some(message)
-                },
-            )
+        let detail = app
+            .api_get(&viewer, &format!("/api/v1/conversations/{conversation}"))
             .await;
+        let outbound = outbound_of(&detail, text).expect("the reply is in its conversation");
         let accepted = accepted_replies(&sandbox, text);
         assert_eq!(
-            outbound["platform_id"].as_str(),
-            accepted[0].returned_id.as_deref(),
+            accepted.len(),
+            1,
+            "the {source:?} reply reached the platform"
+        );
+        // A reply the platform answered keeps the id it gave; one an agent settled as
+        // arrived never learned it.
+        assert!(
+            outbound["platform_id"].is_null()
+                || outbound["platform_id"].as_str() == accepted[0].returned_id.as_deref(),
             "the {source:?} reply keeps the id the platform gave it: {outbound}"
         );
     }
@@ -503,6 +536,165 @@ async fn a_whatsapp_reply_after_24_hours_is_refused_with_409_and_a_send_the_plat
 }
 
 /// Every message of every conversation (all statuses, flagged ones too), through the API.
+/// Queues a reply in `conversation` and returns the outbound message's id.
+async fn queue_reply(app: &TestApp, token: &str, conversation: i64, text: &str) -> i64 {
+    let response = app
+        .http
+        .post(app.url(&format!("/api/v1/conversations/{conversation}/replies")))
+        .bearer_auth(token)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_i64().expect("the queued message's id")
+}
+
+/// Waits until the reply `text` in `conversation` has the delivery status `status`.
+async fn reply_reaches(app: &TestApp, token: &str, conversation: i64, text: &str, status: &str) {
+    app.eventually(DELIVERY, &format!("{text:?} {status}"), || async {
+        let detail = app
+            .api_get(token, &format!("/api/v1/conversations/{conversation}"))
+            .await;
+        detail["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|message| {
+                message["direction"] == "outbound"
+                    && message["text"] == text
+                    && message["status"] == status
+            })
+            .then_some(())
+    })
+    .await;
+}
+
+async fn settle(app: &TestApp, token: &str, conversation: i64, message: i64, action: &str) {
+    let response = app
+        .http
+        .post(app.url(&format!(
+            "/api/v1/conversations/{conversation}/messages/{message}/{action}"
+        )))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{action}");
+}
+
+async fn a_send_the_platform_may_have_made_is_never_repeated(engine: Engine) {
+    let Some(db) = TestDatabase::of(engine).await else {
+        return;
+    };
+    let config = SandboxConfig::default();
+    let (app, sandbox) = start_with_sandbox(
+        db,
+        config.clone(),
+        &[("BUZON_WORKERS_PLATFORM_TIMEOUT_SECS", "2")],
+    )
+    .await;
+    connect_sandbox_channels(&app, &config).await;
+    let agent = app.token("agent").await;
+    let customer = sandbox
+        .inject(
+            Injection::new(Source::Whatsapp, "¿me avisan cuando llegue?")
+                .by("34600555666", "Lucía"),
+        )
+        .expect("a WhatsApp message");
+    let message = wait_for_message(&app, &agent, &customer.id).await;
+    let conversation = message["conversation_id"].as_i64().unwrap();
+
+    // The platform delivers the reply, then answers 500 (Graph code 1): the outcome is
+    // unknown, and buzon does not send it again.
+    sandbox.set_faults(Faults {
+        accepted_then_500: 1.0,
+        ..Faults::default()
+    });
+    let delivered_then_500 = "Sí, te escribimos en cuanto salga del almacén";
+    let first = queue_reply(&app, &agent, conversation, delivered_then_500).await;
+    reply_reaches(&app, &agent, conversation, delivered_then_500, "unknown").await;
+    assert_eq!(sandbox.stats().accepted_then_failed, 1);
+
+    // The platform delivers the reply and never answers: unknown too, after the timeout.
+    sandbox.set_faults(Faults {
+        accepted_then_silent: 1.0,
+        ..Faults::default()
+    });
+    let delivered_silently = "Y te mandamos el número de seguimiento";
+    let second = queue_reply(&app, &agent, conversation, delivered_silently).await;
+    reply_reaches(&app, &agent, conversation, delivered_silently, "unknown").await;
+
+    // The platform fails before acting with the same 500: still an unknown outcome to
+    // buzon, which cannot tell the two 500s apart.
+    sandbox.set_faults(Faults {
+        refused_with_500: 1.0,
+        ..Faults::default()
+    });
+    let never_delivered = "Gracias por tu paciencia";
+    let third = queue_reply(&app, &agent, conversation, never_delivered).await;
+    reply_reaches(&app, &agent, conversation, never_delivered, "unknown").await;
+    sandbox.set_faults(Faults::default());
+
+    // A later reply goes out normally: the dispatcher has run since, and left the three alone.
+    let later = "¡Que tengas buen día!";
+    queue_reply(&app, &agent, conversation, later).await;
+    reply_reaches(&app, &agent, conversation, later, "sent").await;
+    assert_eq!(accepted_replies(&sandbox, delivered_then_500).len(), 1);
+    assert_eq!(accepted_replies(&sandbox, delivered_silently).len(), 1);
+    assert_eq!(accepted_replies(&sandbox, never_delivered).len(), 0);
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM outbox WHERE message_id IN ({first}, {second}, {third}) AND state = 'unknown'"
+            ))
+            .await,
+        3
+    );
+
+    // The agent checks on the platform: the first two arrived, the third did not.
+    settle(&app, &agent, conversation, first, "arrived").await;
+    settle(&app, &agent, conversation, second, "arrived").await;
+    settle(&app, &agent, conversation, third, "send-again").await;
+    reply_reaches(&app, &agent, conversation, delivered_then_500, "sent").await;
+    reply_reaches(&app, &agent, conversation, delivered_silently, "sent").await;
+    reply_reaches(&app, &agent, conversation, never_delivered, "sent").await;
+    assert_eq!(accepted_replies(&sandbox, delivered_then_500).len(), 1);
+    assert_eq!(accepted_replies(&sandbox, delivered_silently).len(), 1);
+    assert_eq!(accepted_replies(&sandbox, never_delivered).len(), 1);
+    // Settling is for unknown sends only, and is audited.
+    let again = app
+        .http
+        .post(app.url(&format!(
+            "/api/v1/conversations/{conversation}/messages/{first}/send-again"
+        )))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert!(again.status().is_client_error(), "{}", again.status());
+    assert_eq!(accepted_replies(&sandbox, delivered_then_500).len(), 1);
+    assert_eq!(
+        app.db
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action IN ('message.arrived', 'message.send_again')")
+            .await,
+        3
+    );
+    sandbox.shutdown().await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_the_platform_may_have_made_is_never_repeated_on_sqlite() {
+    a_send_the_platform_may_have_made_is_never_repeated(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_the_platform_may_have_made_is_never_repeated_on_postgres() {
+    a_send_the_platform_may_have_made_is_never_repeated(Engine::Postgres).await;
+}
+
 async fn all_messages(app: &TestApp, token: &str) -> Vec<Value> {
     let mut messages = Vec::new();
     let mut cursor: Option<String> = None;

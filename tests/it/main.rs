@@ -5,6 +5,7 @@ mod browser;
 mod connectors;
 mod corpus;
 mod corpus_props;
+mod durability;
 mod foundation;
 mod pages;
 mod reports;

@@ -259,6 +259,12 @@ impl TestApp {
         }
     }
 
+    /// Kills the server with SIGKILL, as a crash or a power cut would, and waits for it.
+    pub async fn kill(&mut self) {
+        let mut child = self.child.take().expect("the server is running");
+        child.kill().await.expect("SIGKILL is delivered");
+    }
+
     /// Sends SIGTERM and waits (at most `limit`) for the process to exit; returns its status.
     pub async fn terminate(&mut self, limit: Duration) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("the server is running");

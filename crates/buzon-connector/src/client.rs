@@ -74,7 +74,8 @@ impl RetryPolicy {
         max_wait: Duration::from_secs(5),
         idempotent: true,
     };
-    /// For sends: retry only failures the platform answered (so it did not act), a few times.
+    /// For sends: retried only when the platform surely did not act (a rate limit, a
+    /// connection that never opened); any other temporary failure is an unknown outcome.
     pub const SEND: RetryPolicy = RetryPolicy {
         max_retries: 2,
         max_wait: Duration::from_secs(3),
@@ -157,7 +158,7 @@ impl HttpClient {
             if let Some(wait) = observe(&raw) {
                 self.gate.close_for(gate_key, wait);
             }
-            let result = classify(raw);
+            let result = settle_for(policy, classify(raw));
             if let Err(ConnectorError::RateLimited {
                 retry_after: Some(wait),
                 ..
@@ -186,6 +187,24 @@ impl HttpClient {
                 tracing::debug!(error = %err, ?wait, "retrying platform call");
             })
             .await
+    }
+}
+
+/// What an answered failure means for a call that is not idempotent (a send): the platform
+/// may have acted before it failed (a 5xx, Graph's codes 1 and 2, any "try again" answer), so
+/// the outcome is unknown and the call is never repeated blindly. Only a refusal that says the
+/// platform did not act — a rate limit, or an error that is not temporary — stands as it is.
+fn settle_for<T>(
+    policy: RetryPolicy,
+    result: Result<T, ConnectorError>,
+) -> Result<T, ConnectorError> {
+    match result {
+        Err(ConnectorError::Retryable { reason, .. }) if !policy.idempotent => {
+            Err(ConnectorError::Unknown(format!(
+                "{reason}; the platform may have acted, so it is not repeated"
+            )))
+        }
+        other => other,
     }
 }
 

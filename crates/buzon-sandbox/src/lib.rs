@@ -53,6 +53,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
+use rand::Rng;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -442,6 +443,71 @@ fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// The routes that send something to a customer (a reply, comment, DM or tweet).
+const SEND_ROUTES: &[&str] = &[
+    "/graph/{version}/{id}/messages",
+    "/graph/{version}/{id}/comments",
+    "/x/2/tweets",
+    "/x/2/dm_conversations/with/{id}/messages",
+];
+
+/// The faults that strike after a send took effect: a 500 in the platform's own format, or no
+/// answer at all (the request hangs until the client gives up). `None`: answered as usual.
+async fn after_accepted_send(shared: &Arc<Shared>, route: &str) -> Option<Response> {
+    let faults = shared.faults();
+    if faults.accepted_then_500 <= 0.0 && faults.accepted_then_silent <= 0.0 {
+        return None;
+    }
+    let (fail, silent) = {
+        let mut world = shared.world();
+        let fail = world
+            .fault_rng
+            .gen_bool(faults.accepted_then_500.clamp(0.0, 1.0));
+        let silent = !fail
+            && world
+                .fault_rng
+                .gen_bool(faults.accepted_then_silent.clamp(0.0, 1.0));
+        (fail, silent)
+    };
+    if silent {
+        shared.counters().accepted_then_silent += 1;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        return None;
+    }
+    if !fail {
+        return None;
+    }
+    shared.counters().accepted_then_failed += 1;
+    Some(send_failure(shared, route))
+}
+
+/// A 500 as the platform of `route` words it: Graph's code 1, X's problem JSON.
+fn send_failure(shared: &Arc<Shared>, route: &str) -> Response {
+    use axum::response::IntoResponse;
+    let body = if route.starts_with("/x/") {
+        serde_json::json!({
+            "title": "Internal Server Error",
+            "detail": "Internal Server Error",
+            "type": "about:blank",
+            "status": 500,
+        })
+    } else {
+        let trace = shared.world().fbtrace();
+        serde_json::json!({"error": {
+            "message": "An unknown error has occurred.",
+            "type": "OAuthException",
+            "code": 1,
+            "is_transient": true,
+            "fbtrace_id": trace,
+        }})
+    };
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        axum::Json(body),
+    )
+        .into_response()
+}
+
 /// Counts requests per route template and the throttling and server errors served.
 async fn count_requests(
     State(shared): State<Arc<Shared>>,
@@ -455,7 +521,26 @@ async fn count_requests(
         .unwrap_or_else(|| "unmatched".to_string());
     let key = format!("{} {}", request.method(), route);
     let platform_api = route.starts_with("/graph/") || route.starts_with("/x/");
-    let response = next.run(request).await;
+    let send =
+        request.method() == axum::http::Method::POST && SEND_ROUTES.contains(&route.as_str());
+    let refused = send && {
+        let ratio = shared.faults().refused_with_500;
+        ratio > 0.0 && shared.world().fault_rng.gen_bool(ratio.clamp(0.0, 1.0))
+    };
+    let response = if refused {
+        shared.counters().refused_with_500 += 1;
+        send_failure(&shared, &route)
+    } else {
+        let response = next.run(request).await;
+        if send && response.status().is_success() {
+            match after_accepted_send(&shared, &route).await {
+                Some(failure) => failure,
+                None => response,
+            }
+        } else {
+            response
+        }
+    };
     let slow_ms = shared.faults().slow_ms;
     if platform_api && slow_ms > 0 {
         tokio::time::sleep(Duration::from_millis(slow_ms)).await;

@@ -186,6 +186,15 @@ pub struct Faults {
     pub refuse_consent: bool,
     /// X refuses refresh-token grants (as when the user revoked the app).
     pub refuse_refresh: bool,
+    /// The share of sends (replies, comments, DMs, tweets; 0.0–1.0) that take effect — the
+    /// customer gets them — and are then answered with a 500 (Graph code 1, X's problem
+    /// JSON): the failure that reveals a client that repeats sends.
+    pub accepted_then_500: f64,
+    /// The share of sends that take effect and are never answered (the client times out).
+    pub accepted_then_silent: f64,
+    /// The share of sends answered with the same 500 *before* they take effect: to the client
+    /// it looks exactly like `accepted_then_500`, but nothing reached the customer.
+    pub refused_with_500: f64,
 }
 
 /// What the sandbox counted since it started.
@@ -218,4 +227,10 @@ pub struct Stats {
     pub generated: u64,
     /// Writes recorded (see [`RecordedReply`]).
     pub replies: u64,
+    /// Sends that took effect and were answered with a 500 (`accepted_then_500`).
+    pub accepted_then_failed: u64,
+    /// Sends that took effect and were never answered (`accepted_then_silent`).
+    pub accepted_then_silent: u64,
+    /// Sends answered 500 before they took effect (`refused_with_500`).
+    pub refused_with_500: u64,
 }

@@ -211,6 +211,9 @@ pub struct WorkerSettings {
     pub poll_interval_secs: u64,
     pub lease_secs: u64,
     pub send_give_up_secs: u64,
+    /// The longest one call to a platform may take; a send that gets no answer in time has
+    /// an unknown outcome.
+    pub platform_timeout_secs: u64,
 }
 
 /// Business hours: a weekly schedule in a time zone, with holidays.
@@ -403,6 +406,11 @@ impl Settings {
         }
         if self.workers.lease_secs == 0 || self.workers.poll_interval_secs == 0 {
             bail!("workers.lease_secs and workers.poll_interval_secs must be positive");
+        }
+        if self.workers.platform_timeout_secs == 0
+            || self.workers.platform_timeout_secs >= self.workers.lease_secs
+        {
+            bail!("workers.platform_timeout_secs must be positive and shorter than workers.lease_secs");
         }
         self.key_aliases()?;
         Ok(())

@@ -237,7 +237,7 @@ pub(crate) async fn run_sandbox(bind: &str) -> anyhow::Result<()> {
 
 /// The three platform connectors, pointed at the configured API bases.
 pub(crate) fn connectors(settings: &Settings) -> Connectors {
-    let timeout = Duration::from_secs(20);
+    let timeout = Duration::from_secs(settings.workers.platform_timeout_secs);
     let client = HttpClient::new(timeout);
     let app_secret = settings
         .meta

@@ -348,16 +348,30 @@ async fn a_refused_recipient_is_permanent() {
 }
 
 #[tokio::test]
-async fn a_passing_platform_failure_is_retried_then_reported() {
+async fn a_server_error_on_a_send_is_an_unknown_outcome_never_repeated() {
+    // The platform may have delivered the message before failing: sending it again could
+    // reach the customer twice, so the send is tried once and reported unknown.
     let graph = FakeGraph::answering(500, graph_error(131000, "Something went wrong")).await;
 
     let sent = send(&graph, &reply("whatsapp:16505551234", "hi")).await;
 
     assert!(
-        matches!(sent, Err(ConnectorError::Retryable { .. })),
+        matches!(&sent, Err(ConnectorError::Unknown(reason)) if reason.contains("131000")),
         "{sent:?}"
     );
-    assert_eq!(graph.received().len(), 3, "the first try and two retries");
+    assert_eq!(graph.received().len(), 1, "tried once, never repeated");
+}
+
+#[tokio::test]
+async fn a_rate_limited_send_is_retried_because_the_platform_did_not_act() {
+    let graph = FakeGraph::answering(429, graph_error(130429, "(#130429) Rate limit hit")).await;
+
+    let sent = send(&graph, &reply("whatsapp:16505551234", "hi")).await;
+
+    assert!(
+        matches!(sent, Err(ConnectorError::RateLimited { .. })),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,392 @@
+//! Durability (issue 11): what buzon acknowledged survives a SIGKILL at any moment and a
+//! backup taken under load, and a reply queued before a crash reaches the platform once.
+
+use buzon_tests::app::{TestApp, META_APP_SECRET};
+use buzon_tests::platform::meta_signature;
+use buzon_tests::sandbox::{
+    connect_sandbox_channels, start_with_sandbox, Injection, SandboxConfig, Source,
+};
+use buzon_tests::{Engine, TestDatabase};
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+/// A signed WhatsApp delivery of one text message with id `wamid` for `phone_number_id`.
+fn whatsapp_delivery(phone_number_id: &str, wamid: &str, from: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
+            "contacts": [{"profile": {"name": "Cliente de carga"}, "wa_id": from}],
+            "messages": [{"from": from, "id": wamid, "timestamp": "1764979200",
+                          "type": "text", "text": {"body": format!("mensaje {wamid}")}}]
+        }}]}]
+    }))
+    .expect("JSON")
+}
+
+/// Posts deliveries to `base_url` as fast as one connection allows until `stop`, adding the
+/// id of each answered 200 to `acknowledged` once its answer arrived. A request that fails
+/// (the server is gone) ends the loader.
+async fn load(
+    http: reqwest::Client,
+    base_url: String,
+    phone_number_id: String,
+    prefix: String,
+    stop: Arc<AtomicBool>,
+    acknowledged: Arc<Mutex<Vec<String>>>,
+) {
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let wamid = format!("wamid.{prefix}-{n}");
+        let body = whatsapp_delivery(&phone_number_id, &wamid, &format!("3460{:07}", n % 50));
+        let answer = http
+            .post(format!("{base_url}/webhooks/whatsapp"))
+            .header(
+                "X-Hub-Signature-256",
+                meta_signature(META_APP_SECRET, &body),
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        match answer {
+            Ok(response) if response.status() == 200 => acknowledged.lock().unwrap().push(wamid),
+            Ok(response) => panic!("a delivery answered {}", response.status()),
+            Err(_) => break,
+        }
+    }
+}
+
+fn count(acknowledged: &Mutex<Vec<String>>) -> usize {
+    acknowledged.lock().unwrap().len()
+}
+
+fn literal_list(ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| format!("'{}'", id.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many of `ids` are stored as messages.
+async fn stored(app: &TestApp, ids: &[String]) -> i64 {
+    let mut total = 0;
+    for chunk in ids.chunks(500) {
+        total += app
+            .db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM messages WHERE platform_id IN ({})",
+                literal_list(chunk)
+            ))
+            .await;
+    }
+    total
+}
+
+async fn killed_at_random_moments_it_keeps_every_acknowledged_delivery_and_sends_each_reply_once(
+    engine: Engine,
+) {
+    let Some(db) = TestDatabase::of(engine).await else {
+        return;
+    };
+    let config = SandboxConfig::default();
+    let (mut app, sandbox) = start_with_sandbox(
+        db,
+        config.clone(),
+        &[
+            // A dead node's claims are taken over quickly.
+            ("BUZON_WORKERS_LEASE_SECS", "3"),
+            ("BUZON_WORKERS_PLATFORM_TIMEOUT_SECS", "2"),
+        ],
+    )
+    .await;
+    connect_sandbox_channels(&app, &config).await;
+    let agent = app.token("agent").await;
+    let customer = sandbox
+        .inject(Injection::new(Source::Whatsapp, "¿a qué hora cierran?").by("34600777888", "Eva"))
+        .expect("a WhatsApp message");
+    let conversation = app
+        .eventually(WAIT, "the customer's message", || async {
+            let rows = app
+                .db
+                .scalar(&format!(
+                    "SELECT COALESCE(MAX(conversation_id), 0) FROM messages WHERE platform_id = '{}'",
+                    customer.id
+                ))
+                .await;
+            (rows > 0).then_some(rows)
+        })
+        .await;
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0xb0_2011);
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let mut replies: Vec<String> = Vec::new();
+    for round in 0..5 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let before = count(&acknowledged);
+        let loaders: Vec<_> = (0..4)
+            .map(|worker| {
+                tokio::spawn(load(
+                    app.http.clone(),
+                    app.base_url.clone(),
+                    config.whatsapp_phone_number_id.clone(),
+                    format!("crash{round}w{worker}"),
+                    Arc::clone(&stop),
+                    Arc::clone(&acknowledged),
+                ))
+            })
+            .collect();
+        // A reply queued while the load runs, so that some crashes hit it mid-send.
+        let text = format!("Cerramos a las 20:00 (aviso {round})");
+        let queued = app
+            .http
+            .post(app.url(&format!("/api/v1/conversations/{conversation}/replies")))
+            .bearer_auth(&agent)
+            .json(&json!({ "text": text }))
+            .send()
+            .await
+            .expect("the reply request");
+        assert_eq!(queued.status(), 202);
+        replies.push(text);
+        // Kill once the load is under way, at a moment that differs from round to round.
+        let after = rng.gen_range(20..200);
+        app.eventually(WAIT, "the load under way", || async {
+            (count(&acknowledged) >= before + after).then_some(())
+        })
+        .await;
+        app.kill().await;
+        stop.store(true, Ordering::Relaxed);
+        for loader in loaders {
+            loader.await.expect("the loader finishes");
+        }
+        eprintln!(
+            "round {round}: killed after {after} acknowledged; {} acknowledged in the round",
+            count(&acknowledged) - before
+        );
+        app.spawn_server().await;
+        sandbox.set_webhook_target(Some(app.base_url.clone()));
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 100,
+        "{} acknowledged",
+        acknowledged.len()
+    );
+
+    // Every acknowledged delivery is stored and processed, once.
+    app.eventually(WAIT, "every acknowledged delivery as a message", || async {
+        (stored(&app, &acknowledged).await == acknowledged.len() as i64).then_some(())
+    })
+    .await;
+    app.eventually(WAIT, "no inbound event left pending", || async {
+        let pending = app
+            .db
+            .scalar("SELECT COUNT(*) FROM inbound_events WHERE state <> 'done'")
+            .await;
+        (pending == 0).then_some(())
+    })
+    .await;
+    let unique: HashSet<&String> = acknowledged.iter().collect();
+    assert_eq!(unique.len(), acknowledged.len());
+    assert_eq!(
+        app.db
+            .scalar(
+                "SELECT COUNT(*) FROM (SELECT channel_id, platform_id FROM messages \
+                 WHERE platform_id IS NOT NULL GROUP BY channel_id, platform_id \
+                 HAVING COUNT(*) > 1) duplicated",
+            )
+            .await,
+        0
+    );
+
+    // Every reply reaches the platform at most once; one whose send a crash cut short is
+    // `unknown`, and the agent settles it from what the platform shows.
+    let accepted = |text: &str| {
+        sandbox
+            .replies()
+            .into_iter()
+            .filter(|reply| reply.accepted && reply.text.as_deref() == Some(text))
+            .count()
+    };
+    let settled = app
+        .eventually(WAIT, "every reply sent or unknown", || async {
+            let detail = app
+                .api_get(&agent, &format!("/api/v1/conversations/{conversation}"))
+                .await;
+            let outbound: Vec<Value> = detail["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|message| message["direction"] == "outbound")
+                .cloned()
+                .collect();
+            (outbound.len() == replies.len()
+                && outbound
+                    .iter()
+                    .all(|message| message["status"] == "sent" || message["status"] == "unknown"))
+            .then_some(outbound)
+        })
+        .await;
+    for message in &settled {
+        let text = message["text"].as_str().unwrap();
+        assert!(
+            accepted(text) <= 1,
+            "{text:?} reached the platform at most once"
+        );
+        if message["status"] == "unknown" {
+            let action = if accepted(text) == 1 {
+                "arrived"
+            } else {
+                "send-again"
+            };
+            let response = app
+                .http
+                .post(app.url(&format!(
+                    "/api/v1/conversations/{conversation}/messages/{}/{action}",
+                    message["id"]
+                )))
+                .bearer_auth(&agent)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+        }
+    }
+    for text in &replies {
+        app.eventually(WAIT, &format!("{text:?} sent"), || async {
+            let detail = app
+                .api_get(&agent, &format!("/api/v1/conversations/{conversation}"))
+                .await;
+            detail["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|message| message["text"] == text.as_str() && message["status"] == "sent")
+                .then_some(())
+        })
+        .await;
+        assert_eq!(
+            accepted(text),
+            1,
+            "{text:?} reached the platform exactly once"
+        );
+    }
+    sandbox.shutdown().await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_moments_it_keeps_every_acknowledged_delivery_and_sends_each_reply_once_on_sqlite(
+) {
+    killed_at_random_moments_it_keeps_every_acknowledged_delivery_and_sends_each_reply_once(
+        Engine::Sqlite,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_moments_it_keeps_every_acknowledged_delivery_and_sends_each_reply_once_on_postgres(
+) {
+    killed_at_random_moments_it_keeps_every_acknowledged_delivery_and_sends_each_reply_once(
+        Engine::Postgres,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_load_restores_every_message_acknowledged_before_it_began() {
+    // Short leases: events this server had claimed when the copy was taken are still leased
+    // to it in the copy, and the restored server takes them over when the lease runs out.
+    let leases = [
+        ("BUZON_WORKERS_POLL_INTERVAL_SECS", "3600"),
+        ("BUZON_WORKERS_LEASE_SECS", "3"),
+        ("BUZON_WORKERS_PLATFORM_TIMEOUT_SECS", "2"),
+    ];
+    let mut app = TestApp::start(TestDatabase::sqlite(), &leases).await;
+    let phone_number_id = "106540352242922";
+    let output = app
+        .cli(
+            &[
+                "channel",
+                "add",
+                "whatsapp",
+                "--phone-number-id",
+                phone_number_id,
+                "--access-token",
+                "backup-test-token",
+                "--no-check",
+            ],
+            None,
+        )
+        .await;
+    assert!(output.status.success());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let acknowledged = Arc::new(Mutex::new(Vec::new()));
+    let loaders: Vec<_> = (0..4)
+        .map(|worker| {
+            tokio::spawn(load(
+                app.http.clone(),
+                app.base_url.clone(),
+                phone_number_id.to_owned(),
+                format!("backup-w{worker}"),
+                Arc::clone(&stop),
+                Arc::clone(&acknowledged),
+            ))
+        })
+        .collect();
+    app.eventually(WAIT, "the load under way", || async {
+        (count(&acknowledged) >= 200).then_some(())
+    })
+    .await;
+    // Every delivery acknowledged before the backup began must be in it.
+    let before_backup = acknowledged.lock().unwrap().clone();
+    let backup = app.db.dir.join("backup.db");
+    let output = app.cli(&["backup", backup.to_str().unwrap()], None).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let during_backup = count(&acknowledged) - before_backup.len();
+    // A backup never overwrites a file.
+    let again = app.cli(&["backup", backup.to_str().unwrap()], None).await;
+    assert!(!again.status.success());
+    stop.store(true, Ordering::Relaxed);
+    for loader in loaders {
+        loader.await.expect("the loader finishes");
+    }
+    app.terminate(Duration::from_secs(20)).await;
+    eprintln!(
+        "{} acknowledged before the backup, {during_backup} while it ran",
+        before_backup.len()
+    );
+    assert!(during_backup > 0, "the backup ran under load");
+
+    // Restore: the copy becomes the database file of a fresh server, which processes what
+    // was still queued in it.
+    let restored_db = TestDatabase::sqlite();
+    std::fs::create_dir_all(restored_db.dir.join("data")).unwrap();
+    std::fs::copy(&backup, restored_db.dir.join("data/buzon.db")).unwrap();
+    let restored = TestApp::start(restored_db, &leases).await;
+    restored
+        .eventually(
+            WAIT,
+            "every message acknowledged before the backup",
+            || async {
+                (stored(&restored, &before_backup).await == before_backup.len() as i64)
+                    .then_some(())
+            },
+        )
+        .await;
+    app.finish().await;
+    restored.finish().await;
+}
