@@ -1079,3 +1079,109 @@ async fn rotate_key_re_encrypts_every_credential_and_a_wrong_key_changes_nothing
     sandbox.shutdown().await;
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_auto_hide_on_a_flagged_authors_new_comment_is_hidden_on_the_platform() {
+    let config = SandboxConfig::default();
+    let (app, sandbox) =
+        buzon_tests::sandbox::start_with_sandbox(TestDatabase::sqlite(), config.clone(), &[]).await;
+    let channels = buzon_tests::sandbox::connect_sandbox_channels(&app, &config).await;
+    add_user(&app, ADMIN, "admin").await;
+    let admin = Session::start(&app, ADMIN).await;
+    let agent = app.token("agent").await;
+
+    // The admin turns the rule on from the channel's page (WhatsApp has no public messages,
+    // so its page does not offer it).
+    let page = admin
+        .get(&app, &format!("/admin/channels/{}", channels.whatsapp))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("/auto-hide"), "{page}");
+    let turned_on = admin
+        .post(
+            &app,
+            &format!("/admin/channels/{}/auto-hide", channels.facebook),
+            &[("on", "1")],
+        )
+        .await;
+    assert_eq!(turned_on.status(), 303);
+    let page = admin
+        .get(&app, &location(&turned_on))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            "New public messages of authors tagged troll, spam or blocked will be hidden"
+        ),
+        "{page}"
+    );
+
+    // A comment before the author is flagged stays; once they are tagged troll, their next
+    // comment is hidden on the platform without anyone touching it.
+    let before = sandbox
+        .inject(Injection::new(Source::Facebook, "primer comentario").by("7770001", "Troll Uno"))
+        .unwrap();
+    let message = app
+        .eventually(Duration::from_secs(30), "the first comment", || async {
+            let list = app
+                .api_get(&agent, "/api/v1/conversations?status=all&flagged=include")
+                .await;
+            list["items"].as_array().and_then(|items| {
+                items
+                    .iter()
+                    .find(|item| item["last_message"].as_str() == Some("primer comentario"))
+                    .cloned()
+            })
+        })
+        .await;
+    let contact = message["contact"]["id"].as_i64().expect("the author's id");
+    let tagged = app
+        .http
+        .post(app.url(&format!("/api/v1/contacts/{contact}/tags")))
+        .bearer_auth(&agent)
+        .json(&serde_json::json!({"add": ["troll"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tagged.status(), 200);
+    let after = sandbox
+        .inject(Injection::new(Source::Facebook, "segundo comentario").by("7770001", "Troll Uno"))
+        .unwrap();
+    app.eventually(
+        Duration::from_secs(30),
+        "the hide at the platform",
+        || async {
+            sandbox
+                .replies()
+                .iter()
+                .any(|reply| reply.action == "hide" && reply.target_id == after.id)
+                .then_some(())
+        },
+    )
+    .await;
+    assert!(
+        !sandbox
+            .replies()
+            .iter()
+            .any(|reply| reply.action == "hide" && reply.target_id == before.id),
+        "the comment from before the flag is left alone"
+    );
+    assert_eq!(
+        app.db
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE actor = 'system:auto-hide' AND action = 'message.hide'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.db
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'channel.auto_hide'")
+            .await,
+        1
+    );
+    sandbox.shutdown().await;
+    app.finish().await;
+}

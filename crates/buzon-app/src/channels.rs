@@ -419,6 +419,28 @@ impl App {
         Ok(())
     }
 
+    /// Whether a channel hides the new public messages (comments, posts, mentions) of authors
+    /// flagged troll, spam or blocked on the platform as they arrive. Admins only.
+    pub async fn auto_hide_channel(
+        &self,
+        actor: &Actor,
+        id: ChannelId,
+        on: bool,
+    ) -> Result<(), AppError> {
+        actor.require(Role::Admin)?;
+        let mut tx = self.store().begin().await?;
+        tx.set_auto_hide_flagged(id, on).await?;
+        tx.audit(
+            &actor.audit_name(),
+            "channel.auto_hide",
+            &target("channel", id),
+            &json!({ "on": on }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Whether a channel's response times appear on the public page. Admins only.
     pub async fn publish_channel(
         &self,

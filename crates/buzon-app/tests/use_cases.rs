@@ -29,6 +29,8 @@ struct World {
     token: TokenId,
     template: i64,
     event: EventId,
+    /// A reply whose send has an unknown outcome.
+    unknown_send: MessageId,
 }
 
 async fn world(engine: Engine) -> Option<World> {
@@ -159,6 +161,33 @@ async fn world(engine: Engine) -> Option<World> {
         .fail_inbound_event(event, "test", "not understood")
         .await
         .unwrap();
+    let (unknown_send, queued) = store
+        .queue_reply(&NewOutboundReply {
+            conversation_id: conversation,
+            user_id: None,
+            text: "Ya va en camino".into(),
+            idempotency_key: "world-unknown-send".into(),
+            payload: ReplyPayload {
+                thread_key: "whatsapp:34600000000".into(),
+                conversation_kind: Some(ConversationKind::Whatsapp),
+                in_reply_to: None,
+                text: "Ya va en camino".into(),
+                template: None,
+            },
+            automatic: false,
+        })
+        .await
+        .unwrap();
+    let now = Timestamp::now();
+    store
+        .claim_outbox("test", 10, now, now.plus_millis(60_000))
+        .await
+        .unwrap();
+    assert!(store
+        .mark_outbox_unknown(queued.id, "test", "no answer")
+        .await
+        .unwrap());
+    let unknown_send = unknown_send.id;
     let user = agent.user_id().unwrap();
     Some(World {
         database,
@@ -177,6 +206,7 @@ async fn world(engine: Engine) -> Option<World> {
         token: token.id,
         template,
         event,
+        unknown_send,
     })
 }
 
@@ -219,6 +249,7 @@ fn cases(world: &World) -> Vec<Case> {
         world.template,
         world.event,
     );
+    let unknown_send = world.unknown_send;
     let new_channel = NewChannel {
         kind: ChannelKind::X,
         platform_id: "42".into(),
@@ -396,6 +427,17 @@ fn cases(world: &World) -> Vec<Case> {
         }),
         case("publish", Role::Admin, move |app, actor| async move {
             app.publish_channel(&actor, channel, true).await
+        }),
+        case("auto-hide", Role::Admin, move |app, actor| async move {
+            app.auto_hide_channel(&actor, channel, true).await
+        }),
+        case("it arrived", Role::Agent, move |app, actor| async move {
+            app.settle_send(&actor, conversation, unknown_send, true)
+                .await
+        }),
+        case("send again", Role::Agent, move |app, actor| async move {
+            app.settle_send(&actor, conversation, unknown_send, false)
+                .await
         }),
         case("OAuth start", Role::Admin, move |app, actor| async move {
             app.oauth_start(&actor, ChannelKind::X).await
@@ -601,7 +643,7 @@ async fn a_change_whose_audit_line_fails_leaves_nothing_behind(engine: Engine) {
         );
         failed += 1;
     }
-    assert_eq!(failed, 25, "every change was tried");
+    assert_eq!(failed, 28, "every change was tried");
     assert_eq!(
         snapshot(&world.database).await,
         before,

@@ -266,7 +266,21 @@ impl StoreTx {
         found(result.rows_affected())
     }
 
-    /// Whether the channel's response times appear on the public page.
+    /// Turns the automatic hiding of flagged authors' new public messages on or off.
+    pub async fn set_auto_hide_flagged(
+        &mut self,
+        id: ChannelId,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        let result = query("UPDATE channels SET auto_hide_flagged = $1 WHERE id = $2")
+            .bind(i64::from(on))
+            .bind(id.get())
+            .execute(self.conn())
+            .await?;
+        found(result.rows_affected())
+    }
+
+    /// Whether a channel's response times appear on the public page.
     pub async fn set_channel_published(
         &mut self,
         id: ChannelId,
@@ -437,6 +451,8 @@ one_transaction! {
     pub async fn set_channel_paused(&self, id: ChannelId, paused: bool) -> Result<(), StoreError>;
     /// Whether a channel's response times appear on the public page.
     pub async fn set_channel_published(&self, id: ChannelId, published: bool) -> Result<(), StoreError>;
+    /// Turns the automatic hiding of flagged authors' new public messages on or off.
+    pub async fn set_auto_hide_flagged(&self, id: ChannelId, on: bool) -> Result<(), StoreError>;
     /// Connects a channel, or replaces the credentials of the same platform account when it
     /// is connected already. Returns the channel and whether it is new.
     pub async fn connect_channel(&self, kind: ChannelKind, name: &str, platform_id: &ExternalId, credentials: &ChannelCredentials) -> Result<(Channel, bool), StoreError>;

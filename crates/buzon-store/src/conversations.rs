@@ -82,6 +82,26 @@ impl Store {
         &self,
         message: &NewInboundMessage,
     ) -> Result<IngestOutcome, StoreError> {
+        self.ingest(message, false).await
+    }
+
+    /// The same, for a public message on a channel that hides flagged authors' new public
+    /// messages: when the author is flagged (troll, spam, blocked, on any contact of the same
+    /// person), the hide is queued in the outbox with its audit line (`system:auto-hide`,
+    /// `message.hide`) in the same transaction as the message, so a crash never stores the one
+    /// without the other.
+    pub async fn ingest_message_hiding_flagged(
+        &self,
+        message: &NewInboundMessage,
+    ) -> Result<IngestOutcome, StoreError> {
+        self.ingest(message, true).await
+    }
+
+    async fn ingest(
+        &self,
+        message: &NewInboundMessage,
+        hide_if_flagged: bool,
+    ) -> Result<IngestOutcome, StoreError> {
         let seen = query("SELECT id FROM messages WHERE channel_id = $1 AND platform_id = $2")
             .bind(message.channel_id.get())
             .bind(message.platform_id.as_str())
@@ -94,7 +114,7 @@ impl Store {
         let created_at = message.created_at.as_millis();
         let text = bound_text(&message.text, MAX_MESSAGE_BYTES);
         let thread_key = bound_text(&message.thread_key, 512);
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
 
         let contact = query(
             "INSERT INTO contacts (channel_id, platform_id, name, handle, created_at) \
@@ -107,7 +127,7 @@ impl Store {
         .bind(message.author.name.as_deref().map(|name| bound_text(name, MAX_NAME_BYTES)))
         .bind(message.author.handle.as_deref().map(|handle| bound_text(handle, MAX_NAME_BYTES)))
         .bind(now)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await?;
         let contact_id: i64 = rows::get(&contact, "id")?;
 
@@ -121,13 +141,13 @@ impl Store {
         .bind(created_at)
         .bind(now)
         .bind(message.conversation_kind.as_str())
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
         let conversation =
             query("SELECT id FROM conversations WHERE channel_id = $1 AND thread_key = $2")
                 .bind(message.channel_id.get())
                 .bind(&thread_key)
-                .fetch_one(&mut *tx)
+                .fetch_one(tx.conn())
                 .await?;
         let conversation_id: i64 = rows::get(&conversation, "id")?;
 
@@ -148,12 +168,12 @@ impl Store {
         .bind(created_at)
         .bind(now)
         .bind(message.raw.as_deref().map(|raw| bound_text(raw, 64 * 1024)))
-        .fetch_optional(&mut *tx)
+        .fetch_optional(tx.conn())
         .await?;
         let Some(inserted) = inserted else {
             // Another delivery of the same message won the race: undo the author and
             // conversation touches too, so a duplicate changes nothing.
-            tx.rollback().await?;
+            drop(tx);
             return Ok(IngestOutcome::Duplicate);
         };
         let message_id: i64 = rows::get(&inserted, "id")?;
@@ -164,7 +184,7 @@ impl Store {
             .bind(None::<i64>)
             .bind(now)
             .bind(conversation_id)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
         // Messages arrive out of order: only a newer message moves the queue position and
         // snippet, and the wait starts at the oldest unanswered message.
@@ -182,12 +202,23 @@ impl Store {
         .bind(created_at)
         .bind(snippet(&text))
         .bind(conversation_id)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
         query(REFRESH_PRIORITY)
             .bind(contact_id)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
+        if hide_if_flagged && author_flagged_on(tx.conn(), MessageId(message_id)).await? {
+            tx.queue_moderation(MessageId(message_id), ModerationAction::Hide)
+                .await?;
+            tx.audit(
+                "system:auto-hide",
+                "message.hide",
+                &format!("message:{message_id}"),
+                &serde_json::json!({}),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(IngestOutcome::Inserted {
             message_id: MessageId(message_id),
@@ -453,34 +484,7 @@ impl Store {
     /// Whether the author of a message is flagged (troll, spam or blocked), on this contact or
     /// any contact linked to the same person.
     pub async fn author_flagged(&self, message_id: MessageId) -> Result<bool, StoreError> {
-        let row = query(&format!(
-            "SELECT EXISTS (SELECT 1 FROM contact_labels f WHERE f.label IN {FLAGGED_LABELS} AND f.contact_id IN ( \
-             SELECT id FROM contacts WHERE id = (SELECT contact_id FROM messages WHERE id = $1) \
-             UNION SELECT k2.id FROM messages m JOIN contacts k1 ON k1.id = m.contact_id \
-             JOIN contacts k2 ON k2.person_id = k1.person_id WHERE m.id = $1 AND k1.person_id IS NOT NULL)) AS flagged"
-        ))
-        .bind(message_id.get())
-        .fetch_one(&self.read)
-        .await?;
-        let flagged: i64 = match rows::get::<bool>(&row, "flagged") {
-            Ok(flag) => i64::from(flag),
-            Err(_) => rows::get(&row, "flagged")?,
-        };
-        Ok(flagged != 0)
-    }
-
-    /// Turns the automatic hiding of flagged authors' new public comments on or off.
-    pub async fn set_auto_hide_flagged(
-        &self,
-        channel_id: ChannelId,
-        on: bool,
-    ) -> Result<(), StoreError> {
-        query("UPDATE channels SET auto_hide_flagged = $1 WHERE id = $2")
-            .bind(i64::from(on))
-            .bind(channel_id.get())
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        author_flagged_on(&self.read, message_id).await
     }
 }
 
@@ -738,4 +742,25 @@ where
     .fetch_one(executor)
     .await?;
     rows::message(&row)
+}
+
+/// [`Store::author_flagged`] on any connection or pool.
+async fn author_flagged_on<'e, E>(executor: E, message_id: MessageId) -> Result<bool, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = query(&format!(
+        "SELECT EXISTS (SELECT 1 FROM contact_labels f WHERE f.label IN {FLAGGED_LABELS} AND f.contact_id IN ( \
+         SELECT id FROM contacts WHERE id = (SELECT contact_id FROM messages WHERE id = $1) \
+         UNION SELECT k2.id FROM messages m JOIN contacts k1 ON k1.id = m.contact_id \
+         JOIN contacts k2 ON k2.person_id = k1.person_id WHERE m.id = $1 AND k1.person_id IS NOT NULL)) AS flagged"
+    ))
+    .bind(message_id.get())
+    .fetch_one(executor)
+    .await?;
+    let flagged: i64 = match rows::get::<bool>(&row, "flagged") {
+        Ok(flag) => i64::from(flag),
+        Err(_) => rows::get(&row, "flagged")?,
+    };
+    Ok(flagged != 0)
 }

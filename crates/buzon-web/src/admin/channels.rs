@@ -41,6 +41,8 @@ const NOTICES: &[&str] = &[
     "resumed",
     "published",
     "unpublished",
+    "auto_hide_on",
+    "auto_hide_off",
 ];
 
 /// The words of a notice a redirect named, if it is one of [`NOTICES`].
@@ -100,6 +102,9 @@ struct ChannelRow {
     expires: String,
     paused: bool,
     published: bool,
+    auto_hide: bool,
+    /// Whether the channel has public messages that can be hidden (not WhatsApp).
+    public_messages: bool,
     webhook_url: String,
     verify_token: Option<String>,
     meta: bool,
@@ -220,6 +225,8 @@ fn channel_row(overview: ChannelOverview, context: &RowContext<'_>) -> ChannelRo
         expires,
         paused: channel.health == ChannelHealth::Paused,
         published: channel.published,
+        auto_hide: channel.auto_hide_flagged,
+        public_messages: channel.kind != ChannelKind::Whatsapp,
         webhook_url: format!("{}/webhooks/{}", context.public_url, channel.kind.as_str()),
         verify_token: context.verify_token.filter(|_| meta).map(str::to_owned),
         meta,
@@ -411,6 +418,29 @@ pub(crate) async fn post_publish(
     } else {
         "unpublished"
     };
+    Ok(see_other(&format!("/admin/channels/{id}?notice={notice}")))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AutoHideForm {
+    #[serde(default)]
+    on: String,
+}
+
+/// `POST /admin/channels/{id}/auto-hide` with `on=1|0`: whether the new public messages of
+/// flagged authors are hidden on the platform as they arrive.
+pub(crate) async fn post_auto_hide(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<AutoHideForm>,
+) -> Result<Response, WebError> {
+    let on = form.on == "1";
+    state
+        .app()
+        .auto_hide_channel(&caller.actor, ChannelId(id), on)
+        .await?;
+    let notice = if on { "auto_hide_on" } else { "auto_hide_off" };
     Ok(see_other(&format!("/admin/channels/{id}?notice={notice}")))
 }
 

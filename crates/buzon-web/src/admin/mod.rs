@@ -68,6 +68,10 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/channels/{id}/pause", post(channels::post_pause))
         .route("/admin/channels/{id}/resume", post(channels::post_resume))
         .route("/admin/channels/{id}/publish", post(channels::post_publish))
+        .route(
+            "/admin/channels/{id}/auto-hide",
+            post(channels::post_auto_hide),
+        )
         .route("/admin/oauth/{platform}/start", post(oauth::post_start))
         .route("/admin/oauth/{platform}/callback", get(oauth::callback))
         .route(
