@@ -1,8 +1,8 @@
 //! Durability (issue 11): what buzon acknowledged survives a SIGKILL at any moment and a
 //! backup taken under load, and a reply queued before a crash reaches the platform once.
 
-use buzon_tests::app::{TestApp, META_APP_SECRET};
-use buzon_tests::platform::meta_signature;
+use buzon_tests::app::TestApp;
+use buzon_tests::load::{count, load, stored};
 use buzon_tests::sandbox::{
     connect_sandbox_channels, start_with_sandbox, Injection, SandboxConfig, Source,
 };
@@ -15,81 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(90);
-
-/// A signed WhatsApp delivery of one text message with id `wamid` for `phone_number_id`.
-fn whatsapp_delivery(phone_number_id: &str, wamid: &str, from: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": phone_number_id},
-            "contacts": [{"profile": {"name": "Cliente de carga"}, "wa_id": from}],
-            "messages": [{"from": from, "id": wamid, "timestamp": "1764979200",
-                          "type": "text", "text": {"body": format!("mensaje {wamid}")}}]
-        }}]}]
-    }))
-    .expect("JSON")
-}
-
-/// Posts deliveries to `base_url` as fast as one connection allows until `stop`, adding the
-/// id of each answered 200 to `acknowledged` once its answer arrived. A request that fails
-/// (the server is gone) ends the loader.
-async fn load(
-    http: reqwest::Client,
-    base_url: String,
-    phone_number_id: String,
-    prefix: String,
-    stop: Arc<AtomicBool>,
-    acknowledged: Arc<Mutex<Vec<String>>>,
-) {
-    let mut n = 0;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let wamid = format!("wamid.{prefix}-{n}");
-        let body = whatsapp_delivery(&phone_number_id, &wamid, &format!("3460{:07}", n % 50));
-        let answer = http
-            .post(format!("{base_url}/webhooks/whatsapp"))
-            .header(
-                "X-Hub-Signature-256",
-                meta_signature(META_APP_SECRET, &body),
-            )
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await;
-        match answer {
-            Ok(response) if response.status() == 200 => acknowledged.lock().unwrap().push(wamid),
-            Ok(response) => panic!("a delivery answered {}", response.status()),
-            Err(_) => break,
-        }
-    }
-}
-
-fn count(acknowledged: &Mutex<Vec<String>>) -> usize {
-    acknowledged.lock().unwrap().len()
-}
-
-fn literal_list(ids: &[String]) -> String {
-    ids.iter()
-        .map(|id| format!("'{}'", id.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// How many of `ids` are stored as messages.
-async fn stored(app: &TestApp, ids: &[String]) -> i64 {
-    let mut total = 0;
-    for chunk in ids.chunks(500) {
-        total += app
-            .db
-            .scalar(&format!(
-                "SELECT COUNT(*) FROM messages WHERE platform_id IN ({})",
-                literal_list(chunk)
-            ))
-            .await;
-    }
-    total
-}
 
 async fn killed_at_random_moments_it_keeps_every_acknowledged_delivery_and_sends_each_reply_once(
     engine: Engine,

@@ -7,6 +7,7 @@ mod corpus;
 mod corpus_props;
 mod durability;
 mod foundation;
+mod nodes;
 mod pages;
 mod reports;
 mod webhooks;

@@ -7,6 +7,7 @@ pub mod app;
 pub mod browser;
 pub mod corpus;
 pub mod db;
+pub mod load;
 pub mod platform;
 pub mod proxy;
 pub mod sandbox;

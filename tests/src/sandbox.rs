@@ -31,6 +31,19 @@ pub async fn start_with_sandbox(
     let sandbox = buzon_sandbox::start(config, loopback)
         .await
         .expect("the sandbox starts on loopback");
+    let app = start_node(db, &sandbox, extra_env).await;
+    sandbox.set_webhook_target(Some(app.base_url.clone()));
+    (app, sandbox)
+}
+
+/// Starts one more `buzon serve` on `db` against `sandbox`, as [`start_with_sandbox`] does,
+/// without moving the sandbox's webhooks to it: a second node of the same installation when
+/// `db` is the same PostgreSQL database.
+pub async fn start_node(
+    db: TestDatabase,
+    sandbox: &Sandbox,
+    extra_env: &[(&str, &str)],
+) -> TestApp {
     let graph_base = sandbox.graph_base();
     let x_base = sandbox.x_base();
     let mut env: Vec<(&str, &str)> = vec![
@@ -40,9 +53,7 @@ pub async fn start_with_sandbox(
         ("BUZON_WORKERS_POLL_INTERVAL_SECS", "1"),
     ];
     env.extend_from_slice(extra_env);
-    let app = TestApp::start(db, &env).await;
-    sandbox.set_webhook_target(Some(app.base_url.clone()));
-    (app, sandbox)
+    TestApp::start(db, &env).await
 }
 
 /// Connects the sandbox's Facebook Page, WhatsApp number and X account with `buzon channel
