@@ -584,6 +584,29 @@ async fn settle(app: &TestApp, token: &str, conversation: i64, message: i64, act
     assert_eq!(response.status(), 200, "{action}");
 }
 
+/// The delivery status of the reply `text` in `conversation`.
+async fn reply_status(app: &TestApp, token: &str, conversation: i64, text: &str) -> String {
+    let detail = app
+        .api_get(token, &format!("/api/v1/conversations/{conversation}"))
+        .await;
+    detail["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|message| message["direction"] == "outbound" && message["text"] == text)
+        .and_then(|message| message["status"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Waits until the reply `text` has been settled as delivered to the customer: `sent` or later.
+async fn reply_settled(app: &TestApp, token: &str, conversation: i64, text: &str) -> String {
+    app.eventually(DELIVERY, &format!("{text:?} settled"), || async {
+        let status = reply_status(app, token, conversation, text).await;
+        matches!(status.as_str(), "sent" | "delivered" | "read").then_some(status)
+    })
+    .await
+}
+
 async fn a_send_the_platform_may_have_made_is_never_repeated(engine: Engine) {
     let Some(db) = TestDatabase::of(engine).await else {
         return;
@@ -604,82 +627,119 @@ async fn a_send_the_platform_may_have_made_is_never_repeated(engine: Engine) {
         )
         .expect("a WhatsApp message");
     let message = wait_for_message(&app, &agent, &customer.id).await;
-    let conversation = message["conversation_id"].as_i64().unwrap();
+    let whatsapp = message["conversation_id"].as_i64().unwrap();
+    let customer = sandbox
+        .inject(Injection::new(Source::Messenger, "¿tienen la talla 40?"))
+        .expect("a Messenger message");
+    let message = wait_for_message(&app, &agent, &customer.id).await;
+    let messenger = message["conversation_id"].as_i64().unwrap();
 
-    // The platform delivers the reply, then answers 500 (Graph code 1): the outcome is
-    // unknown, and buzon does not send it again.
+    // WhatsApp delivers the reply, then answers 500 (Graph code 1). buzon does not send it
+    // again; the status webhooks that follow carry the reference buzon sent
+    // (biz_opaque_callback_data), and settle it without anyone's help.
     sandbox.set_faults(Faults {
         accepted_then_500: 1.0,
         ..Faults::default()
     });
-    let delivered_then_500 = "Sí, te escribimos en cuanto salga del almacén";
-    let first = queue_reply(&app, &agent, conversation, delivered_then_500).await;
-    reply_reaches(&app, &agent, conversation, delivered_then_500, "unknown").await;
+    let settled_by_status = "Sí, te escribimos en cuanto salga del almacén";
+    queue_reply(&app, &agent, whatsapp, settled_by_status).await;
+    reply_settled(&app, &agent, whatsapp, settled_by_status).await;
     assert_eq!(sandbox.stats().accepted_then_failed, 1);
 
-    // The platform delivers the reply and never answers: unknown too, after the timeout.
+    // WhatsApp delivers the reply and never answers; its statuses arrive while buzon still
+    // waits. After the timeout the send is unknown, and the statuses kept settle it.
     sandbox.set_faults(Faults {
         accepted_then_silent: 1.0,
         ..Faults::default()
     });
-    let delivered_silently = "Y te mandamos el número de seguimiento";
-    let second = queue_reply(&app, &agent, conversation, delivered_silently).await;
-    reply_reaches(&app, &agent, conversation, delivered_silently, "unknown").await;
+    let settled_after_timeout = "Y te mandamos el número de seguimiento";
+    queue_reply(&app, &agent, whatsapp, settled_after_timeout).await;
+    reply_settled(&app, &agent, whatsapp, settled_after_timeout).await;
+    assert_eq!(sandbox.stats().accepted_then_silent, 1);
 
-    // The platform fails before acting with the same 500: still an unknown outcome to
-    // buzon, which cannot tell the two 500s apart.
+    // WhatsApp answers the same 500 before acting: no status will ever come, so the send
+    // waits for an agent.
     sandbox.set_faults(Faults {
         refused_with_500: 1.0,
         ..Faults::default()
     });
     let never_delivered = "Gracias por tu paciencia";
-    let third = queue_reply(&app, &agent, conversation, never_delivered).await;
-    reply_reaches(&app, &agent, conversation, never_delivered, "unknown").await;
+    let third = queue_reply(&app, &agent, whatsapp, never_delivered).await;
+    reply_reaches(&app, &agent, whatsapp, never_delivered, "unknown").await;
+
+    // Messenger delivers the reply, then answers 500: Messenger says nothing more, so the
+    // send waits for an agent too.
+    sandbox.set_faults(Faults {
+        accepted_then_500: 1.0,
+        ..Faults::default()
+    });
+    let messenger_delivered = "Sí, nos queda la 40 en negro";
+    let fourth = queue_reply(&app, &agent, messenger, messenger_delivered).await;
+    reply_reaches(&app, &agent, messenger, messenger_delivered, "unknown").await;
     sandbox.set_faults(Faults::default());
 
-    // A later reply goes out normally: the dispatcher has run since, and left the three alone.
+    // A later reply goes out normally: the dispatcher has run since, and left the two alone.
     let later = "¡Que tengas buen día!";
-    queue_reply(&app, &agent, conversation, later).await;
-    reply_reaches(&app, &agent, conversation, later, "sent").await;
-    assert_eq!(accepted_replies(&sandbox, delivered_then_500).len(), 1);
-    assert_eq!(accepted_replies(&sandbox, delivered_silently).len(), 1);
-    assert_eq!(accepted_replies(&sandbox, never_delivered).len(), 0);
+    queue_reply(&app, &agent, whatsapp, later).await;
+    reply_settled(&app, &agent, whatsapp, later).await;
+    for (text, times) in [
+        (settled_by_status, 1),
+        (settled_after_timeout, 1),
+        (never_delivered, 0),
+        (messenger_delivered, 1),
+    ] {
+        assert_eq!(accepted_replies(&sandbox, text).len(), times, "{text:?}");
+    }
     assert_eq!(
         app.db
             .scalar(&format!(
-                "SELECT COUNT(*) FROM outbox WHERE message_id IN ({first}, {second}, {third}) AND state = 'unknown'"
+                "SELECT COUNT(*) FROM outbox WHERE message_id IN ({third}, {fourth}) AND state = 'unknown'"
             ))
             .await,
-        3
+        2
     );
 
-    // The agent checks on the platform: the first two arrived, the third did not.
-    settle(&app, &agent, conversation, first, "arrived").await;
-    settle(&app, &agent, conversation, second, "arrived").await;
-    settle(&app, &agent, conversation, third, "send-again").await;
-    reply_reaches(&app, &agent, conversation, delivered_then_500, "sent").await;
-    reply_reaches(&app, &agent, conversation, delivered_silently, "sent").await;
-    reply_reaches(&app, &agent, conversation, never_delivered, "sent").await;
-    assert_eq!(accepted_replies(&sandbox, delivered_then_500).len(), 1);
-    assert_eq!(accepted_replies(&sandbox, delivered_silently).len(), 1);
-    assert_eq!(accepted_replies(&sandbox, never_delivered).len(), 1);
-    // Settling is for unknown sends only, and is audited.
+    // The agent checks on the platforms: the Messenger reply arrived, the WhatsApp one did not.
+    settle(&app, &agent, messenger, fourth, "arrived").await;
+    settle(&app, &agent, whatsapp, third, "send-again").await;
+    reply_reaches(&app, &agent, messenger, messenger_delivered, "sent").await;
+    reply_settled(&app, &agent, whatsapp, never_delivered).await;
+    for text in [
+        settled_by_status,
+        settled_after_timeout,
+        never_delivered,
+        messenger_delivered,
+    ] {
+        assert_eq!(
+            accepted_replies(&sandbox, text).len(),
+            1,
+            "{text:?} reached the customer once"
+        );
+    }
+    // Settling is for unknown sends only.
     let again = app
         .http
         .post(app.url(&format!(
-            "/api/v1/conversations/{conversation}/messages/{first}/send-again"
+            "/api/v1/conversations/{messenger}/messages/{fourth}/send-again"
         )))
         .bearer_auth(&agent)
         .send()
         .await
         .unwrap();
     assert!(again.status().is_client_error(), "{}", again.status());
-    assert_eq!(accepted_replies(&sandbox, delivered_then_500).len(), 1);
+    assert_eq!(accepted_replies(&sandbox, messenger_delivered).len(), 1);
+    // Who settled what is in the audit log: the platform twice, the agent twice.
     assert_eq!(
         app.db
-            .scalar("SELECT COUNT(*) FROM audit_log WHERE action IN ('message.arrived', 'message.send_again')")
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE actor = 'system:platform' AND action = 'message.arrived'")
             .await,
-        3
+        2
+    );
+    assert_eq!(
+        app.db
+            .scalar("SELECT COUNT(*) FROM audit_log WHERE actor LIKE 'token:%' AND action IN ('message.arrived', 'message.send_again')")
+            .await,
+        2
     );
     sandbox.shutdown().await;
     app.finish().await;

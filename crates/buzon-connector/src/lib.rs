@@ -86,6 +86,9 @@ pub enum InboundItem {
         error: Option<String>,
         /// The platform's time of the status.
         at: Timestamp,
+        /// The reference buzon sent with the message, when the platform echoes it (WhatsApp's
+        /// `biz_opaque_callback_data`): it settles a send whose answer was lost.
+        reference: Option<String>,
     },
     /// A known event that carries no message for the inbox (the echo of our own send, a read
     /// or delivery receipt, typing, the account's own post, a like of the Page…), named by

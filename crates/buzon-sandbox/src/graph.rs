@@ -799,7 +799,12 @@ fn whatsapp_send(shared: &Arc<Shared>, uri: &Uri, params: &Map<String, Value>) -
         );
     }
     let template_category = (kind == "template").then_some("utility");
-    let (wamid, outgoing) = world.whatsapp_outbound(&wa_id, &kind, template_category);
+    let reference = params
+        .get("biz_opaque_callback_data")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let (wamid, outgoing) =
+        world.whatsapp_outbound(&wa_id, &kind, template_category, reference.as_deref());
     record(
         &mut world,
         Source::Whatsapp,

@@ -827,12 +827,14 @@ impl World {
             .max()
     }
 
-    /// Records an accepted send and returns its wamid and the status webhooks to come.
+    /// Records an accepted send and returns its wamid and the status webhooks to come, which
+    /// echo the sender's `biz_opaque_callback_data` as the Cloud API does.
     pub fn whatsapp_outbound(
         &mut self,
         wa_id: &str,
         kind: &str,
         template_category: Option<&str>,
+        reference: Option<&str>,
     ) -> (String, Vec<Outgoing>) {
         let wamid = self.wamid(wa_id);
         let now = now_secs();
@@ -866,6 +868,22 @@ impl World {
                 if *status == "sent" {
                     conversation["expiration_timestamp"] = json!((now + 86_400).to_string());
                 }
+                let mut entry = json!({
+                    "id": wamid,
+                    "status": status,
+                    "timestamp": (now + (*delay_ms as i64) / 1000).to_string(),
+                    "recipient_id": wa_id,
+                    "conversation": conversation,
+                    "pricing": {
+                        "billable": billable,
+                        "pricing_model": "PMP",
+                        "type": pricing_type,
+                        "category": category,
+                    },
+                });
+                if let Some(reference) = reference {
+                    entry["biz_opaque_callback_data"] = json!(reference);
+                }
                 let body = json!({
                     "object": "whatsapp_business_account",
                     "entry": [{
@@ -874,19 +892,7 @@ impl World {
                             "value": {
                                 "messaging_product": "whatsapp",
                                 "metadata": self.whatsapp_metadata(),
-                                "statuses": [{
-                                    "id": wamid,
-                                    "status": status,
-                                    "timestamp": (now + (*delay_ms as i64) / 1000).to_string(),
-                                    "recipient_id": wa_id,
-                                    "conversation": conversation,
-                                    "pricing": {
-                                        "billable": billable,
-                                        "pricing_model": "PMP",
-                                        "type": pricing_type,
-                                        "category": category,
-                                    },
-                                }],
+                                "statuses": [entry],
                             },
                             "field": "messages",
                         }],

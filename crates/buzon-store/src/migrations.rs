@@ -27,6 +27,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (10, "0010_unparsed.sql"),
         (11, "0011_profiles.sql"),
         (12, "0012_early_statuses.sql"),
+        (13, "0013_status_references.sql"),
     ]
 );
 
@@ -46,6 +47,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (10, "0010_unparsed.sql"),
         (11, "0011_profiles.sql"),
         (12, "0012_early_statuses.sql"),
+        (13, "0013_status_references.sql"),
     ]
 );
 

@@ -553,6 +553,7 @@ impl Store {
         platform_id: &ExternalId,
         status: DeliveryStatus,
         error: Option<&str>,
+        reference: Option<&str>,
     ) -> Result<bool, StoreError> {
         let row = query("SELECT id, status FROM messages WHERE channel_id = $1 AND platform_id = $2 AND direction = 'outbound'")
             .bind(channel_id.get())
@@ -562,16 +563,18 @@ impl Store {
         let Some(row) = row else {
             // Not ours yet, or the status came first: kept until the send is recorded.
             query(
-                "INSERT INTO early_statuses (channel_id, platform_id, status, error, received_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
+                "INSERT INTO early_statuses (channel_id, platform_id, status, error, received_at, reference) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
                  status = excluded.status, error = COALESCE(excluded.error, early_statuses.error), \
-                 received_at = excluded.received_at",
+                 received_at = excluded.received_at, \
+                 reference = COALESCE(excluded.reference, early_statuses.reference)",
             )
             .bind(channel_id.get())
             .bind(platform_id.as_str())
             .bind(status.as_str())
             .bind(error.map(|error| bound_text(error, 2000)))
             .bind(Timestamp::now().as_millis())
+            .bind(reference.map(|reference| bound_text(reference, 600)))
             .execute(&self.write)
             .await?;
             return Ok(false);
@@ -592,6 +595,52 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Settles a send of unknown outcome on the platform's own word: a status carrying the
+    /// reference buzon sent with the message (WhatsApp's `biz_opaque_callback_data`, the
+    /// outbox row's idempotency key) proves the platform took it, as `platform_id`. The row
+    /// becomes `sent`, the message learns its platform id, and the audit log says the platform
+    /// settled it. A row still being sent, or one already settled, is left alone. Returns
+    /// whether a send was settled.
+    pub async fn settle_send_by_reference(
+        &self,
+        channel_id: ChannelId,
+        reference: &str,
+        platform_id: &ExternalId,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now().as_millis();
+        let mut tx = self.begin().await?;
+        let row = query(
+            "UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = $1 \
+             WHERE idempotency_key = $2 AND channel_id = $3 AND kind = 'reply' AND state = 'unknown' RETURNING message_id",
+        )
+        .bind(now)
+        .bind(reference)
+        .bind(channel_id.get())
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let message_id: i64 = rows::get(&row, "message_id")?;
+        query(
+            "UPDATE messages SET platform_id = $1, status = 'sent', error = NULL \
+             WHERE id = $2 AND status = 'unknown'",
+        )
+        .bind(platform_id.as_str())
+        .bind(message_id)
+        .execute(tx.conn())
+        .await?;
+        tx.audit(
+            "system:platform",
+            "message.arrived",
+            &format!("message:{message_id}"),
+            &serde_json::json!({ "platform_id": platform_id.as_str() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Records a send whose outcome is unknown: the row leaves the queue as `unknown` and the
     /// message says so, so nobody resends it blindly.
     pub async fn mark_outbox_unknown(
@@ -604,7 +653,8 @@ impl Store {
         let mut tx = self.write.begin().await?;
         let row = query(
             "UPDATE outbox SET state = 'unknown', last_error = $1, lease_owner = NULL, lease_until = NULL, updated_at = $2 \
-             WHERE id = $3 AND lease_owner = $4 AND state IN ('sending', 'unknown') AND kind = 'reply' RETURNING message_id",
+             WHERE id = $3 AND lease_owner = $4 AND state IN ('sending', 'unknown') AND kind = 'reply' \
+             RETURNING message_id",
         )
         .bind(bound_text(reason, 2000))
         .bind(now)
@@ -623,7 +673,68 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // The platform may have said so already, while the send was in flight.
+        self.settle_unknown_sends_from_kept_statuses().await?;
         Ok(true)
+    }
+
+    /// Settles every send of unknown outcome for which a kept status (one that arrived while
+    /// the send was in flight, see [`Store::apply_delivery_status`]) carries the send's
+    /// reference: the platform took it. Returns how many were settled.
+    pub async fn settle_unknown_sends_from_kept_statuses(&self) -> Result<u64, StoreError> {
+        let rows = query(
+            "SELECT o.channel_id, o.idempotency_key, o.message_id, e.platform_id FROM outbox o \
+             JOIN early_statuses e ON e.channel_id = o.channel_id AND e.reference = o.idempotency_key \
+             WHERE o.state = 'unknown' AND o.kind = 'reply' ORDER BY o.id LIMIT 100",
+        )
+        .fetch_all(&self.write)
+        .await?;
+        let mut settled = 0;
+        for row in &rows {
+            let channel_id = ChannelId(rows::get(row, "channel_id")?);
+            let key: String = rows::get(row, "idempotency_key")?;
+            let message_id = MessageId(rows::get(row, "message_id")?);
+            let platform_id = rows::external_id(row, "platform_id")?;
+            if self
+                .settle_send_by_reference(channel_id, &key, &platform_id)
+                .await?
+            {
+                self.apply_early_statuses(message_id, &platform_id).await?;
+                settled += 1;
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Applies the status kept for `platform_id` (see [`Store::apply_delivery_status`]) to the
+    /// message that now has it.
+    async fn apply_early_statuses(
+        &self,
+        message_id: MessageId,
+        platform_id: &ExternalId,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
+        let early = query(
+            "DELETE FROM early_statuses WHERE channel_id = (SELECT channel_id FROM messages WHERE id = $1) \
+             AND platform_id = $2 RETURNING status, error",
+        )
+        .bind(message_id.get())
+        .bind(platform_id.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(early) = early {
+            let status = DeliveryStatus::parse_lenient(&rows::get::<String>(&early, "status")?);
+            if DeliveryStatus::Sent.may_advance_to(status) {
+                query("UPDATE messages SET status = $1, error = COALESCE($2, error) WHERE id = $3 AND status = 'sent'")
+                    .bind(status.as_str())
+                    .bind(rows::get::<Option<String>>(&early, "error")?)
+                    .bind(message_id.get())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The newest inbound message of a conversation that is still on the platform, which a

@@ -58,6 +58,7 @@ conformance! {
     failed_sends_retry_or_fail_for_good_and_stuck_sends_become_unknown,
     a_send_starts_only_under_a_live_lease_and_its_sender_settles_it_after_expiry,
     an_unknown_send_waits_for_the_platform_or_a_person_and_early_statuses_apply_later,
+    a_status_carrying_a_sends_reference_settles_it_even_when_it_came_first,
     an_event_that_never_finishes_is_failed_after_bounded_attempts,
     the_audit_log_is_append_only,
     pruning_removes_finished_work_and_keeps_what_waits_for_someone,
@@ -66,6 +67,7 @@ conformance! {
     vips_sort_first_and_other_orders_page_in_their_own_order,
     labels_follow_a_person_across_linked_channels,
     flagged_authors_are_recognised_and_hides_are_queued,
+    a_flagged_authors_new_comment_is_stored_with_its_hide_in_one_transaction,
     status_changes_are_recorded_and_timelines_carry_every_event,
 }
 
@@ -1395,6 +1397,7 @@ async fn an_unknown_send_waits_for_the_platform_or_a_person_and_early_statuses_a
             channel,
             &ExternalId::parse("early-1").unwrap(),
             DeliveryStatus::Delivered,
+            None,
             None
         )
         .await
@@ -1452,6 +1455,110 @@ async fn an_unknown_send_waits_for_the_platform_or_a_person_and_early_statuses_a
         ),
         "a settled send is not settled twice"
     );
+}
+
+async fn a_status_carrying_a_sends_reference_settles_it_even_when_it_came_first(db: TestDb) {
+    let store = &db.store;
+    let ids = queue_replies(store, 3).await;
+    let t0 = Timestamp::now();
+    let claimed = store
+        .claim_outbox("d", 3, t0, t0.plus_millis(60_000))
+        .await
+        .unwrap();
+    let of = |id: OutboxId| claimed.iter().find(|item| item.id == id).unwrap();
+    let channel = claimed[0].channel_id;
+    let wamid = |n: u32| ExternalId::parse(format!("wamid.ref-{n}")).unwrap();
+
+    // The answer to the first send was lost; then a status with its reference arrives.
+    assert!(store
+        .mark_outbox_unknown(ids[0], "d", "HTTP 500")
+        .await
+        .unwrap());
+    assert!(store
+        .settle_send_by_reference(channel, &of(ids[0]).idempotency_key, &wamid(0))
+        .await
+        .unwrap());
+    store
+        .apply_delivery_status(
+            channel,
+            &wamid(0),
+            DeliveryStatus::Delivered,
+            None,
+            Some("key-0"),
+        )
+        .await
+        .unwrap();
+    let first = store.message(of(ids[0]).message_id).await.unwrap();
+    assert_eq!(first.status, DeliveryStatus::Delivered);
+    assert_eq!(first.platform_id, Some(wamid(0)));
+    assert_eq!(
+        store.outbox_item(ids[0]).await.unwrap().state,
+        OutboxState::Sent
+    );
+    // Settled once: the same reference again changes nothing.
+    assert!(!store
+        .settle_send_by_reference(channel, "key-0", &wamid(0))
+        .await
+        .unwrap());
+
+    // The second send's status comes while the send is still in flight (its answer is late):
+    // kept, and when the send is then given up as unknown, the kept status settles it.
+    assert!(!store
+        .settle_send_by_reference(channel, "key-1", &wamid(1))
+        .await
+        .unwrap());
+    assert!(!store
+        .apply_delivery_status(
+            channel,
+            &wamid(1),
+            DeliveryStatus::Read,
+            None,
+            Some("key-1")
+        )
+        .await
+        .unwrap());
+    assert!(store
+        .mark_outbox_unknown(ids[1], "d", "timed out")
+        .await
+        .unwrap());
+    let second = store.message(of(ids[1]).message_id).await.unwrap();
+    assert_eq!(second.platform_id, Some(wamid(1)));
+    assert_eq!(second.status, DeliveryStatus::Read);
+    assert_eq!(
+        store.outbox_item(ids[1]).await.unwrap().state,
+        OutboxState::Sent
+    );
+
+    // A reference of another channel, or of a send nobody lost, settles nothing.
+    let other = channel_of_kind(store, ChannelKind::Whatsapp).await;
+    assert!(store
+        .mark_outbox_unknown(ids[2], "d", "HTTP 500")
+        .await
+        .unwrap());
+    assert!(!store
+        .settle_send_by_reference(other, "key-2", &wamid(2))
+        .await
+        .unwrap());
+    assert!(!store
+        .settle_send_by_reference(channel, "key-nobody", &wamid(3))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.message(of(ids[2]).message_id).await.unwrap().status,
+        DeliveryStatus::Unknown
+    );
+    let audit = store.audit_log(&AuditFilter::default(), 50).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|entry| entry.actor == "system:platform" && entry.action == "message.arrived")
+            .count(),
+        2
+    );
+}
+
+async fn channel_of_kind(store: &Store, kind: ChannelKind) -> ChannelId {
+    channel(store, kind, "other-account").await.id
 }
 
 async fn an_event_that_never_finishes_is_failed_after_bounded_attempts(db: TestDb) {
@@ -1748,6 +1855,106 @@ async fn labels_follow_a_person_across_linked_channels(db: TestDb) {
         found.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![x_contact]
     );
+}
+
+async fn a_flagged_authors_new_comment_is_stored_with_its_hide_in_one_transaction(db: TestDb) {
+    let store = &db.store;
+    let page = channel(store, ChannelKind::Facebook, "p").await;
+    // Someone not flagged: stored, nothing queued.
+    let first = store
+        .ingest_message_hiding_flagged(&inbound(
+            &page,
+            "c1",
+            "comment:c1",
+            "troll-1",
+            "hola",
+            1_000,
+        ))
+        .await
+        .unwrap();
+    let IngestOutcome::Inserted {
+        conversation_id, ..
+    } = first
+    else {
+        panic!("stored")
+    };
+    let contact = store
+        .conversation(conversation_id)
+        .await
+        .unwrap()
+        .contact_id;
+    store
+        .tag_contact(contact, &[Label::parse("troll").unwrap()], &[])
+        .await
+        .unwrap();
+    // Flagged now: the next public comment comes with its hide and the audit line.
+    let second = store
+        .ingest_message_hiding_flagged(&inbound(
+            &page,
+            "c2",
+            "comment:c2",
+            "troll-1",
+            "idiots",
+            2_000,
+        ))
+        .await
+        .unwrap();
+    let IngestOutcome::Inserted { message_id, .. } = second else {
+        panic!("stored")
+    };
+    let audit = store.audit_log(&AuditFilter::default(), 50).await.unwrap();
+    assert!(
+        audit.iter().any(|entry| entry.actor == "system:auto-hide"
+            && entry.action == "message.hide"
+            && entry.target == format!("message:{}", message_id.get())),
+        "{audit:?}"
+    );
+    // A repeated delivery changes nothing: no second hide.
+    assert_eq!(
+        store
+            .ingest_message_hiding_flagged(&inbound(
+                &page,
+                "c2",
+                "comment:c2",
+                "troll-1",
+                "idiots",
+                2_000
+            ))
+            .await
+            .unwrap(),
+        IngestOutcome::Duplicate
+    );
+    // Without the rule, a flagged author's comment is stored and nothing is queued.
+    store
+        .ingest_message(&inbound(
+            &page,
+            "c3",
+            "comment:c3",
+            "troll-1",
+            "again",
+            3_000,
+        ))
+        .await
+        .unwrap();
+    // Exactly one hide was queued in all: the flagged author's comment under the rule.
+    let now = Timestamp::now();
+    let queued: Vec<MessageId> = store
+        .claim_outbox("probe", 50, now, now.plus_millis(10_000))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|item| {
+            matches!(
+                item.payload,
+                Ok(OutboxPayload::Moderate(ModerationPayload {
+                    action: ModerationAction::Hide,
+                    ..
+                }))
+            )
+        })
+        .map(|item| item.message_id)
+        .collect();
+    assert_eq!(queued, vec![message_id]);
 }
 
 async fn flagged_authors_are_recognised_and_hides_are_queued(db: TestDb) {

@@ -652,12 +652,17 @@ fn normalize_status(raw: Raw<'_>, account: Option<&ExternalId>) -> InboundItem {
         describe_errors(&readable(status.errors))
             .unwrap_or_else(|| "the platform gave no reason".to_owned())
     });
+    let reference = match status.biz_opaque_callback_data {
+        Loose::Ok(reference) if !reference.is_empty() => Some(reference),
+        _ => None,
+    };
     InboundItem::Status {
         account: account.clone(),
         platform_id,
         status: delivery,
         error,
         at,
+        reference,
     }
 }
 

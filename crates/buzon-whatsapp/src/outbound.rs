@@ -37,6 +37,9 @@ pub(crate) fn send_request<'a>(
         kind: "text",
         text: None,
         template: None,
+        // The Cloud API takes at most 512 characters.
+        biz_opaque_callback_data: Some(reply.idempotency_key.as_str())
+            .filter(|key| !key.is_empty() && key.chars().count() <= 512),
     };
     match &reply.template {
         Some(template) => {

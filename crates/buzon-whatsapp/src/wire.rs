@@ -432,8 +432,8 @@ impl<'de> Deserialize<'de> for StatusKind {
 }
 
 /// A status of one of our outbound messages. `recipient_id` is not read: it is absent for
-/// username (BSUID-only) users; `conversation`, `pricing` (CBP or PMP) and
-/// `biz_opaque_callback_data` are not read either.
+/// username (BSUID-only) users; `conversation` and `pricing` (CBP or PMP) are not read
+/// either. `biz_opaque_callback_data` echoes what the send carried.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Status {
     #[serde(default)]
@@ -444,6 +444,9 @@ pub(crate) struct Status {
     pub timestamp: Loose<Lenient>,
     #[serde(default)]
     pub errors: LooseList<GraphErrorItem>,
+    /// What the sender passed as `biz_opaque_callback_data` (buzon: its idempotency key).
+    #[serde(default)]
+    pub biz_opaque_callback_data: Loose<String>,
 }
 
 /// An error as webhooks carry it (`value.errors[]`, `messages[].errors[]`, `statuses[].errors[]`).
@@ -488,6 +491,10 @@ pub(crate) struct SendRequest<'a> {
     pub text: Option<OutgoingText<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<OutgoingTemplate<'a>>,
+    /// Echoed in this message's status webhooks: buzon's idempotency key of the send, so
+    /// that a send whose answer was lost is settled by the platform's own word.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biz_opaque_callback_data: Option<&'a str>,
 }
 
 #[derive(Debug, Serialize)]

@@ -295,23 +295,13 @@ impl Workers {
                     message.kind,
                     MessageKind::Comment | MessageKind::Post | MessageKind::Mention
                 );
-                let outcome = self
-                    .store
-                    .ingest_message(&to_new_message(&channel, message))
-                    .await?;
-                if let IngestOutcome::Inserted {
-                    message_id,
-                    conversation_id,
-                } = outcome
-                {
-                    // An optional per-channel rule: new public comments of trolls and
-                    // spammers are hidden on the platform (through the outbox, as always).
-                    if public
-                        && channel.auto_hide_flagged
-                        && self.store.author_flagged(message_id).await?
-                    {
-                        self.hide_flagged(conversation_id, message_id).await;
-                    }
+                let new = to_new_message(&channel, message);
+                // An optional per-channel rule: new public messages of trolls and spammers
+                // are hidden on the platform, the hide queued with the message itself.
+                if public && channel.auto_hide_flagged {
+                    self.store.ingest_message_hiding_flagged(&new).await?;
+                } else {
+                    self.store.ingest_message(&new).await?;
                 }
             }
             InboundItem::Edited(message) => {
@@ -341,33 +331,35 @@ impl Workers {
                 platform_id,
                 status,
                 error,
+                reference,
                 ..
             } => {
+                // A send whose answer was lost, settled by the platform's own word.
+                if let Some(reference) = &reference {
+                    if self
+                        .store
+                        .settle_send_by_reference(channel.id, reference, &platform_id)
+                        .await?
+                    {
+                        tracing::info!(
+                            platform_id = %platform_id,
+                            "a send of unknown outcome settled by the platform's status"
+                        );
+                    }
+                }
                 self.store
-                    .apply_delivery_status(channel.id, &platform_id, status, error.as_deref())
+                    .apply_delivery_status(
+                        channel.id,
+                        &platform_id,
+                        status,
+                        error.as_deref(),
+                        reference.as_deref(),
+                    )
                     .await?;
             }
             InboundItem::Known { .. } | InboundItem::Unrecognized { .. } => {}
         }
         Ok(Applied::Stored)
-    }
-
-    /// Queues hiding a flagged author's new public message, as the auto-hide rule. A failure
-    /// is logged: the message is stored either way (queuing the hide in the ingest
-    /// transaction itself is the message engine's work).
-    async fn hide_flagged(&self, conversation: ConversationId, message: MessageId) {
-        let hidden = self
-            .app
-            .moderate(
-                &Actor::System("auto-hide"),
-                conversation,
-                message,
-                ModerationAction::Hide,
-            )
-            .await;
-        if let Err(err) = hidden {
-            tracing::warn!(error = %err, "auto-hide: could not queue the hide");
-        }
     }
 
     /// The dispatcher, until `stop` turns true.
@@ -396,6 +388,8 @@ impl Workers {
                 count = stuck,
                 "sends whose dispatcher died mid-send are now of unknown outcome"
             );
+            // The platform may have said already that it took them.
+            self.store.settle_unknown_sends_from_kept_statuses().await?;
         }
         let items = self
             .store

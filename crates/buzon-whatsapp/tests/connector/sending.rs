@@ -191,6 +191,8 @@ async fn a_text_reply_is_posted_to_the_numbers_messages_edge_with_the_token() {
         json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
+            // Echoed in the message's status webhooks: it settles a send whose answer is lost.
+            "biz_opaque_callback_data": "reply-1",
             "to": "16505551234",
             "type": "text",
             "text": {"preview_url": false, "body": "Yes, in blue and red."}
@@ -198,7 +200,10 @@ async fn a_text_reply_is_posted_to_the_numbers_messages_edge_with_the_token() {
     );
     // The same shape as Meta's documented request.
     let documented: Value = serde_json::from_slice(&fixture("send_text_request.json")).unwrap();
-    assert_eq!(keys(&request.body), keys(&documented));
+    // Plus the optional `biz_opaque_callback_data` the documented example leaves out.
+    let mut sent_keys = keys(&request.body);
+    sent_keys.retain(|key| key != "biz_opaque_callback_data");
+    assert_eq!(sent_keys, keys(&documented));
     assert_eq!(keys(&request.body["text"]), keys(&documented["text"]));
 }
 
@@ -218,6 +223,8 @@ async fn a_reply_to_a_username_user_goes_to_the_bsuid_as_recipient() {
         json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
+            // Echoed in the message's status webhooks: it settles a send whose answer is lost.
+            "biz_opaque_callback_data": "reply-1",
             "recipient": "US.13491208655302741918",
             "type": "text",
             "text": {"preview_url": false, "body": "hola"}
@@ -250,6 +257,8 @@ async fn a_template_is_sent_instead_of_the_text_when_the_reply_carries_one() {
         json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
+            // Echoed in the message's status webhooks: it settles a send whose answer is lost.
+            "biz_opaque_callback_data": "reply-1",
             "to": "16505551234",
             "type": "template",
             "template": {

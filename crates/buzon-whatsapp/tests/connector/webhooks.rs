@@ -186,6 +186,27 @@ fn a_sent_status_is_reported_for_the_wamid() {
             status: DeliveryStatus::Sent,
             error: None,
             at: Timestamp::from_secs(1_698_266_945),
+            reference: None,
+        }]
+    );
+}
+
+#[test]
+fn a_status_echoes_the_reference_the_send_carried() {
+    // `biz_opaque_callback_data` of the send, echoed by the Cloud API in its statuses.
+    let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+        "messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"1122334455667"},
+        "statuses":[{"id":"wamid.ref","status":"delivered","timestamp":"1698266945","recipient_id":"16505551234",
+                     "biz_opaque_callback_data":"user:3:reply-7"}]}}]}]}"#;
+    assert_eq!(
+        normalize(body).unwrap(),
+        vec![InboundItem::Status {
+            account: id("1122334455667"),
+            platform_id: id("wamid.ref"),
+            status: DeliveryStatus::Delivered,
+            error: None,
+            at: Timestamp::from_secs(1_698_266_945),
+            reference: Some("user:3:reply-7".into()),
         }]
     );
 }
@@ -202,6 +223,7 @@ fn a_failed_status_carries_code_title_and_details() {
                 "130472 User's number is part of an experiment: Failed to send message because this user's phone number is part of an experiment".into()
             ),
             at: Timestamp::from_secs(1_689_380_458),
+            reference: None,
         }]
     );
 }
@@ -216,6 +238,7 @@ fn a_status_for_a_username_user_without_recipient_id_is_accepted() {
             status: DeliveryStatus::Delivered,
             error: None,
             at: Timestamp::from_secs(1_750_030_073),
+            reference: None,
         }]
     );
 }
@@ -421,6 +444,7 @@ fn every_entry_change_message_and_status_of_a_batch_is_read() {
             status: DeliveryStatus::Read,
             error: None,
             at: Timestamp::from_secs(12),
+            reference: None,
         }
     );
     assert!(
