@@ -391,3 +391,79 @@ async fn signed_json_we_do_not_understand_is_kept_with_its_error_and_replayable(
     .await;
     app.finish().await;
 }
+
+#[tokio::test]
+async fn live_updates_follow_a_hide_not_only_new_messages() {
+    let app = TestApp::start(TestDatabase::sqlite(), &[]).await;
+    add_channel(
+        &app,
+        &[
+            "facebook",
+            "--page-id",
+            "1234567890321",
+            "--page-token",
+            "EAAB-test-token",
+        ],
+    )
+    .await;
+    buzon_tests::web::add_user(&app, "ana@shop.example", "agent").await;
+    let session = buzon_tests::web::Session::start(&app, "ana@shop.example").await;
+    // The recorded comment, written by a visitor (the recording has the Page as author).
+    let mut added: Value =
+        serde_json::from_slice(&fixture("facebook/feed_comment_add.json")).unwrap();
+    added["entry"][0]["changes"][0]["value"]["from"]["id"] = "7001".into();
+    let added = serde_json::to_vec(&added).unwrap();
+    assert_eq!(
+        app.post_signed_webhook("facebook", &added).await.status(),
+        200
+    );
+    let comment = "901097836652708_903438993085259";
+    app.eventually(WAIT, "the comment", || async {
+        let stored = app
+            .db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM messages WHERE platform_id = '{comment}'"
+            ))
+            .await;
+        (stored == 1).then_some(())
+    })
+    .await;
+    let mut events = session.get(&app, "/events").await;
+    let first = String::from_utf8_lossy(&events.chunk().await.unwrap().unwrap()).into_owned();
+    // Hiding changes no message count and no outbox row: the live version still moves.
+    // The Page hides it (the recorded hide, aimed at this comment).
+    let hide = String::from_utf8(fixture("facebook/feed_comment_hide.json"))
+        .unwrap()
+        .replace("900728623356296_900744590021366", comment);
+    assert_eq!(
+        app.post_signed_webhook("facebook", hide.as_bytes())
+            .await
+            .status(),
+        200
+    );
+    let next = tokio::time::timeout(WAIT, async {
+        loop {
+            let chunk = events
+                .chunk()
+                .await
+                .unwrap()
+                .expect("the stream stays open");
+            let text = String::from_utf8_lossy(&chunk).into_owned();
+            if text.contains("data:") && text != first {
+                return text;
+            }
+        }
+    })
+    .await
+    .expect("a live update after the hide");
+    assert!(next.starts_with("event: activity"), "{next}");
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT hidden FROM messages WHERE platform_id = '{comment}'"
+            ))
+            .await,
+        1
+    );
+    app.finish().await;
+}

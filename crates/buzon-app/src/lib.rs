@@ -68,6 +68,8 @@ struct Inner {
     metrics: Metrics,
     settings: AppSettings,
     wake_workers: Arc<Notify>,
+    /// Pokes the live watcher: something visible changed in this process.
+    live_wake: Notify,
     reports: reports::Reports,
     live: watch::Sender<String>,
     http: HttpClient,
@@ -88,6 +90,7 @@ impl App {
                 metrics: Metrics::default(),
                 settings,
                 wake_workers: Arc::new(Notify::new()),
+                live_wake: Notify::new(),
                 reports: reports::Reports::new(calendar),
                 live: watch::channel(String::new()).0,
                 http: HttpClient::new(Duration::from_secs(20)),
@@ -106,9 +109,22 @@ impl App {
         self.inner.wake_workers.clone()
     }
 
-    /// Wakes the workers (new inbound events or outbox rows).
+    /// Wakes the workers (new inbound events or outbox rows), and the live updates.
     pub fn wake_workers(&self) {
         self.inner.wake_workers.notify_waiters();
+        self.activity_changed();
+    }
+
+    /// Wakes the workers without poking the live updates (they are the ones waking them).
+    pub(crate) fn inner_wake_workers_only(&self) {
+        self.inner.wake_workers.notify_waiters();
+    }
+
+    /// Says that something readers can see changed in this process (a message stored, a send
+    /// settled): the live updates read the activity version at once instead of at their next
+    /// slow poll. Changes made by other nodes arrive through the database (PostgreSQL NOTIFY).
+    pub fn activity_changed(&self) {
+        self.inner.live_wake.notify_one();
     }
 
     /// Whether an OAuth sign-in is configured for connecting channels of `kind`.
@@ -151,6 +167,10 @@ impl App {
 
     pub(crate) fn live_sender(&self) -> &watch::Sender<String> {
         &self.inner.live
+    }
+
+    pub(crate) fn live_wake(&self) -> &Notify {
+        &self.inner.live_wake
     }
 }
 

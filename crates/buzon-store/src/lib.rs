@@ -126,6 +126,21 @@ pub struct Store {
     /// Reads. On PostgreSQL the same pool as `write`.
     read: AnyPool,
     cipher: Cipher,
+    /// The PostgreSQL URL, for the connection that listens to other nodes' changes.
+    listen_url: Option<std::sync::Arc<str>>,
+}
+
+/// Changes committed by any node of a PostgreSQL installation (`LISTEN buzon_activity`; see
+/// migration 0014). SQLite has none: one process writes, and signals itself in memory.
+pub struct ActivityListener(sqlx::postgres::PgListener);
+
+impl ActivityListener {
+    /// Waits for the next committed change. After a lost connection it reconnects by itself
+    /// (a change made meanwhile may be missed: callers keep a slow poll as well).
+    pub async fn next(&mut self) -> Result<(), StoreError> {
+        self.0.recv().await?;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -163,6 +178,7 @@ impl Store {
                     write,
                     read,
                     cipher,
+                    listen_url: None,
                 })
             }
             Engine::Postgres => {
@@ -176,6 +192,7 @@ impl Store {
                     write: pool.clone(),
                     read: pool,
                     cipher,
+                    listen_url: Some(url.url.as_str().into()),
                 })
             }
         }
@@ -189,6 +206,16 @@ impl Store {
     /// The engine behind this store.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// A listener for the changes every node commits, on PostgreSQL; `None` on SQLite.
+    pub async fn activity_listener(&self) -> Result<Option<ActivityListener>, StoreError> {
+        let Some(url) = &self.listen_url else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen("buzon_activity").await?;
+        Ok(Some(ActivityListener(listener)))
     }
 
     /// Checks that the database answers, for `/healthz`.

@@ -28,6 +28,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (11, "0011_profiles.sql"),
         (12, "0012_early_statuses.sql"),
         (13, "0013_status_references.sql"),
+        (14, "0014_live_changes.sql"),
     ]
 );
 
@@ -48,6 +49,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (11, "0011_profiles.sql"),
         (12, "0012_early_statuses.sql"),
         (13, "0013_status_references.sql"),
+        (14, "0014_live_changes.sql"),
     ]
 );
 

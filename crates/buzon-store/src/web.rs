@@ -117,15 +117,17 @@ impl Store {
     pub async fn activity_version(&self) -> Result<String, StoreError> {
         let row = query(
             "SELECT (SELECT COALESCE(MAX(id), 0) FROM messages) AS messages, \
+             (SELECT COALESCE(MAX(changed), 0) FROM messages) AS changed, \
              (SELECT COALESCE(MAX(updated_at), 0) FROM outbox) AS outbox, \
              (SELECT COALESCE(MAX(id), 0) FROM audit_log) AS changes",
         )
         .fetch_one(&self.read)
         .await?;
         let messages: i64 = rows::get(&row, "messages")?;
+        let changed: i64 = rows::get(&row, "changed")?;
         let outbox: i64 = rows::get(&row, "outbox")?;
         let changes: i64 = rows::get(&row, "changes")?;
-        Ok(format!("{messages}:{outbox}:{changes}"))
+        Ok(format!("{messages}:{changed}:{outbox}:{changes}"))
     }
 }
 

@@ -83,7 +83,12 @@ impl Workers {
     pub async fn run_normalizer(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
             let worked = match self.normalize_once().await {
-                Ok(count) => count > 0,
+                Ok(count) => {
+                    if count > 0 {
+                        self.app.activity_changed();
+                    }
+                    count > 0
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "normalizer: store unavailable");
                     false
@@ -366,7 +371,12 @@ impl Workers {
     pub async fn run_dispatcher(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
             let worked = match self.dispatch_once(&stop).await {
-                Ok(count) => count > 0,
+                Ok(count) => {
+                    if count > 0 {
+                        self.app.activity_changed();
+                    }
+                    count > 0
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "dispatcher: store unavailable");
                     false
