@@ -259,6 +259,11 @@ impl TestApp {
         }
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().and_then(|child| child.id())
+    }
+
     /// Kills the server with SIGKILL, as a crash or a power cut would, and waits for it.
     pub async fn kill(&mut self) {
         let mut child = self.child.take().expect("the server is running");
