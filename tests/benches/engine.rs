@@ -1,7 +1,7 @@
 //! Benchmark: the message engine end to end, with the real release binary over HTTP on this
 //! machine (the load generator shares its cores). Run with
-//! `cargo bench -p buzon-tests --bench engine`: it builds `target/release/buzon` first, then
-//! measures SQLite, and PostgreSQL too when `BUZON_TEST_POSTGRES_URL` is set (a user allowed
+//! `cargo build --release -p buzon && cargo bench -p buzon-tests --bench engine` (it runs
+//! `target/release/buzon`) and measures SQLite, and PostgreSQL too when `BUZON_TEST_POSTGRES_URL` is set (a user allowed
 //! to create databases). It prints a table and writes `target/bench-engine.json`.
 //!
 //! Per engine, in one run:
@@ -363,6 +363,7 @@ async fn measure(engine: Engine, table: &mut Vec<serde_json::Value>) {
         },
         "peak_rss_mib": rss,
     });
+    eprintln!("{engine:?}: {row}");
     table.push(row);
     app.finish().await;
 }
@@ -370,20 +371,16 @@ async fn measure(engine: Engine, table: &mut Vec<serde_json::Value>) {
 #[tokio::main]
 async fn main() {
     let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The release binary is built by the documented command before the benchmarks run
+    // (`cargo build --release -p buzon && cargo bench ...`): cargo holds its build lock while
+    // a bench runs, so a bench cannot build it itself.
     if std::env::var("BUZON_TEST_BIN").is_err() {
-        let built = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--release", "-p", "buzon", "--quiet"])
-            .current_dir(&workspace)
-            .status()
-            .expect("cargo runs");
-        assert!(built.success(), "the release binary builds");
-        std::env::set_var(
-            "BUZON_TEST_BIN",
-            workspace
-                .join("target/release/buzon")
-                .canonicalize()
-                .unwrap(),
+        let binary = workspace.join("target/release/buzon");
+        assert!(
+            binary.exists(),
+            "build the release binary first: cargo build --release -p buzon"
         );
+        std::env::set_var("BUZON_TEST_BIN", binary.canonicalize().unwrap());
     }
     let mut table = Vec::new();
     measure(Engine::Sqlite, &mut table).await;

@@ -1,9 +1,13 @@
-//! Benchmark: the reports page, the metrics API and the public response-time JSON over a
-//! SQLite database with 1,000,000 messages, served by the real router in-process (no network)
-//! and timed at the server. Run with `cargo bench -p buzon-tests --bench reports`.
+//! Benchmark: the queries of a busy store — the inbox list with filters, search, the
+//! conversation view, the reports page, the metrics API and the public response-time JSON —
+//! over 1,000,000 messages in 100,000 conversations, served by the real router in-process (no
+//! network) and timed at the server. Run with `cargo bench -p buzon-tests --bench reports`:
+//! SQLite, and PostgreSQL too when `BUZON_TEST_POSTGRES_URL` is set (a database
+//! `buzon_bench_reports` is created beside it). Writes `target/bench-queries.json`.
 //!
-//! The database is seeded once with batched INSERTs in transactions (a minute or two) and kept
-//! in `target/bench-reports/` for later runs; delete it to reseed. Targets: the reports page
+//! Each database is seeded once with batched INSERTs in transactions (fixed seed; a minute or
+//! two) and kept for later runs (`target/bench-reports/`, or the PostgreSQL database); delete it
+//! to reseed. Targets: the reports page
 //! under 300 ms, the public JSON under 5 ms. Printed: the index build a node does once when it
 //! starts, reports for queries asked for the first time (computed from the index), a report
 //! after 1,000 new messages (read from the journal), and warm figures (kept reports).
@@ -19,6 +23,8 @@ use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 const MESSAGES: usize = 1_000_000;
+/// Conversations of 4 to 16 messages, 10 on average.
+const CONVERSATIONS: usize = 100_000;
 const DAYS: i64 = 90;
 const DAY: i64 = 24 * 60 * 60 * 1000;
 
@@ -26,19 +32,62 @@ const DAY: i64 = 24 * 60 * 60 * 1000;
 async fn main() {
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-reports");
     std::fs::create_dir_all(&dir).expect("bench folder");
-    let url = format!("sqlite://{}/reports.db", dir.display());
+    let mut results = Vec::new();
+    run(
+        "SQLite",
+        &format!("sqlite://{}/reports.db", dir.display()),
+        &mut results,
+    )
+    .await;
+    if let Ok(base) = std::env::var("BUZON_TEST_POSTGRES_URL") {
+        let url = postgres_database(&base, "buzon_bench_reports").await;
+        run("PostgreSQL", &url, &mut results).await;
+    }
+    let out = dir.join("../bench-queries.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&results).unwrap()).unwrap();
+    println!("\nwritten to {}", out.display());
+}
+
+/// The URL of database `name` on the server of `base`, created if it does not exist.
+async fn postgres_database(base: &str, name: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(base)
+        .await
+        .expect("PostgreSQL answers");
+    let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&pool)
+        .await
+        .expect("pg_database")
+        .is_some();
+    if !exists {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .expect("create the bench database");
+    }
+    pool.close().await;
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("a PostgreSQL URL names its database");
+    format!("{server}/{name}")
+}
+
+async fn run(engine: &str, url: &str, results: &mut Vec<serde_json::Value>) {
     let cipher = Cipher::from_key_text(&"11".repeat(32)).expect("key");
-    let store = Store::connect(&DatabaseUrl::parse(&url).expect("url"), cipher)
+    let store = Store::connect(&DatabaseUrl::parse(url).expect("url"), cipher)
         .await
         .expect("store");
     store.migrate().await.expect("migrate");
     let now = Timestamp::now().as_millis();
     if store.list_channels().await.expect("channels").is_empty() {
         let started = Instant::now();
-        seed(&store, &url, now).await;
+        seed(&store, url, now).await;
         eprintln!("seeded {MESSAGES} messages in {:.1?}", started.elapsed());
     } else {
-        eprintln!("reusing the seeded database in {}", dir.display());
+        eprintln!("reusing the seeded {engine} database");
     }
     let user = match store
         .create_user("bench-reports@shop.example", "Bench", Role::Viewer, "x")
@@ -83,7 +132,7 @@ async fn main() {
     let state = AppState::new(app, WebSettings::default(), stopping);
     let router = buzon_web::router(state);
 
-    println!("reports over {MESSAGES} messages in {DAYS} days (SQLite):");
+    println!("reports over {MESSAGES} messages in {DAYS} days ({engine}):");
     // A node builds its in-memory index once, when it starts (the refresh task does it when
     // serving; here the first request does).
     let started = Instant::now();
@@ -158,7 +207,37 @@ async fn main() {
         ms(started.elapsed())
     );
 
+    let conversation = CONVERSATIONS / 2;
     let scenarios = [
+        ("inbox, first page", "/inbox".to_owned(), 200),
+        (
+            "inbox, longest waiting",
+            "/inbox?sort=waiting".to_owned(),
+            200,
+        ),
+        ("inbox, one channel", "/inbox?channel=2".to_owned(), 200),
+        ("inbox, one label", "/inbox?tag=refund".to_owned(), 200),
+        ("inbox, resolved", "/inbox?status=resolved".to_owned(), 200),
+        (
+            "inbox, trolls & spam view",
+            "/inbox?view=trolls".to_owned(),
+            100,
+        ),
+        (
+            "search, a rare word (1 message)",
+            "/inbox?q=4242".to_owned(),
+            100,
+        ),
+        (
+            "search, a common word (50% of messages)",
+            "/inbox?q=gracias".to_owned(),
+            100,
+        ),
+        (
+            "conversation view (4 to 16 messages)",
+            format!("/conversations/{conversation}"),
+            200,
+        ),
         ("reports page", "/reports".to_owned(), 40),
         (
             "reports page, Spanish",
@@ -193,15 +272,20 @@ async fn main() {
             size = body.len();
         }
         times.sort();
+        let p50 = ms(times[times.len() / 2]);
+        let p99 = ms(times[(times.len() * 99 / 100).min(times.len() - 1)]);
         println!(
-            "  warm: {name:<36} median {:>8.3} ms   p95 {:>8.3} ms   max {:>8.3} ms   ({} runs, {} KiB)",
-            ms(times[times.len() / 2]),
-            ms(times[times.len() * 95 / 100]),
+            "  warm: {name:<42} p50 {p50:>8.3} ms   p99 {p99:>8.3} ms   max {:>8.3} ms   ({} runs, {} KiB)",
             ms(times[times.len() - 1]),
             runs,
             size / 1024
         );
+        results.push(serde_json::json!({
+            "engine": engine, "query": name, "path": path, "runs": runs,
+            "p50_ms": p50, "p99_ms": p99, "max_ms": ms(times[times.len() - 1]),
+        }));
     }
+    println!("  process memory after the run: {}", resident_memory());
 }
 
 /// The process's resident memory, as Linux reports it.
@@ -249,7 +333,7 @@ async fn get_as(router: &axum::Router, path: &str, cookie: &str, language: &str)
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// 1,000,000 messages over 90 days: conversations of 2 to 8 messages (customers and agents
+/// 1,000,000 messages over 90 days: about 100,000 conversations of 4 to 16 messages (customers and agents
 /// taking turns), three channels, six agents, labels on a third of them, 2% trolls, most
 /// resolved, arrivals following office hours.
 async fn seed(store: &Store, url: &str, now: i64) {
@@ -343,7 +427,7 @@ async fn seed(store: &Store, url: &str, now: i64) {
         if random() % 50 == 0 {
             troll_rows.push(format!("({contact}, 'troll', {at})"));
         }
-        let length = 2 + (random() % 7) as usize;
+        let length = 4 + (random() % 13) as usize;
         let mut last = at;
         let mut first_at = at;
         for turn in 0..length.min(MESSAGES - messages) {
@@ -423,6 +507,17 @@ async fn seed(store: &Store, url: &str, now: i64) {
     )
     .await;
     tx.commit().await.expect("commit");
+    // Rows were inserted with their ids: PostgreSQL's identities must move past them.
+    if url.starts_with("postgres") {
+        for table in ["contacts", "conversations", "messages"] {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+            ))
+            .execute(&pool)
+            .await
+            .expect("identity moved");
+        }
+    }
     sqlx::query("ANALYZE").execute(&pool).await.ok();
     pool.close().await;
     eprintln!("\r  {messages} messages in {conversation} conversations");

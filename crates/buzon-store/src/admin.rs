@@ -113,22 +113,6 @@ impl Store {
         Ok(())
     }
 
-    /// Records that something arrived for a channel (a webhook or a polled page), without
-    /// changing its health. Written at most once a minute per channel.
-    pub async fn touch_channel(&self, id: ChannelId) -> Result<(), StoreError> {
-        let now = Timestamp::now().as_millis();
-        query(
-            "UPDATE channels SET last_success_at = $1 WHERE id = $2 \
-             AND (last_success_at IS NULL OR last_success_at < $3)",
-        )
-        .bind(now)
-        .bind(id.get())
-        .bind(now - 60_000)
-        .execute(&self.write)
-        .await?;
-        Ok(())
-    }
-
     /// The rate-limit and error times of a channel.
     pub async fn channel_limits(&self, id: ChannelId) -> Result<ChannelLimits, StoreError> {
         let row = query("SELECT rate_limited_until, last_error_at FROM channels WHERE id = $1")
@@ -476,4 +460,27 @@ where
         .fetch_one(executor)
         .await?;
     rows::get(&row, "n")
+}
+
+impl StoreTx {
+    /// Records that something arrived for a channel (a webhook or a polled page), without
+    /// changing its health. Written at most once a minute per channel.
+    pub async fn touch_channel(&mut self, id: ChannelId) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_millis();
+        query(
+            "UPDATE channels SET last_success_at = $1 WHERE id = $2 \
+             AND (last_success_at IS NULL OR last_success_at < $3)",
+        )
+        .bind(now)
+        .bind(id.get())
+        .bind(now - 60_000)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+}
+
+one_transaction! {
+    /// The same as [`StoreTx::touch_channel`], in a transaction of its own.
+    pub async fn touch_channel(&self, id: ChannelId) -> Result<(), StoreError>;
 }

@@ -70,6 +70,16 @@ const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
      WHERE contact_id IN (SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
        JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL)";
 
+/// Sets the priority of one conversation (`$1`) from its author's person's labels. A new
+/// message changes no label, so ingest refreshes only its own conversation; label changes
+/// refresh every conversation of the person ([`REFRESH_PRIORITY`]).
+const REFRESH_CONVERSATION_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
+     EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = conversations.contact_id AND f.label IN ('vip', 'influencer')) \
+     OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
+       JOIN contact_labels f ON f.contact_id = k2.id \
+       WHERE k1.id = conversations.contact_id AND k1.person_id IS NOT NULL AND f.label IN ('vip', 'influencer')) \
+     THEN 1 ELSE 0 END WHERE id = $1";
+
 /// The ids of the contacts of the same person as contact `$1` (itself included).
 const SAME_PERSON: &str =
     "SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
@@ -102,6 +112,7 @@ impl Store {
         message: &NewInboundMessage,
         hide_if_flagged: bool,
     ) -> Result<IngestOutcome, StoreError> {
+        // The common repeat is answered from a reader, without taking the writer.
         let seen = query("SELECT id FROM messages WHERE channel_id = $1 AND platform_id = $2")
             .bind(message.channel_id.get())
             .bind(message.platform_id.as_str())
@@ -110,12 +121,41 @@ impl Store {
         if seen.is_some() {
             return Ok(IngestOutcome::Duplicate);
         }
+        let mut tx = self.begin().await?;
+        let outcome = tx.ingest_message(message, hide_if_flagged).await?;
+        if matches!(outcome, IngestOutcome::Inserted { .. }) {
+            tx.commit().await?;
+        }
+        // A duplicate: the transaction is dropped, so the author and conversation touches
+        // are undone too and a repeat changes nothing.
+        Ok(outcome)
+    }
+}
+
+impl StoreTx {
+    /// Stores an inbound message in this transaction, exactly once per (channel, platform
+    /// id), creating its author and conversation as needed; with `hide_if_flagged`, a flagged
+    /// author's message is hidden in the same transaction (see
+    /// [`Store::ingest_message_hiding_flagged`]). A message already stored, by this
+    /// transaction or another, is a `Duplicate` and changes no message.
+    pub async fn ingest_message(
+        &mut self,
+        message: &NewInboundMessage,
+        hide_if_flagged: bool,
+    ) -> Result<IngestOutcome, StoreError> {
+        let seen = query("SELECT id FROM messages WHERE channel_id = $1 AND platform_id = $2")
+            .bind(message.channel_id.get())
+            .bind(message.platform_id.as_str())
+            .fetch_optional(self.conn())
+            .await?;
+        if seen.is_some() {
+            return Ok(IngestOutcome::Duplicate);
+        }
         let now = Timestamp::now().as_millis();
         let created_at = message.created_at.as_millis();
         let text = bound_text(&message.text, MAX_MESSAGE_BYTES);
         let thread_key = bound_text(&message.thread_key, 512);
-        let mut tx = self.begin().await?;
-
+        let tx = self;
         let contact = query(
             "INSERT INTO contacts (channel_id, platform_id, name, handle, created_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
@@ -171,9 +211,8 @@ impl Store {
         .fetch_optional(tx.conn())
         .await?;
         let Some(inserted) = inserted else {
-            // Another delivery of the same message won the race: undo the author and
-            // conversation touches too, so a duplicate changes nothing.
-            drop(tx);
+            // Another node's delivery of the same message won the race (PostgreSQL waited for
+            // it): the author and conversation it touched are the same ones.
             return Ok(IngestOutcome::Duplicate);
         };
         let message_id: i64 = rows::get(&inserted, "id")?;
@@ -204,8 +243,8 @@ impl Store {
         .bind(conversation_id)
         .execute(tx.conn())
         .await?;
-        query(REFRESH_PRIORITY)
-            .bind(contact_id)
+        query(REFRESH_CONVERSATION_PRIORITY)
+            .bind(conversation_id)
             .execute(tx.conn())
             .await?;
         if hide_if_flagged && author_flagged_on(tx.conn(), MessageId(message_id)).await? {
@@ -219,13 +258,14 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
         Ok(IngestOutcome::Inserted {
             message_id: MessageId(message_id),
             conversation_id: ConversationId(conversation_id),
         })
     }
+}
 
+impl Store {
     /// One page of the queue in the filter's order.
     pub async fn list_conversations(
         &self,

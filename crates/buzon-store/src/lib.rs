@@ -29,7 +29,9 @@ pub use buzon_core::{AuditFilter, ChannelLimits, Note, QueueDepths, ReplyTemplat
 pub use error::StoreError;
 pub use maintenance::{Pruned, Retention};
 pub use profiles::ProfileRequest;
-pub use queues::{ClaimedEvent, ClaimedOutbox, QueuedReply};
+pub use queues::{
+    BatchWritten, ClaimedEvent, ClaimedOutbox, EventEnd, EventResult, EventWrite, QueuedReply,
+};
 pub use reports::{StatusChange, API_AGENT};
 pub use secrets::{Cipher, CipherError};
 pub use tx::StoreTx;

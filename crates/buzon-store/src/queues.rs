@@ -126,24 +126,6 @@ impl Store {
         Ok(events)
     }
 
-    /// Marks a claimed event processed. Returns false when `owner` no longer held it.
-    pub async fn complete_inbound_event(
-        &self,
-        id: EventId,
-        owner: &str,
-    ) -> Result<bool, StoreError> {
-        let result = query(
-            "UPDATE inbound_events SET state = 'done', processed_at = $1, error = NULL, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $2 AND lease_owner = $3 AND state = 'pending'",
-        )
-        .bind(Timestamp::now().as_millis())
-        .bind(id.get())
-        .bind(owner)
-        .execute(&self.write)
-        .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
     /// Gives up on pending events that keep failing to finish (a worker died on each attempt):
     /// after `max_attempts` claims whose leases ran out they are marked failed with the reason,
     /// visible in the event log, instead of being retried forever. Returns how many.
@@ -162,44 +144,6 @@ impl Store {
         .execute(&self.write)
         .await?;
         Ok(result.rows_affected())
-    }
-
-    /// Keeps a claimed event whose parts were not all recognised as `unparsed`, with each
-    /// part's path and reason and the channel it was for (its other parts are stored); it stays
-    /// in the log for admins to replay once buzon understands it.
-    pub async fn mark_inbound_event_unparsed(
-        &self,
-        id: EventId,
-        owner: &str,
-        channel: Option<ChannelId>,
-        parts: &[UnparsedPart],
-    ) -> Result<bool, StoreError> {
-        let summary: Vec<String> = parts
-            .iter()
-            .map(|part| format!("{}: {}", part.path, part.reason))
-            .collect();
-        let parts: Vec<UnparsedPart> = parts
-            .iter()
-            .take(100)
-            .map(|part| UnparsedPart {
-                path: bound_text(&part.path, 200),
-                reason: bound_text(&part.reason, 500),
-            })
-            .collect();
-        let result = query(
-            "UPDATE inbound_events SET state = 'unparsed', processed_at = $1, error = $2, unparsed = $3, \
-             channel_id = COALESCE(channel_id, $4), lease_owner = NULL, lease_until = NULL \
-             WHERE id = $5 AND lease_owner = $6 AND state = 'pending'",
-        )
-        .bind(Timestamp::now().as_millis())
-        .bind(bound_text(&summary.join("; "), 2000))
-        .bind(serde_json::to_string(&parts).expect("parts serialize"))
-        .bind(channel.map(ChannelId::get))
-        .bind(id.get())
-        .bind(owner)
-        .execute(&self.write)
-        .await?;
-        Ok(result.rows_affected() == 1)
     }
 
     /// How many events are `unparsed`, by source platform and channel (unknown channel: none).
@@ -221,26 +165,6 @@ impl Store {
                 ))
             })
             .collect()
-    }
-
-    /// Marks a claimed event failed with a reason; it stays in the log for admins to replay.
-    pub async fn fail_inbound_event(
-        &self,
-        id: EventId,
-        owner: &str,
-        error: &str,
-    ) -> Result<bool, StoreError> {
-        let result = query(
-            "UPDATE inbound_events SET state = 'failed', processed_at = $1, error = $2, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
-        )
-        .bind(Timestamp::now().as_millis())
-        .bind(bound_text(error, 2000))
-        .bind(id.get())
-        .bind(owner)
-        .execute(&self.write)
-        .await?;
-        Ok(result.rows_affected() == 1)
     }
 
     /// Events that failed to process, newest first.
@@ -492,155 +416,6 @@ impl Store {
 }
 
 impl Store {
-    /// Applies a platform edit to a stored inbound message. Returns false when the message is
-    /// unknown (the caller then stores it as new).
-    pub async fn apply_edit(
-        &self,
-        channel_id: ChannelId,
-        platform_id: &ExternalId,
-        text: &str,
-    ) -> Result<bool, StoreError> {
-        let result = query(
-            "UPDATE messages SET text = $1, edited_at = $2 WHERE channel_id = $3 AND platform_id = $4 AND direction = 'inbound'",
-        )
-        .bind(bound_text(text, MAX_MESSAGE_BYTES))
-        .bind(Timestamp::now().as_millis())
-        .bind(channel_id.get())
-        .bind(platform_id.as_str())
-        .execute(&self.write)
-        .await?;
-        Ok(result.rows_affected() > 0)
-    }
-
-    /// Marks a message the platform removed. Its text is kept for the record; it is shown as
-    /// removed. Returns false when the message is unknown.
-    pub async fn mark_removed(
-        &self,
-        channel_id: ChannelId,
-        platform_id: &ExternalId,
-    ) -> Result<bool, StoreError> {
-        let result =
-            query("UPDATE messages SET deleted = 1 WHERE channel_id = $1 AND platform_id = $2")
-                .bind(channel_id.get())
-                .bind(platform_id.as_str())
-                .execute(&self.write)
-                .await?;
-        Ok(result.rows_affected() > 0)
-    }
-
-    /// Records that a message is hidden (or shown again) on the platform.
-    pub async fn mark_hidden(
-        &self,
-        channel_id: ChannelId,
-        platform_id: &ExternalId,
-        hidden: bool,
-    ) -> Result<bool, StoreError> {
-        let result =
-            query("UPDATE messages SET hidden = $1 WHERE channel_id = $2 AND platform_id = $3")
-                .bind(i64::from(hidden))
-                .bind(channel_id.get())
-                .bind(platform_id.as_str())
-                .execute(&self.write)
-                .await?;
-        Ok(result.rows_affected() > 0)
-    }
-
-    /// Applies a delivery status report to one of our outbound messages. Statuses arrive out
-    /// of order and never move backwards; a failure is final. Returns whether it changed.
-    pub async fn apply_delivery_status(
-        &self,
-        channel_id: ChannelId,
-        platform_id: &ExternalId,
-        status: DeliveryStatus,
-        error: Option<&str>,
-        reference: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let row = query("SELECT id, status FROM messages WHERE channel_id = $1 AND platform_id = $2 AND direction = 'outbound'")
-            .bind(channel_id.get())
-            .bind(platform_id.as_str())
-            .fetch_optional(&self.write)
-            .await?;
-        let Some(row) = row else {
-            // Not ours yet, or the status came first: kept until the send is recorded.
-            query(
-                "INSERT INTO early_statuses (channel_id, platform_id, status, error, received_at, reference) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
-                 status = excluded.status, error = COALESCE(excluded.error, early_statuses.error), \
-                 received_at = excluded.received_at, \
-                 reference = COALESCE(excluded.reference, early_statuses.reference)",
-            )
-            .bind(channel_id.get())
-            .bind(platform_id.as_str())
-            .bind(status.as_str())
-            .bind(error.map(|error| bound_text(error, 2000)))
-            .bind(Timestamp::now().as_millis())
-            .bind(reference.map(|reference| bound_text(reference, 600)))
-            .execute(&self.write)
-            .await?;
-            return Ok(false);
-        };
-        let id: i64 = rows::get(&row, "id")?;
-        let current_text: String = rows::get(&row, "status")?;
-        let current = DeliveryStatus::parse_lenient(&current_text);
-        if !current.may_advance_to(status) {
-            return Ok(false);
-        }
-        let result = query("UPDATE messages SET status = $1, error = COALESCE($2, error) WHERE id = $3 AND status = $4")
-            .bind(status.as_str())
-            .bind(error.map(|error| bound_text(error, 2000)))
-            .bind(id)
-            .bind(current_text)
-            .execute(&self.write)
-            .await?;
-        Ok(result.rows_affected() == 1)
-    }
-
-    /// Settles a send of unknown outcome on the platform's own word: a status carrying the
-    /// reference buzon sent with the message (WhatsApp's `biz_opaque_callback_data`, the
-    /// outbox row's idempotency key) proves the platform took it, as `platform_id`. The row
-    /// becomes `sent`, the message learns its platform id, and the audit log says the platform
-    /// settled it. A row still being sent, or one already settled, is left alone. Returns
-    /// whether a send was settled.
-    pub async fn settle_send_by_reference(
-        &self,
-        channel_id: ChannelId,
-        reference: &str,
-        platform_id: &ExternalId,
-    ) -> Result<bool, StoreError> {
-        let now = Timestamp::now().as_millis();
-        let mut tx = self.begin().await?;
-        let row = query(
-            "UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = $1 \
-             WHERE idempotency_key = $2 AND channel_id = $3 AND kind = 'reply' AND state = 'unknown' RETURNING message_id",
-        )
-        .bind(now)
-        .bind(reference)
-        .bind(channel_id.get())
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(row) = row else {
-            return Ok(false);
-        };
-        let message_id: i64 = rows::get(&row, "message_id")?;
-        query(
-            "UPDATE messages SET platform_id = $1, status = 'sent', error = NULL \
-             WHERE id = $2 AND status = 'unknown'",
-        )
-        .bind(platform_id.as_str())
-        .bind(message_id)
-        .execute(tx.conn())
-        .await?;
-        tx.audit(
-            "system:platform",
-            "message.arrived",
-            &format!("message:{message_id}"),
-            &serde_json::json!({ "platform_id": platform_id.as_str() }),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    }
-
     /// Records a send whose outcome is unknown: the row leaves the queue as `unknown` and the
     /// message says so, so nobody resends it blindly.
     pub async fn mark_outbox_unknown(
@@ -973,4 +748,424 @@ where
         .await?;
     row.map(|row| rows::external_id(&row, "platform_id"))
         .transpose()
+}
+
+impl StoreTx {
+    /// Marks a claimed event processed. Returns false when `owner` no longer held it.
+    pub async fn complete_inbound_event(
+        &mut self,
+        id: EventId,
+        owner: &str,
+    ) -> Result<bool, StoreError> {
+        let result = query(
+            "UPDATE inbound_events SET state = 'done', processed_at = $1, error = NULL, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $2 AND lease_owner = $3 AND state = 'pending'",
+        )
+        .bind(Timestamp::now().as_millis())
+        .bind(id.get())
+        .bind(owner)
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Keeps a claimed event whose parts were not all recognised as `unparsed`, with each
+    /// part's path and reason and the channel it was for (its other parts are stored); it stays
+    /// in the log for admins to replay once buzon understands it.
+    pub async fn mark_inbound_event_unparsed(
+        &mut self,
+        id: EventId,
+        owner: &str,
+        channel: Option<ChannelId>,
+        parts: &[UnparsedPart],
+    ) -> Result<bool, StoreError> {
+        let summary: Vec<String> = parts
+            .iter()
+            .map(|part| format!("{}: {}", part.path, part.reason))
+            .collect();
+        let parts: Vec<UnparsedPart> = parts
+            .iter()
+            .take(100)
+            .map(|part| UnparsedPart {
+                path: bound_text(&part.path, 200),
+                reason: bound_text(&part.reason, 500),
+            })
+            .collect();
+        let result = query(
+            "UPDATE inbound_events SET state = 'unparsed', processed_at = $1, error = $2, unparsed = $3, \
+             channel_id = COALESCE(channel_id, $4), lease_owner = NULL, lease_until = NULL \
+             WHERE id = $5 AND lease_owner = $6 AND state = 'pending'",
+        )
+        .bind(Timestamp::now().as_millis())
+        .bind(bound_text(&summary.join("; "), 2000))
+        .bind(serde_json::to_string(&parts).expect("parts serialize"))
+        .bind(channel.map(ChannelId::get))
+        .bind(id.get())
+        .bind(owner)
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Marks a claimed event failed with a reason; it stays in the log for admins to replay.
+    pub async fn fail_inbound_event(
+        &mut self,
+        id: EventId,
+        owner: &str,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let result = query(
+            "UPDATE inbound_events SET state = 'failed', processed_at = $1, error = $2, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $3 AND lease_owner = $4 AND state = 'pending'",
+        )
+        .bind(Timestamp::now().as_millis())
+        .bind(bound_text(error, 2000))
+        .bind(id.get())
+        .bind(owner)
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Applies a platform edit to a stored inbound message. Returns false when the message is
+    /// unknown (the caller then stores it as new).
+    pub async fn apply_edit(
+        &mut self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+        text: &str,
+    ) -> Result<bool, StoreError> {
+        let result = query(
+            "UPDATE messages SET text = $1, edited_at = $2 WHERE channel_id = $3 AND platform_id = $4 AND direction = 'inbound'",
+        )
+        .bind(bound_text(text, MAX_MESSAGE_BYTES))
+        .bind(Timestamp::now().as_millis())
+        .bind(channel_id.get())
+        .bind(platform_id.as_str())
+        .execute(self.conn())
+        .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Marks a message the platform removed. Its text is kept for the record; it is shown as
+    /// removed. Returns false when the message is unknown.
+    pub async fn mark_removed(
+        &mut self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+    ) -> Result<bool, StoreError> {
+        let result =
+            query("UPDATE messages SET deleted = 1 WHERE channel_id = $1 AND platform_id = $2")
+                .bind(channel_id.get())
+                .bind(platform_id.as_str())
+                .execute(self.conn())
+                .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Records that a message is hidden (or shown again) on the platform.
+    pub async fn mark_hidden(
+        &mut self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+        hidden: bool,
+    ) -> Result<bool, StoreError> {
+        let result =
+            query("UPDATE messages SET hidden = $1 WHERE channel_id = $2 AND platform_id = $3")
+                .bind(i64::from(hidden))
+                .bind(channel_id.get())
+                .bind(platform_id.as_str())
+                .execute(self.conn())
+                .await?;
+        Ok(result.rows_affected() > 0)
+    }
+
+    /// Applies a delivery status report to one of our outbound messages. Statuses arrive out
+    /// of order and never move backwards; a failure is final. Returns whether it changed.
+    pub async fn apply_delivery_status(
+        &mut self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+        reference: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let row = query("SELECT id, status FROM messages WHERE channel_id = $1 AND platform_id = $2 AND direction = 'outbound'")
+            .bind(channel_id.get())
+            .bind(platform_id.as_str())
+            .fetch_optional(self.conn())
+            .await?;
+        let Some(row) = row else {
+            // Not ours yet, or the status came first: kept until the send is recorded.
+            query(
+                "INSERT INTO early_statuses (channel_id, platform_id, status, error, received_at, reference) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
+                 status = excluded.status, error = COALESCE(excluded.error, early_statuses.error), \
+                 received_at = excluded.received_at, \
+                 reference = COALESCE(excluded.reference, early_statuses.reference)",
+            )
+            .bind(channel_id.get())
+            .bind(platform_id.as_str())
+            .bind(status.as_str())
+            .bind(error.map(|error| bound_text(error, 2000)))
+            .bind(Timestamp::now().as_millis())
+            .bind(reference.map(|reference| bound_text(reference, 600)))
+            .execute(self.conn())
+            .await?;
+            return Ok(false);
+        };
+        let id: i64 = rows::get(&row, "id")?;
+        let current_text: String = rows::get(&row, "status")?;
+        let current = DeliveryStatus::parse_lenient(&current_text);
+        if !current.may_advance_to(status) {
+            return Ok(false);
+        }
+        let result = query("UPDATE messages SET status = $1, error = COALESCE($2, error) WHERE id = $3 AND status = $4")
+            .bind(status.as_str())
+            .bind(error.map(|error| bound_text(error, 2000)))
+            .bind(id)
+            .bind(current_text)
+            .execute(self.conn())
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Settles a send of unknown outcome on the platform's own word: a status carrying the
+    /// reference buzon sent with the message (WhatsApp's `biz_opaque_callback_data`, the
+    /// outbox row's idempotency key) proves the platform took it, as `platform_id`. The row
+    /// becomes `sent`, the message learns its platform id, and the audit log says the platform
+    /// settled it. A row still being sent, or one already settled, is left alone. Returns
+    /// whether a send was settled.
+    pub async fn settle_send_by_reference(
+        &mut self,
+        channel_id: ChannelId,
+        reference: &str,
+        platform_id: &ExternalId,
+    ) -> Result<bool, StoreError> {
+        let now = Timestamp::now().as_millis();
+        let row = query(
+            "UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = $1 \
+             WHERE idempotency_key = $2 AND channel_id = $3 AND kind = 'reply' AND state = 'unknown' RETURNING message_id",
+        )
+        .bind(now)
+        .bind(reference)
+        .bind(channel_id.get())
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let message_id: i64 = rows::get(&row, "message_id")?;
+        query(
+            "UPDATE messages SET platform_id = $1, status = 'sent', error = NULL \
+             WHERE id = $2 AND status = 'unknown'",
+        )
+        .bind(platform_id.as_str())
+        .bind(message_id)
+        .execute(self.conn())
+        .await?;
+        self.audit(
+            "system:platform",
+            "message.arrived",
+            &format!("message:{message_id}"),
+            &serde_json::json!({ "platform_id": platform_id.as_str() }),
+        )
+        .await?;
+        Ok(true)
+    }
+}
+
+one_transaction! {
+    /// The same as [`StoreTx::complete_inbound_event`], in a transaction of its own.
+    pub async fn complete_inbound_event(&self, id: EventId, owner: &str) -> Result<bool, StoreError>;
+    /// The same as [`StoreTx::mark_inbound_event_unparsed`], in a transaction of its own.
+    pub async fn mark_inbound_event_unparsed(&self, id: EventId, owner: &str, channel: Option<ChannelId>, parts: &[UnparsedPart]) -> Result<bool, StoreError>;
+    /// The same as [`StoreTx::fail_inbound_event`], in a transaction of its own.
+    pub async fn fail_inbound_event(&self, id: EventId, owner: &str, error: &str) -> Result<bool, StoreError>;
+    /// The same as [`StoreTx::apply_edit`], in a transaction of its own.
+    pub async fn apply_edit(&self, channel_id: ChannelId, platform_id: &ExternalId, text: &str) -> Result<bool, StoreError>;
+    /// The same as [`StoreTx::mark_removed`], in a transaction of its own.
+    pub async fn mark_removed(&self, channel_id: ChannelId, platform_id: &ExternalId) -> Result<bool, StoreError>;
+    /// The same as [`StoreTx::mark_hidden`], in a transaction of its own.
+    pub async fn mark_hidden(&self, channel_id: ChannelId, platform_id: &ExternalId, hidden: bool) -> Result<bool, StoreError>;
+    /// The same as [`StoreTx::apply_delivery_status`], in a transaction of its own.
+    pub async fn apply_delivery_status(&self, channel_id: ChannelId, platform_id: &ExternalId, status: DeliveryStatus, error: Option<&str>, reference: Option<&str>) -> Result<bool, StoreError>;
+    /// The same as [`StoreTx::settle_send_by_reference`], in a transaction of its own.
+    pub async fn settle_send_by_reference(&self, channel_id: ChannelId, reference: &str, platform_id: &ExternalId) -> Result<bool, StoreError>;
+}
+
+/// What one claimed inbound event came to: the writes its parts ask for, and how it ends.
+/// The normalizer works these out for a whole batch, then [`Store::finish_inbound_events`]
+/// writes the batch in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventResult {
+    pub id: EventId,
+    pub writes: Vec<EventWrite>,
+    pub end: EventEnd,
+}
+
+/// One write asked for by a part of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventWrite {
+    /// A new message (a repeat changes nothing); with `hide_if_flagged`, a flagged author's
+    /// message is hidden in the same transaction.
+    Message {
+        message: NewInboundMessage,
+        hide_if_flagged: bool,
+    },
+    /// An edit; a message not seen before is stored as new.
+    Edit(NewInboundMessage),
+    /// The platform removed a message.
+    Removed {
+        channel_id: ChannelId,
+        platform_id: ExternalId,
+    },
+    /// A message hidden or shown again on the platform.
+    Hidden {
+        channel_id: ChannelId,
+        platform_id: ExternalId,
+        hidden: bool,
+    },
+    /// A delivery status of one of our messages; with a `reference` (the send's idempotency
+    /// key), it also settles a send of unknown outcome.
+    Status {
+        channel_id: ChannelId,
+        platform_id: ExternalId,
+        status: DeliveryStatus,
+        error: Option<String>,
+        reference: Option<String>,
+    },
+}
+
+/// How a processed event ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventEnd {
+    /// Every part stored or known.
+    Done,
+    /// These parts were not recognised (the others are stored): kept for replay.
+    Unparsed {
+        channel: Option<ChannelId>,
+        parts: Vec<UnparsedPart>,
+    },
+    /// The event as a whole could not be processed: kept for replay with the reason.
+    Failed(String),
+}
+
+/// What writing a batch of events did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchWritten {
+    /// New messages stored.
+    pub messages: usize,
+    /// Sends of unknown outcome settled by the platform's status.
+    pub settled_sends: usize,
+}
+
+impl StoreTx {
+    /// Writes what one claimed event came to and ends it, in this transaction. An event
+    /// whose lease `owner` no longer holds keeps its state (its writes are repeats-safe).
+    pub async fn finish_inbound_event(
+        &mut self,
+        owner: &str,
+        result: &EventResult,
+    ) -> Result<BatchWritten, StoreError> {
+        let mut written = BatchWritten::default();
+        for write in &result.writes {
+            match write {
+                EventWrite::Message {
+                    message,
+                    hide_if_flagged,
+                } => {
+                    if let IngestOutcome::Inserted { .. } =
+                        self.ingest_message(message, *hide_if_flagged).await?
+                    {
+                        written.messages += 1;
+                    }
+                }
+                EventWrite::Edit(message) => {
+                    if !self
+                        .apply_edit(message.channel_id, &message.platform_id, &message.text)
+                        .await?
+                    {
+                        if let IngestOutcome::Inserted { .. } =
+                            self.ingest_message(message, false).await?
+                        {
+                            written.messages += 1;
+                        }
+                    }
+                }
+                EventWrite::Removed {
+                    channel_id,
+                    platform_id,
+                } => {
+                    self.mark_removed(*channel_id, platform_id).await?;
+                }
+                EventWrite::Hidden {
+                    channel_id,
+                    platform_id,
+                    hidden,
+                } => {
+                    self.mark_hidden(*channel_id, platform_id, *hidden).await?;
+                }
+                EventWrite::Status {
+                    channel_id,
+                    platform_id,
+                    status,
+                    error,
+                    reference,
+                } => {
+                    if let Some(reference) = reference {
+                        if self
+                            .settle_send_by_reference(*channel_id, reference, platform_id)
+                            .await?
+                        {
+                            written.settled_sends += 1;
+                        }
+                    }
+                    self.apply_delivery_status(
+                        *channel_id,
+                        platform_id,
+                        *status,
+                        error.as_deref(),
+                        reference.as_deref(),
+                    )
+                    .await?;
+                }
+            }
+        }
+        match &result.end {
+            EventEnd::Done => self.complete_inbound_event(result.id, owner).await?,
+            EventEnd::Unparsed { channel, parts } => {
+                self.mark_inbound_event_unparsed(result.id, owner, *channel, parts)
+                    .await?
+            }
+            EventEnd::Failed(reason) => self.fail_inbound_event(result.id, owner, reason).await?,
+        };
+        Ok(written)
+    }
+}
+
+impl Store {
+    /// Writes a batch of processed events in one transaction, so the batch costs one commit
+    /// (one fsync) rather than one per message, and an event's messages and its end commit
+    /// together: a crash leaves the event pending with none of its writes, and a retry
+    /// repeats nothing. `touched` channels record that something arrived for them.
+    pub async fn finish_inbound_events(
+        &self,
+        owner: &str,
+        results: &[EventResult],
+        touched: &[ChannelId],
+    ) -> Result<BatchWritten, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut total = BatchWritten::default();
+        for result in results {
+            let written = tx.finish_inbound_event(owner, result).await?;
+            total.messages += written.messages;
+            total.settled_sends += written.settled_sends;
+        }
+        for channel in touched {
+            tx.touch_channel(*channel).await?;
+        }
+        tx.commit().await?;
+        Ok(total)
+    }
 }

@@ -15,7 +15,7 @@ use buzon_core::engine::{
     PollDecision, PollOutcome, RateLimitChange, SendAction, SendAttempt,
 };
 use buzon_core::*;
-use buzon_store::{Store, StoreError};
+use buzon_store::{EventEnd, EventResult, EventWrite, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -100,7 +100,11 @@ impl Workers {
         }
     }
 
-    /// Claims and processes one batch of inbound events; returns how many.
+    /// Claims and processes one batch of inbound events; returns how many. The batch is
+    /// worked out first (parsing, channel lookups on a reader) and then written in one
+    /// transaction; if that fails, its events are written one by one, so one event the store
+    /// refuses cannot hold up the others (it is retried after its lease, and given up after
+    /// [`MAX_EVENT_ATTEMPTS`]).
     pub async fn normalize_once(&self) -> Result<usize, StoreError> {
         let now = Timestamp::now();
         // An event whose processing killed its worker again and again is given up on (failed,
@@ -117,57 +121,114 @@ impl Workers {
         }
         let events = self
             .store
-            .claim_inbound_events(&self.config.node_id, 25, now, self.lease_until(now))
+            .claim_inbound_events(
+                &self.config.node_id,
+                NORMALIZE_BATCH,
+                now,
+                self.lease_until(now),
+            )
             .await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let mut channels = ChannelCache::default();
+        let mut results = Vec::with_capacity(events.len());
         for event in &events {
             let span = tracing::info_span!("event", event.id = %event.id, platform = %event.source);
-            match self.process_event(event).instrument(span).await {
-                Ok(Processed::Done) => {
-                    self.store
-                        .complete_inbound_event(event.id, &self.config.node_id)
-                        .await?;
+            let result = self
+                .process_event(event, &mut channels)
+                .instrument(span)
+                .await?;
+            results.push(result);
+        }
+        let owner = &self.config.node_id;
+        let written = match self
+            .store
+            .finish_inbound_events(owner, &results, &channels.touched)
+            .await
+        {
+            Ok(written) => vec![(&results[..], written)],
+            Err(err) => {
+                tracing::warn!(error = %err, events = results.len(), "a batch of events could not be written; writing them one by one");
+                let mut written = Vec::new();
+                for (index, result) in results.iter().enumerate() {
+                    let touched = if index == 0 {
+                        &channels.touched[..]
+                    } else {
+                        &[]
+                    };
+                    match self
+                        .store
+                        .finish_inbound_events(owner, std::slice::from_ref(result), touched)
+                        .await
+                    {
+                        Ok(one) => written.push((std::slice::from_ref(result), one)),
+                        Err(err) => tracing::error!(
+                            event.id = %result.id,
+                            error = %err,
+                            "inbound event could not be written; retried after its lease"
+                        ),
+                    }
                 }
-                Ok(Processed::Unparsed { channel, parts }) => {
-                    tracing::warn!(
-                        parts = parts.len(),
-                        "inbound event has parts buzon did not recognise; kept as unparsed for replay"
-                    );
-                    let channel_label = channel.map(|id| id.to_string()).unwrap_or_default();
-                    self.app.metrics().count_unparsed(
-                        event.source.as_str(),
-                        &channel_label,
-                        parts.len() as u64,
-                    );
-                    self.store
-                        .mark_inbound_event_unparsed(
-                            event.id,
-                            &self.config.node_id,
-                            channel,
-                            &parts,
-                        )
-                        .await?;
+                written
+            }
+        };
+        for (results, batch) in written {
+            if batch.settled_sends > 0 {
+                tracing::info!(
+                    sends = batch.settled_sends,
+                    "sends of unknown outcome settled by the platform's status"
+                );
+            }
+            for result in results {
+                let source = events
+                    .iter()
+                    .find(|event| event.id == result.id)
+                    .map(|event| event.source.as_str())
+                    .unwrap_or_default();
+                match &result.end {
+                    EventEnd::Done => {}
+                    EventEnd::Unparsed { channel, parts } => {
+                        tracing::warn!(
+                            event.id = %result.id,
+                            parts = parts.len(),
+                            "inbound event has parts buzon did not recognise; kept as unparsed for replay"
+                        );
+                        let channel_label = channel.map(|id| id.to_string()).unwrap_or_default();
+                        self.app.metrics().count_unparsed(
+                            source,
+                            &channel_label,
+                            parts.len() as u64,
+                        );
+                    }
+                    EventEnd::Failed(reason) => {
+                        tracing::warn!(event.id = %result.id, reason = %reason, "inbound event not understood; kept for replay");
+                    }
                 }
-                Err(EventError::NotUnderstood(reason)) => {
-                    tracing::warn!(reason = %reason, "inbound event not understood; kept for replay");
-                    self.store
-                        .fail_inbound_event(event.id, &self.config.node_id, &reason)
-                        .await?;
-                }
-                Err(EventError::Store(err)) => return Err(err),
             }
         }
         Ok(events.len())
     }
 
-    async fn process_event(&self, event: &InboundEvent) -> Result<Processed, EventError> {
+    /// Works out what one event comes to, without writing anything.
+    async fn process_event(
+        &self,
+        event: &InboundEvent,
+        channels: &mut ChannelCache,
+    ) -> Result<EventResult, StoreError> {
+        let failed = |reason: String| EventResult {
+            id: event.id,
+            writes: Vec::new(),
+            end: EventEnd::Failed(reason),
+        };
         let Some(connector) = self.connectors.get(&event.source) else {
-            return Err(EventError::NotUnderstood(format!(
+            return Ok(failed(format!(
                 "no {} connector in this build",
                 event.source
             )));
         };
         let channel = match event.channel_id {
-            Some(id) => Some(self.store.channel(id).await?),
+            Some(id) => Some(channels.by_id(&self.store, id).await?),
             None => None,
         };
         let origin = match (event.origin.strip_prefix("poll:"), &channel) {
@@ -175,11 +236,7 @@ impl Workers {
                 endpoint,
                 account: &channel.platform_id,
             },
-            (Some(_), None) => {
-                return Err(EventError::NotUnderstood(
-                    "a polled page without its channel".into(),
-                ))
-            }
+            (Some(_), None) => return Ok(failed("a polled page without its channel".into())),
             (None, _) => Origin::Webhook,
         };
         let aliased = self
@@ -193,16 +250,20 @@ impl Workers {
             // The body as a whole is not this platform's delivery: kept, like any part buzon
             // does not recognise.
             Err(err) => {
-                return Ok(Processed::Unparsed {
-                    channel: channel.as_ref().map(|channel| channel.id),
-                    parts: vec![UnparsedPart {
-                        path: "$".into(),
-                        reason: err.to_string(),
-                    }],
+                return Ok(EventResult {
+                    id: event.id,
+                    writes: Vec::new(),
+                    end: EventEnd::Unparsed {
+                        channel: channel.as_ref().map(|channel| channel.id),
+                        parts: vec![UnparsedPart {
+                            path: "$".into(),
+                            reason: err.to_string(),
+                        }],
+                    },
                 })
             }
         };
-        let mut channels: HashMap<String, Option<Channel>> = HashMap::new();
+        let mut writes = Vec::new();
         let mut unparsed = Vec::new();
         let mut unparsed_channel = channel.as_ref().map(|channel| channel.id);
         for part in parts {
@@ -210,8 +271,8 @@ impl Workers {
                 InboundItem::Unrecognized { account, reason } => {
                     if unparsed_channel.is_none() {
                         if let Some(account) = &account {
-                            unparsed_channel = self
-                                .channel_for(event.source, account, &mut channels)
+                            unparsed_channel = channels
+                                .by_account(&self.store, event.source, account)
                                 .await?
                                 .map(|channel| channel.id);
                         }
@@ -224,147 +285,101 @@ impl Workers {
                 InboundItem::Known { kind, .. } => {
                     tracing::debug!(path = %part.path, kind, "known event with no message");
                 }
-                item => {
-                    if let Applied::NoChannel(account) =
-                        self.apply_item(event.source, item, &mut channels).await?
-                    {
-                        // Kept, not dropped: once the account's channel is connected, a replay
-                        // stores it.
-                        unparsed.push(UnparsedPart {
-                            path: part.path,
-                            reason: format!(
-                                "no {} channel is connected for account {account}",
-                                event.source
-                            ),
-                        });
-                    }
-                }
+                item => match self.write_for(event.source, item, channels).await? {
+                    Ok(write) => writes.push(write),
+                    // Kept, not dropped: once the account's channel is connected, a replay
+                    // stores it.
+                    Err(account) => unparsed.push(UnparsedPart {
+                        path: part.path,
+                        reason: format!(
+                            "no {} channel is connected for account {account}",
+                            event.source
+                        ),
+                    }),
+                },
             }
         }
-        if unparsed.is_empty() {
-            Ok(Processed::Done)
+        let end = if unparsed.is_empty() {
+            EventEnd::Done
         } else {
-            Ok(Processed::Unparsed {
+            EventEnd::Unparsed {
                 channel: unparsed_channel,
                 parts: unparsed,
-            })
-        }
-    }
-
-    async fn channel_for(
-        &self,
-        kind: ChannelKind,
-        account: &ExternalId,
-        cache: &mut HashMap<String, Option<Channel>>,
-    ) -> Result<Option<Channel>, StoreError> {
-        if let Some(found) = cache.get(account.as_str()) {
-            return Ok(found.clone());
-        }
-        let found = self
-            .store
-            .channel_by_platform_id(kind, account.as_str())
-            .await?;
-        match &found {
-            // Something arrived for the channel: its health shows when it last heard anything.
-            Some(channel) => self.store.touch_channel(channel.id).await?,
-            None => {
-                tracing::info!(platform = %kind, "inbound item for an account with no channel here; kept as unparsed")
             }
-        }
-        cache.insert(account.as_str().to_owned(), found.clone());
-        Ok(found)
+        };
+        Ok(EventResult {
+            id: event.id,
+            writes,
+            end,
+        })
     }
 
-    async fn apply_item(
+    /// The write a recognised part asks for, or the account it names when no channel here is
+    /// connected for it.
+    async fn write_for(
         &self,
         kind: ChannelKind,
         item: InboundItem,
-        cache: &mut HashMap<String, Option<Channel>>,
-    ) -> Result<Applied, StoreError> {
+        channels: &mut ChannelCache,
+    ) -> Result<Result<EventWrite, ExternalId>, StoreError> {
         let account = match &item {
             InboundItem::Message(message) | InboundItem::Edited(message) => &message.account,
             InboundItem::Removed { account, .. }
             | InboundItem::Hidden { account, .. }
             | InboundItem::Status { account, .. } => account,
-            // Sorted out by the caller before a part reaches here.
             InboundItem::Known { .. } | InboundItem::Unrecognized { .. } => {
-                return Ok(Applied::Stored)
+                unreachable!("sorted out by the caller before a part reaches here")
             }
         };
-        let Some(channel) = self.channel_for(kind, account, cache).await? else {
-            return Ok(Applied::NoChannel(account.clone()));
+        let Some(channel) = channels.by_account(&self.store, kind, account).await? else {
+            return Ok(Err(account.clone()));
         };
-        match item {
+        Ok(Ok(match item {
             InboundItem::Message(message) => {
                 let public = matches!(
                     message.kind,
                     MessageKind::Comment | MessageKind::Post | MessageKind::Mention
                 );
-                let new = to_new_message(&channel, message);
                 // An optional per-channel rule: new public messages of trolls and spammers
                 // are hidden on the platform, the hide queued with the message itself.
-                if public && channel.auto_hide_flagged {
-                    self.store.ingest_message_hiding_flagged(&new).await?;
-                } else {
-                    self.store.ingest_message(&new).await?;
+                EventWrite::Message {
+                    hide_if_flagged: public && channel.auto_hide_flagged,
+                    message: to_new_message(&channel, message),
                 }
             }
-            InboundItem::Edited(message) => {
-                if !self
-                    .store
-                    .apply_edit(channel.id, &message.platform_id, &message.text)
-                    .await?
-                {
-                    self.store
-                        .ingest_message(&to_new_message(&channel, message))
-                        .await?;
-                }
-            }
-            InboundItem::Removed { platform_id, .. } => {
-                self.store.mark_removed(channel.id, &platform_id).await?;
-            }
+            InboundItem::Edited(message) => EventWrite::Edit(to_new_message(&channel, message)),
+            InboundItem::Removed { platform_id, .. } => EventWrite::Removed {
+                channel_id: channel.id,
+                platform_id,
+            },
             InboundItem::Hidden {
                 platform_id,
                 hidden,
                 ..
-            } => {
-                self.store
-                    .mark_hidden(channel.id, &platform_id, hidden)
-                    .await?;
-            }
+            } => EventWrite::Hidden {
+                channel_id: channel.id,
+                platform_id,
+                hidden,
+            },
+            // With a reference, a send whose answer was lost is settled by the platform's
+            // own word.
             InboundItem::Status {
                 platform_id,
                 status,
                 error,
                 reference,
                 ..
-            } => {
-                // A send whose answer was lost, settled by the platform's own word.
-                if let Some(reference) = &reference {
-                    if self
-                        .store
-                        .settle_send_by_reference(channel.id, reference, &platform_id)
-                        .await?
-                    {
-                        tracing::info!(
-                            platform_id = %platform_id,
-                            "a send of unknown outcome settled by the platform's status"
-                        );
-                    }
-                }
-                self.store
-                    .apply_delivery_status(
-                        channel.id,
-                        &platform_id,
-                        status,
-                        error.as_deref(),
-                        reference.as_deref(),
-                    )
-                    .await?;
+            } => EventWrite::Status {
+                channel_id: channel.id,
+                platform_id,
+                status,
+                error,
+                reference,
+            },
+            InboundItem::Known { .. } | InboundItem::Unrecognized { .. } => {
+                unreachable!("sorted out by the caller before a part reaches here")
             }
-            InboundItem::Known { .. } | InboundItem::Unrecognized { .. } => {}
-        }
-        Ok(Applied::Stored)
+        }))
     }
 
     /// The dispatcher, until `stop` turns true.
@@ -1019,35 +1034,54 @@ impl Default for PollState {
     }
 }
 
-/// What processing an event came to.
-enum Processed {
-    /// Every part stored or known.
-    Done,
-    /// These parts were not recognised (the others are stored).
-    Unparsed {
-        channel: Option<ChannelId>,
-        parts: Vec<UnparsedPart>,
-    },
-}
-
 /// How many times an inbound event is claimed, its worker dying each time, before it is failed.
 const MAX_EVENT_ATTEMPTS: i32 = 5;
 
-/// What became of one recognised part.
-enum Applied {
-    Stored,
-    /// No channel here is connected for the part's account.
-    NoChannel(ExternalId),
+/// How many inbound events one normalizer claims and writes in one transaction.
+const NORMALIZE_BATCH: u32 = 100;
+
+/// The channels a batch of events names, looked up once per batch on a reader.
+#[derive(Default)]
+struct ChannelCache {
+    by_id: HashMap<ChannelId, Channel>,
+    by_account: HashMap<(ChannelKind, String), Option<Channel>>,
+    /// Channels something arrived for: their health shows when they last heard anything.
+    touched: Vec<ChannelId>,
 }
 
-enum EventError {
-    NotUnderstood(String),
-    Store(StoreError),
-}
+impl ChannelCache {
+    async fn by_id(&mut self, store: &Store, id: ChannelId) -> Result<Channel, StoreError> {
+        if let Some(channel) = self.by_id.get(&id) {
+            return Ok(channel.clone());
+        }
+        let channel = store.channel(id).await?;
+        self.by_id.insert(id, channel.clone());
+        Ok(channel)
+    }
 
-impl From<StoreError> for EventError {
-    fn from(err: StoreError) -> EventError {
-        EventError::Store(err)
+    async fn by_account(
+        &mut self,
+        store: &Store,
+        kind: ChannelKind,
+        account: &ExternalId,
+    ) -> Result<Option<Channel>, StoreError> {
+        let key = (kind, account.as_str().to_owned());
+        if let Some(found) = self.by_account.get(&key) {
+            return Ok(found.clone());
+        }
+        let found = store.channel_by_platform_id(kind, account.as_str()).await?;
+        match &found {
+            Some(channel) => {
+                if !self.touched.contains(&channel.id) {
+                    self.touched.push(channel.id);
+                }
+            }
+            None => {
+                tracing::info!(platform = %kind, "inbound item for an account with no channel here; kept as unparsed")
+            }
+        }
+        self.by_account.insert(key, found.clone());
+        Ok(found)
     }
 }
 
