@@ -327,8 +327,9 @@ async fn measure(engine: Engine, table: &mut Vec<serde_json::Value>) {
     let accepted = burst(&app.url("/webhooks/whatsapp"), "burst", window).await;
     let burst_end = Instant::now();
     let target = before + accepted.accepted as i64;
+    // Counting is not free: every 250 ms, so the harness takes little from the server.
     while processed(&app).await < target {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
         assert!(
             started.elapsed() < Duration::from_secs(900),
             "the backlog never drained"

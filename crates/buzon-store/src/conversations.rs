@@ -48,6 +48,11 @@ impl Statement {
 
 /// Turns what a user typed into an FTS5 query that matches every word, with no operator
 /// syntax: each word is quoted, quotes inside doubled.
+/// How many matching messages a search looks at, newest first. A word in half a million
+/// messages would otherwise cost a second per page; the newest matches are the ones an agent
+/// is after, and a narrower search reaches older ones.
+const SEARCH_MATCHES: u32 = 10_000;
+
 fn fts5_query(text: &str) -> Option<String> {
     let words: Vec<String> = text
         .split_whitespace()
@@ -70,15 +75,15 @@ const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
      WHERE contact_id IN (SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
        JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL)";
 
-/// Sets the priority of one conversation (`$1`) from its author's person's labels. A new
-/// message changes no label, so ingest refreshes only its own conversation; label changes
-/// refresh every conversation of the person ([`REFRESH_PRIORITY`]).
-const REFRESH_CONVERSATION_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
+/// The `SET` term that gives a conversation its priority from its author's person's labels.
+/// A new message changes no label, so ingest sets it on its own conversation only; label
+/// changes refresh every conversation of the person ([`REFRESH_PRIORITY`]).
+const CONVERSATION_PRIORITY: &str = "priority = CASE WHEN \
      EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = conversations.contact_id AND f.label IN ('vip', 'influencer')) \
      OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
        JOIN contact_labels f ON f.contact_id = k2.id \
        WHERE k1.id = conversations.contact_id AND k1.person_id IS NOT NULL AND f.label IN ('vip', 'influencer')) \
-     THEN 1 ELSE 0 END WHERE id = $1";
+     THEN 1 ELSE 0 END";
 
 /// The ids of the contacts of the same person as contact `$1` (itself included).
 const SAME_PERSON: &str =
@@ -171,9 +176,12 @@ impl StoreTx {
         .await?;
         let contact_id: i64 = rows::get(&contact, "id")?;
 
-        query(
+        // One statement creates or finds the conversation (the no-op update lets RETURNING
+        // name an existing row).
+        let conversation = query(
             "INSERT INTO conversations (channel_id, contact_id, thread_key, kind, status, last_activity_at, created_at) \
-             VALUES ($1, $2, $3, $6, 'open', $4, $5) ON CONFLICT (channel_id, thread_key) DO NOTHING",
+             VALUES ($1, $2, $3, $6, 'open', $4, $5) ON CONFLICT (channel_id, thread_key) \
+             DO UPDATE SET kind = conversations.kind RETURNING id",
         )
         .bind(message.channel_id.get())
         .bind(contact_id)
@@ -181,14 +189,8 @@ impl StoreTx {
         .bind(created_at)
         .bind(now)
         .bind(message.conversation_kind.as_str())
-        .execute(tx.conn())
+        .fetch_one(tx.conn())
         .await?;
-        let conversation =
-            query("SELECT id FROM conversations WHERE channel_id = $1 AND thread_key = $2")
-                .bind(message.channel_id.get())
-                .bind(&thread_key)
-                .fetch_one(tx.conn())
-                .await?;
         let conversation_id: i64 = rows::get(&conversation, "id")?;
 
         let attachments =
@@ -227,7 +229,7 @@ impl StoreTx {
             .await?;
         // Messages arrive out of order: only a newer message moves the queue position and
         // snippet, and the wait starts at the oldest unanswered message.
-        query(
+        query(&format!(
             "UPDATE conversations SET \
              last_activity_at = CASE WHEN $1 > last_activity_at THEN $1 ELSE last_activity_at END, \
              last_message_text = CASE WHEN $1 >= last_activity_at OR last_message_text IS NULL THEN $2 ELSE last_message_text END, \
@@ -235,18 +237,14 @@ impl StoreTx {
              waiting_since = CASE \
                  WHEN EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = $3 AND o.direction = 'outbound' AND o.created_at >= $1) THEN waiting_since \
                  WHEN waiting_since IS NULL OR $1 < waiting_since THEN $1 ELSE waiting_since END, \
-             status = 'open', snoozed_until = NULL \
+             status = 'open', snoozed_until = NULL, {CONVERSATION_PRIORITY} \
              WHERE id = $3",
-        )
+        ))
         .bind(created_at)
         .bind(snippet(&text))
         .bind(conversation_id)
         .execute(tx.conn())
         .await?;
-        query(REFRESH_CONVERSATION_PRIORITY)
-            .bind(conversation_id)
-            .execute(tx.conn())
-            .await?;
         if hide_if_flagged && author_flagged_on(tx.conn(), MessageId(message_id)).await? {
             tx.queue_moderation(MessageId(message_id), ModerationAction::Hide)
                 .await?;
@@ -332,16 +330,18 @@ impl Store {
                     if let Some(fts) = fts5_query(text) {
                         let placeholder = statement.push(Value::Text(fts));
                         conditions.push(format!(
-                            "c.id IN (SELECT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
-                             WHERE messages_fts MATCH {placeholder})"
+                            "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.id IN \
+                             (SELECT rowid FROM messages_fts WHERE messages_fts MATCH {placeholder} \
+                             ORDER BY rowid DESC LIMIT {SEARCH_MATCHES}))"
                         ));
                     }
                 }
                 Engine::Postgres => {
                     let placeholder = statement.push(Value::Text(text.chars().take(500).collect()));
                     conditions.push(format!(
-                        "c.id IN (SELECT m.conversation_id FROM messages m \
-                         WHERE m.search @@ plainto_tsquery('simple', {placeholder}))"
+                        "c.id = ANY(ARRAY(SELECT m.conversation_id FROM messages m \
+                         WHERE m.search @@ plainto_tsquery('simple', {placeholder}) \
+                         ORDER BY m.id DESC LIMIT {SEARCH_MATCHES}))"
                     ));
                 }
             }

@@ -2,7 +2,7 @@
 //! platform about, and what it answered.
 
 use crate::rows;
-use crate::{Store, StoreError};
+use crate::{Engine, Store, StoreError};
 use buzon_core::*;
 use sqlx::query;
 
@@ -62,6 +62,7 @@ impl Store {
         picture_url: Option<&str>,
         checked_at: Timestamp,
     ) -> Result<(), StoreError> {
+        let mut tx = self.write.begin().await?;
         query(
             "UPDATE contacts SET name = COALESCE($1, name), picture_url = COALESCE($2, picture_url), \
              profile_checked_at = $3 WHERE id = $4",
@@ -70,8 +71,24 @@ impl Store {
         .bind(picture_url.map(|url| bound_text(url, 2048)))
         .bind(checked_at.as_millis())
         .bind(id.get())
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        if name.is_some() {
+            // A learned name is a change readers see: the person's newest message takes a
+            // new change number, so every node's live updates show the name at once.
+            let next = match self.engine {
+                Engine::Sqlite => "(SELECT COALESCE(MAX(changed), 0) + 1 FROM messages)",
+                Engine::Postgres => "nextval('messages_changed_seq')",
+            };
+            query(&format!(
+                "UPDATE messages SET changed = {next} WHERE id = (SELECT MAX(m.id) FROM messages m \
+                 JOIN conversations c ON c.id = m.conversation_id WHERE c.contact_id = $1)"
+            ))
+            .bind(id.get())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

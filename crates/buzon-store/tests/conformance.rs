@@ -5,7 +5,7 @@
 mod harness;
 
 use buzon_core::*;
-use buzon_store::{Store, StoreError};
+use buzon_store::{EventEnd, EventResult, EventWrite, Store, StoreError};
 use harness::TestDb;
 use std::collections::HashSet;
 use tokio::task::JoinSet;
@@ -43,6 +43,7 @@ conformance! {
     a_channel_connects_once_per_platform_account,
     inbound_events_are_stored_once_per_dedup_key,
     a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised,
+    a_batch_of_processed_events_is_written_whole_or_not_at_all,
     an_unparsed_event_keeps_its_parts_is_counted_and_replays,
     the_same_message_from_16_tasks_is_stored_once,
     two_workers_never_claim_the_same_outbox_row,
@@ -353,6 +354,98 @@ async fn a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised(d
         .expect("the batch's events are claimable");
     assert_eq!(binary.body, b"\x00binary\xff", "bytes are kept exactly");
     assert!(store.insert_inbound_events(&[]).await.unwrap().is_empty());
+}
+
+async fn a_batch_of_processed_events_is_written_whole_or_not_at_all(db: TestDb) {
+    let store = &db.store;
+    let shop = channel(store, ChannelKind::Whatsapp, "w1").await;
+    for key in ["sha256:e1", "sha256:e2"] {
+        store
+            .insert_inbound_event(&NewInboundEvent {
+                source: ChannelKind::Whatsapp,
+                channel_id: None,
+                origin: "webhook".into(),
+                dedup_key: key.into(),
+                body: b"{}".to_vec(),
+            })
+            .await
+            .unwrap();
+    }
+    let now = Timestamp::now();
+    let claimed = store
+        .claim_inbound_events("n", 10, now, now.plus_millis(30_000))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let message = |id: &str, text: &str| EventWrite::Message {
+        message: inbound(&shop, id, "t1", "a1", text, 1_000),
+        hide_if_flagged: false,
+    };
+    let first = EventResult {
+        id: claimed[0].id,
+        writes: vec![
+            message("m1", "hola"),
+            // The same message twice in one delivery is stored once.
+            message("m1", "hola"),
+            EventWrite::Status {
+                channel_id: shop.id,
+                platform_id: ExternalId::parse("ours-1").unwrap(),
+                status: DeliveryStatus::Delivered,
+                error: None,
+                reference: None,
+            },
+        ],
+        end: EventEnd::Done,
+    };
+    let second = EventResult {
+        id: claimed[1].id,
+        writes: vec![message("m2", "¿y mi pedido?")],
+        end: EventEnd::Unparsed {
+            channel: Some(shop.id),
+            parts: vec![UnparsedPart {
+                path: "$.entry[0].changes[1]".into(),
+                reason: "an unknown field".into(),
+            }],
+        },
+    };
+    // One write the database refuses (a channel that does not exist) undoes the whole batch:
+    // no message, no kept status, both events still pending under their lease.
+    let mut refused = second.clone();
+    refused.writes.push(EventWrite::Message {
+        message: NewInboundMessage {
+            channel_id: ChannelId(999_999),
+            ..inbound(&shop, "m3", "t3", "a3", "lost?", 2_000)
+        },
+        hide_if_flagged: false,
+    });
+    let batch = [first.clone(), refused];
+    assert!(store
+        .finish_inbound_events("n", &batch, &[shop.id])
+        .await
+        .is_err());
+    assert_eq!(db.count("messages").await, 0);
+    assert_eq!(db.count("early_statuses").await, 0);
+    assert_eq!(db.count("inbound_events WHERE state = 'pending'").await, 2);
+
+    let written = store
+        .finish_inbound_events("n", &[first, second], &[shop.id])
+        .await
+        .unwrap();
+    assert_eq!(written.messages, 2);
+    assert_eq!(db.count("messages").await, 2);
+    assert_eq!(
+        db.count("early_statuses").await,
+        1,
+        "an early status is kept"
+    );
+    assert_eq!(db.count("inbound_events WHERE state = 'done'").await, 1);
+    assert_eq!(db.count("inbound_events WHERE state = 'unparsed'").await, 1);
+    assert!(store
+        .channel(shop.id)
+        .await
+        .unwrap()
+        .last_success_at
+        .is_some());
 }
 
 async fn inbound_events_are_stored_once_per_dedup_key(db: TestDb) {

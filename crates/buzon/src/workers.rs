@@ -18,6 +18,7 @@ use buzon_core::*;
 use buzon_store::{EventEnd, EventResult, EventWrite, Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -50,6 +51,10 @@ pub struct Workers {
     app: App,
     connectors: Connectors,
     config: WorkerConfig,
+    /// When this node last looked for events that never finish (milliseconds).
+    last_exhausted_check: Arc<AtomicI64>,
+    /// New messages were stored: the profiles worker may have people to name.
+    new_contacts: Arc<tokio::sync::Notify>,
 }
 
 impl Workers {
@@ -61,7 +66,20 @@ impl Workers {
             app,
             connectors,
             config,
+            last_exhausted_check: Arc::default(),
+            new_contacts: Arc::default(),
         }
+    }
+
+    /// Whether the search for events that never finish is due (every 10 seconds per node).
+    fn exhausted_check_due(&self) -> bool {
+        let now = Timestamp::now().as_millis();
+        let last = self.last_exhausted_check.load(Ordering::Relaxed);
+        now - last >= 10_000
+            && self
+                .last_exhausted_check
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     fn lease_until(&self, now: Timestamp) -> Timestamp {
@@ -108,11 +126,15 @@ impl Workers {
     pub async fn normalize_once(&self) -> Result<usize, StoreError> {
         let now = Timestamp::now();
         // An event whose processing killed its worker again and again is given up on (failed,
-        // with the reason, replayable) rather than taking the next worker down with it.
-        let given_up = self
-            .store
-            .fail_exhausted_inbound_events(now, MAX_EVENT_ATTEMPTS)
-            .await?;
+        // with the reason, replayable) rather than taking the next worker down with it. The
+        // search looks over every pending event, so it runs every few seconds, not per batch.
+        let given_up = if self.exhausted_check_due() {
+            self.store
+                .fail_exhausted_inbound_events(now, MAX_EVENT_ATTEMPTS)
+                .await?
+        } else {
+            0
+        };
         if given_up > 0 {
             tracing::error!(
                 events = given_up,
@@ -174,6 +196,9 @@ impl Workers {
             }
         };
         for (results, batch) in written {
+            if batch.messages > 0 {
+                self.new_contacts.notify_one();
+            }
             if batch.settled_sends > 0 {
                 tracing::info!(
                     sends = batch.settled_sends,
@@ -659,8 +684,21 @@ impl Workers {
                     Duration::from_secs(5)
                 }
             };
-            if self.idle(&mut stop, wait).await {
+            // Woken by new messages (the normalizer's signal keeps a permit, so none is
+            // missed) at most once a second: its query looks over every contact, so a burst of
+            // messages must not run it per batch.
+            let ran = tokio::time::Instant::now();
+            tokio::select! {
+                _ = stop.changed() => {}
+                () = self.new_contacts.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+            if *stop.borrow() {
                 break;
+            }
+            tokio::select! {
+                _ = stop.changed() => {}
+                () = tokio::time::sleep_until(ran + Duration::from_secs(1)) => {}
             }
         }
     }
@@ -703,6 +741,9 @@ impl Workers {
                             Timestamp::now(),
                         )
                         .await?;
+                    if name.is_some() {
+                        self.app.activity_changed();
+                    }
                 }
                 // A passing failure: asked again on a later round; this round stops here so a
                 // struggling platform is not pressed.
