@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(30);
 const PASSWORD: &str = "correct horse battery";
 
-async fn browser(driver_url: &str) -> Client {
+pub(crate) async fn browser(driver_url: &str) -> Client {
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(chrome_capabilities(1280, 900))
         .connect(driver_url)
@@ -22,7 +22,7 @@ async fn browser(driver_url: &str) -> Client {
 }
 
 /// Waits until `script` (a JS expression) is truthy in the page.
-async fn until(client: &Client, what: &str, script: &str) {
+pub(crate) async fn until(client: &Client, what: &str, script: &str) {
     let deadline = Instant::now() + WAIT;
     loop {
         let value = client
@@ -38,6 +38,11 @@ async fn until(client: &Client, what: &str, script: &str) {
 }
 
 async fn sign_in(client: &Client, base_url: &str, email: &str) {
+    sign_in_as(client, base_url, email, PASSWORD).await;
+}
+
+/// Signs in through the login form and waits for the inbox.
+pub(crate) async fn sign_in_as(client: &Client, base_url: &str, email: &str, password: &str) {
     client.goto(&format!("{base_url}/login")).await.unwrap();
     client
         .find(Locator::Css("input[name=email]"))
@@ -50,7 +55,7 @@ async fn sign_in(client: &Client, base_url: &str, email: &str) {
         .find(Locator::Css("input[name=password]"))
         .await
         .unwrap()
-        .send_keys(PASSWORD)
+        .send_keys(password)
         .await
         .unwrap();
     client

@@ -2,11 +2,13 @@
 //! mid-run. No message is stored twice, no reply is sent twice, one poller per channel, a
 //! browser connected to one node sees what the other received, and the survivor takes over.
 
+use crate::browser::{browser, sign_in_as, until};
+use buzon_tests::browser::start_driver;
 use buzon_tests::load::{count, load, stored};
 use buzon_tests::sandbox::{
     connect_sandbox_channels, start_node, start_with_sandbox, Injection, SandboxConfig, Source,
 };
-use buzon_tests::web::{add_user, Session};
+use buzon_tests::web::{add_user, Session, PASSWORD};
 use buzon_tests::TestDatabase;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,6 +87,28 @@ async fn two_nodes_share_the_work_and_the_survivor_takes_over_on_postgres() {
     .await
     .expect("the second node's browser hears of the first node's message");
     assert!(!update.is_empty());
+
+    // And a real browser signed in on the second node shows a message the first node
+    // received, by a live refresh of its queue (no reload).
+    if let Some(driver) = start_driver().await {
+        let client = browser(&driver.url).await;
+        sign_in_as(&client, &second.base_url, "ana@shop.example", PASSWORD).await;
+        let text = "¿y a Ceuta también llegan?";
+        sandbox
+            .inject(Injection::new(Source::Whatsapp, text).by("34600999001", "Nerea"))
+            .expect("a WhatsApp message");
+        until(
+            &client,
+            "the first node's message in the second node's inbox",
+            &format!(
+                "document.body.getAttribute('data-refreshed') !== null && \
+                 document.querySelector('#queue').textContent.includes({})",
+                serde_json::to_string(text).unwrap()
+            ),
+        )
+        .await;
+        client.close().await.unwrap();
+    }
     let conversation = first
         .eventually(WAIT, "the customer's message", || async {
             let id = first

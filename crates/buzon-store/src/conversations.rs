@@ -15,7 +15,10 @@ pub(crate) enum Value {
     Int(i64),
     Text(String),
     Bytes(Vec<u8>),
+    /// A NULL where an integer goes.
     Null,
+    /// A NULL where text goes (PostgreSQL checks a parameter's type against its column).
+    NullText,
 }
 
 /// A statement built at run time, with `$N` placeholders numbered as values are pushed.
@@ -40,19 +43,20 @@ impl Statement {
                 Value::Text(text) => statement.bind(text.as_str()),
                 Value::Bytes(bytes) => statement.bind(bytes.as_slice()),
                 Value::Null => statement.bind(None::<i64>),
+                Value::NullText => statement.bind(None::<String>),
             };
         }
         statement
     }
 }
 
-/// Turns what a user typed into an FTS5 query that matches every word, with no operator
-/// syntax: each word is quoted, quotes inside doubled.
 /// How many matching messages a search looks at, newest first. A word in half a million
 /// messages would otherwise cost a second per page; the newest matches are the ones an agent
 /// is after, and a narrower search reaches older ones.
 const SEARCH_MATCHES: u32 = 10_000;
 
+/// Turns what a user typed into an FTS5 query that matches every word, with no operator
+/// syntax: each word is quoted, quotes inside doubled.
 fn fts5_query(text: &str) -> Option<String> {
     let words: Vec<String> = text
         .split_whitespace()
@@ -78,7 +82,7 @@ const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
 /// The `SET` term that gives a conversation its priority from its author's person's labels.
 /// A new message changes no label, so ingest sets it on its own conversation only; label
 /// changes refresh every conversation of the person ([`REFRESH_PRIORITY`]).
-const CONVERSATION_PRIORITY: &str = "priority = CASE WHEN \
+pub(crate) const CONVERSATION_PRIORITY: &str = "priority = CASE WHEN \
      EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = conversations.contact_id AND f.label IN ('vip', 'influencer')) \
      OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
        JOIN contact_labels f ON f.contact_id = k2.id \

@@ -14,6 +14,7 @@ mod admin;
 mod channels;
 mod conversations;
 mod error;
+mod ingest;
 mod maintenance;
 mod migrations;
 mod profiles;

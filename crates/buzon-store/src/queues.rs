@@ -1068,9 +1068,25 @@ impl StoreTx {
         owner: &str,
         result: &EventResult,
     ) -> Result<BatchWritten, StoreError> {
+        let written = self.apply_event_writes(result, false).await?;
+        self.end_inbound_event(owner, result).await?;
+        Ok(written)
+    }
+
+    /// Applies an event's writes; with `bulk_done`, its new messages (other than auto-hidden
+    /// ones) were stored already by [`StoreTx::ingest_messages`].
+    async fn apply_event_writes(
+        &mut self,
+        result: &EventResult,
+        bulk_done: bool,
+    ) -> Result<BatchWritten, StoreError> {
         let mut written = BatchWritten::default();
         for write in &result.writes {
             match write {
+                EventWrite::Message {
+                    hide_if_flagged: false,
+                    ..
+                } if bulk_done => {}
                 EventWrite::Message {
                     message,
                     hide_if_flagged,
@@ -1132,6 +1148,14 @@ impl StoreTx {
                 }
             }
         }
+        Ok(written)
+    }
+
+    async fn end_inbound_event(
+        &mut self,
+        owner: &str,
+        result: &EventResult,
+    ) -> Result<(), StoreError> {
         match &result.end {
             EventEnd::Done => self.complete_inbound_event(result.id, owner).await?,
             EventEnd::Unparsed { channel, parts } => {
@@ -1140,7 +1164,32 @@ impl StoreTx {
             }
             EventEnd::Failed(reason) => self.fail_inbound_event(result.id, owner, reason).await?,
         };
-        Ok(written)
+        Ok(())
+    }
+
+    /// Marks many claimed events processed in one statement (those `owner` still holds).
+    async fn complete_inbound_events(
+        &mut self,
+        ids: &[EventId],
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        for chunk in ids.chunks(1000) {
+            let mut statement = crate::conversations::Statement::default();
+            use crate::conversations::Value;
+            let now = statement.push(Value::Int(Timestamp::now().as_millis()));
+            let owner = statement.push(Value::Text(owner.to_owned()));
+            let placeholders: Vec<String> = chunk
+                .iter()
+                .map(|id| statement.push(Value::Int(id.get())))
+                .collect();
+            statement.text = format!(
+                "UPDATE inbound_events SET state = 'done', processed_at = {now}, error = NULL, \
+                 lease_owner = NULL, lease_until = NULL WHERE id IN ({}) AND lease_owner = {owner} AND state = 'pending'",
+                placeholders.join(", ")
+            );
+            statement.query().execute(self.conn()).await?;
+        }
+        Ok(())
     }
 }
 
@@ -1157,11 +1206,32 @@ impl Store {
     ) -> Result<BatchWritten, StoreError> {
         let mut tx = self.begin().await?;
         let mut total = BatchWritten::default();
+        // The batch's new messages first, in a few multi-row statements; then what else each
+        // event asks for (edits, removals, statuses apply to messages stored just before),
+        // and the events' ends, the plain "done" ones in one statement.
+        let messages: Vec<&NewInboundMessage> = results
+            .iter()
+            .flat_map(|result| &result.writes)
+            .filter_map(|write| match write {
+                EventWrite::Message {
+                    message,
+                    hide_if_flagged: false,
+                } => Some(message),
+                _ => None,
+            })
+            .collect();
+        total.messages += tx.ingest_messages(&messages).await?;
+        let mut done = Vec::new();
         for result in results {
-            let written = tx.finish_inbound_event(owner, result).await?;
+            let written = tx.apply_event_writes(result, true).await?;
             total.messages += written.messages;
             total.settled_sends += written.settled_sends;
+            match result.end {
+                EventEnd::Done => done.push(result.id),
+                _ => tx.end_inbound_event(owner, result).await?,
+            }
         }
+        tx.complete_inbound_events(&done, owner).await?;
         for channel in touched {
             tx.touch_channel(*channel).await?;
         }

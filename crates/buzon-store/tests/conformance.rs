@@ -44,6 +44,7 @@ conformance! {
     inbound_events_are_stored_once_per_dedup_key,
     a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised,
     a_batch_of_processed_events_is_written_whole_or_not_at_all,
+    many_messages_stored_at_once_end_as_if_stored_one_by_one,
     an_unparsed_event_keeps_its_parts_is_counted_and_replays,
     the_same_message_from_16_tasks_is_stored_once,
     two_workers_never_claim_the_same_outbox_row,
@@ -446,6 +447,161 @@ async fn a_batch_of_processed_events_is_written_whole_or_not_at_all(db: TestDb) 
         .unwrap()
         .last_success_at
         .is_some());
+}
+
+/// A conversation's queue fields, by thread.
+type QueueFields = (
+    String,
+    ConversationStatus,
+    i32,
+    Option<Timestamp>,
+    Timestamp,
+    Option<Timestamp>,
+    Option<String>,
+);
+
+async fn queue_fields(store: &Store, channel: ChannelId) -> Vec<QueueFields> {
+    let filter = ConversationFilter {
+        channel_id: Some(channel),
+        status: StatusFilter::All,
+        flagged: FlaggedFilter::Include,
+        ..Default::default()
+    };
+    let mut fields = Vec::new();
+    for id in every_page(store, &filter, 50).await {
+        let c = store.conversation(id).await.unwrap();
+        fields.push((
+            c.thread_key,
+            c.status,
+            c.priority,
+            c.waiting_since,
+            c.last_activity_at,
+            c.last_inbound_at,
+            c.last_message_text,
+        ));
+    }
+    fields.sort_by(|a, b| a.0.cmp(&b.0));
+    fields
+}
+
+async fn many_messages_stored_at_once_end_as_if_stored_one_by_one(db: TestDb) {
+    let store = &db.store;
+    let one = channel(store, ChannelKind::Whatsapp, "w1").await;
+    let many = channel(store, ChannelKind::Whatsapp, "w2").await;
+    type Row = (
+        &'static str,
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        &'static str,
+        i64,
+    );
+    let first: &[Row] = &[
+        ("a1", "t1", "u1", Some("Ana"), "hola", 1_000),
+        ("a2", "t1", "u1", None, "¿hay talla 38?", 3_000),
+        // Out of order: older than the one before.
+        ("a3", "t1", "u1", Some("Ana R."), "antes", 2_000),
+        ("b1", "t2", "u2", None, "primero", 5_000),
+        // A repeat in the same batch.
+        ("a2", "t1", "u1", None, "¿hay talla 38?", 3_000),
+        ("c1", "t3", "u3", Some("Iker"), "x", 4_000),
+        // The same time: the later one gives the snippet.
+        ("c2", "t3", "u3", None, "y", 4_000),
+    ];
+    let second: &[Row] = &[
+        ("a4", "t1", "u1", None, "antes de la respuesta", 9_000),
+        ("a5", "t1", "u1", None, "después de la respuesta", 11_000),
+        ("b2", "t2", "u2", Some("Bea"), "otra", 5_500),
+        // Already stored in the first round.
+        ("c1", "t3", "u3", Some("Iker"), "x", 4_000),
+    ];
+    let build = |channel: &Channel, rows: &[Row]| -> Vec<NewInboundMessage> {
+        rows.iter()
+            .map(|(id, thread, author, name, text, at)| {
+                let mut message = inbound(channel, id, thread, author, text, *at);
+                message.author.name = name.map(str::to_owned);
+                message
+            })
+            .collect()
+    };
+    let at_once = |messages: Vec<NewInboundMessage>| async move {
+        let mut tx = store.begin().await.unwrap();
+        let refs: Vec<&NewInboundMessage> = messages.iter().collect();
+        let stored = tx.ingest_messages(&refs).await.unwrap();
+        tx.commit().await.unwrap();
+        stored
+    };
+    for message in build(&one, first) {
+        store.ingest_message(&message).await.unwrap();
+    }
+    assert_eq!(
+        at_once(build(&many, first)).await,
+        6,
+        "a repeat is stored once"
+    );
+    // Between the rounds: an agent answered t1 at 10,000 and resolved t2.
+    for channel in [&one, &many] {
+        db.raw_execute(&format!(
+            "INSERT INTO messages (conversation_id, channel_id, direction, platform_id, text, created_at, received_at, status) \
+             SELECT id, channel_id, 'outbound', 'r-{0}', 'gracias', 10000, 10000, 'sent' FROM conversations \
+             WHERE channel_id = {0} AND thread_key = 't1'",
+            channel.id.get()
+        ))
+        .await
+        .unwrap();
+        db.raw_execute(&format!(
+            "UPDATE conversations SET waiting_since = NULL WHERE channel_id = {} AND thread_key = 't1'",
+            channel.id.get()
+        ))
+        .await
+        .unwrap();
+        db.raw_execute(&format!(
+            "UPDATE conversations SET status = 'resolved', waiting_since = NULL WHERE channel_id = {} AND thread_key = 't2'",
+            channel.id.get()
+        ))
+        .await
+        .unwrap();
+    }
+    for message in build(&one, second) {
+        store.ingest_message(&message).await.unwrap();
+    }
+    assert_eq!(at_once(build(&many, second)).await, 3);
+
+    let (by_one, by_many) = (
+        queue_fields(store, one.id).await,
+        queue_fields(store, many.id).await,
+    );
+    assert_eq!(by_one.len(), 3);
+    assert_eq!(by_many, by_one);
+    // What one by one gives, spelled out: the oldest unanswered message after the reply.
+    let t1 = &by_one[0];
+    assert_eq!(t1.3, Some(Timestamp::from_millis(11_000)));
+    assert_eq!(t1.6.as_deref(), Some("después de la respuesta"));
+    assert_eq!(by_one[2].6.as_deref(), Some("y"));
+    for channel in [&one, &many] {
+        let id = channel.id.get();
+        assert_eq!(
+            db.count(&format!("messages WHERE channel_id = {id}")).await,
+            10
+        );
+        assert_eq!(
+            db.count(&format!(
+                "contacts WHERE channel_id = {id} AND name IN ('Ana R.', 'Bea', 'Iker')"
+            ))
+            .await,
+            3,
+            "the last name given wins"
+        );
+        assert_eq!(
+            db.count(&format!(
+                "conversation_status_changes s JOIN conversations c ON c.id = s.conversation_id \
+                 WHERE c.channel_id = {id} AND s.status = 'open'"
+            ))
+            .await,
+            1,
+            "only the resolved conversation was reopened"
+        );
+    }
 }
 
 async fn inbound_events_are_stored_once_per_dedup_key(db: TestDb) {
