@@ -306,11 +306,14 @@ impl StoreTx {
                 rows::get(&row, "answered")?,
             );
         }
+        // Every touched conversation in one statement: the newest message moves the queue
+        // position and snippet, the oldest unanswered one starts the wait (-1: none).
+        let mut statement = Statement::default();
+        let mut rows_text = Vec::with_capacity(conversations.len());
         for conversation in conversations {
-            let mine = inserted.iter().filter(|(id, ..)| *id == conversation);
             let mut newest: Option<(i64, &str)> = None;
             let mut waiting: Option<i64> = None;
-            for (_, at, snippet) in mine {
+            for (_, at, snippet) in inserted.iter().filter(|(id, ..)| *id == conversation) {
                 if newest.is_none_or(|(newest, _)| *at >= newest) {
                     newest = Some((*at, snippet));
                 }
@@ -322,23 +325,30 @@ impl StoreTx {
                 }
             }
             let (newest, snippet) = newest.expect("a conversation here has a new message");
-            sqlx::query(&format!(
-                "UPDATE conversations SET \
-                 last_activity_at = CASE WHEN $1 > last_activity_at THEN $1 ELSE last_activity_at END, \
-                 last_message_text = CASE WHEN $1 >= last_activity_at OR last_message_text IS NULL THEN $2 ELSE last_message_text END, \
-                 last_inbound_at = CASE WHEN last_inbound_at IS NULL OR $1 > last_inbound_at THEN $1 ELSE last_inbound_at END, \
-                 waiting_since = CASE WHEN $4 < 0 THEN waiting_since \
-                     WHEN waiting_since IS NULL OR $4 < waiting_since THEN $4 ELSE waiting_since END, \
-                 status = 'open', snoozed_until = NULL, {CONVERSATION_PRIORITY} \
-                 WHERE id = $3",
-            ))
-            .bind(newest)
-            .bind(snippet)
-            .bind(conversation)
-            .bind(waiting.unwrap_or(-1))
-            .execute(self.conn())
-            .await?;
+            rows_text.push(format!(
+                "(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS BIGINT))",
+                statement.push(Value::Int(conversation)),
+                statement.push(Value::Int(newest)),
+                statement.push(Value::Text(snippet.to_owned())),
+                statement.push(Value::Int(waiting.unwrap_or(-1))),
+            ));
         }
+        statement.text = format!(
+            "WITH v (id, newest, snippet, waiting) AS (VALUES {}) \
+             UPDATE conversations SET \
+             last_activity_at = CASE WHEN v.newest > conversations.last_activity_at THEN v.newest ELSE conversations.last_activity_at END, \
+             last_message_text = CASE WHEN v.newest >= conversations.last_activity_at OR conversations.last_message_text IS NULL \
+                 THEN v.snippet ELSE conversations.last_message_text END, \
+             last_inbound_at = CASE WHEN conversations.last_inbound_at IS NULL OR v.newest > conversations.last_inbound_at \
+                 THEN v.newest ELSE conversations.last_inbound_at END, \
+             waiting_since = CASE WHEN v.waiting < 0 THEN conversations.waiting_since \
+                 WHEN conversations.waiting_since IS NULL OR v.waiting < conversations.waiting_since THEN v.waiting \
+                 ELSE conversations.waiting_since END, \
+             status = 'open', snoozed_until = NULL, {CONVERSATION_PRIORITY} \
+             FROM v WHERE conversations.id = v.id",
+            rows_text.join(", ")
+        );
+        statement.query().execute(self.conn()).await?;
         Ok(inserted.len())
     }
 }
