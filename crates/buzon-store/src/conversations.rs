@@ -68,31 +68,43 @@ fn fts5_query(text: &str) -> Option<String> {
 
 const FLAGGED_LABELS: &str = "('troll', 'spam', 'blocked')";
 
-/// Recomputes the priority of every conversation of the given author's person: influencers
-/// and VIPs sort first.
-const REFRESH_PRIORITY: &str = "UPDATE conversations SET priority = CASE WHEN \
-     EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = conversations.contact_id AND f.label IN ('vip', 'influencer')) \
-     OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
-       JOIN contact_labels f ON f.contact_id = k2.id \
-       WHERE k1.id = conversations.contact_id AND k1.person_id IS NOT NULL AND f.label IN ('vip', 'influencer')) \
-     THEN 1 ELSE 0 END \
-     WHERE contact_id IN (SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
-       JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL)";
-
-/// The `SET` term that gives a conversation its priority from its author's person's labels.
-/// A new message changes no label, so ingest sets it on its own conversation only; label
-/// changes refresh every conversation of the person ([`REFRESH_PRIORITY`]).
-pub(crate) const CONVERSATION_PRIORITY: &str = "priority = CASE WHEN \
-     EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = conversations.contact_id AND f.label IN ('vip', 'influencer')) \
-     OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
-       JOIN contact_labels f ON f.contact_id = k2.id \
-       WHERE k1.id = conversations.contact_id AND k1.person_id IS NOT NULL AND f.label IN ('vip', 'influencer')) \
-     THEN 1 ELSE 0 END";
+/// The `SET` term that gives a conversation its priority from its author's person's labels:
+/// influencers and VIPs sort first.
+macro_rules! priority_term {
+    () => {
+        "priority = CASE WHEN \
+         EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = conversations.contact_id AND f.label IN ('vip', 'influencer')) \
+         OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
+           JOIN contact_labels f ON f.contact_id = k2.id \
+           WHERE k1.id = conversations.contact_id AND k1.person_id IS NOT NULL AND f.label IN ('vip', 'influencer')) \
+         THEN 1 ELSE 0 END"
+    };
+}
 
 /// The ids of the contacts of the same person as contact `$1` (itself included).
-const SAME_PERSON: &str =
-    "SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
-     JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL";
+macro_rules! same_person {
+    () => {
+        "SELECT id FROM contacts WHERE id = $1 UNION SELECT k2.id FROM contacts k1 \
+         JOIN contacts k2 ON k2.person_id = k1.person_id WHERE k1.id = $1 AND k1.person_id IS NOT NULL"
+    };
+}
+
+/// A conversation's priority. A new message changes no label, so ingest sets it on its own
+/// conversations only; label changes refresh every conversation of the person
+/// ([`REFRESH_PRIORITY`]).
+pub(crate) const CONVERSATION_PRIORITY: &str = priority_term!();
+
+/// Recomputes the priority of every conversation of the given author's person.
+const REFRESH_PRIORITY: &str = concat!(
+    "UPDATE conversations SET ",
+    priority_term!(),
+    " WHERE contact_id IN (",
+    same_person!(),
+    ")"
+);
+
+/// The ids of the contacts of the same person as contact `$1` (itself included).
+const SAME_PERSON: &str = same_person!();
 
 impl Store {
     /// Stores an inbound message exactly once per (channel, platform id), creating its author
@@ -152,105 +164,13 @@ impl StoreTx {
         message: &NewInboundMessage,
         hide_if_flagged: bool,
     ) -> Result<IngestOutcome, StoreError> {
-        let seen = query("SELECT id FROM messages WHERE channel_id = $1 AND platform_id = $2")
-            .bind(message.channel_id.get())
-            .bind(message.platform_id.as_str())
-            .fetch_optional(self.conn())
-            .await?;
-        if seen.is_some() {
-            return Ok(IngestOutcome::Duplicate);
-        }
-        let now = Timestamp::now().as_millis();
-        let created_at = message.created_at.as_millis();
-        let text = bound_text(&message.text, MAX_MESSAGE_BYTES);
-        let thread_key = bound_text(&message.thread_key, 512);
-        let tx = self;
-        let contact = query(
-            "INSERT INTO contacts (channel_id, platform_id, name, handle, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
-             name = COALESCE(excluded.name, contacts.name), handle = COALESCE(excluded.handle, contacts.handle) \
-             RETURNING id",
-        )
-        .bind(message.channel_id.get())
-        .bind(message.author.platform_id.as_str())
-        .bind(message.author.name.as_deref().map(|name| bound_text(name, MAX_NAME_BYTES)))
-        .bind(message.author.handle.as_deref().map(|handle| bound_text(handle, MAX_NAME_BYTES)))
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?;
-        let contact_id: i64 = rows::get(&contact, "id")?;
-
-        // One statement creates or finds the conversation (the no-op update lets RETURNING
-        // name an existing row).
-        let conversation = query(
-            "INSERT INTO conversations (channel_id, contact_id, thread_key, kind, status, last_activity_at, created_at) \
-             VALUES ($1, $2, $3, $6, 'open', $4, $5) ON CONFLICT (channel_id, thread_key) \
-             DO UPDATE SET kind = conversations.kind RETURNING id",
-        )
-        .bind(message.channel_id.get())
-        .bind(contact_id)
-        .bind(&thread_key)
-        .bind(created_at)
-        .bind(now)
-        .bind(message.conversation_kind.as_str())
-        .fetch_one(tx.conn())
-        .await?;
-        let conversation_id: i64 = rows::get(&conversation, "id")?;
-
-        let attachments =
-            serde_json::to_string(&message.attachments).expect("attachments serialize to JSON");
-        let inserted = query(
-            "INSERT INTO messages (conversation_id, channel_id, direction, platform_id, contact_id, \
-             text, attachments, created_at, received_at, status, raw_part) \
-             VALUES ($1, $2, 'inbound', $3, $4, $5, $6, $7, $8, 'received', $9) \
-             ON CONFLICT (channel_id, platform_id) DO NOTHING RETURNING id",
-        )
-        .bind(conversation_id)
-        .bind(message.channel_id.get())
-        .bind(message.platform_id.as_str())
-        .bind(contact_id)
-        .bind(&text)
-        .bind(attachments)
-        .bind(created_at)
-        .bind(now)
-        .bind(message.raw.as_deref().map(|raw| bound_text(raw, 64 * 1024)))
-        .fetch_optional(tx.conn())
-        .await?;
-        let Some(inserted) = inserted else {
-            // Another node's delivery of the same message won the race (PostgreSQL waited for
-            // it): the author and conversation it touched are the same ones.
+        let Some(&(message_id, conversation_id)) = self.ingest_messages(&[message]).await?.first()
+        else {
             return Ok(IngestOutcome::Duplicate);
         };
-        let message_id: i64 = rows::get(&inserted, "id")?;
-
-        // A customer message reopens the conversation; the report's history records it.
-        query(crate::reports::RECORD_STATUS_CHANGE)
-            .bind(ConversationStatus::Open.as_str())
-            .bind(None::<i64>)
-            .bind(now)
-            .bind(conversation_id)
-            .execute(tx.conn())
-            .await?;
-        // Messages arrive out of order: only a newer message moves the queue position and
-        // snippet, and the wait starts at the oldest unanswered message.
-        query(&format!(
-            "UPDATE conversations SET \
-             last_activity_at = CASE WHEN $1 > last_activity_at THEN $1 ELSE last_activity_at END, \
-             last_message_text = CASE WHEN $1 >= last_activity_at OR last_message_text IS NULL THEN $2 ELSE last_message_text END, \
-             last_inbound_at = CASE WHEN last_inbound_at IS NULL OR $1 > last_inbound_at THEN $1 ELSE last_inbound_at END, \
-             waiting_since = CASE \
-                 WHEN EXISTS (SELECT 1 FROM messages o WHERE o.conversation_id = $3 AND o.direction = 'outbound' AND o.created_at >= $1) THEN waiting_since \
-                 WHEN waiting_since IS NULL OR $1 < waiting_since THEN $1 ELSE waiting_since END, \
-             status = 'open', snoozed_until = NULL, {CONVERSATION_PRIORITY} \
-             WHERE id = $3",
-        ))
-        .bind(created_at)
-        .bind(snippet(&text))
-        .bind(conversation_id)
-        .execute(tx.conn())
-        .await?;
-        if hide_if_flagged && author_flagged_on(tx.conn(), MessageId(message_id)).await? {
-            tx.queue_moderation(MessageId(message_id), ModerationAction::Hide)
+        let tx = self;
+        if hide_if_flagged && author_flagged_on(tx.conn(), message_id).await? {
+            tx.queue_moderation(message_id, ModerationAction::Hide)
                 .await?;
             tx.audit(
                 "system:auto-hide",
@@ -261,8 +181,8 @@ impl StoreTx {
             .await?;
         }
         Ok(IngestOutcome::Inserted {
-            message_id: MessageId(message_id),
-            conversation_id: ConversationId(conversation_id),
+            message_id,
+            conversation_id,
         })
     }
 }

@@ -17,20 +17,23 @@ const CHUNK: usize = 500;
 impl StoreTx {
     /// Stores new inbound messages in this transaction, each exactly once per (channel,
     /// platform id), creating authors and conversations as needed, as [`StoreTx::ingest_message`]
-    /// would one after the other (without the auto-hide of flagged authors, which goes
-    /// through that one). Returns how many were new.
+    /// would one after the other (that one is this for one message, plus the auto-hide of
+    /// flagged authors). Returns the messages that were new, in the order given.
     pub async fn ingest_messages(
         &mut self,
         messages: &[&NewInboundMessage],
-    ) -> Result<usize, StoreError> {
-        let mut stored = 0;
+    ) -> Result<Vec<(MessageId, ConversationId)>, StoreError> {
+        let mut stored = Vec::new();
         for chunk in messages.chunks(CHUNK) {
-            stored += self.ingest_chunk(chunk).await?;
+            stored.extend(self.ingest_chunk(chunk).await?);
         }
         Ok(stored)
     }
 
-    async fn ingest_chunk(&mut self, messages: &[&NewInboundMessage]) -> Result<usize, StoreError> {
+    async fn ingest_chunk(
+        &mut self,
+        messages: &[&NewInboundMessage],
+    ) -> Result<Vec<(MessageId, ConversationId)>, StoreError> {
         // Repeats, within the batch and of what is stored, change nothing.
         let mut seen: HashSet<(i64, &str)> = HashSet::new();
         let mut fresh: Vec<&NewInboundMessage> = messages
@@ -68,7 +71,7 @@ impl StoreTx {
             ))
         });
         if fresh.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let now = Timestamp::now().as_millis();
 
@@ -243,26 +246,31 @@ impl StoreTx {
         // In the order given: per conversation, the newest message (the later one on a tie)
         // sets the snippet, as one by one.
         let mut inserted: Vec<(i64, i64, String)> = Vec::new();
-        let mut returned: HashSet<(i64, String)> = HashSet::new();
+        let mut returned: HashMap<(i64, String), i64> = HashMap::new();
         for row in statement.query().fetch_all(self.conn()).await? {
-            returned.insert((
-                rows::get(&row, "channel_id")?,
-                rows::get(&row, "platform_id")?,
-            ));
+            returned.insert(
+                (
+                    rows::get(&row, "channel_id")?,
+                    rows::get(&row, "platform_id")?,
+                ),
+                rows::get(&row, "id")?,
+            );
         }
+        let mut stored = Vec::new();
         for message in &fresh {
             let key = (
                 message.channel_id.get(),
                 message.platform_id.as_str().to_owned(),
             );
-            if returned.contains(&key) {
+            if let Some(&id) = returned.get(&key) {
                 let (conversation, at, snippet) =
                     texts.remove(&key).expect("every message has its text");
+                stored.push((MessageId(id), ConversationId(conversation)));
                 inserted.push((conversation, at, snippet));
             }
         }
         if inserted.is_empty() {
-            return Ok(0);
+            return Ok(stored);
         }
 
         // A customer message reopens its conversation; the report's history records it.
@@ -349,6 +357,6 @@ impl StoreTx {
             rows_text.join(", ")
         );
         statement.query().execute(self.conn()).await?;
-        Ok(inserted.len())
+        Ok(stored)
     }
 }

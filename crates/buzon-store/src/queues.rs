@@ -1061,24 +1061,11 @@ pub struct BatchWritten {
 }
 
 impl StoreTx {
-    /// Writes what one claimed event came to and ends it, in this transaction. An event
-    /// whose lease `owner` no longer holds keeps its state (its writes are repeats-safe).
-    pub async fn finish_inbound_event(
-        &mut self,
-        owner: &str,
-        result: &EventResult,
-    ) -> Result<BatchWritten, StoreError> {
-        let written = self.apply_event_writes(result, false).await?;
-        self.end_inbound_event(owner, result).await?;
-        Ok(written)
-    }
-
-    /// Applies an event's writes; with `bulk_done`, its new messages (other than auto-hidden
-    /// ones) were stored already by [`StoreTx::ingest_messages`].
+    /// Applies an event's writes other than its plain new messages, which
+    /// [`Store::finish_inbound_events`] stores for the whole batch at once.
     async fn apply_event_writes(
         &mut self,
         result: &EventResult,
-        bulk_done: bool,
     ) -> Result<BatchWritten, StoreError> {
         let mut written = BatchWritten::default();
         for write in &result.writes {
@@ -1086,13 +1073,13 @@ impl StoreTx {
                 EventWrite::Message {
                     hide_if_flagged: false,
                     ..
-                } if bulk_done => {}
+                } => {}
                 EventWrite::Message {
                     message,
-                    hide_if_flagged,
+                    hide_if_flagged: true,
                 } => {
                     if let IngestOutcome::Inserted { .. } =
-                        self.ingest_message(message, *hide_if_flagged).await?
+                        self.ingest_message(message, true).await?
                     {
                         written.messages += 1;
                     }
@@ -1151,22 +1138,6 @@ impl StoreTx {
         Ok(written)
     }
 
-    async fn end_inbound_event(
-        &mut self,
-        owner: &str,
-        result: &EventResult,
-    ) -> Result<(), StoreError> {
-        match &result.end {
-            EventEnd::Done => self.complete_inbound_event(result.id, owner).await?,
-            EventEnd::Unparsed { channel, parts } => {
-                self.mark_inbound_event_unparsed(result.id, owner, *channel, parts)
-                    .await?
-            }
-            EventEnd::Failed(reason) => self.fail_inbound_event(result.id, owner, reason).await?,
-        };
-        Ok(())
-    }
-
     /// Marks many claimed events processed in one statement (those `owner` still holds).
     async fn complete_inbound_events(
         &mut self,
@@ -1220,15 +1191,21 @@ impl Store {
                 _ => None,
             })
             .collect();
-        total.messages += tx.ingest_messages(&messages).await?;
+        total.messages += tx.ingest_messages(&messages).await?.len();
         let mut done = Vec::new();
         for result in results {
-            let written = tx.apply_event_writes(result, true).await?;
+            let written = tx.apply_event_writes(result).await?;
             total.messages += written.messages;
             total.settled_sends += written.settled_sends;
-            match result.end {
+            match &result.end {
                 EventEnd::Done => done.push(result.id),
-                _ => tx.end_inbound_event(owner, result).await?,
+                EventEnd::Unparsed { channel, parts } => {
+                    tx.mark_inbound_event_unparsed(result.id, owner, *channel, parts)
+                        .await?;
+                }
+                EventEnd::Failed(reason) => {
+                    tx.fail_inbound_event(result.id, owner, reason).await?;
+                }
             }
         }
         tx.complete_inbound_events(&done, owner).await?;
