@@ -537,7 +537,7 @@ async fn a_whatsapp_reply_after_24_hours_is_refused_with_409_and_a_send_the_plat
 
 /// Every message of every conversation (all statuses, flagged ones too), through the API.
 /// Queues a reply in `conversation` and returns the outbound message's id.
-async fn queue_reply(app: &TestApp, token: &str, conversation: i64, text: &str) -> i64 {
+pub(crate) async fn queue_reply(app: &TestApp, token: &str, conversation: i64, text: &str) -> i64 {
     let response = app
         .http
         .post(app.url(&format!("/api/v1/conversations/{conversation}/replies")))
@@ -552,7 +552,13 @@ async fn queue_reply(app: &TestApp, token: &str, conversation: i64, text: &str) 
 }
 
 /// Waits until the reply `text` in `conversation` has the delivery status `status`.
-async fn reply_reaches(app: &TestApp, token: &str, conversation: i64, text: &str, status: &str) {
+pub(crate) async fn reply_reaches(
+    app: &TestApp,
+    token: &str,
+    conversation: i64,
+    text: &str,
+    status: &str,
+) {
     app.eventually(DELIVERY, &format!("{text:?} {status}"), || async {
         let detail = app
             .api_get(token, &format!("/api/v1/conversations/{conversation}"))
@@ -755,7 +761,7 @@ async fn a_send_the_platform_may_have_made_is_never_repeated_on_postgres() {
     a_send_the_platform_may_have_made_is_never_repeated(Engine::Postgres).await;
 }
 
-async fn all_messages(app: &TestApp, token: &str) -> Vec<Value> {
+pub(crate) async fn all_messages(app: &TestApp, token: &str) -> Vec<Value> {
     let mut messages = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -803,7 +809,7 @@ fn inbound_message<'a>(messages: &'a [Value], platform_id: &str) -> &'a Value {
 }
 
 /// Waits until the inbound message with `platform_id` is stored and returns it (API JSON).
-async fn wait_for_message(app: &TestApp, token: &str, platform_id: &str) -> Value {
+pub(crate) async fn wait_for_message(app: &TestApp, token: &str, platform_id: &str) -> Value {
     let quoted = platform_id.replace('\'', "''");
     app.eventually(NOTICE, &format!("message {platform_id}"), || async {
         let stored = app
@@ -823,7 +829,7 @@ async fn wait_for_message(app: &TestApp, token: &str, platform_id: &str) -> Valu
 }
 
 /// The writes the platform accepted whose text is `text`.
-fn accepted_replies(sandbox: &Sandbox, text: &str) -> Vec<RecordedReply> {
+pub(crate) fn accepted_replies(sandbox: &Sandbox, text: &str) -> Vec<RecordedReply> {
     sandbox
         .replies()
         .into_iter()

@@ -10,4 +10,5 @@ mod foundation;
 mod nodes;
 mod pages;
 mod reports;
+mod service;
 mod webhooks;

@@ -33,6 +33,8 @@ pub struct InboxParams {
     pub sort: Option<String>,
     /// Flagged authors (troll, spam, blocked): `exclude` (the default), `only` or `include`.
     pub flagged: Option<String>,
+    /// The language the customer last wrote in (ISO 639-1: `es`, `en`…).
+    pub language: Option<String>,
     /// Page size (1 to 200, default 50).
     pub limit: Option<u32>,
     /// The cursor of the previous page.
@@ -162,7 +164,21 @@ impl App {
                 ))
             }
         };
+        let language = match text(&params.language).map(|code| code.to_lowercase()) {
+            None => None,
+            Some(code) if is_known_language(&code) => Some(code),
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "bad_language",
+                    format!(
+                        "language must be one of {}",
+                        known_languages().collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+        };
         Ok(ConversationFilter {
+            language,
             sort: SortOrder::parse_lenient(params.sort.as_deref()),
             status: StatusFilter::parse(params.status.as_deref())?,
             channel_id,

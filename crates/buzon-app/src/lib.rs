@@ -19,6 +19,7 @@ mod intake;
 mod live;
 mod metrics;
 pub mod reports;
+mod service;
 
 pub use accounts::{NewUser, Session, SignIn, SignInAttempt, LOGIN_WINDOW, SESSION_LENGTH};
 pub use actor::Actor;
@@ -32,6 +33,7 @@ pub use conversations::{
 pub use error::AppError;
 pub use events::WebhookReceipt;
 pub use metrics::Metrics;
+pub use service::{AutoReply, Clock, OpeningState, MAX_AUTO_REPLY_CHARS, RULES_BATCH};
 
 use buzon_connector::{Connector, HttpClient, OAuthApp};
 use buzon_core::metrics::BusinessCalendar;
@@ -54,6 +56,8 @@ pub struct AppSettings {
     pub facebook_oauth: Option<OAuthApp>,
     /// X's OAuth 2.0 with PKCE, for connecting accounts (None: tokens are pasted).
     pub x_oauth: Option<OAuthApp>,
+    /// Where "now" comes from for business hours and the rules.
+    pub clock: Clock,
 }
 
 /// The application: every use case, over one store and the connectors.

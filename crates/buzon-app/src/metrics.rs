@@ -49,6 +49,11 @@ impl Metrics {
         );
     }
 
+    /// Counts automatic out-of-hours replies queued.
+    pub fn count_auto_replies(&self, count: u64) {
+        self.add("buzon_auto_replies_total", String::new(), count);
+    }
+
     /// Counts one failed poll.
     pub fn count_poll_error(&self, channel_id: i64, kind: &str) {
         self.add(

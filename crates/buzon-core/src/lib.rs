@@ -10,6 +10,7 @@
 pub mod engine;
 mod error;
 mod ids;
+mod language;
 pub mod metrics;
 mod model;
 mod outbox;
@@ -20,6 +21,7 @@ mod time_util;
 
 pub use error::DomainError;
 pub use ids::*;
+pub use language::{detect_language, is_known_language, known_languages};
 pub use model::*;
 pub use outbox::*;
 pub use platform_error::PlatformError;

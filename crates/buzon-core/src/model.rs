@@ -338,6 +338,8 @@ pub struct Conversation {
     pub created_at: Timestamp,
     /// The text of the newest message, for the queue's snippet.
     pub last_message_text: Option<String>,
+    /// The language of the customer's newest message that had one (ISO 639-1).
+    pub language: Option<String>,
 }
 
 /// How long after the customer's last message WhatsApp and Messenger accept free-form replies.
@@ -498,6 +500,8 @@ pub struct Message {
     pub deleted: bool,
     /// Whether it is hidden on the platform.
     pub hidden: bool,
+    /// The language detected in an inbound text (ISO 639-1), when it could be told.
+    pub language: Option<String>,
 }
 
 /// An author as a connector reports it.
@@ -898,6 +902,7 @@ mod tests {
             last_inbound_at: last.map(|ago| now.plus_millis(-ago)),
             created_at: now,
             last_message_text: None,
+            language: None,
         };
         let hour = 3_600_000;
         assert!(

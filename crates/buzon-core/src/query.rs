@@ -99,6 +99,8 @@ pub struct ConversationFilter {
     pub flagged: FlaggedFilter,
     /// Full-text search over message text.
     pub query: Option<String>,
+    /// The language the customer last wrote in (ISO 639-1).
+    pub language: Option<String>,
 }
 
 /// The position after the last row of a page, in the listing's order: the row's priority

@@ -218,6 +218,10 @@ impl Store {
                 conditions.push(format!("c.assignee_id = {placeholder}"));
             }
         }
+        if let Some(language) = &filter.language {
+            let placeholder = statement.push(Value::Text(language.clone()));
+            conditions.push(format!("c.language = {placeholder}"));
+        }
         if let Some(label) = &filter.label {
             let placeholder = statement.push(Value::Text(label.as_str().into()));
             conditions.push(format!(
@@ -709,7 +713,10 @@ where
 }
 
 /// [`Store::author_flagged`] on any connection or pool.
-async fn author_flagged_on<'e, E>(executor: E, message_id: MessageId) -> Result<bool, StoreError>
+pub(crate) async fn author_flagged_on<'e, E>(
+    executor: E,
+    message_id: MessageId,
+) -> Result<bool, StoreError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {

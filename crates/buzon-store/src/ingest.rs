@@ -10,6 +10,9 @@ use crate::{StoreError, StoreTx};
 use buzon_core::*;
 use std::collections::{HashMap, HashSet};
 
+/// A new message's conversation, time, snippet and detected language.
+type Inserted = (i64, i64, String, Option<&'static str>);
+
 /// Messages per round of statements: SQLite takes at most 32,766 bound values, and a message
 /// row binds nine.
 const CHUNK: usize = 500;
@@ -200,7 +203,7 @@ impl StoreTx {
         // The messages; one another node stored meanwhile is left out (no row returned).
         let mut statement = Statement::default();
         let mut rows_text = Vec::with_capacity(fresh.len());
-        let mut texts: HashMap<(i64, String), (i64, i64, String)> = HashMap::new();
+        let mut texts: HashMap<(i64, String), Inserted> = HashMap::new();
         for message in &fresh {
             let conversation = *conversation_ids
                 .get(&(
@@ -209,17 +212,23 @@ impl StoreTx {
                 ))
                 .ok_or_else(|| StoreError::Corrupt("a conversation was not stored".into()))?;
             let text = bound_text(&message.text, MAX_MESSAGE_BYTES);
+            let language = detect_language(&text);
             texts.insert(
                 (
                     message.channel_id.get(),
                     message.platform_id.as_str().to_owned(),
                 ),
-                (conversation, message.created_at.as_millis(), snippet(&text)),
+                (
+                    conversation,
+                    message.created_at.as_millis(),
+                    snippet(&text),
+                    language,
+                ),
             );
             let attachments =
                 serde_json::to_string(&message.attachments).expect("attachments serialize to JSON");
             rows_text.push(format!(
-                "({}, {}, 'inbound', {}, {}, {}, {}, {}, {}, 'received', {})",
+                "({}, {}, 'inbound', {}, {}, {}, {}, {}, {}, 'received', {}, {})",
                 statement.push(Value::Int(conversation)),
                 statement.push(Value::Int(message.channel_id.get())),
                 statement.push(Value::Text(message.platform_id.as_str().to_owned())),
@@ -235,17 +244,19 @@ impl StoreTx {
                         .map(|raw| Value::Text(bound_text(raw, 64 * 1024)))
                         .unwrap_or(Value::NullText)
                 ),
+                statement
+                    .push(language.map_or(Value::NullText, |code| Value::Text(code.to_owned()))),
             ));
         }
         statement.text = format!(
             "INSERT INTO messages (conversation_id, channel_id, direction, platform_id, contact_id, \
-             text, attachments, created_at, received_at, status, raw_part) VALUES {} \
+             text, attachments, created_at, received_at, status, raw_part, language) VALUES {} \
              ON CONFLICT (channel_id, platform_id) DO NOTHING RETURNING id, channel_id, platform_id",
             rows_text.join(", ")
         );
         // In the order given: per conversation, the newest message (the later one on a tie)
         // sets the snippet, as one by one.
-        let mut inserted: Vec<(i64, i64, String)> = Vec::new();
+        let mut inserted: Vec<Inserted> = Vec::new();
         let mut returned: HashMap<(i64, String), i64> = HashMap::new();
         for row in statement.query().fetch_all(self.conn()).await? {
             returned.insert(
@@ -263,15 +274,29 @@ impl StoreTx {
                 message.platform_id.as_str().to_owned(),
             );
             if let Some(&id) = returned.get(&key) {
-                let (conversation, at, snippet) =
+                let (conversation, at, snippet, language) =
                     texts.remove(&key).expect("every message has its text");
                 stored.push((MessageId(id), ConversationId(conversation)));
-                inserted.push((conversation, at, snippet));
+                inserted.push((conversation, at, snippet, language));
             }
         }
         if inserted.is_empty() {
             return Ok(stored);
         }
+
+        // The rules (auto-reply, incidents, alerts) look at every new customer message once:
+        // the list of what they have yet to see commits with the messages.
+        let mut statement = Statement::default();
+        let at = statement.push(Value::Int(now));
+        let rows_text: Vec<String> = stored
+            .iter()
+            .map(|(message, _)| format!("({}, {at})", statement.push(Value::Int(message.get()))))
+            .collect();
+        statement.text = format!(
+            "INSERT INTO rule_checks (message_id, created_at) VALUES {} ON CONFLICT (message_id) DO NOTHING",
+            rows_text.join(", ")
+        );
+        statement.query().execute(self.conn()).await?;
 
         // A customer message reopens its conversation; the report's history records it.
         let conversations: Vec<i64> = {
@@ -321,9 +346,16 @@ impl StoreTx {
         for conversation in conversations {
             let mut newest: Option<(i64, &str)> = None;
             let mut waiting: Option<i64> = None;
-            for (_, at, snippet) in inserted.iter().filter(|(id, ..)| *id == conversation) {
+            let mut language: Option<(i64, &str)> = None;
+            for (_, at, snippet, detected) in inserted.iter().filter(|(id, ..)| *id == conversation)
+            {
                 if newest.is_none_or(|(newest, _)| *at >= newest) {
                     newest = Some((*at, snippet));
+                }
+                if let Some(detected) = detected {
+                    if language.is_none_or(|(newest, _)| *at >= newest) {
+                        language = Some((*at, detected));
+                    }
                 }
                 if answered
                     .get(&conversation)
@@ -334,15 +366,16 @@ impl StoreTx {
             }
             let (newest, snippet) = newest.expect("a conversation here has a new message");
             rows_text.push(format!(
-                "(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS BIGINT))",
+                "(CAST({} AS BIGINT), CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS BIGINT), CAST({} AS TEXT))",
                 statement.push(Value::Int(conversation)),
                 statement.push(Value::Int(newest)),
                 statement.push(Value::Text(snippet.to_owned())),
                 statement.push(Value::Int(waiting.unwrap_or(-1))),
+                statement.push(language.map_or(Value::NullText, |(_, code)| Value::Text(code.to_owned()))),
             ));
         }
         statement.text = format!(
-            "WITH v (id, newest, snippet, waiting) AS (VALUES {}) \
+            "WITH v (id, newest, snippet, waiting, language) AS (VALUES {}) \
              UPDATE conversations SET \
              last_activity_at = CASE WHEN v.newest > conversations.last_activity_at THEN v.newest ELSE conversations.last_activity_at END, \
              last_message_text = CASE WHEN v.newest >= conversations.last_activity_at OR conversations.last_message_text IS NULL \
@@ -352,6 +385,7 @@ impl StoreTx {
              waiting_since = CASE WHEN v.waiting < 0 THEN conversations.waiting_since \
                  WHEN conversations.waiting_since IS NULL OR v.waiting < conversations.waiting_since THEN v.waiting \
                  ELSE conversations.waiting_since END, \
+             language = COALESCE(v.language, conversations.language), \
              status = 'open', snoozed_until = NULL, {CONVERSATION_PRIORITY} \
              FROM v WHERE conversations.id = v.id",
             rows_text.join(", ")

@@ -22,6 +22,7 @@ mod queues;
 mod reports;
 mod rows;
 pub mod secrets;
+mod service;
 mod tx;
 mod web;
 
@@ -35,6 +36,7 @@ pub use queues::{
 };
 pub use reports::{StatusChange, API_AGENT};
 pub use secrets::{Cipher, CipherError};
+pub use service::{ChannelService, TEAM_BUSINESS_HOURS};
 pub use tx::StoreTx;
 pub use web::Session;
 

@@ -29,6 +29,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (12, "0012_early_statuses.sql"),
         (13, "0013_status_references.sql"),
         (14, "0014_live_changes.sql"),
+        (15, "0015_service_hours.sql"),
     ]
 );
 
@@ -50,6 +51,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (12, "0012_early_statuses.sql"),
         (13, "0013_status_references.sql"),
         (14, "0014_live_changes.sql"),
+        (15, "0015_service_hours.sql"),
     ]
 );
 

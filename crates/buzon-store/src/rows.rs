@@ -114,7 +114,7 @@ pub(crate) fn contact(row: &Row) -> Result<Contact, StoreError> {
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.channel_id, ch.kind AS channel_kind, \
      c.kind, c.contact_id, c.thread_key, c.status, c.assignee_id, c.priority, c.waiting_since, \
-     c.last_activity_at, c.last_inbound_at, c.created_at, c.last_message_text, \
+     c.last_activity_at, c.last_inbound_at, c.created_at, c.last_message_text, c.language, \
      (SELECT string_agg(label, ',') FROM conversation_labels l WHERE l.conversation_id = c.id) AS labels";
 
 pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
@@ -137,11 +137,12 @@ pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
         last_inbound_at: opt_ts(row, "last_inbound_at")?,
         created_at: ts(row, "created_at")?,
         last_message_text: get(row, "last_message_text")?,
+        language: get(row, "language")?,
     })
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, channel_id, direction, platform_id, \
-     contact_id, user_id, text, attachments, created_at, received_at, status, error, automatic, deleted, hidden";
+     contact_id, user_id, text, attachments, created_at, received_at, status, error, automatic, deleted, hidden, language";
 
 pub(crate) fn message(row: &Row) -> Result<Message, StoreError> {
     let platform_id: Option<String> = get(row, "platform_id")?;
@@ -170,6 +171,7 @@ pub(crate) fn message(row: &Row) -> Result<Message, StoreError> {
         automatic: flag(row, "automatic")?,
         deleted: flag(row, "deleted")?,
         hidden: flag(row, "hidden")?,
+        language: get(row, "language")?,
     })
 }
 

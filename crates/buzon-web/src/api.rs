@@ -22,6 +22,7 @@ pub(crate) struct ListQuery {
     cursor: Option<String>,
     flagged: Option<String>,
     sort: Option<String>,
+    language: Option<String>,
 }
 
 /// A list and the cursor of its next page.
@@ -45,6 +46,7 @@ pub(crate) async fn list_conversations(
         q: query.q,
         sort: query.sort,
         flagged: query.flagged,
+        language: query.language,
         limit: query.limit,
         cursor: query.cursor,
     };
@@ -342,6 +344,7 @@ pub(crate) struct ConversationJson {
     last_activity_at: String,
     waiting_since: Option<String>,
     reply_window_open: bool,
+    language: Option<String>,
 }
 
 impl ConversationJson {
@@ -368,6 +371,7 @@ impl ConversationJson {
                 tags: contact.labels.clone(),
             }),
             last_message: conversation.last_message_text.clone(),
+            language: conversation.language.clone(),
             last_activity_at: conversation.last_activity_at.to_rfc3339(),
             waiting_since: conversation.waiting_since.map(Timestamp::to_rfc3339),
             reply_window_open: !conversation.reply_window_closed(now),
@@ -398,6 +402,7 @@ pub(crate) struct MessageJson {
     received_at: String,
     automatic: bool,
     deleted: bool,
+    language: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     status: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -426,6 +431,7 @@ impl MessageJson {
             received_at: message.received_at.to_rfc3339(),
             automatic: message.automatic,
             deleted: message.deleted,
+            language: message.language.clone(),
             status: outbound.then_some(match message.status {
                 DeliveryStatus::Queued => "queued",
                 DeliveryStatus::Unknown => "unknown",

@@ -11,6 +11,7 @@
 
 mod admin;
 mod api;
+mod api_service;
 mod health;
 mod http;
 pub mod i18n;
@@ -187,6 +188,19 @@ pub fn router(state: AppState) -> Router {
             post(api::settle_send),
         )
         .route("/api/v1/contacts/{id}/tags", post(api::post_contact_tags))
+        .route(
+            "/api/v1/business-hours",
+            get(api_service::get_business_hours).put(api_service::put_business_hours),
+        )
+        .route(
+            "/api/v1/channels/{id}/business-hours",
+            get(api_service::get_channel_business_hours)
+                .put(api_service::put_channel_business_hours),
+        )
+        .route(
+            "/api/v1/channels/{id}/auto-reply",
+            get(api_service::get_auto_reply).put(api_service::put_auto_reply),
+        )
         .route("/api/v1/admin/events", get(api::list_failed_events))
         .route("/api/v1/admin/events/{id}/replay", post(api::replay_event))
         .route(

@@ -569,6 +569,7 @@ pub(crate) async fn open_app(settings: &Settings) -> anyhow::Result<(Store, App)
             business_calendar: Some(settings.hours.calendar()?),
             facebook_oauth: settings.facebook_oauth(),
             x_oauth: settings.x_oauth(),
+            clock: crate::config::clock_from_env(),
         },
     );
     Ok((store, app))

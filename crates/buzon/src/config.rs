@@ -216,6 +216,16 @@ pub struct WorkerSettings {
     pub platform_timeout_secs: u64,
 }
 
+/// The clock the application judges business hours by: the system's, unless the test-only
+/// `BUZON_TEST_CLOCK_FILE` names a file holding an RFC 3339 instant (read on every use), so
+/// that a test can make it Saturday 11:00 and then Monday 10:00 for a running server.
+pub fn clock_from_env() -> buzon_app::Clock {
+    match std::env::var_os("BUZON_TEST_CLOCK_FILE") {
+        Some(path) if !path.is_empty() => buzon_app::Clock::File(path.into()),
+        _ => buzon_app::Clock::System,
+    }
+}
+
 /// Business hours: a weekly schedule in a time zone, with holidays.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -55,6 +55,7 @@ pub async fn run(
             business_calendar: Some(settings.hours.calendar()?),
             facebook_oauth: settings.facebook_oauth(),
             x_oauth: settings.x_oauth(),
+            clock: crate::config::clock_from_env(),
         },
     );
     let mut supervisor = Supervisor::new();
@@ -116,6 +117,7 @@ pub async fn run(
             "pollers",
             workers.clone().run_pollers(supervisor.stop_signal()),
         );
+        supervisor.spawn("rules", workers.clone().run_rules(supervisor.stop_signal()));
         supervisor.spawn(
             "profiles",
             workers.clone().run_profiles(supervisor.stop_signal()),

@@ -103,7 +103,8 @@ impl Workers {
             let worked = match self.normalize_once().await {
                 Ok(count) => {
                     if count > 0 {
-                        self.app.activity_changed();
+                        // New messages: the rules look at them (and the live updates).
+                        self.app.wake_workers();
                     }
                     count > 0
                 }
@@ -405,6 +406,23 @@ impl Workers {
                 unreachable!("sorted out by the caller before a part reaches here")
             }
         }))
+    }
+
+    /// The rules (out-of-hours auto-replies), until `stop` turns true: each new customer
+    /// message is looked at once, on whichever node takes it first.
+    pub async fn run_rules(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let worked = match self.app.run_rules().await {
+                Ok(count) => count > 0,
+                Err(err) => {
+                    tracing::warn!(error = %err, "rules: store unavailable");
+                    false
+                }
+            };
+            if !worked && self.idle(&mut stop, Duration::from_millis(500)).await {
+                break;
+            }
+        }
     }
 
     /// The dispatcher, until `stop` turns true.

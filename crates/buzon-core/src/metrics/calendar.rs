@@ -11,7 +11,7 @@ use crate::Timestamp;
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{TimeZone, TimeZoneDatabase};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// How far ahead `next_opening` looks before it concludes the calendar never opens again.
@@ -23,8 +23,8 @@ pub enum CalendarError {
     /// A time zone name that is not in the IANA time zone database.
     #[error("unknown time zone {0:?}: use an IANA name such as Europe/Madrid")]
     UnknownTimeZone(String),
-    /// An opening interval that is malformed, empty or outside the day.
-    #[error("invalid opening interval {0:?}: use HH:MM-HH:MM within one day, start before end")]
+    /// An opening interval that is malformed or empty.
+    #[error("invalid opening interval {0:?}: use HH:MM-HH:MM (22:00-02:00 runs past midnight)")]
     InvalidInterval(String),
     /// Two opening intervals of the same weekday that overlap.
     #[error("opening intervals {first} and {second} overlap on {weekday}")]
@@ -39,6 +39,19 @@ pub enum CalendarError {
     /// A holiday that is not a valid calendar date.
     #[error("invalid date {0:?}: use YYYY-MM-DD")]
     InvalidDate(String),
+    /// A range past midnight that runs into the next day's first range.
+    #[error("the range {first} on {weekday} runs into {second} on the next day")]
+    OverlappingNextDay {
+        /// The weekday whose range runs past midnight.
+        weekday: Weekday,
+        /// That range.
+        first: OpenInterval,
+        /// The next day's range it runs into.
+        second: OpenInterval,
+    },
+    /// The same date given twice as an exception.
+    #[error("the date {0} is given twice")]
+    RepeatedDate(LocalDate),
 }
 
 /// A day of the week, Monday first.
@@ -108,7 +121,8 @@ impl fmt::Display for Weekday {
     }
 }
 
-/// An interval of local time within one day during which the business is open, end excluded.
+/// An interval of local time starting within one day during which the business is open, end
+/// excluded; it may run past midnight into the next day (`22:00-02:00`), by at most a day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OpenInterval {
     start_minute: u16,
@@ -117,9 +131,12 @@ pub struct OpenInterval {
 
 impl OpenInterval {
     /// The interval between two local times given as minutes after midnight; 1440 is the end
-    /// of the day.
+    /// of the day, and an end past 1440 runs into the next day (at most 24 hours long).
     pub fn from_minutes(start_minute: u16, end_minute: u16) -> Result<OpenInterval, CalendarError> {
-        if start_minute >= end_minute || end_minute > MINUTES_PER_DAY {
+        if start_minute >= end_minute
+            || start_minute >= MINUTES_PER_DAY
+            || end_minute - start_minute > MINUTES_PER_DAY
+        {
             return Err(CalendarError::InvalidInterval(format!(
                 "{}-{}",
                 clock_text(start_minute),
@@ -132,13 +149,22 @@ impl OpenInterval {
         })
     }
 
-    /// Parses `HH:MM-HH:MM`, such as `09:00-18:00`; `24:00` is the end of the day.
+    /// Parses `HH:MM-HH:MM`, such as `09:00-18:00`; `24:00` is the end of the day, and an end
+    /// at or before the start runs past midnight (`22:00-02:00`).
     pub fn parse(text: &str) -> Result<OpenInterval, CalendarError> {
         let invalid = || CalendarError::InvalidInterval(text.chars().take(32).collect());
         let (start, end) = text.trim().split_once('-').ok_or_else(invalid)?;
         let start_minute = parse_clock(start).ok_or_else(invalid)?;
-        let end_minute = parse_clock(end).ok_or_else(invalid)?;
+        let mut end_minute = parse_clock(end).ok_or_else(invalid)?;
+        if end_minute < start_minute {
+            end_minute += MINUTES_PER_DAY;
+        }
         OpenInterval::from_minutes(start_minute, end_minute).map_err(|_| invalid())
+    }
+
+    /// Whether the interval runs past midnight into the next day.
+    pub const fn crosses_midnight(self) -> bool {
+        self.end_minute > MINUTES_PER_DAY
     }
 
     /// The opening time, in minutes after local midnight.
@@ -146,7 +172,8 @@ impl OpenInterval {
         self.start_minute
     }
 
-    /// The closing time, in minutes after local midnight (1440 for the end of the day).
+    /// The closing time, in minutes after local midnight of the starting day (1440 for the
+    /// end of the day, more when it runs past midnight).
     pub const fn end_minute(self) -> u16 {
         self.end_minute
     }
@@ -154,10 +181,15 @@ impl OpenInterval {
 
 impl fmt::Display for OpenInterval {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let end = if self.crosses_midnight() {
+            self.end_minute - MINUTES_PER_DAY
+        } else {
+            self.end_minute
+        };
         formatter.pad(&format!(
             "{}-{}",
             clock_text(self.start_minute),
-            clock_text(self.end_minute)
+            clock_text(end)
         ))
     }
 }
@@ -227,6 +259,16 @@ impl LocalDate {
     pub fn weekday(self) -> Weekday {
         Weekday::of(self.0)
     }
+
+    /// The number of days from this date to `other` (negative when `other` is earlier).
+    pub fn days_until(self, other: LocalDate) -> i64 {
+        (other.0 - self.0).get_days() as i64
+    }
+
+    /// The year, month (1 to 12) and day of the month.
+    pub fn parts(self) -> (i16, u8, u8) {
+        (self.0.year(), self.0.month() as u8, self.0.day() as u8)
+    }
 }
 
 impl fmt::Display for LocalDate {
@@ -235,7 +277,8 @@ impl fmt::Display for LocalDate {
     }
 }
 
-/// When the business is open: a weekly schedule in a time zone with holidays, or always.
+/// When the business is open: a weekly schedule in a time zone with holidays and one-off
+/// exceptions (a date with its own hours, or none), or always.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusinessCalendar {
     zone_name: String,
@@ -247,8 +290,10 @@ pub struct BusinessCalendar {
 enum Opening {
     Always,
     Weekly {
-        schedule: WeeklySchedule,
+        schedule: Box<WeeklySchedule>,
         holidays: BTreeSet<LocalDate>,
+        /// Dates whose hours replace the weekday's (an empty list: closed that day).
+        exceptions: BTreeMap<LocalDate, Vec<OpenInterval>>,
     },
 }
 
@@ -263,14 +308,20 @@ impl BusinessCalendar {
         let (zone_name, zone) = lookup_zone(time_zone)?;
         let mut schedule = schedule;
         for weekday in Weekday::ALL {
-            let intervals = &mut schedule.days[weekday.index()];
-            intervals.sort();
-            for pair in intervals.windows(2) {
-                if pair[1].start_minute < pair[0].end_minute {
-                    return Err(CalendarError::OverlappingIntervals {
+            sort_day(weekday, &mut schedule.days[weekday.index()])?;
+        }
+        for weekday in Weekday::ALL {
+            let next = Weekday::ALL[(weekday.index() + 1) % 7];
+            if let (Some(last), Some(first)) = (
+                schedule.intervals(weekday).last(),
+                schedule.intervals(next).first(),
+            ) {
+                if last.crosses_midnight() && first.start_minute < last.end_minute - MINUTES_PER_DAY
+                {
+                    return Err(CalendarError::OverlappingNextDay {
                         weekday,
-                        first: pair[0],
-                        second: pair[1],
+                        first: *last,
+                        second: *first,
                     });
                 }
             }
@@ -279,10 +330,45 @@ impl BusinessCalendar {
             zone_name,
             zone,
             opening: Opening::Weekly {
-                schedule,
+                schedule: Box::new(schedule),
                 holidays: holidays.into_iter().collect(),
+                exceptions: BTreeMap::new(),
             },
         })
+    }
+
+    /// This calendar with one-off dates whose hours replace the weekday's (an empty list:
+    /// closed that day; ranges: open then, even on a weekend or a holiday). Nothing changes
+    /// for an always-open calendar.
+    pub fn with_exceptions(
+        mut self,
+        exceptions: impl IntoIterator<Item = (LocalDate, Vec<OpenInterval>)>,
+    ) -> Result<BusinessCalendar, CalendarError> {
+        if let Opening::Weekly {
+            exceptions: stored, ..
+        } = &mut self.opening
+        {
+            for (date, mut intervals) in exceptions {
+                sort_day(date.weekday(), &mut intervals)?;
+                if stored.insert(date, intervals).is_some() {
+                    return Err(CalendarError::RepeatedDate(date));
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    /// The one-off dates with their own hours, earliest first.
+    pub fn exceptions(&self) -> impl Iterator<Item = (LocalDate, &[OpenInterval])> + '_ {
+        let exceptions = match &self.opening {
+            Opening::Always => None,
+            Opening::Weekly { exceptions, .. } => Some(
+                exceptions
+                    .iter()
+                    .map(|(date, intervals)| (*date, intervals.as_slice())),
+            ),
+        };
+        exceptions.into_iter().flatten()
     }
 
     /// A calendar that is always open, in UTC: with it the same code measures wall-clock time.
@@ -343,13 +429,20 @@ impl BusinessCalendar {
             return end.saturating_sub(start);
         }
         let mut total: i64 = 0;
+        // From the day before: its ranges may run past midnight. Spans are merged as they
+        // come (they come in order of opening), so an exception that overlaps the previous
+        // night's range is not counted twice.
         let mut date = self.local_date(start);
+        date = date.yesterday().unwrap_or(date);
         let last = self.local_date(end);
+        let mut counted_until = i64::MIN;
         while date <= last {
             for (open, close) in self.open_spans(date) {
-                let overlap = close.min(end) - open.max(start);
-                if overlap > 0 {
-                    total += overlap;
+                let open = open.max(start).max(counted_until);
+                let close = close.min(end);
+                if close > open {
+                    total += close - open;
+                    counted_until = close;
                 }
             }
             match date.tomorrow() {
@@ -377,11 +470,18 @@ impl BusinessCalendar {
     /// The first instant at or after `at` when the business is open: `at` itself when open,
     /// `None` when it does not open within about three years.
     pub fn next_opening(&self, at: Timestamp) -> Option<Timestamp> {
-        let (schedule, at) = match &self.opening {
+        let (never_opens, at) = match &self.opening {
             Opening::Always => return Some(at),
-            Opening::Weekly { schedule, .. } => (schedule, at.as_millis()),
+            Opening::Weekly {
+                schedule,
+                exceptions,
+                ..
+            } => (
+                schedule.is_closed() && exceptions.values().all(Vec::is_empty),
+                at.as_millis(),
+            ),
         };
-        if schedule.is_closed() {
+        if never_opens {
             return None;
         }
         let mut date = self.local_date(at).yesterday().ok()?;
@@ -414,6 +514,15 @@ impl BusinessCalendar {
         Timestamp::from_millis(millis)
     }
 
+    /// The local date and the minute of that day (0 to 1439) at `at`.
+    pub fn local_date_minute(&self, at: Timestamp) -> (LocalDate, u16) {
+        let datetime = self.local_datetime(at.as_millis());
+        (
+            LocalDate(datetime.date()),
+            datetime.hour() as u16 * 60 + datetime.minute() as u16,
+        )
+    }
+
     /// The local weekday and hour (0 to 23) at `at`.
     pub fn local_weekday_hour(&self, at: Timestamp) -> (Weekday, u8) {
         let datetime = self.local_datetime(at.as_millis());
@@ -424,10 +533,16 @@ impl BusinessCalendar {
     /// first, each a non-empty half-open span.
     fn open_spans(&self, date: Date) -> impl Iterator<Item = (i64, i64)> + '_ {
         let intervals: &[OpenInterval] = match &self.opening {
-            Opening::Weekly { schedule, holidays } if !holidays.contains(&LocalDate(date)) => {
-                schedule.intervals(Weekday::of(date))
-            }
-            _ => &[],
+            Opening::Weekly {
+                schedule,
+                holidays,
+                exceptions,
+            } => match exceptions.get(&LocalDate(date)) {
+                Some(intervals) => intervals,
+                None if holidays.contains(&LocalDate(date)) => &[],
+                None => schedule.intervals(Weekday::of(date)),
+            },
+            Opening::Always => &[],
         };
         intervals.iter().filter_map(move |interval| {
             let open = self.instant_of(date, interval.start_minute)?;
@@ -437,11 +552,12 @@ impl BusinessCalendar {
     }
 
     /// The instant (milliseconds) of a local time on a local date; minute 1440 is the next
-    /// midnight. Skipped times read as the end of the gap, repeated times as their first
-    /// occurrence ("compatible" disambiguation, as RFC 5545 and Temporal do).
+    /// midnight, and later minutes are times of the next day. Skipped times read as the end of
+    /// the gap, repeated times as their first occurrence ("compatible" disambiguation, as
+    /// RFC 5545 and Temporal do).
     fn instant_of(&self, date: Date, minute: u16) -> Option<i64> {
         let (date, minute) = if minute >= MINUTES_PER_DAY {
-            (date.tomorrow().ok()?, 0)
+            (date.tomorrow().ok()?, minute - MINUTES_PER_DAY)
         } else {
             (date, minute)
         };
@@ -470,6 +586,21 @@ impl BusinessCalendar {
 }
 
 const MINUTES_PER_DAY: u16 = 24 * 60;
+
+/// Sorts a day's ranges and refuses overlapping ones.
+fn sort_day(weekday: Weekday, intervals: &mut [OpenInterval]) -> Result<(), CalendarError> {
+    intervals.sort();
+    for pair in intervals.windows(2) {
+        if pair[1].start_minute < pair[0].end_minute {
+            return Err(CalendarError::OverlappingIntervals {
+                weekday,
+                first: pair[0],
+                second: pair[1],
+            });
+        }
+    }
+    Ok(())
+}
 
 fn lookup_zone(name: &str) -> Result<(String, TimeZone), CalendarError> {
     let unknown = || CalendarError::UnknownTimeZone(name.chars().take(64).collect());

@@ -22,6 +22,7 @@
 mod calendar;
 mod cycles;
 mod heatmap;
+mod hours;
 mod staffing;
 mod summary;
 
@@ -37,6 +38,9 @@ pub use cycles::{
     WithinWindow, DAY_MILLIS,
 };
 pub use heatmap::{heatmap, hour_of_week, Heatmap, HeatmapCell, HeatmapTally};
+pub use hours::{
+    back_at_text, ExceptionDocument, HoursDocument, WeekDocument, MAX_DATES, MAX_RANGES_PER_DAY,
+};
 pub use staffing::{
     erlang_c, required_agents, service_level, staffing_plan, ServiceTarget, StaffingError,
     StaffingPlan, MAX_AGENTS,

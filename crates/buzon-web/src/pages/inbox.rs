@@ -22,6 +22,7 @@ pub(crate) struct InboxQuery {
     cursor: Option<String>,
     view: Option<String>,
     fragment: Option<String>,
+    language: Option<String>,
 }
 
 /// One row of the queue.
@@ -101,6 +102,7 @@ pub(crate) async fn show_inbox(
         q: query.q.clone(),
         sort: query.sort.clone(),
         flagged: Some(if trolls_view { "only" } else { "exclude" }.to_owned()),
+        language: query.language.clone(),
         limit: Some(50),
         cursor: query.cursor.clone(),
     };
@@ -157,6 +159,7 @@ pub(crate) async fn show_inbox(
             ("q", &query.q),
             ("sort", &query.sort),
             ("view", &query.view),
+            ("language", &query.language),
         ] {
             if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
                 pairs.push(format!("{key}={}", url_encode(value)));

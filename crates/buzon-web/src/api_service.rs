@@ -1,0 +1,100 @@
+//! The service-practice routes of the JSON API (../shared/INTERFACE.md, "Service practices"):
+//! business hours (the team's and each channel's) and each channel's out-of-hours auto-reply.
+//! Reading takes any token; changing takes an admin.
+
+use crate::http::{Admin, Viewer, WebError};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::Json;
+use buzon_app::AutoReply;
+use buzon_core::metrics::HoursDocument;
+use buzon_core::ChannelId;
+use serde_json::{json, Value};
+
+/// `GET /api/v1/business-hours`: the team's hours (the configuration's until an admin saves
+/// some), with whether the team is open now and when it is back.
+pub(crate) async fn get_business_hours(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> Result<Json<Value>, WebError> {
+    let hours = state.app().business_hours(&caller.actor).await?;
+    hours_answer(&state, hours, None).await
+}
+
+/// `PUT /api/v1/business-hours`: saves the team's hours; `null` goes back to the
+/// configuration's.
+pub(crate) async fn put_business_hours(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(body): Json<Option<HoursDocument>>,
+) -> Result<Json<Value>, WebError> {
+    let hours = state.app().set_business_hours(&caller.actor, body).await?;
+    hours_answer(&state, hours, None).await
+}
+
+/// `GET /api/v1/channels/{id}/business-hours`: the channel's own hours, or `null` when it
+/// follows the team's.
+pub(crate) async fn get_channel_business_hours(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(id): Path<i64>,
+) -> Result<Json<Option<HoursDocument>>, WebError> {
+    let hours = state
+        .app()
+        .channel_business_hours(&caller.actor, ChannelId(id))
+        .await?;
+    Ok(Json(hours))
+}
+
+/// `PUT /api/v1/channels/{id}/business-hours`: the channel's own hours; `null` follows the
+/// team's.
+pub(crate) async fn put_channel_business_hours(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<Option<HoursDocument>>,
+) -> Result<Json<Option<HoursDocument>>, WebError> {
+    let hours = state
+        .app()
+        .set_channel_business_hours(&caller.actor, ChannelId(id), body)
+        .await?;
+    Ok(Json(hours))
+}
+
+/// `GET /api/v1/channels/{id}/auto-reply`.
+pub(crate) async fn get_auto_reply(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(id): Path<i64>,
+) -> Result<Json<AutoReply>, WebError> {
+    Ok(Json(
+        state.app().auto_reply(&caller.actor, ChannelId(id)).await?,
+    ))
+}
+
+/// `PUT /api/v1/channels/{id}/auto-reply`.
+pub(crate) async fn put_auto_reply(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<AutoReply>,
+) -> Result<Json<AutoReply>, WebError> {
+    Ok(Json(
+        state
+            .app()
+            .set_auto_reply(&caller.actor, ChannelId(id), body)
+            .await?,
+    ))
+}
+
+async fn hours_answer(
+    state: &AppState,
+    hours: HoursDocument,
+    channel: Option<ChannelId>,
+) -> Result<Json<Value>, WebError> {
+    let opening = state.app().opening_state(channel).await?;
+    let mut answer = serde_json::to_value(&hours).expect("hours serialize");
+    answer["open_now"] = json!(opening.open);
+    answer["back_at"] = json!(opening.back_at.map(|at| at.to_rfc3339()));
+    Ok(Json(answer))
+}
