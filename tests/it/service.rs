@@ -382,3 +382,231 @@ async fn out_of_hours_messages_get_one_honest_auto_reply_per_closed_period_on_sq
 async fn out_of_hours_messages_get_one_honest_auto_reply_per_closed_period_on_postgres() {
     out_of_hours(Engine::Postgres).await;
 }
+
+/// Sets a text field (clearing what it held) by its CSS selector.
+async fn fill(client: &fantoccini::Client, css: &str, value: &str) {
+    let field = client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} is on the page"));
+    field.clear().await.unwrap();
+    if !value.is_empty() {
+        field.send_keys(value).await.unwrap();
+    }
+}
+
+async fn click(client: &fantoccini::Client, css: &str) {
+    client
+        .find(fantoccini::Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css} is on the page"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn page_text(client: &fantoccini::Client) -> String {
+    client
+        .execute("return document.body.innerText;", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// An admin sets the team's hours and a channel's auto-reply in the pages; a customer writes
+/// on Saturday morning; the inbox and the conversation say the team is back on Monday, and
+/// the auto-reply shows in the thread, marked automatic. In English, then in Spanish.
+#[tokio::test]
+async fn an_admin_sets_hours_and_an_auto_reply_in_the_pages_and_the_inbox_says_when_the_team_is_back(
+) {
+    use crate::browser::{browser, sign_in_as, until};
+    use buzon_tests::browser::{artifact, start_driver};
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let db = TestDatabase::sqlite();
+    let clock = db.dir.join("clock");
+    let saturday = a_past_saturday_eleven();
+    set_clock(&clock, saturday);
+    let clock_env = clock.to_string_lossy().into_owned();
+    let config = SandboxConfig::default();
+    let (app, sandbox) =
+        start_with_sandbox(db, config.clone(), &[("BUZON_TEST_CLOCK_FILE", &clock_env)]).await;
+    let channels = connect_sandbox_channels(&app, &config).await;
+    let password = "correct horse battery";
+    let added = app
+        .cli(
+            &[
+                "user",
+                "add",
+                "marta@shop.example",
+                "--role",
+                "admin",
+                "--name",
+                "Marta",
+            ],
+            Some(&format!("{password}\n")),
+        )
+        .await;
+    assert!(added.status.success());
+    let client = browser(&driver.url).await;
+    sign_in_as(&client, &app.base_url, "marta@shop.example", password).await;
+
+    // The team's hours: a split shift on weekdays.
+    client
+        .goto(&format!("{}/admin/hours", app.base_url))
+        .await
+        .unwrap();
+    fill(
+        &client,
+        "#team-hours input[name=time_zone]",
+        "Europe/Madrid",
+    )
+    .await;
+    for day in ["monday", "tuesday", "wednesday", "thursday", "friday"] {
+        fill(
+            &client,
+            &format!("#team-hours input[name={day}]"),
+            "09:00-14:00, 16:00-20:00",
+        )
+        .await;
+    }
+    for day in ["saturday", "sunday"] {
+        fill(&client, &format!("#team-hours input[name={day}]"), "").await;
+    }
+    fill(&client, "#team-hours textarea[name=holidays]", "2026-12-25").await;
+    click(&client, "#team-hours button[value=save]").await;
+    until(
+        &client,
+        "the hours saved",
+        "document.querySelector('.notice')",
+    )
+    .await;
+    let text = page_text(&client).await;
+    assert!(
+        text.contains("Outside business hours — back on Monday at 09:00."),
+        "{text}"
+    );
+    std::fs::write(
+        artifact("admin-hours.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // A range that makes no sense is refused, in words, and the saved hours stay.
+    fill(&client, "#team-hours input[name=monday]", "9 to 5").await;
+    click(&client, "#team-hours button[value=save]").await;
+    until(&client, "the refusal", "document.querySelector('.error')").await;
+    assert_eq!(
+        app.api_get(&app.token("viewer").await, "/api/v1/business-hours")
+            .await["week"]["monday"],
+        json!(["09:00-14:00", "16:00-20:00"])
+    );
+
+    // The X channel's auto-reply.
+    client
+        .goto(&format!(
+            "{}/admin/hours/channels/{}",
+            app.base_url, channels.x
+        ))
+        .await
+        .unwrap();
+    click(&client, "#auto-reply input[name=enabled]").await;
+    fill(
+        &client,
+        "#auto-reply textarea[name=text_es]",
+        "¡Gracias! Una persona te responderá {{back_at}}.",
+    )
+    .await;
+    fill(
+        &client,
+        "#auto-reply textarea[name=text_en]",
+        "Thanks! A person will answer {{back_at}}.",
+    )
+    .await;
+    click(&client, "#auto-reply button[type=submit]").await;
+    until(
+        &client,
+        "the auto-reply saved",
+        "document.querySelector('.notice')",
+    )
+    .await;
+    std::fs::write(
+        artifact("admin-auto-reply.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // A customer writes on Saturday morning.
+    sandbox
+        .inject(
+            Injection::new(
+                Source::XDm,
+                "Hola, mi pedido no ha llegado todavía y necesito saber dónde está",
+            )
+            .by("7101", "Lucía Pérez")
+            .at(saturday.as_millis() / 1000),
+        )
+        .expect("an X direct message");
+    client
+        .goto(&format!("{}/inbox", app.base_url))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the message in the queue",
+        "document.querySelector('#queue') && document.querySelector('#queue').textContent.includes('Lucía')",
+    )
+    .await;
+    let text = page_text(&client).await;
+    assert!(
+        text.contains("Outside business hours — back on Monday at 09:00."),
+        "{text}"
+    );
+    std::fs::write(
+        artifact("inbox-closed.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    click(&client, "#queue .row-link").await;
+    until(
+        &client,
+        "the auto-reply in the thread",
+        "Array.from(document.querySelectorAll('.message.outbound')).some(e => e.textContent.includes('el lunes a las 09:00') && e.querySelector('.automatic'))",
+    )
+    .await;
+    std::fs::write(
+        artifact("conversation-auto-reply.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
+    // The same in Spanish.
+    click(&client, "form[action='/lang'] button[lang=es]").await;
+    until(
+        &client,
+        "the page in Spanish",
+        "document.documentElement.lang === 'es'",
+    )
+    .await;
+    let text = page_text(&client).await;
+    assert!(
+        text.contains("Fuera del horario de atención — volvemos el lunes a las 09:00."),
+        "{text}"
+    );
+    assert!(text.contains("respuesta automática"), "{text}");
+    client
+        .goto(&format!("{}/admin/hours", app.base_url))
+        .await
+        .unwrap();
+    std::fs::write(
+        artifact("admin-hours-es.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.close().await.unwrap();
+    sandbox.shutdown().await;
+    app.finish().await;
+}

@@ -253,6 +253,18 @@ impl MetricsIndex {
         .map_err(|err| AppError::Internal(anyhow::anyhow!("measuring a report: {err}")))
     }
 
+    /// Measures with another calendar from now on: reports computed before are stale (the
+    /// generation moves on); the caller rebuilds the index so that every conversation is
+    /// measured with it.
+    pub fn set_calendar(&self, calendar: BusinessCalendar) {
+        let mut data = self
+            .data
+            .write()
+            .expect("the metrics index is not poisoned");
+        data.calendar = calendar;
+        data.generation += 1;
+    }
+
     /// The calendar the index measures with.
     pub fn calendar(&self) -> BusinessCalendar {
         self.data

@@ -257,7 +257,18 @@ impl App {
     /// journal is read. Returns the index's generation.
     pub async fn refresh_report_index(&self) -> Result<u64, AppError> {
         let reports = self.reports();
-        if let Err(err) = reports.index.rebuild(self.store(), false).await {
+        // Business hours an admin saved (on any node) replace the configuration's: measure
+        // everything again with them.
+        let team = self.team_calendar().await?;
+        let changed = team != reports.calendar();
+        if changed {
+            tracing::info!(
+                time_zone = team.time_zone(),
+                "reports follow new business hours"
+            );
+            reports.index.set_calendar(team);
+        }
+        if let Err(err) = reports.index.rebuild(self.store(), changed).await {
             tracing::warn!(error = %err, "building the response-time index again failed");
         }
         reports.index.catch_up(self.store()).await

@@ -126,3 +126,25 @@ platform-facebook = Facebook
 platform-messenger = Messenger
 platform-whatsapp = WhatsApp
 platform-x = X
+
+# Business hours, shown where people work.
+hours-closed_banner = Outside business hours — back { $when }.
+hours-open_now = Open now.
+conversation-automatic = automatic reply
+
+# The languages buzon tells apart in customers' messages.
+language-filter = Language
+language-any = Any language
+language-es = Spanish
+language-en = English
+language-pt = Portuguese
+language-fr = French
+language-de = German
+language-it = Italian
+language-nl = Dutch
+
+error-invalid_business_hours = These hours are not valid: use HH:MM-HH:MM (22:00-02:00 runs past midnight), dates as YYYY-MM-DD and a time zone such as Europe/Madrid.
+error-unknown_placeholder = The text uses a placeholder buzon does not know: only {"{{"}back_at{"}}"} is filled in.
+error-missing_text = An auto-reply that is on needs a text in its default language.
+error-unknown_language = Unknown language.
+error-text_too_long = The text is too long.

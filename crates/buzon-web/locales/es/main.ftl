@@ -125,3 +125,25 @@ platform-facebook = Facebook
 platform-messenger = Messenger
 platform-whatsapp = WhatsApp
 platform-x = X
+
+# Horario de atención, a la vista donde se trabaja.
+hours-closed_banner = Fuera del horario de atención — volvemos { $when }.
+hours-open_now = Abierto ahora.
+conversation-automatic = respuesta automática
+
+# Los idiomas que buzon distingue en los mensajes de los clientes.
+language-filter = Idioma
+language-any = Cualquier idioma
+language-es = Español
+language-en = Inglés
+language-pt = Portugués
+language-fr = Francés
+language-de = Alemán
+language-it = Italiano
+language-nl = Neerlandés
+
+error-invalid_business_hours = El horario no es válido: usa HH:MM-HH:MM (22:00-02:00 pasa de medianoche), fechas AAAA-MM-DD y una zona horaria como Europe/Madrid.
+error-unknown_placeholder = El texto usa un marcador que buzon no conoce: solo se rellena {"{{"}back_at{"}}"}.
+error-missing_text = Una respuesta automática activa necesita texto en su idioma por defecto.
+error-unknown_language = Idioma desconocido.
+error-text_too_long = El texto es demasiado largo.

@@ -6,6 +6,7 @@
 //! ever rendered back (pages say "set" or "not set" and when a token expires).
 
 mod channels;
+mod hours;
 mod logs;
 mod oauth;
 mod users;
@@ -51,6 +52,18 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/events.hbs"),
     ),
     ("admin_nav", include_str!("../../templates/admin/nav.hbs")),
+    (
+        "admin_hours",
+        include_str!("../../templates/admin/hours.hbs"),
+    ),
+    (
+        "admin_channel_hours",
+        include_str!("../../templates/admin/channel_hours.hbs"),
+    ),
+    (
+        "admin_hours_fields",
+        include_str!("../../templates/admin/hours_fields.hbs"),
+    ),
 ];
 
 /// The admin routes, merged into the main router.
@@ -90,6 +103,19 @@ pub fn routes() -> Router<AppState> {
             get(users::list_tokens).post(users::post_token),
         )
         .route("/admin/tokens/{id}/revoke", post(users::post_revoke))
+        .route(
+            "/admin/hours",
+            get(hours::show_hours).post(hours::post_hours),
+        )
+        .route("/admin/hours/channels/{id}", get(hours::show_channel_hours))
+        .route(
+            "/admin/hours/channels/{id}/hours",
+            post(hours::post_channel_hours),
+        )
+        .route(
+            "/admin/hours/channels/{id}/auto-reply",
+            post(hours::post_auto_reply),
+        )
         .route("/admin/audit", get(logs::show_audit))
         .route("/admin/events", get(logs::show_events))
         .route("/admin/events/{id}/replay", post(logs::post_replay))

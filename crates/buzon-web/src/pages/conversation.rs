@@ -38,6 +38,11 @@ struct MessageView {
     hideable: bool,
     /// The platform's answer to this send was lost: an agent checks and settles it.
     unknown: bool,
+    /// Written by a rule of buzon (the out-of-hours auto-reply).
+    automatic: bool,
+    /// The language detected in a customer's text, and its name in the reader's language.
+    language: Option<String>,
+    language_name: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -130,6 +135,7 @@ struct ConversationView {
     latest_message_id: String,
     person: Option<Vec<ProfileView>>,
     history: Vec<HistoryView>,
+    closed_banner: Option<String>,
 }
 
 /// `GET /conversations/{id}` (`?fragment` renders only the thread, for live updates).
@@ -164,6 +170,13 @@ pub(crate) async fn show_conversation(
         .await?;
     let now = Timestamp::now();
     let conversation = &detail.thread.conversation;
+    let opening = state
+        .app()
+        .opening_state(Some(conversation.channel_id))
+        .await?;
+    let closed_banner = opening
+        .back_at_text(lang.code())
+        .map(|when| crate::i18n::text_with(lang, "hours-closed_banner", &[("when", when.into())]));
     let author = &detail.author;
     let platform = platform_of_conversation(conversation.kind);
     let status_actions = match conversation.status {
@@ -273,6 +286,7 @@ pub(crate) async fn show_conversation(
                     .unwrap_or_default(),
             })
             .collect(),
+        closed_banner,
     };
     let mut page = Page::titled(
         &caller,
@@ -321,6 +335,12 @@ fn message_views(thread: &Thread, lang: Lang) -> Vec<MessageView> {
                     && !message.deleted
                     && conversation.kind.can_hide_messages(),
                 unknown: message.status == DeliveryStatus::Unknown,
+                automatic: message.automatic,
+                language: message.language.clone(),
+                language_name: message
+                    .language
+                    .as_deref()
+                    .map(|code| text(lang, &format!("language-{code}"))),
             }
         })
         .collect()

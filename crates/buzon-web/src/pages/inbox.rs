@@ -42,6 +42,8 @@ pub(crate) struct RowView {
     status: &'static str,
     status_label: String,
     priority: bool,
+    language: Option<String>,
+    language_name: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -81,6 +83,8 @@ struct InboxView {
     channels: Vec<ChannelChoice>,
     assignees: Vec<Choice>,
     sorts: Vec<Choice>,
+    language_choices: Vec<Choice>,
+    closed_banner: Option<String>,
     filters: Filters,
     self_url: String,
     next_url: Option<String>,
@@ -131,6 +135,11 @@ pub(crate) async fn show_inbox(
     }
     let channels = state.app().channel_list(&caller.actor).await?;
     let channel_id: Option<ChannelId> = page.filter.channel_id;
+    let opening = state.app().opening_state(channel_id).await?;
+    let closed_banner = opening
+        .back_at_text(lang.code())
+        .map(|when| crate::i18n::text_with(lang, "hours-closed_banner", &[("when", when.into())]));
+    let current_language = page.filter.language.clone().unwrap_or_default();
     let heading_key = if trolls_view {
         "inbox-trolls_title"
     } else {
@@ -210,6 +219,18 @@ pub(crate) async fn show_inbox(
             ],
             &|value| value == sort,
         ),
+        language_choices: std::iter::once(("".to_owned(), text(lang, "language-any")))
+            .chain(
+                buzon_core::known_languages()
+                    .map(|code| (code.to_owned(), text(lang, &format!("language-{code}")))),
+            )
+            .map(|(value, label)| Choice {
+                selected: value == current_language,
+                value,
+                label,
+            })
+            .collect(),
+        closed_banner,
         filters: Filters {
             q: query.q.clone().unwrap_or_default(),
             tag: query.tag.clone().unwrap_or_default(),
@@ -271,5 +292,10 @@ fn row_view(
         status: conversation.status.as_str(),
         status_label: text(lang, &format!("status-{}", conversation.status.as_str())),
         priority: conversation.priority > 0,
+        language: conversation.language.clone(),
+        language_name: conversation
+            .language
+            .as_deref()
+            .map(|code| text(lang, &format!("language-{code}"))),
     }
 }

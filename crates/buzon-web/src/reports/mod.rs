@@ -17,7 +17,7 @@ use crate::i18n::{text, Lang};
 use crate::AppState;
 use axum::routing::get;
 use axum::Router;
-use buzon_core::ChannelId;
+use buzon_core::{ChannelId, Timestamp};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -108,7 +108,7 @@ pub async fn refresh_loop(state: AppState, mut stop: watch::Receiver<bool>) {
     };
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last: Option<((u64, Vec<ChannelId>), Instant)> = None;
+    let mut last: Option<((u64, Vec<ChannelId>, Option<Timestamp>), Instant)> = None;
     loop {
         // Stopping wins over a tick or a round that is ready at the same time.
         tokio::select! {
@@ -132,7 +132,10 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// One round of the refresh; `last` is what the public figures were computed from, and when.
-async fn refresh_round(state: &AppState, last: &mut Option<((u64, Vec<ChannelId>), Instant)>) {
+async fn refresh_round(
+    state: &AppState,
+    last: &mut Option<((u64, Vec<ChannelId>, Option<Timestamp>), Instant)>,
+) {
     let generation = match state.app().refresh_report_index().await {
         Ok(generation) => generation,
         Err(err) => {
@@ -147,7 +150,15 @@ async fn refresh_round(state: &AppState, last: &mut Option<((u64, Vec<ChannelId>
             return;
         }
     };
-    let current = (generation, published);
+    // The team opening or closing changes the public page's "open now" / "back at".
+    let back_at = match state.app().opening_state(None).await {
+        Ok(opening) => opening.back_at,
+        Err(err) => {
+            tracing::warn!(error = %err, "reading the business hours failed");
+            return;
+        }
+    };
+    let current = (generation, published, back_at);
     // Nothing new since the last round: keep the public figures, for a while.
     if let Some((previous, at)) = last {
         if *previous == current && at.elapsed() < UNCHANGED_FOR_AT_MOST {

@@ -57,6 +57,12 @@ struct PublicDocument {
 #[derive(Serialize)]
 struct BusinessHoursJson {
     text: String,
+    /// Whether the team is open as the figures were computed.
+    open_now: bool,
+    /// When the team is back, when closed (RFC 3339).
+    back_at: Option<String>,
+    /// "Open now." or "Outside business hours — back on Monday at 09:00.", in the language.
+    status: String,
     time_zone: String,
     /// Opening intervals by weekday (`monday`: [`09:00-18:00`]).
     weekly: BTreeMap<&'static str, Vec<String>>,
@@ -100,6 +106,7 @@ struct PublicView {
     overall: EntryView,
     channels: Vec<EntryView>,
     hours: String,
+    opening: String,
     generated_at: String,
     rules: Vec<String>,
     snippet: String,
@@ -135,7 +142,8 @@ pub(crate) async fn refresh(state: &AppState) -> Result<Arc<Snapshot>, AppError>
         end: now,
     };
     let cycles = state.app().public_cycles(last_30, now).await?;
-    let calendar = state.app().business_calendar();
+    let opening = state.app().opening_state(None).await?;
+    let calendar = opening.calendar.clone();
     let (month, week) = tokio::task::spawn_blocking(move || {
         let week_start = now.plus_millis(-7 * DAY_MILLIS);
         let recent: Vec<_> = cycles
@@ -173,7 +181,7 @@ pub(crate) async fn refresh(state: &AppState) -> Result<Arc<Snapshot>, AppError>
         badges: HashMap::new(),
     };
     for lang in catalog().languages() {
-        let document = PublicDocument::new(lang, now, &entries, &calendar);
+        let document = PublicDocument::new(lang, now, &entries, &calendar, &opening);
         let page = render_page(
             state.templates(),
             &state.settings().public_url,
@@ -203,6 +211,7 @@ impl PublicDocument {
         now: Timestamp,
         entries: &[Entry<'_>],
         calendar: &BusinessCalendar,
+        opening: &buzon_app::OpeningState,
     ) -> PublicDocument {
         let weekly = Weekday::ALL
             .iter()
@@ -227,6 +236,13 @@ impl PublicDocument {
             published: entries.len() > 1,
             business_hours: BusinessHoursJson {
                 text: business_hours_text(lang, calendar),
+                open_now: opening.open,
+                back_at: opening.back_at.map(Timestamp::to_rfc3339),
+                status: match opening.back_at_text(lang.code()) {
+                    Some(when) => text_with(lang, "hours-closed_banner", &[("when", when.into())]),
+                    None if opening.open => text(lang, "hours-open_now"),
+                    None => String::new(),
+                },
                 time_zone: calendar.time_zone().to_owned(),
                 weekly,
                 holidays: calendar.holidays().map(|date| date.to_string()).collect(),
@@ -346,6 +362,7 @@ fn render_page(
         overall: EntryView::of(&document.overall),
         channels: document.channels.iter().map(EntryView::of).collect(),
         hours: document.business_hours.text.clone(),
+        opening: document.business_hours.status.clone(),
         generated_at: document.generated_at.clone(),
         rules: document.rules.clone(),
         snippet,
@@ -521,8 +538,16 @@ mod tests {
             },
         ];
         let now = Timestamp::now();
+        // Judged on a Saturday morning: closed until Monday.
+        let saturday = Timestamp::parse_rfc3339("2026-12-12T11:00:00+01:00").unwrap();
+        let opening = buzon_app::OpeningState {
+            open: false,
+            back_at: calendar().next_opening(saturday),
+            now: saturday,
+            calendar: calendar(),
+        };
         for lang in catalog().languages() {
-            let document = PublicDocument::new(lang, now, &entries, &calendar());
+            let document = PublicDocument::new(lang, now, &entries, &calendar(), &opening);
             let value = serde_json::to_value(&document).expect("the document serializes");
             assert_eq!(
                 keys(&value),
@@ -540,7 +565,21 @@ mod tests {
             assert_eq!(value["published"], true);
             assert_eq!(
                 keys(&value["business_hours"]),
-                ["holidays", "text", "time_zone", "weekly"]
+                [
+                    "back_at",
+                    "holidays",
+                    "open_now",
+                    "status",
+                    "text",
+                    "time_zone",
+                    "weekly"
+                ]
+            );
+            assert_eq!(value["business_hours"]["open_now"], false);
+            let status = value["business_hours"]["status"].as_str().unwrap();
+            assert!(
+                status.contains("Monday at 09:00") || status.contains("lunes a las 09:00"),
+                "{status}"
             );
             assert_eq!(
                 value["business_hours"]["weekly"]["monday"],
