@@ -108,7 +108,7 @@ pub async fn refresh_loop(state: AppState, mut stop: watch::Receiver<bool>) {
     };
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last: Option<((u64, Vec<ChannelId>, Option<Timestamp>), Instant)> = None;
+    let mut last: Option<(Computed, Instant)> = None;
     loop {
         // Stopping wins over a tick or a round that is ready at the same time.
         tokio::select! {
@@ -126,6 +126,10 @@ pub async fn refresh_loop(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// What the public figures were computed from: the index's generation, the published
+/// channels, and when the team is back (none while open).
+type Computed = (u64, Vec<ChannelId>, Option<Timestamp>);
+
 /// Resolves once `stop` is true or can no longer change.
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
@@ -134,7 +138,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 /// One round of the refresh; `last` is what the public figures were computed from, and when.
 async fn refresh_round(
     state: &AppState,
-    last: &mut Option<((u64, Vec<ChannelId>, Option<Timestamp>), Instant)>,
+    last: &mut Option<(Computed, Instant)>,
 ) {
     let generation = match state.app().refresh_report_index().await {
         Ok(generation) => generation,
