@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `buzon` binary, over HTTP and its command line.
 
 mod admin;
+mod alerts;
 mod browser;
 mod connectors;
 mod corpus;

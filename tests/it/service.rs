@@ -21,7 +21,7 @@ const HOUR: i64 = 3_600_000;
 
 /// The latest Saturday 11:00 in Madrid that leaves the whole story (to Monday 20:30) in the
 /// past: the sandbox and the reports then see the messages in their real order.
-fn a_past_saturday_eleven() -> Timestamp {
+pub(crate) fn a_past_saturday_eleven() -> Timestamp {
     let saturdays = BusinessCalendar::new(
         "Europe/Madrid",
         WeeklySchedule::closed().with(

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod actor;
+mod alerts;
 mod channels;
 mod conversations;
 mod error;
@@ -23,6 +24,7 @@ mod service;
 
 pub use accounts::{NewUser, Session, SignIn, SignInAttempt, LOGIN_WINDOW, SESSION_LENGTH};
 pub use actor::Actor;
+pub use alerts::{AlertRule, AlertRuleInput, OnCall, Shift, WebhookInput};
 pub use channels::{
     ChannelOverview, CredentialCheck, CredentialsState, NewChannel, OAuthCallback, OAuthOutcome,
     ParkedPage,

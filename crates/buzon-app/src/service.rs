@@ -372,13 +372,51 @@ impl App {
         }
         let mut channels: HashMap<ChannelId, Option<(AutoReply, BusinessCalendar)>> =
             HashMap::new();
+        let mut calendars: HashMap<ChannelId, BusinessCalendar> = HashMap::new();
+        let rules = self.active_alert_rules().await?;
+        let on_call = self.stored_on_call().await?;
         let mut queued = 0;
+        let mut alerts = 0;
         for id in &ids {
             let message = match tx.message(*id).await {
                 Ok(message) => message,
                 Err(StoreError::NotFound) => continue,
                 Err(err) => return Err(err.into()),
             };
+            if message.direction != Direction::Inbound || message.deleted {
+                continue;
+            }
+            if rules.iter().any(|rule| rule.rule.waiting_minutes.is_none()) {
+                if let std::collections::hash_map::Entry::Vacant(entry) =
+                    calendars.entry(message.channel_id)
+                {
+                    entry.insert(self.channel_calendar(message.channel_id).await?);
+                }
+                let calendar = &calendars[&message.channel_id];
+                let conversation = tx.conversation(message.conversation_id).await?;
+                let author = match message.contact_id {
+                    Some(contact) => Some(tx.contact(contact).await?),
+                    None => None,
+                };
+                let flagged = tx.author_flagged(message.id).await?;
+                let candidate = crate::alerts::Candidate {
+                    conversation: &conversation,
+                    author: author.as_ref(),
+                    flagged,
+                    text: &message.text,
+                    message: Some(&message),
+                };
+                let judging = crate::alerts::Judging {
+                    calendar,
+                    on_call: &on_call,
+                    now,
+                };
+                for rule in &rules {
+                    alerts += self
+                        .alert_if_matching(&mut tx, rule, &candidate, &judging, false)
+                        .await?;
+                }
+            }
             if let std::collections::hash_map::Entry::Vacant(entry) =
                 channels.entry(message.channel_id)
             {
@@ -413,6 +451,8 @@ impl App {
         tx.commit().await?;
         if queued > 0 {
             self.metrics().count_auto_replies(queued);
+        }
+        if queued > 0 || alerts > 0 {
             self.wake_workers();
         }
         Ok(ids.len())

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod admin;
+mod alerts;
 mod channels;
 mod conversations;
 mod error;
@@ -27,6 +28,7 @@ mod tx;
 mod web;
 
 pub use admin::OAuthStage;
+pub use alerts::{AlertDelivery, NewAlertDelivery, StoredAlertRule};
 pub use buzon_core::{AuditFilter, ChannelLimits, Note, QueueDepths, ReplyTemplate};
 pub use error::StoreError;
 pub use maintenance::{Pruned, Retention};

@@ -30,6 +30,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (13, "0013_status_references.sql"),
         (14, "0014_live_changes.sql"),
         (15, "0015_service_hours.sql"),
+        (16, "0016_alerts.sql"),
     ]
 );
 
@@ -52,6 +53,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (13, "0013_status_references.sql"),
         (14, "0014_live_changes.sql"),
         (15, "0015_service_hours.sql"),
+        (16, "0016_alerts.sql"),
     ]
 );
 

@@ -5,8 +5,9 @@
 use crate::http::{Admin, Viewer, WebError};
 use crate::AppState;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
-use buzon_app::AutoReply;
+use buzon_app::{AlertRule, AlertRuleInput, AutoReply, OnCall};
 use buzon_core::metrics::HoursDocument;
 use buzon_core::ChannelId;
 use serde_json::{json, Value};
@@ -97,4 +98,66 @@ async fn hours_answer(
     answer["open_now"] = json!(opening.open);
     answer["back_at"] = json!(opening.back_at.map(|at| at.to_rfc3339()));
     Ok(Json(answer))
+}
+
+/// `GET /api/v1/alert-rules`: every rule (a webhook's secret is never shown, only whether it
+/// is set).
+pub(crate) async fn list_alert_rules(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> Result<Json<Value>, WebError> {
+    let rules = state.app().alert_rules(&caller.actor).await?;
+    Ok(Json(json!({ "items": rules })))
+}
+
+/// `POST /api/v1/alert-rules`.
+pub(crate) async fn post_alert_rule(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(body): Json<AlertRuleInput>,
+) -> Result<(StatusCode, Json<AlertRule>), WebError> {
+    let rule = state.app().add_alert_rule(&caller.actor, body).await?;
+    Ok((StatusCode::CREATED, Json(rule)))
+}
+
+/// `PUT /api/v1/alert-rules/{id}`: a webhook without a secret keeps the one it had.
+pub(crate) async fn put_alert_rule(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<AlertRuleInput>,
+) -> Result<Json<AlertRule>, WebError> {
+    Ok(Json(
+        state
+            .app()
+            .update_alert_rule(&caller.actor, id, body)
+            .await?,
+    ))
+}
+
+/// `DELETE /api/v1/alert-rules/{id}`.
+pub(crate) async fn delete_alert_rule(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, WebError> {
+    state.app().delete_alert_rule(&caller.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/on-call`: the rota.
+pub(crate) async fn get_on_call(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> Result<Json<OnCall>, WebError> {
+    Ok(Json(state.app().on_call(&caller.actor).await?))
+}
+
+/// `PUT /api/v1/on-call`: every shift's user must be an active user.
+pub(crate) async fn put_on_call(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(body): Json<OnCall>,
+) -> Result<Json<OnCall>, WebError> {
+    Ok(Json(state.app().set_on_call(&caller.actor, body).await?))
 }

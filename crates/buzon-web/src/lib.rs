@@ -198,6 +198,18 @@ pub fn router(state: AppState) -> Router {
                 .put(api_service::put_channel_business_hours),
         )
         .route(
+            "/api/v1/alert-rules",
+            get(api_service::list_alert_rules).post(api_service::post_alert_rule),
+        )
+        .route(
+            "/api/v1/alert-rules/{id}",
+            axum::routing::put(api_service::put_alert_rule).delete(api_service::delete_alert_rule),
+        )
+        .route(
+            "/api/v1/on-call",
+            get(api_service::get_on_call).put(api_service::put_on_call),
+        )
+        .route(
             "/api/v1/channels/{id}/auto-reply",
             get(api_service::get_auto_reply).put(api_service::put_auto_reply),
         )

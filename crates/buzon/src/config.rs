@@ -50,7 +50,18 @@ pub struct Settings {
     pub hours: HoursSettings,
     pub reports: ReportsSettings,
     pub retention: RetentionSettings,
+    pub alerts: AlertSettings,
     pub log: LogSettings,
+}
+
+/// Where urgent alerts are mailed from, and through which server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// `smtp://host:port`, or `smtps://user:pass@host:port`; empty: e-mail alerts fail visibly.
+    pub smtp_url: Secret,
+    /// The sender, such as `buzon <alerts@shop.example>`.
+    pub from: String,
 }
 
 #[derive(Clone, Deserialize)]
@@ -392,6 +403,7 @@ impl Settings {
             hours: section(&mut table, "hours")?,
             reports: section(&mut table, "reports")?,
             retention: section(&mut table, "retention")?,
+            alerts: section(&mut table, "alerts")?,
             log: section(&mut table, "log")?,
         };
         if let Some(unknown) = table.keys().next() {

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod alerts;
 mod cli;
 pub mod config;
 mod demo;

@@ -119,6 +119,18 @@ pub async fn run(
         );
         supervisor.spawn("rules", workers.clone().run_rules(supervisor.stop_signal()));
         supervisor.spawn(
+            "alerts",
+            crate::alerts::AlertSender::new(
+                store.clone(),
+                app.clone(),
+                &settings.alerts,
+                &settings.server.public_url,
+                &node_id,
+                Duration::from_secs(settings.workers.lease_secs),
+            )
+            .run(supervisor.stop_signal()),
+        );
+        supervisor.spawn(
             "profiles",
             workers.clone().run_profiles(supervisor.stop_signal()),
         );

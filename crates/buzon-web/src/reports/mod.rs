@@ -136,10 +136,7 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// One round of the refresh; `last` is what the public figures were computed from, and when.
-async fn refresh_round(
-    state: &AppState,
-    last: &mut Option<(Computed, Instant)>,
-) {
+async fn refresh_round(state: &AppState, last: &mut Option<(Computed, Instant)>) {
     let generation = match state.app().refresh_report_index().await {
         Ok(generation) => generation,
         Err(err) => {
