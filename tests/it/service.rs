@@ -539,6 +539,51 @@ async fn an_admin_sets_hours_and_an_auto_reply_in_the_pages_and_the_inbox_says_w
     )
     .unwrap();
 
+    // An urgent-alert rule and the on-call rota.
+    client
+        .goto(&format!("{}/admin/alerts", app.base_url))
+        .await
+        .unwrap();
+    fill(&client, "#alert-rule input[name=name]", "Fraude").await;
+    fill(
+        &client,
+        "#alert-rule input[name=keywords_es]",
+        "fraude, urgente",
+    )
+    .await;
+    fill(
+        &client,
+        "#alert-rule input[name=email]",
+        "oncall@shop.example",
+    )
+    .await;
+    click(&client, "#alert-rule button[type=submit]").await;
+    until(
+        &client,
+        "the rule listed",
+        "document.querySelector('table.admin-table') && document.querySelector('table.admin-table').textContent.includes('fraude, urgente')",
+    )
+    .await;
+    fill(&client, "#on-call input[name=time_zone]", "Europe/Madrid").await;
+    fill(
+        &client,
+        "#on-call textarea[name=rota]",
+        "saturday sunday 00:00-24:00 marta@shop.example",
+    )
+    .await;
+    click(&client, "#on-call button[type=submit]").await;
+    until(
+        &client,
+        "the rota saved",
+        "document.querySelector('#on-call textarea').value.includes('marta@shop.example') && !document.querySelector('.error')",
+    )
+    .await;
+    std::fs::write(
+        artifact("admin-alerts.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+
     // A customer writes on Saturday morning.
     sandbox
         .inject(

@@ -632,7 +632,7 @@ mod tests {
         assert_eq!(calendar.holidays().count(), 2);
         for (name, value, expected) in [
             ("BUZON_HOURS_TIME_ZONE", "Mars/Olympus", "unknown time zone"),
-            ("BUZON_HOURS_MONDAY", "18:00-09:00", "hours.monday"),
+            ("BUZON_HOURS_MONDAY", "18:00-18:00", "hours.monday"),
             ("BUZON_HOURS_HOLIDAYS", "2026-02-30", "hours.holidays"),
             ("BUZON_REPORTS_REFRESH_SECS", "0", "reports.refresh_secs"),
         ] {

@@ -5,6 +5,7 @@
 //! which checks the role again and writes the audit line with the change. No credential is
 //! ever rendered back (pages say "set" or "not set" and when a token expires).
 
+mod alerts;
 mod channels;
 mod hours;
 mod logs;
@@ -52,6 +53,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/admin/events.hbs"),
     ),
     ("admin_nav", include_str!("../../templates/admin/nav.hbs")),
+    (
+        "admin_alerts",
+        include_str!("../../templates/admin/alerts.hbs"),
+    ),
     (
         "admin_hours",
         include_str!("../../templates/admin/hours.hbs"),
@@ -115,6 +120,17 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/hours/channels/{id}/auto-reply",
             post(hours::post_auto_reply),
+        )
+        .route("/admin/alerts", get(alerts::show_alerts))
+        .route("/admin/alerts/rules", post(alerts::post_rule))
+        .route(
+            "/admin/alerts/rules/{id}/delete",
+            post(alerts::post_delete_rule),
+        )
+        .route("/admin/alerts/on-call", post(alerts::post_on_call))
+        .route(
+            "/admin/alerts/deliveries/{id}/retry",
+            post(alerts::post_retry),
         )
         .route("/admin/audit", get(logs::show_audit))
         .route("/admin/events", get(logs::show_events))
