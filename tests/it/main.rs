@@ -8,6 +8,7 @@ mod corpus;
 mod corpus_props;
 mod durability;
 mod foundation;
+mod incidents;
 mod nodes;
 mod pages;
 mod reports;

@@ -16,6 +16,7 @@ mod channels;
 mod conversations;
 mod error;
 mod events;
+mod incidents;
 mod intake;
 mod live;
 mod metrics;
@@ -34,6 +35,7 @@ pub use conversations::{
 };
 pub use error::AppError;
 pub use events::WebhookReceipt;
+pub use incidents::{BulkReply, Incident, IncidentInput, Spike, SpikeSample, SPIKE_MIN_MESSAGES};
 pub use metrics::Metrics;
 pub use service::{AutoReply, Clock, OpeningState, MAX_AUTO_REPLY_CHARS, RULES_BATCH};
 

@@ -375,6 +375,8 @@ impl App {
         let mut calendars: HashMap<ChannelId, BusinessCalendar> = HashMap::new();
         let rules = self.active_alert_rules().await?;
         let on_call = self.stored_on_call().await?;
+        let incidents = self.active_incidents().await?;
+        let mut public_allowed: HashMap<ChannelId, bool> = HashMap::new();
         let mut queued = 0;
         let mut alerts = 0;
         for id in &ids {
@@ -415,6 +417,31 @@ impl App {
                     alerts += self
                         .alert_if_matching(&mut tx, rule, &candidate, &judging, false)
                         .await?;
+                }
+            }
+            if !incidents.is_empty() {
+                if let std::collections::hash_map::Entry::Vacant(entry) =
+                    public_allowed.entry(message.channel_id)
+                {
+                    let service = self.store().channel_service(message.channel_id).await?;
+                    entry.insert(stored_auto_reply(service.auto_reply.as_deref()).public_comments);
+                }
+                let public = public_allowed[&message.channel_id];
+                match self
+                    .apply_incidents(&mut tx, &incidents, &message, public, now)
+                    .await
+                {
+                    // The incident's message answers; the out-of-hours one is not needed.
+                    Ok(true) => {
+                        queued += 1;
+                        continue;
+                    }
+                    Ok(false) => {}
+                    // Another node's transaction queued the same reply: start again after it.
+                    Err(AppError::Conflict {
+                        code: "conflict", ..
+                    }) => return Ok(0),
+                    Err(err) => return Err(err),
                 }
             }
             if let std::collections::hash_map::Entry::Vacant(entry) =

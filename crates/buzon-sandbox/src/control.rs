@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/", get(index))
         .route("/sandbox/mentions", post(inject))
         .route("/sandbox/generate", post(generate))
+        .route("/sandbox/burst", post(burst))
         .route("/sandbox/generated", get(generated))
         .route("/sandbox/replies", get(replies))
         .route("/sandbox/faults", get(show_faults).post(set_faults))
@@ -39,6 +40,7 @@ async fn index(State(shared): State<Arc<Shared>>) -> Response {
         "control": [
             "POST /sandbox/mentions",
             "POST /sandbox/generate",
+            "POST /sandbox/burst",
             "GET /sandbox/generated",
             "GET /sandbox/replies",
             "GET|POST /sandbox/faults",
@@ -75,6 +77,15 @@ async fn generate(
     Json(request): Json<GenerateRequest>,
 ) -> Response {
     let items = shared.generate(request.count.min(MAX_GENERATE));
+    Json(json!({"items": items})).into_response()
+}
+
+/// `POST /sandbox/burst` `{"count": 40}`: customers writing about the same outage at once.
+async fn burst(
+    State(shared): State<Arc<Shared>>,
+    Json(request): Json<GenerateRequest>,
+) -> Response {
+    let items = shared.burst(request.count.min(MAX_GENERATE));
     Json(json!({"items": items})).into_response()
 }
 

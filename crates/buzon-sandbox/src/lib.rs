@@ -162,6 +162,7 @@ pub async fn start(config: SandboxConfig, bind: SocketAddr) -> std::io::Result<S
         http,
         x_crc_valid_until: Mutex::new(None),
         oauth: Mutex::new(oauth::OAuthWorld::default()),
+        burst_counter: AtomicU64::new(0),
         config,
     });
     let router = router(Arc::clone(&shared));
@@ -243,6 +244,11 @@ impl Sandbox {
     /// Generates `count` realistic items now.
     pub fn generate(&self, count: usize) -> Vec<GeneratedItem> {
         self.shared.generate(count)
+    }
+
+    /// A burst of `count` customers writing about the same outage now.
+    pub fn burst(&self, count: usize) -> Vec<GeneratedItem> {
+        self.shared.burst(count)
     }
 
     /// Every item created so far, oldest first.
@@ -367,6 +373,8 @@ pub(crate) struct Shared {
     http: reqwest::Client,
     x_crc_valid_until: Mutex<Option<Instant>>,
     oauth: Mutex<oauth::OAuthWorld>,
+    /// How many burst customers were made so far (each burst writes from new authors).
+    burst_counter: AtomicU64,
 }
 
 impl Shared {
@@ -417,6 +425,43 @@ impl Shared {
         let (item, outgoing) = self.world().inject(injection)?;
         self.dispatch(outgoing);
         Ok(item)
+    }
+
+    /// A burst of `count` customers writing about the same outage, in private messages and
+    /// mentions, each from a new author: what spike detection must catch.
+    pub(crate) fn burst(self: &Arc<Self>, count: usize) -> Vec<GeneratedItem> {
+        const TEXTS: [&str; 8] = [
+            "¿Está caída la web? No puedo pagar mi pedido",
+            "La web no funciona, me da error al pagar",
+            "Hola, la web está caída desde hace un rato",
+            "No carga la web, ¿qué pasa?",
+            "Is your website down? I can't check out",
+            "La web no va, ¿la vais a arreglar?",
+            "Error 500 en la web al intentar pagar",
+            "Your website is down again, the checkout fails",
+        ];
+        const SOURCES: [Source; 4] = [Source::Whatsapp, Source::Messenger, Source::XDm, Source::X];
+        let first = self
+            .burst_counter
+            .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+        (0..count)
+            .filter_map(|index| {
+                let n = first + index as u64;
+                let mut injection = Injection::new(
+                    SOURCES[n as usize % SOURCES.len()],
+                    TEXTS[n as usize % TEXTS.len()],
+                );
+                let id = format!("{}", 88_000_000 + n);
+                let author_id = match injection.platform {
+                    Source::Whatsapp => format!("3461{id}"),
+                    Source::Messenger => format!("9{id}"),
+                    _ => format!("77{id}"),
+                };
+                injection.author_id = Some(author_id);
+                injection.author_name = Some(format!("Cliente {}", n + 1));
+                self.inject(&injection).ok()
+            })
+            .collect()
     }
 
     pub(crate) fn generate(self: &Arc<Self>, count: usize) -> Vec<GeneratedItem> {

@@ -15,6 +15,7 @@ mod alerts;
 mod channels;
 mod conversations;
 mod error;
+mod incidents;
 mod ingest;
 mod maintenance;
 mod migrations;
@@ -31,6 +32,7 @@ pub use admin::OAuthStage;
 pub use alerts::{AlertDelivery, NewAlertDelivery, StoredAlertRule};
 pub use buzon_core::{AuditFilter, ChannelLimits, Note, QueueDepths, ReplyTemplate};
 pub use error::StoreError;
+pub use incidents::{RecentMessage, StoredIncident};
 pub use maintenance::{Pruned, Retention};
 pub use profiles::ProfileRequest;
 pub use queues::{

@@ -31,6 +31,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (14, "0014_live_changes.sql"),
         (15, "0015_service_hours.sql"),
         (16, "0016_alerts.sql"),
+        (17, "0017_incidents.sql"),
     ]
 );
 
@@ -54,6 +55,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (14, "0014_live_changes.sql"),
         (15, "0015_service_hours.sql"),
         (16, "0016_alerts.sql"),
+        (17, "0017_incidents.sql"),
     ]
 );
 

@@ -2,12 +2,12 @@
 //! business hours (the team's and each channel's) and each channel's out-of-hours auto-reply.
 //! Reading takes any token; changing takes an admin.
 
-use crate::http::{Admin, Viewer, WebError};
+use crate::http::{Admin, Agent, Viewer, WebError};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use buzon_app::{AlertRule, AlertRuleInput, AutoReply, OnCall};
+use buzon_app::{AlertRule, AlertRuleInput, AutoReply, BulkReply, Incident, IncidentInput, OnCall};
 use buzon_core::metrics::HoursDocument;
 use buzon_core::ChannelId;
 use serde_json::{json, Value};
@@ -160,4 +160,53 @@ pub(crate) async fn put_on_call(
     Json(body): Json<OnCall>,
 ) -> Result<Json<OnCall>, WebError> {
     Ok(Json(state.app().set_on_call(&caller.actor, body).await?))
+}
+
+/// `GET /api/v1/incidents`: incidents (the ones on first) and the burst buzon noticed, if any.
+pub(crate) async fn list_incidents(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> Result<Json<Value>, WebError> {
+    let incidents = state.app().incidents(&caller.actor).await?;
+    let spike = state.app().spike(&caller.actor).await?;
+    Ok(Json(json!({ "items": incidents, "spike": spike })))
+}
+
+/// `POST /api/v1/incidents`: announces an incident.
+pub(crate) async fn post_incident(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Json(body): Json<IncidentInput>,
+) -> Result<(StatusCode, Json<Incident>), WebError> {
+    let incident = state.app().start_incident(&caller.actor, body).await?;
+    Ok((StatusCode::CREATED, Json(incident)))
+}
+
+/// `POST /api/v1/incidents/{id}/end`.
+pub(crate) async fn end_incident(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+) -> Result<Json<Incident>, WebError> {
+    Ok(Json(state.app().end_incident(&caller.actor, id).await?))
+}
+
+/// The body of a bulk reply.
+#[derive(serde::Deserialize)]
+pub(crate) struct BulkBody {
+    text: String,
+}
+
+/// `POST /api/v1/incidents/{id}/bulk-reply`: `{"text": …}`, one reply per conversation.
+pub(crate) async fn bulk_reply(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    Json(body): Json<BulkBody>,
+) -> Result<(StatusCode, Json<BulkReply>), WebError> {
+    let done = state
+        .app()
+        .bulk_reply(&caller.actor, id, &body.text)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(done)))
 }

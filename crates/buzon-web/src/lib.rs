@@ -121,6 +121,19 @@ pub fn router(state: AppState) -> Router {
         .route("/inbox", get(pages::inbox::show_inbox))
         .route("/events", get(live::events))
         .route(
+            "/incidents",
+            get(pages::incidents::show_incidents).post(pages::incidents::post_incident),
+        )
+        .route(
+            "/incidents/from-spike",
+            post(pages::incidents::post_from_spike),
+        )
+        .route("/incidents/{id}/end", post(pages::incidents::post_end))
+        .route(
+            "/incidents/{id}/bulk-reply",
+            post(pages::incidents::post_bulk),
+        )
+        .route(
             "/conversations/{id}",
             get(pages::conversation::show_conversation),
         )
@@ -204,6 +217,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/alert-rules/{id}",
             axum::routing::put(api_service::put_alert_rule).delete(api_service::delete_alert_rule),
+        )
+        .route(
+            "/api/v1/incidents",
+            get(api_service::list_incidents).post(api_service::post_incident),
+        )
+        .route(
+            "/api/v1/incidents/{id}/end",
+            post(api_service::end_incident),
+        )
+        .route(
+            "/api/v1/incidents/{id}/bulk-reply",
+            post(api_service::bulk_reply),
         )
         .route(
             "/api/v1/on-call",

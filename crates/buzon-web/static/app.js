@@ -69,6 +69,16 @@
           document.body.setAttribute("data-refreshed", String(Date.now()));
         }
       })
+      .then(function () {
+        // The banners over the queue (incidents and their counts, a burst) follow too.
+        var banners = document.getElementById("banners");
+        if (page !== "inbox" || !banners) return null;
+        var bannersUrl = new URL(window.location.href);
+        bannersUrl.searchParams.set("fragment", "banners");
+        return fetch(bannersUrl.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+          .then(function (response) { return response.ok ? response.text() : null; })
+          .then(function (html) { if (html !== null) banners.innerHTML = html; });
+      })
       .finally(function () { refreshing = false; });
   }
   source.addEventListener("activity", function (event) {

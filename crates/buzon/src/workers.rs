@@ -41,6 +41,9 @@ pub struct WorkerConfig {
     pub key_aliases: HashMap<ChannelKind, KeyAliases>,
 }
 
+/// How often spike detection counts the last minutes' customer messages.
+const SPIKE_CHECK_EVERY: Duration = Duration::from_secs(10);
+
 /// The connectors by platform.
 pub type Connectors = HashMap<ChannelKind, Arc<dyn Connector>>;
 
@@ -411,7 +414,15 @@ impl Workers {
     /// The rules (out-of-hours auto-replies), until `stop` turns true: each new customer
     /// message is looked at once, on whichever node takes it first.
     pub async fn run_rules(self, mut stop: watch::Receiver<bool>) {
+        let mut last_spike_check: Option<std::time::Instant> = None;
         while !*stop.borrow() {
+            // Bursts of customer messages are looked for every few seconds.
+            if last_spike_check.is_none_or(|at| at.elapsed() >= SPIKE_CHECK_EVERY) {
+                if let Err(err) = self.app.detect_spike().await {
+                    tracing::warn!(error = %err, "rules: spike detection failed");
+                }
+                last_spike_check = Some(std::time::Instant::now());
+            }
             let worked = match self.app.run_rules().await {
                 Ok(count) => count > 0,
                 Err(err) => {

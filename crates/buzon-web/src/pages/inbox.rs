@@ -85,6 +85,7 @@ struct InboxView {
     sorts: Vec<Choice>,
     language_choices: Vec<Choice>,
     closed_banner: Option<String>,
+    banners: super::incidents::Banners,
     filters: Filters,
     self_url: String,
     next_url: Option<String>,
@@ -126,6 +127,20 @@ pub(crate) async fn show_inbox(
             )
         })
         .collect();
+    if query.fragment.as_deref() == Some("banners") {
+        #[derive(Serialize)]
+        struct BannersView {
+            lang: &'static str,
+            csrf: String,
+            banners: super::incidents::Banners,
+        }
+        let view = BannersView {
+            lang: lang.code(),
+            csrf: caller.csrf().to_owned(),
+            banners: super::incidents::banners(&state, &caller).await?,
+        };
+        return Ok(render(&state, "banners", &view)?.into_response());
+    }
     if query.fragment.is_some() {
         let view = RowsView {
             lang: lang.code(),
@@ -231,6 +246,7 @@ pub(crate) async fn show_inbox(
             })
             .collect(),
         closed_banner,
+        banners: super::incidents::banners(&state, &caller).await?,
         filters: Filters {
             q: query.q.clone().unwrap_or_default(),
             tag: query.tag.clone().unwrap_or_default(),

@@ -3,6 +3,7 @@
 
 pub mod conversation;
 pub mod inbox;
+pub mod incidents;
 pub mod login;
 
 use crate::http::Caller;

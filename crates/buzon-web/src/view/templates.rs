@@ -13,6 +13,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("login", include_str!("../../templates/login.hbs")),
     ("error", include_str!("../../templates/error.hbs")),
     ("inbox", include_str!("../../templates/inbox.hbs")),
+    ("incidents", include_str!("../../templates/incidents.hbs")),
+    ("banners", include_str!("../../templates/partials/banners.hbs")),
     ("conversation", include_str!("../../templates/conversation.hbs")),
     ("conversation_row", include_str!("../../templates/partials/conversation_row.hbs")),
     ("thread", include_str!("../../templates/partials/thread.hbs")),
