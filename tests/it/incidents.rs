@@ -76,6 +76,16 @@ async fn incident_mode(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(refused.status(), 403);
+    // Someone wrote about it just before the incident was announced: they join it too.
+    writes(
+        &app,
+        &sandbox,
+        &agent,
+        Source::Whatsapp,
+        "34611000009",
+        "¿Os pasa algo? La web no funciona desde hace un rato",
+    )
+    .await;
     let started = app
         .http
         .post(app.url("/api/v1/incidents"))
@@ -137,7 +147,13 @@ async fn incident_mode(engine: Engine) {
         .await;
     assert_eq!(detail["tags"], json!(["incidente"]), "{detail}");
     let listed = app.api_get(&viewer, "/api/v1/incidents").await;
-    assert_eq!(listed["items"][0]["conversations"], 2, "{listed}");
+    assert_eq!(listed["items"][0]["conversations"], 3, "{listed}");
+    app.eventually(
+        Duration::from_secs(30),
+        "the earlier customer answered",
+        || async { (sent_to(&sandbox, "34611000009") == vec![SPANISH.to_owned()]).then_some(()) },
+    )
+    .await;
     assert_eq!(listed["items"][0]["active"], true);
 
     // The bulk answer: one reply per conversation; asking again sends nothing twice.
@@ -153,8 +169,8 @@ async fn incident_mode(engine: Engine) {
             response.json::<Value>().await.unwrap()
         }
     };
-    assert_eq!(bulk(BULK).await, json!({"queued": 2, "skipped": 0}));
-    assert_eq!(bulk(BULK).await, json!({"queued": 0, "skipped": 2}));
+    assert_eq!(bulk(BULK).await, json!({"queued": 3, "skipped": 0}));
+    assert_eq!(bulk(BULK).await, json!({"queued": 0, "skipped": 3}));
     app.eventually(Duration::from_secs(30), "the bulk replies sent", || async {
         (sent_to(&sandbox, "34611000001").len() == 2 && sent_to(&sandbox, "7301").len() == 2)
             .then_some(())

@@ -627,8 +627,63 @@ async fn an_admin_sets_hours_and_an_auto_reply_in_the_pages_and_the_inbox_says_w
         client.screenshot().await.unwrap(),
     )
     .unwrap();
+    let conversation_url = client.current_url().await.unwrap();
 
-    // The same in Spanish.
+    // A burst: the possible-incident banner appears over the queue without a reload, and one
+    // click starts incident mode.
+    client
+        .goto(&format!("{}/inbox", app.base_url))
+        .await
+        .unwrap();
+    client
+        .execute("window.__stillHere = 'yes';", vec![])
+        .await
+        .unwrap();
+    assert_eq!(sandbox.burst(30).len(), 30);
+    until(
+        &client,
+        "the spike banner",
+        "document.querySelector('#banners .spike-banner')",
+    )
+    .await;
+    assert_eq!(
+        client
+            .execute("return window.__stillHere;", vec![])
+            .await
+            .unwrap(),
+        json!("yes"),
+        "the banner came without a reload"
+    );
+    std::fs::write(
+        artifact("inbox-spike.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    click(&client, "#banners .spike-banner button[type=submit]").await;
+    until(
+        &client,
+        "the incident on",
+        "document.body.getAttribute('data-page') === 'incidents' && document.querySelector('.incident.active')",
+    )
+    .await;
+    std::fs::write(
+        artifact("incidents.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client
+        .goto(&format!("{}/inbox", app.base_url))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the incident banner",
+        "document.querySelector('#banners .incident-banner')",
+    )
+    .await;
+
+    // The conversation again, in Spanish.
+    client.goto(conversation_url.as_str()).await.unwrap();
     click(&client, "form[action='/lang'] button[lang=es]").await;
     until(
         &client,

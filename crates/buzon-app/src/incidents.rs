@@ -30,6 +30,8 @@ pub const SPIKE_MIN_MESSAGES: i64 = 20;
 pub const SPIKE_FACTOR: i64 = 5;
 /// The name of the current spike among the team settings.
 const SPIKE: &str = "spike";
+/// How far back starting an incident looks for customers who already wrote about it.
+const JOIN_LOOKBACK_MILLIS: i64 = 60 * 60_000;
 /// Words too common to say what a burst is about.
 const COMMON: [&str; 62] = [
     "que", "the", "and", "por", "los", "las", "del", "una", "con", "you", "not", "for", "are",
@@ -219,6 +221,45 @@ impl App {
         )
         .await?;
         tx.commit().await?;
+        let started = self
+            .stored_incidents()
+            .await?
+            .into_iter()
+            .find(|stored| stored.id == id)
+            .ok_or(AppError::NotFound)?;
+        // Those who wrote about it in the last hour join it too, and get its message.
+        let since = Timestamp::now().plus_millis(-JOIN_LOOKBACK_MILLIS);
+        let now = Timestamp::now();
+        let mut public: HashMap<ChannelId, bool> = HashMap::new();
+        let mut replied = false;
+        for recent in self.store().inbound_since(since, 2_000).await? {
+            if !mentions_any(&recent.text, &started.incident.keywords) {
+                continue;
+            }
+            let message = self.store().message(recent.id).await?;
+            if let std::collections::hash_map::Entry::Vacant(entry) =
+                public.entry(message.channel_id)
+            {
+                let service = self.store().channel_service(message.channel_id).await?;
+                entry.insert(crate::service::public_comments_allowed(
+                    service.auto_reply.as_deref(),
+                ));
+            }
+            let mut tx = self.store().begin().await?;
+            replied |= self
+                .apply_incidents(
+                    &mut tx,
+                    std::slice::from_ref(&started),
+                    &message,
+                    public[&message.channel_id],
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+        }
+        if replied {
+            self.wake_workers();
+        }
         self.activity_changed();
         self.stored_incidents()
             .await?
@@ -426,6 +467,13 @@ impl App {
             if stored.is_some() {
                 let mut tx = self.store().begin().await?;
                 tx.set_team_setting(SPIKE, None).await?;
+                tx.audit(
+                    &Actor::System("spikes").audit_name(),
+                    "spike.over",
+                    "team",
+                    &json!({"recent": recent}),
+                )
+                .await?;
                 tx.commit().await?;
                 self.activity_changed();
             }
@@ -451,8 +499,14 @@ impl App {
             recent,
             usual,
             words: words.iter().take(3).map(|(word, _)| word.clone()).collect(),
+            // The messages that share the top word say best what the burst is about.
             samples: messages
                 .iter()
+                .filter(|message| {
+                    words.first().is_none_or(|(word, _)| {
+                        folded(&message.text).contains(&format!(" {word} "))
+                    })
+                })
                 .take(5)
                 .map(|message| SpikeSample {
                     conversation_id: message.conversation_id.get(),

@@ -559,6 +559,11 @@ async fn auto_reply_to(
     }))
 }
 
+/// Whether a channel's auto-reply settings allow automatic replies on public threads.
+pub(crate) fn public_comments_allowed(json: Option<&str>) -> bool {
+    stored_auto_reply(json).public_comments
+}
+
 fn stored_auto_reply(json: Option<&str>) -> AutoReply {
     json.and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_default()

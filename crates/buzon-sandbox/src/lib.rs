@@ -40,6 +40,7 @@ mod clock;
 mod content;
 mod control;
 mod graph;
+mod mail;
 mod model;
 mod oauth;
 mod webhooks;
@@ -47,6 +48,7 @@ mod world;
 mod x;
 
 pub use content::{Category, Language};
+pub use mail::MailSink;
 pub use model::{Faults, GeneratedItem, Injection, Platform, RecordedReply, Source, Stats};
 
 use axum::extract::{MatchedPath, Request, State};

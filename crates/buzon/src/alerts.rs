@@ -188,11 +188,30 @@ impl AlertSender {
         payload: &Value,
         link: &str,
     ) -> Result<(), String> {
-        let (transport, from) = self.smtp.as_ref().map_err(Clone::clone)?;
-        let to: Mailbox = delivery
-            .destination
-            .parse()
-            .map_err(|err| format!("bad address: {err}"))?;
+        if payload["event"] == "possible_incident" {
+            let words: Vec<&str> = payload["words"]
+                .as_array()
+                .map(|words| words.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let samples: Vec<&str> = payload["samples"]
+                .as_array()
+                .map(|samples| samples.iter().filter_map(|s| s["text"].as_str()).collect())
+                .unwrap_or_default();
+            let subject = format!(
+                "buzon: possible incident - {} messages in 10 minutes",
+                payload["recent"]
+            );
+            let body = format!(
+                "Posible incidencia / Possible incident: {} mensajes en 10 minutos / messages in 10 minutes (normal / usual: {}).\n\
+                 {}\n\n{}\n\nAbrir la bandeja / Open the inbox:\n{}/inbox\n\n— buzon\n",
+                payload["recent"],
+                payload["usual"],
+                words.join(", "),
+                samples.join("\n"),
+                self.public_url
+            );
+            return self.send_mail(delivery, subject, body).await;
+        }
         let rule = payload["rule"]["name"].as_str().unwrap_or("alert");
         let author = payload["author"]["name"]
             .as_str()
@@ -200,7 +219,7 @@ impl AlertSender {
             .unwrap_or("?");
         let channel = payload["conversation"]["channel"].as_str().unwrap_or("");
         let text = payload["message"]["text"].as_str().unwrap_or("");
-        let subject: String = format!("buzon · {rule} · {author} ({channel})")
+        let subject: String = format!("buzon: {rule} - {author} ({channel})")
             .chars()
             .filter(|c| !c.is_control())
             .take(200)
@@ -212,6 +231,20 @@ impl AlertSender {
              Abrir la conversación / Open the conversation:\n{link}\n\n\
              — buzon\n"
         );
+        self.send_mail(delivery, subject, body).await
+    }
+
+    async fn send_mail(
+        &self,
+        delivery: &AlertDelivery,
+        subject: String,
+        body: String,
+    ) -> Result<(), String> {
+        let (transport, from) = self.smtp.as_ref().map_err(Clone::clone)?;
+        let to: Mailbox = delivery
+            .destination
+            .parse()
+            .map_err(|err| format!("bad address: {err}"))?;
         let message = Message::builder()
             .from(from.clone())
             .to(to)

@@ -1,11 +1,20 @@
 //! `buzon serve --demo`: the platform sandbox in-process, one demo channel of each kind
-//! connected to it, a steady stream of realistic mentions, and a demo admin.
+//! connected to it, a steady stream of realistic mentions, and a demo admin. And the service
+//! practices at work: business hours that are closed for three hours of every day (starting
+//! now, so the demo opens in a closed period), an out-of-hours auto-reply on every channel, an
+//! urgent-alert rule mailing the demo admin (on call every day) through a local mail sink
+//! that prints each mail, and a burst on demand (`POST /sandbox/burst`) for spike detection.
 
 use crate::config::{Secret, Settings};
 use anyhow::Context;
-use buzon_app::{Actor, AppError, CredentialCheck, NewChannel, NewUser};
-use buzon_core::{ChannelKind, Role};
-use buzon_sandbox::{Sandbox, SandboxConfig};
+use buzon_app::{
+    Actor, AlertRuleInput, App, AppError, AutoReply, CredentialCheck, NewChannel, NewUser, OnCall,
+    Shift,
+};
+use buzon_core::metrics::{HoursDocument, WeekDocument, Weekday};
+use buzon_core::{ChannelId, ChannelKind, Role, Timestamp};
+use buzon_sandbox::{MailSink, Sandbox, SandboxConfig};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -13,11 +22,19 @@ use std::time::Duration;
 pub const DEMO_EMAIL: &str = "demo@buzon.example";
 
 /// Starts the sandbox, points `settings` at it, connects the demo channels and makes sure the
-/// demo admin exists. Keep the returned sandbox alive while buzon runs.
+/// demo admin exists. Keep the returned sandbox and mail sink alive while buzon runs.
 pub(crate) async fn prepare(
     settings: &mut Settings,
     address: SocketAddr,
-) -> anyhow::Result<Sandbox> {
+) -> anyhow::Result<(Sandbox, MailSink)> {
+    let mail = MailSink::start(
+        "127.0.0.1:0".parse().expect("a valid address"),
+        "demo: alert",
+    )
+    .await
+    .context("starting the demo mail sink")?;
+    settings.alerts.smtp_url = Secret::new(format!("smtp://{}", mail.address()));
+    settings.alerts.from = "buzon demo <alerts@buzon.example>".into();
     let config = SandboxConfig {
         webhook_target: Some(format!("http://{address}")),
         mentions_per_minute: 12,
@@ -48,6 +65,7 @@ pub(crate) async fn prepare(
 
     let (store, app) = crate::cli::open_app(settings).await?;
     let demo = Actor::System("demo");
+    let mut channels = Vec::new();
     for (kind, platform_id, token, name) in [
         (
             ChannelKind::Facebook,
@@ -78,9 +96,11 @@ pub(crate) async fn prepare(
             replace_existing: true,
             via: "demo",
         };
-        app.connect_channel(&demo, &channel, CredentialCheck::Skip)
+        let connected = app
+            .connect_channel(&demo, &channel, CredentialCheck::Skip)
             .await
             .context("connecting a demo channel")?;
+        channels.push(connected.0.id);
     }
     let password = hex::encode(rand::random::<[u8; 9]>());
     let added = app
@@ -108,12 +128,112 @@ pub(crate) async fn prepare(
         Err(err) => return Err(err.into()),
     }
     let login = format!("{DEMO_EMAIL} / {password}");
+    service_practices(&app, &demo, &channels).await?;
     store.close().await;
     sandbox.generate(6);
     eprintln!(
         "demo: platform sandbox at {} (mentions arrive about every 5 seconds)",
         sandbox.base_url()
     );
+    eprintln!(
+        "demo: closed for the next 3 hours of every day: customers get an auto-reply; urgent \
+         messages mail {DEMO_EMAIL} through a local sink that prints them here"
+    );
+    eprintln!(
+        "demo: a burst for spike detection: curl -X POST {}/sandbox/burst -H 'content-type: application/json' -d '{{\"count\":40}}'",
+        sandbox.base_url()
+    );
     eprintln!("demo: open http://{address}/ and sign in as {login}");
-    Ok(sandbox)
+    Ok((sandbox, mail))
 }
+
+/// Business hours closed for three hours of every day from now, the auto-reply on every demo channel, the demo admin on call, and an urgent-alert
+/// rule.
+async fn service_practices(app: &App, demo: &Actor, channels: &[ChannelId]) -> anyhow::Result<()> {
+    // Open every day from three hours after this hour until this hour: the demo starts in
+    // the closed part. (Set again at each start, like the demo's channels.)
+    let hour = (Timestamp::now().as_millis() / 3_600_000) % 24;
+    let range = format!("{:02}:00-{:02}:00", (hour + 3) % 24, hour);
+    let mut week = WeekDocument::default();
+    for day in Weekday::ALL {
+        *week.day_mut(day) = vec![range.clone()];
+    }
+    app.set_business_hours(
+        demo,
+        Some(HoursDocument {
+            time_zone: "UTC".into(),
+            week,
+            holidays: Vec::new(),
+            exceptions: Vec::new(),
+        }),
+    )
+    .await?;
+    for channel in channels {
+        app.set_auto_reply(
+            demo,
+            *channel,
+            AutoReply {
+                enabled: true,
+                public_comments: false,
+                texts: BTreeMap::from([
+                    (
+                        "es".to_owned(),
+                        "¡Gracias por escribirnos! Ahora no hay nadie en el equipo; una persona te responderá {{back_at}}.".to_owned(),
+                    ),
+                    (
+                        "en".to_owned(),
+                        "Thanks for writing! Nobody from the team is here right now; a person will answer {{back_at}}.".to_owned(),
+                    ),
+                ]),
+                default_language: "es".into(),
+            },
+        )
+        .await?;
+    }
+    app.set_on_call(
+        demo,
+        OnCall {
+            time_zone: "UTC".into(),
+            shifts: vec![Shift {
+                days: Weekday::ALL.to_vec(),
+                hours: vec!["00:00-24:00".into()],
+                user: DEMO_EMAIL.into(),
+            }],
+        },
+    )
+    .await?;
+    let rules = app.alert_rules(demo).await?;
+    if !rules.iter().any(|rule| rule.rule.name == DEMO_RULE) {
+        app.add_alert_rule(
+            demo,
+            AlertRuleInput {
+                name: DEMO_RULE.into(),
+                keywords: BTreeMap::from([
+                    (
+                        "es".to_owned(),
+                        vec!["urgente".to_owned(), "me cobraron dos veces".to_owned()],
+                    ),
+                    (
+                        "en".to_owned(),
+                        vec![
+                            "urgent".to_owned(),
+                            "asap".to_owned(),
+                            "charged twice".to_owned(),
+                        ],
+                    ),
+                ]),
+                labels: Vec::new(),
+                authors: Vec::new(),
+                waiting_minutes: None,
+                when: "always".into(),
+                email: Vec::new(),
+                webhook: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The demo's urgent-alert rule.
+const DEMO_RULE: &str = "Urgente (demo)";
