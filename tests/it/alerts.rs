@@ -3,7 +3,6 @@
 //! mail it receives) and a local webhook receiver; exactly once each, with a working link and
 //! a valid signature; with the mail server down, the alert is retried and ingestion goes on.
 
-use crate::connectors::wait_for_message;
 use buzon_core::Timestamp;
 use buzon_tests::app::{free_port, TestApp};
 use buzon_tests::sandbox::{
@@ -142,26 +141,10 @@ async fn customer_writes(
     author: (&str, &str),
     text: &str,
 ) -> Value {
-    let item = sandbox
-        .inject(
-            Injection::new(Source::XDm, text)
-                .by(author.0, author.1)
-                .at(at.as_millis() / 1000),
-        )
-        .expect("an X direct message");
-    let message = wait_for_message(app, token, &item.id).await;
-    let id = message["id"].as_i64().unwrap();
-    app.eventually(Duration::from_secs(30), "the rules to look", || async {
-        (app.db
-            .scalar(&format!(
-                "SELECT COUNT(*) FROM rule_checks WHERE message_id = {id}"
-            ))
-            .await
-            == 0)
-            .then_some(())
-    })
-    .await;
-    message
+    let injection = Injection::new(Source::XDm, text)
+        .by(author.0, author.1)
+        .at(at.as_millis() / 1000);
+    crate::service::inject_and_wait(app, sandbox, token, injection).await
 }
 
 async fn urgent_alerts(engine: Engine) {

@@ -3,7 +3,7 @@
 //! nothing twice); once ended, no more automatic replies. A burst from the sandbox raises the
 //! "possible incident" banner.
 
-use crate::connectors::wait_for_message;
+use crate::service::inject_and_wait;
 use buzon_tests::app::TestApp;
 use buzon_tests::sandbox::{
     connect_sandbox_channels, start_with_sandbox, Injection, Sandbox, SandboxConfig, Source,
@@ -24,26 +24,8 @@ async fn writes(
     author: &str,
     text: &str,
 ) -> Value {
-    let item = sandbox
-        .inject(Injection::new(source, text).by(author, format!("Cliente {author}")))
-        .expect("the sandbox takes it");
-    let message = wait_for_message(app, token, &item.id).await;
-    let id = message["id"].as_i64().unwrap();
-    app.eventually(Duration::from_secs(30), "the rules to look", || async {
-        let pending = app
-            .db
-            .scalar(&format!(
-                "SELECT COUNT(*) FROM rule_checks WHERE message_id = {id}"
-            ))
-            .await;
-        let queued = app
-            .db
-            .scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')")
-            .await;
-        (pending == 0 && queued == 0).then_some(())
-    })
-    .await;
-    message
+    let injection = Injection::new(source, text).by(author, format!("Cliente {author}"));
+    inject_and_wait(app, sandbox, token, injection).await
 }
 
 /// The texts the sandbox accepted for `target` (a wa_id or an X participant).

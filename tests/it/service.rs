@@ -73,13 +73,21 @@ async fn customer_writes(
     text: &str,
 ) -> Value {
     set_clock(clock, at);
-    let item = sandbox
-        .inject(
-            Injection::new(Source::XDm, text)
-                .by(author.0, author.1)
-                .at(at.as_millis() / 1000),
-        )
-        .expect("an X direct message");
+    let injection = Injection::new(Source::XDm, text)
+        .by(author.0, author.1)
+        .at(at.as_millis() / 1000);
+    inject_and_wait(app, sandbox, token, injection).await
+}
+
+/// Injects a customer's message and waits until buzon stored it, the rules looked at it and
+/// the outbox has nothing left to send; returns the stored message.
+pub(crate) async fn inject_and_wait(
+    app: &TestApp,
+    sandbox: &Sandbox,
+    token: &str,
+    injection: Injection,
+) -> Value {
+    let item = sandbox.inject(injection).expect("the sandbox takes it");
     let message = wait_for_message(app, token, &item.id).await;
     let id = message["id"].as_i64().unwrap();
     app.eventually(THROUGH, "the rules to look at the message", || async {
@@ -395,14 +403,24 @@ async fn fill(client: &fantoccini::Client, css: &str, value: &str) {
     }
 }
 
+/// Clicks an element; the live updates may replace it between finding and clicking (a stale
+/// element), so it is found again until the click lands.
 async fn click(client: &fantoccini::Client, css: &str) {
-    client
-        .find(fantoccini::Locator::Css(css))
-        .await
-        .unwrap_or_else(|_| panic!("{css} is on the page"))
-        .click()
-        .await
-        .unwrap();
+    let deadline = std::time::Instant::now() + THROUGH;
+    loop {
+        let clicked = match client.find(fantoccini::Locator::Css(css)).await {
+            Ok(element) => element.click().await.map_err(|err| err.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        match clicked {
+            Ok(_) => return,
+            Err(err) => assert!(
+                std::time::Instant::now() < deadline,
+                "{css} could not be clicked: {err}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn page_text(client: &fantoccini::Client) -> String {

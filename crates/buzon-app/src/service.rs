@@ -365,17 +365,28 @@ impl App {
     /// it looked at. Buzon's own worker calls it; it is safe on several nodes at once.
     pub async fn run_rules(&self) -> Result<usize, AppError> {
         let now = self.now();
+        // What there is to apply, read before the transaction (on SQLite it holds the writer).
+        let rules = self.active_alert_rules().await?;
+        let incidents = self.active_incidents().await?;
+        let auto_replies = self.store().channels_with_auto_reply().await?;
+        let on_call = self.stored_on_call().await?;
         let mut tx = self.store().begin().await?;
         let ids = tx.take_rule_checks(RULES_BATCH).await?;
         if ids.is_empty() {
             return Ok(0);
         }
+        if incidents.is_empty()
+            && auto_replies.is_empty()
+            && rules.iter().all(|rule| rule.rule.waiting_minutes.is_some())
+        {
+            // Nothing applies to a new message: they are looked at, and done.
+            tx.finish_rule_checks(&ids).await?;
+            tx.commit().await?;
+            return Ok(ids.len());
+        }
         let mut channels: HashMap<ChannelId, Option<(AutoReply, BusinessCalendar)>> =
             HashMap::new();
         let mut calendars: HashMap<ChannelId, BusinessCalendar> = HashMap::new();
-        let rules = self.active_alert_rules().await?;
-        let on_call = self.stored_on_call().await?;
-        let incidents = self.active_incidents().await?;
         let mut public_allowed: HashMap<ChannelId, bool> = HashMap::new();
         let mut queued = 0;
         let mut alerts = 0;

@@ -164,7 +164,7 @@ impl Store {
             "SELECT conversation_id, CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END AS inbound, \
              created_at, user_id, automatic FROM messages \
              WHERE conversation_id IN (SELECT conversation_id FROM report_scope) \
-             AND (direction = 'inbound' OR status <> 'failed')",
+             AND (direction = 'inbound' OR status <> 'failed') ORDER BY conversation_id, created_at, id",
         )
         .fetch_all(&mut *tx)
         .await?;

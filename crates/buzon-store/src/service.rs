@@ -46,6 +46,25 @@ impl Store {
         })
     }
 
+    /// The channels whose auto-reply is saved as on.
+    pub async fn channels_with_auto_reply(&self) -> Result<Vec<ChannelId>, StoreError> {
+        let rows = query("SELECT id, auto_reply FROM channels WHERE auto_reply IS NOT NULL")
+            .fetch_all(&self.read)
+            .await?;
+        let mut on = Vec::new();
+        for row in &rows {
+            let json: String = rows::get(row, "auto_reply")?;
+            let enabled = serde_json::from_str::<serde_json::Value>(&json)
+                .ok()
+                .and_then(|value| value["enabled"].as_bool())
+                .unwrap_or(false);
+            if enabled {
+                on.push(ChannelId(rows::get(row, "id")?));
+            }
+        }
+        Ok(on)
+    }
+
     /// How many new customer messages the rules have yet to look at.
     pub async fn rule_checks_pending(&self) -> Result<i64, StoreError> {
         let row = query("SELECT COUNT(*) AS pending FROM rule_checks")

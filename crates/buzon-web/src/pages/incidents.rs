@@ -244,7 +244,7 @@ pub(crate) async fn post_incident(
 pub(crate) async fn post_from_spike(
     State(state): State<AppState>,
     Agent(caller): Agent,
-    CsrfForm(_): CsrfForm<crate::admin::NoFields>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
     let Some(spike) = state.app().spike(&caller.actor).await? else {
         return Ok(see_other("/inbox"));
@@ -266,11 +266,15 @@ pub(crate) async fn post_end(
     State(state): State<AppState>,
     Agent(caller): Agent,
     Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<crate::admin::NoFields>,
+    CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, WebError> {
     state.app().end_incident(&caller.actor, id).await?;
     Ok(see_other("/incidents?done=end"))
 }
+
+/// A form with no field but its CSRF token.
+#[derive(Deserialize)]
+pub(crate) struct NoFields {}
 
 #[derive(Deserialize)]
 pub(crate) struct BulkForm {
