@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `buzon` binary, over HTTP and its command line.
 
+mod accessibility;
 mod admin;
 mod alerts;
 mod browser;
