@@ -270,7 +270,7 @@ async fn an_agent_signs_in_sees_a_mention_live_replies_and_tags_a_troll() {
     sandbox.shutdown().await;
 }
 
-async fn body_keys(client: &Client, keys: &str) {
+pub(crate) async fn body_keys(client: &Client, keys: &str) {
     client
         .find(Locator::Css("body"))
         .await

@@ -10,6 +10,7 @@ mod corpus_props;
 mod durability;
 mod foundation;
 mod incidents;
+mod keyboard;
 mod nodes;
 mod pages;
 mod reports;

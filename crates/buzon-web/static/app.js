@@ -25,19 +25,81 @@
     select(list[index]);
   }
 
+  // Single-key shortcuts, outside text fields only; none uses Alt or a browser or
+  // screen-reader key. A reader may turn them off (remembered by this browser).
+  var OFF_KEY = "buzon.shortcuts";
+  function shortcutsOff() { try { return window.localStorage.getItem(OFF_KEY) === "off"; } catch (e) { return false; } }
+  var offBox = document.getElementById("shortcuts-off");
+  if (offBox) {
+    offBox.checked = shortcutsOff();
+    offBox.addEventListener("change", function () {
+      try { window.localStorage.setItem(OFF_KEY, offBox.checked ? "off" : "on"); } catch (e) { /* private mode */ }
+    });
+  }
+  function announce(text) {
+    var region = document.getElementById("announce");
+    if (!region || !text) return;
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+  function press(id) { var button = document.getElementById(id); if (button) { button.click(); return true; } return false; }
+  function focusOn(id, event) { var field = document.getElementById(id); if (field) { field.focus(); event.preventDefault(); } }
+  var pendingG = false;
+
   document.addEventListener("keydown", function (event) {
+    // Ctrl/Cmd+Enter sends from the reply box (and a note from the note box).
+    if ((event.ctrlKey || event.metaKey) && event.key === "Enter" && typing(event)) {
+      var form = event.target.form;
+      if (form && (event.target.id === "reply" || event.target.id === "note")) {
+        event.preventDefault();
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+      }
+      return;
+    }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (typing(event)) { if (event.key === "Escape") event.target.blur(); return; }
     var key = event.key;
-    if (key === "?") { var help = document.getElementById("help"); if (help && help.showModal) help.showModal(); event.preventDefault(); }
-    else if (key === "/") { var search = document.getElementById("search"); if (search) { search.focus(); event.preventDefault(); } }
+    if (key === "?") { var help = document.getElementById("help"); if (help && help.showModal && !help.open) help.showModal(); event.preventDefault(); return; }
+    if (shortcutsOff()) return;
+    if (pendingG) {
+      pendingG = false;
+      var where = { i: "/inbox", r: "/reports", a: "/admin" }[key];
+      if (where) { window.location.href = where; event.preventDefault(); }
+      return;
+    }
+    if (key === "g") { pendingG = true; window.setTimeout(function () { pendingG = false; }, 1500); return; }
+    if (key === "/") { focusOn("search", event); }
     else if (key === "j") { move(1); }
     else if (key === "k") { move(-1); }
     else if (key === "Enter" && page === "inbox") { var row = selected(); if (row) row.querySelector("a").click(); }
-    else if (key === "r") { var reply = document.getElementById("reply"); if (reply) { reply.focus(); event.preventDefault(); } }
-    else if (key === "e") { var resolve = document.getElementById("status-resolved"); if (resolve) resolve.click(); }
-    else if (key === "t") { var tag = document.getElementById("tag-input"); if (tag) { tag.focus(); event.preventDefault(); } }
+    else if (key === "r") { focusOn("reply", event); }
+    else if (key === "n") { focusOn("note", event); }
+    else if (key === "e") { press("status-resolved"); }
+    else if (key === "s") { press("status-snoozed"); }
+    else if (key === "a") { press("assign-me"); }
+    else if (key === "l") { focusOn("tag-input", event); }
+    else if (key === "t") {
+      var first = document.querySelector(".author-tags button");
+      if (first) { first.focus(); event.preventDefault(); }
+    }
   });
+
+  // Focus follows the work: landing on the next conversation after resolve, snooze or assign
+  // puts the reader in its thread and says so; an emptied view says so too.
+  var params = new URLSearchParams(window.location.search);
+  if (page === "conversation" && params.get("from") === "next") {
+    var thread = document.getElementById("messages");
+    if (thread) thread.focus();
+    announce(document.body.getAttribute("data-next-text"));
+  }
+  if (page === "inbox" && params.get("done") === "empty") {
+    announce(document.body.getAttribute("data-empty-text"));
+  }
+  if (page === "conversation" && params.get("sent") === "1") {
+    var threadAfterSend = document.getElementById("messages");
+    if (threadAfterSend) threadAfterSend.focus();
+    announce(document.body.getAttribute("data-sent-text"));
+  }
 
   var replyForm = document.getElementById("reply-form");
   if (replyForm) {

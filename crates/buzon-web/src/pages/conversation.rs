@@ -375,7 +375,8 @@ pub(crate) async fn post_reply(
             Some(key.as_str()).filter(|key| !key.is_empty()),
         )
         .await?;
-    Ok(back_to(id))
+    // Back in the thread, which takes the focus and says the reply is on its way.
+    Ok(see_other(&format!("/conversations/{id}?sent=1")))
 }
 
 #[derive(Deserialize)]
@@ -421,6 +422,9 @@ pub(crate) async fn post_note(
 pub(crate) struct StatusForm {
     #[serde(default)]
     status: String,
+    /// Set by the page's buttons: then the agent lands on the next conversation of the queue.
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// `POST /conversations/{id}/status`.
@@ -436,13 +440,47 @@ pub(crate) async fn post_status(
         .app()
         .set_status(&caller.actor, ConversationId(id), status)
         .await?;
+    if form.next.is_some() && status != ConversationStatus::Open {
+        return next_after(&state, &caller, id).await;
+    }
     Ok(back_to(id))
+}
+
+/// Where the work goes after a conversation is done with: the next one in the queue (the
+/// open queue, newest activity first, flagged authors left out), or the queue saying it is
+/// empty.
+async fn next_after(
+    state: &AppState,
+    caller: &crate::http::Caller,
+    done: i64,
+) -> Result<Response, WebError> {
+    let page = state
+        .app()
+        .inbox(
+            &caller.actor,
+            &buzon_app::InboxParams {
+                limit: Some(5),
+                ..buzon_app::InboxParams::default()
+            },
+        )
+        .await?;
+    let next = page
+        .conversations
+        .iter()
+        .find(|conversation| conversation.id.get() != done);
+    Ok(match next {
+        Some(next) => see_other(&format!("/conversations/{}?from=next", next.id.get())),
+        None => see_other("/inbox?done=empty"),
+    })
 }
 
 #[derive(Deserialize)]
 pub(crate) struct AssignForm {
     #[serde(default)]
     assignee: String,
+    /// Set by the page's button: then the agent lands on the next conversation.
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// `POST /conversations/{id}/assign`: `me`, a user id, or empty for nobody.
@@ -470,6 +508,9 @@ pub(crate) async fn post_assign(
         .app()
         .assign(&caller.actor, ConversationId(id), assignee)
         .await?;
+    if form.next.is_some() && assignee.is_some() {
+        return next_after(&state, &caller, id).await;
+    }
     Ok(back_to(id))
 }
 

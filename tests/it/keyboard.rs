@@ -1,0 +1,349 @@
+//! The keyboard in a real Chromium: every shortcut the `?` list names does what it says, the
+//! list is a table in both languages, focus follows the work (after resolve, snooze or assign
+//! the agent lands on the next conversation, in its thread, and is told so), skip links lead
+//! to the queue and the reply box, and a reader can turn the single keys off.
+
+use crate::browser::{body_keys, browser, sign_in_as, until};
+use buzon_tests::browser::{artifact, start_driver};
+use buzon_tests::sandbox::{
+    connect_sandbox_channels, start_with_sandbox, Injection, SandboxConfig, Source,
+};
+use buzon_tests::TestDatabase;
+use fantoccini::{Client, Locator};
+use serde_json::json;
+use std::time::Duration;
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn active_id(client: &Client) -> String {
+    client
+        .execute(
+            "var e = document.activeElement; return e ? (e.id || e.tagName) : '';",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn conversation_id(client: &Client) -> String {
+    client
+        .execute(
+            "var c = document.querySelector('.conversation'); return c ? c.getAttribute('data-conversation-id') : '';",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Presses `keys` in the focused element (a text field).
+async fn type_here(client: &Client, keys: &str) {
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let config = SandboxConfig::default();
+    let (app, sandbox) = start_with_sandbox(TestDatabase::sqlite(), config.clone(), &[]).await;
+    connect_sandbox_channels(&app, &config).await;
+    let added = app
+        .cli(
+            &[
+                "user",
+                "add",
+                "ana@shop.example",
+                "--role",
+                "agent",
+                "--name",
+                "Ana",
+            ],
+            Some(&format!("{PASSWORD}\n")),
+        )
+        .await;
+    assert!(added.status.success());
+    for (number, text) in [
+        ("34622000001", "¿Cuándo llega mi pedido 1001?"),
+        ("34622000002", "¿Tenéis la talla M del jersey azul?"),
+        ("34622000003", "Quiero cambiar la dirección de envío"),
+        ("34622000004", "¿Hacéis envíos a Canarias?"),
+        ("34622000005", "Gracias, todo perfecto"),
+    ] {
+        sandbox
+            .inject(Injection::new(Source::Whatsapp, text).by(number, format!("Cliente {number}")))
+            .unwrap();
+    }
+    app.eventually(Duration::from_secs(30), "five conversations", || async {
+        (app.db.scalar("SELECT COUNT(*) FROM conversations").await == 5).then_some(())
+    })
+    .await;
+
+    let client = browser(&driver.url).await;
+    sign_in_as(&client, &app.base_url, "ana@shop.example", PASSWORD).await;
+
+    // The list: a table of every shortcut.
+    body_keys(&client, "?").await;
+    until(
+        &client,
+        "the shortcuts list",
+        "document.getElementById('help').open",
+    )
+    .await;
+    let rows = client
+        .execute(
+            "return document.querySelectorAll('#help table.keys tbody tr').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows, json!(14));
+    std::fs::write(
+        artifact("shortcuts.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    type_here(&client, "\u{E00C}").await; // Escape closes the dialog.
+    until(
+        &client,
+        "the list closed",
+        "!document.getElementById('help').open",
+    )
+    .await;
+
+    // The skip link leads to the queue.
+    body_keys(&client, "\u{E004}").await; // Tab: the skip link first.
+    assert_eq!(
+        client
+            .execute("return document.activeElement.className;", vec![])
+            .await
+            .unwrap(),
+        json!("skip")
+    );
+
+    // j selects, Enter opens.
+    client
+        .execute("document.activeElement.blur();", vec![])
+        .await
+        .unwrap();
+    body_keys(&client, "j").await;
+    until(
+        &client,
+        "a selected row",
+        "document.querySelector('#queue .row.selected')",
+    )
+    .await;
+    body_keys(&client, "\u{E007}").await;
+    until(
+        &client,
+        "the conversation",
+        "document.body.getAttribute('data-page') === 'conversation'",
+    )
+    .await;
+    let first = conversation_id(&client).await;
+
+    // r: the reply box; Ctrl+Enter sends; back in the thread, told so.
+    body_keys(&client, "r").await;
+    assert_eq!(active_id(&client).await, "reply");
+    type_here(&client, "Llega mañana, ¡gracias por esperar!").await;
+    type_here(&client, "\u{E009}\u{E007}").await; // Ctrl+Enter
+    until(
+        &client,
+        "the reply sent",
+        "window.location.search.includes('sent=1')",
+    )
+    .await;
+    until(
+        &client,
+        "the thread focused",
+        "document.activeElement && document.activeElement.id === 'messages'",
+    )
+    .await;
+    until(
+        &client,
+        "the reply announced",
+        "document.getElementById('announce').textContent.length > 0",
+    )
+    .await;
+    until(
+        &client,
+        "the reply in the thread",
+        "Array.from(document.querySelectorAll('.message.outbound .text')).some(e => e.textContent.includes('Llega mañana'))",
+    )
+    .await;
+
+    // n: the note box; Escape leaves it. l: the label field. t: the author's tags.
+    for (key, expected) in [("n", "note"), ("l", "tag-input")] {
+        body_keys(&client, key).await;
+        assert_eq!(active_id(&client).await, expected, "{key}");
+        type_here(&client, "\u{E00C}").await;
+        assert_ne!(
+            active_id(&client).await,
+            expected,
+            "Escape leaves {expected}"
+        );
+    }
+    body_keys(&client, "t").await;
+    assert!(
+        active_id(&client).await.starts_with("author-"),
+        "t focuses the author's tags"
+    );
+    client
+        .execute("document.activeElement.blur();", vec![])
+        .await
+        .unwrap();
+
+    // e: resolve and land on the next conversation, in its thread, told so.
+    body_keys(&client, "e").await;
+    until(
+        &client,
+        "the next conversation",
+        "window.location.search.includes('from=next')",
+    )
+    .await;
+    let second = conversation_id(&client).await;
+    assert_ne!(second, first);
+    until(
+        &client,
+        "the thread focused",
+        "document.activeElement && document.activeElement.id === 'messages'",
+    )
+    .await;
+    until(
+        &client,
+        "the move announced",
+        "document.getElementById('announce').textContent === 'Next conversation.'",
+    )
+    .await;
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM conversations WHERE id = {first} AND status = 'resolved'"
+            ))
+            .await,
+        1
+    );
+    // s: snooze and next; a: assign to me and next.
+    body_keys(&client, "s").await;
+    until(&client, "the next one after snoozing", &format!(
+        "document.querySelector('.conversation') && document.querySelector('.conversation').getAttribute('data-conversation-id') !== '{second}'"
+    ))
+    .await;
+    let third = conversation_id(&client).await;
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM conversations WHERE id = {second} AND status = 'snoozed'"
+            ))
+            .await,
+        1
+    );
+    body_keys(&client, "a").await;
+    until(&client, "the next one after assigning", &format!(
+        "document.querySelector('.conversation') && document.querySelector('.conversation').getAttribute('data-conversation-id') !== '{third}'"
+    ))
+    .await;
+    assert_eq!(
+        app.db
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM conversations WHERE id = {third} AND assignee_id IS NOT NULL"
+            ))
+            .await,
+        1
+    );
+
+    // g then i, g then r, g then i: the inbox, the reports, the inbox. /: the search.
+    body_keys(&client, "gi").await;
+    until(
+        &client,
+        "the inbox",
+        "document.body.getAttribute('data-page') === 'inbox'",
+    )
+    .await;
+    body_keys(&client, "gr").await;
+    until(
+        &client,
+        "the reports",
+        "document.body.getAttribute('data-page') === 'reports'",
+    )
+    .await;
+    body_keys(&client, "gi").await;
+    until(
+        &client,
+        "the inbox",
+        "document.body.getAttribute('data-page') === 'inbox'",
+    )
+    .await;
+    body_keys(&client, "/").await;
+    assert_eq!(active_id(&client).await, "search");
+    type_here(&client, "\u{E00C}").await;
+
+    // Turned off, single keys do nothing (the list still opens with ?).
+    body_keys(&client, "?").await;
+    until(
+        &client,
+        "the shortcuts list",
+        "document.getElementById('help').open",
+    )
+    .await;
+    client
+        .find(Locator::Id("shortcuts-off"))
+        .await
+        .unwrap()
+        .send_keys(" ")
+        .await
+        .unwrap();
+    type_here(&client, "\u{E00C}").await;
+    client.goto(&app.url("/inbox")).await.unwrap();
+    body_keys(&client, "j").await;
+    body_keys(&client, "gr").await;
+    assert_eq!(
+        client
+            .execute("return [document.querySelectorAll('#queue .row.selected').length, document.body.getAttribute('data-page')];", vec![])
+            .await
+            .unwrap(),
+        json!([0, "inbox"])
+    );
+
+    // The list in Spanish.
+    client
+        .find(Locator::Css("form[action='/lang'] button[lang=es]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(&client, "Spanish", "document.documentElement.lang === 'es'").await;
+    body_keys(&client, "?").await;
+    until(&client, "la lista", "document.getElementById('help').open").await;
+    let text = client
+        .execute("return document.getElementById('help').innerText;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        text.as_str()
+            .unwrap()
+            .contains("resolver e ir a la siguiente conversación"),
+        "{text}"
+    );
+    std::fs::write(
+        artifact("shortcuts-es.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client.close().await.unwrap();
+    sandbox.shutdown().await;
+    app.finish().await;
+}
