@@ -138,11 +138,11 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
         .execute("document.activeElement.blur();", vec![])
         .await
         .unwrap();
-    body_keys(&client, "j").await;
+    body_keys(&client, "jjk").await;
     until(
         &client,
-        "a selected row",
-        "document.querySelector('#queue .row.selected')",
+        "the first row selected again",
+        "document.querySelector('#queue .row.selected') === document.querySelector('#queue .row')",
     )
     .await;
     body_keys(&client, "\u{E007}").await;

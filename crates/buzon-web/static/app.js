@@ -115,6 +115,11 @@
   if (!container || !window.EventSource) return;
   var known = (page === "inbox" ? container : document.querySelector(".conversation")).getAttribute("data-latest");
   var source = new EventSource("/events");
+  // A page left behind (or kept in the back-forward cache) closes its stream: a browser holds
+  // only six connections to a host, and streams of pages no longer shown would use them up
+  // until every new request waits. A page shown again from that cache is reloaded.
+  window.addEventListener("pagehide", function () { source.close(); });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) window.location.reload(); });
   var refreshing = false;
   function refresh() {
     if (refreshing) return;
@@ -126,7 +131,13 @@
       .then(function (html) {
         if (html !== null) {
           var selectedId = selected() && selected().getAttribute("data-conversation-id");
+          var before = container.querySelectorAll(".row").length;
           container.innerHTML = html;
+          // New conversations in the queue are announced politely (the thread is a log region
+          // and announces itself).
+          if (page === "inbox" && container.querySelectorAll(".row").length > before) {
+            announce(document.body.getAttribute("data-new-text"));
+          }
           if (selectedId) select(document.querySelector('#queue .row[data-conversation-id="' + selectedId + '"]'));
           document.body.setAttribute("data-refreshed", String(Date.now()));
         }
