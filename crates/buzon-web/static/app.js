@@ -121,9 +121,12 @@
   window.addEventListener("pagehide", function () { source.close(); });
   window.addEventListener("pageshow", function (event) { if (event.persisted) window.location.reload(); });
   var refreshing = false;
+  // A change that arrives while a refresh is on its way is not lost: another follows.
+  var stale = false;
   function refresh() {
-    if (refreshing) return;
+    if (refreshing) { stale = true; return; }
     refreshing = true;
+    stale = false;
     var url = new URL(window.location.href);
     url.searchParams.set("fragment", "1");
     fetch(url.toString(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
@@ -152,7 +155,10 @@
           .then(function (response) { return response.ok ? response.text() : null; })
           .then(function (html) { if (html !== null) banners.innerHTML = html; });
       })
-      .finally(function () { refreshing = false; });
+      .finally(function () {
+        refreshing = false;
+        if (stale) refresh();
+      });
   }
   source.addEventListener("activity", function (event) {
     if (event.data !== known) { known = event.data; refresh(); }
