@@ -198,3 +198,4 @@ help-help = this list
 help-off = Turn single-key shortcuts off (on this browser)
 help-close = Close
 conversation-sent_announce = Reply queued; it shows in the thread.
+help-enter_key = Enter

@@ -92,7 +92,10 @@ reports-bucket-over_2d = > 2 d
 # The tooltips of the hour-of-week grids; $hour is "Mon 09:00–10:00".
 reports-volume_cell = { $hour }: { $count } customer messages ({ $rate } per hour)
 reports-speed_cell = { $hour }: median first response { $duration } ({ $count } cycles)
-reports-staffing_cell = { $hour }: { $people } people ({ $rate } new conversations per hour)
+reports-staffing_cell = { $hour }: { $people ->
+        [one] { $people } person
+       *[other] { $people } people
+    } ({ $rate } new conversations per hour)
 
 reports-staffing_assumptions = Staffing advice uses the Erlang C queueing model. It assumes that conversations arrive at random (a Poisson process) at the rate measured for that hour of the week over the period; that handling times vary at random (exponentially) around the average handling time given; that each person handles one conversation at a time; that nobody gives up waiting; and that conversations not answered in one hour carry no load into the next. Real inboxes break these assumptions (people handle several chats at once, customers leave, bursts follow posts), so treat the numbers as a starting point, not a roster.
 

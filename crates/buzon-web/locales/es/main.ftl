@@ -197,3 +197,4 @@ help-help = esta lista
 help-off = Desactivar los atajos de una tecla (en este navegador)
 help-close = Cerrar
 conversation-sent_announce = Respuesta en cola; aparece en la conversación.
+help-enter_key = Intro

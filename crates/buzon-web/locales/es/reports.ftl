@@ -92,7 +92,10 @@ reports-bucket-over_2d = > 2 d
 # Las descripciones de las celdas de los mapas por hora; $hour es "lun 09:00–10:00".
 reports-volume_cell = { $hour }: { $count } mensajes de clientes ({ $rate } por hora)
 reports-speed_cell = { $hour }: mediana de primera respuesta { $duration } ({ $count } ciclos)
-reports-staffing_cell = { $hour }: { $people } personas ({ $rate } conversaciones nuevas por hora)
+reports-staffing_cell = { $hour }: { $people ->
+        [one] { $people } persona
+       *[other] { $people } personas
+    } ({ $rate } conversaciones nuevas por hora)
 
 reports-staffing_assumptions = La recomendación de personal usa el modelo de colas Erlang C. Supone que las conversaciones llegan al azar (un proceso de Poisson) al ritmo medido para esa hora de la semana en el periodo; que la duración de la atención varía al azar (exponencialmente) en torno a la duración media indicada; que cada persona atiende una conversación a la vez; que nadie se cansa de esperar; y que lo que no se atiende en una hora no pasa a la siguiente. Las bandejas reales no cumplen del todo estos supuestos (se atienden varios chats a la vez, hay clientes que se van, llegan ráfagas tras una publicación): tome las cifras como punto de partida, no como un turno cerrado.
 

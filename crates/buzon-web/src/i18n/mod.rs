@@ -192,6 +192,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_person_is_singular_in_both_languages() {
+        let spanish = catalog().find("es").unwrap();
+        let cell = |lang: Lang, people: i64| {
+            text_with(
+                lang,
+                "reports-staffing_cell",
+                &[
+                    ("hour", "lunes 09:00".into()),
+                    ("people", people.into()),
+                    ("rate", "1.50".into()),
+                ],
+            )
+        };
+        assert!(
+            cell(spanish, 1).contains("1 persona ("),
+            "{}",
+            cell(spanish, 1)
+        );
+        assert!(cell(spanish, 3).contains("3 personas ("));
+        assert!(cell(Lang::english(), 1).contains("1 person ("));
+        assert!(cell(Lang::english(), 2).contains("2 people ("));
+    }
+
+    #[test]
     fn every_language_has_every_key_and_every_key_formats() {
         let catalog = catalog();
         let english = catalog.keys(Lang::english());
