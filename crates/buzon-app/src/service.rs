@@ -364,6 +364,10 @@ impl App {
     /// queues the auto-replies they call for and takes them off the list. Returns how many
     /// it looked at. Buzon's own worker calls it; it is safe on several nodes at once.
     pub async fn run_rules(&self) -> Result<usize, AppError> {
+        // Most wake-ups find nothing new: then no settings are read and no writer is taken.
+        if !self.store().rule_checks_waiting().await? {
+            return Ok(0);
+        }
         let now = self.now();
         // What there is to apply, read before the transaction (on SQLite it holds the writer).
         let rules = self.active_alert_rules().await?;

@@ -65,12 +65,12 @@ impl Store {
         Ok(on)
     }
 
-    /// How many new customer messages the rules have yet to look at.
-    pub async fn rule_checks_pending(&self) -> Result<i64, StoreError> {
-        let row = query("SELECT COUNT(*) AS pending FROM rule_checks")
+    /// Whether any new customer message waits for the rules (a read, no writer taken).
+    pub async fn rule_checks_waiting(&self) -> Result<bool, StoreError> {
+        let row = query("SELECT COUNT(*) AS waiting FROM (SELECT 1 FROM rule_checks LIMIT 1) w")
             .fetch_one(&self.read)
             .await?;
-        rows::get(&row, "pending")
+        Ok(rows::get::<i64>(&row, "waiting")? > 0)
     }
 }
 
