@@ -109,7 +109,7 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
         )
         .await
         .unwrap();
-    assert_eq!(rows, json!(14));
+    assert_eq!(rows, json!(15));
     std::fs::write(
         artifact("shortcuts.png"),
         client.screenshot().await.unwrap(),
@@ -199,6 +199,23 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
     assert!(
         active_id(&client).await.starts_with("author-"),
         "t focuses the author's tags"
+    );
+    // q and p: the queue and the person panes (three panes at this width), no page load.
+    let loaded = client
+        .execute("return performance.timeOrigin;", vec![])
+        .await
+        .unwrap();
+    body_keys(&client, "q").await;
+    assert_eq!(active_id(&client).await, "queue-pane");
+    body_keys(&client, "p").await;
+    assert_eq!(active_id(&client).await, "person");
+    assert_eq!(
+        client
+            .execute("return performance.timeOrigin;", vec![])
+            .await
+            .unwrap(),
+        loaded,
+        "moving between panes loads no page"
     );
     client
         .execute("document.activeElement.blur();", vec![])

@@ -16,3 +16,4 @@ mod pages;
 mod reports;
 mod service;
 mod webhooks;
+mod working;

@@ -180,7 +180,7 @@ async fn out_of_hours(engine: Engine) {
     let mut unknown = auto_reply.clone();
     unknown["texts"]["en"] = json!("Back {{when}}");
     let (status, refused) = put(&app, &admin, &path, &unknown).await;
-    assert_eq!(status, 400, "{refused}");
+    assert_eq!(status, 422, "{refused}");
     assert!(refused.to_string().contains("when"), "{refused}");
     let (status, saved) = put(&app, &admin, &path, &auto_reply).await;
     assert_eq!(status, 200, "{saved}");

@@ -35,6 +35,9 @@ pub struct InboxParams {
     pub flagged: Option<String>,
     /// The language the customer last wrote in (ISO 639-1: `es`, `en`…).
     pub language: Option<String>,
+    /// `escalated`: the conversations escalated to the supervisors (any status but resolved,
+    /// unless `status` says otherwise).
+    pub view: Option<String>,
     /// Page size (1 to 200, default 50).
     pub limit: Option<u32>,
     /// The cursor of the previous page.
@@ -80,8 +83,10 @@ pub struct ConversationDetail {
     pub templates: Vec<ReplyTemplate>,
     /// The customer's other profiles (the same person on other channels).
     pub other_profiles: Vec<(Contact, Option<ChannelKind>)>,
-    /// The person's other conversations, newest first.
+    /// The person's other conversations (on every linked profile), newest first.
     pub history: Vec<Conversation>,
+    /// The canned replies last sent to the person, newest first.
+    pub canned_uses: Vec<buzon_store::CannedUse>,
 }
 
 /// A reply in the outbox.
@@ -177,10 +182,25 @@ impl App {
                 ))
             }
         };
+        let escalated = match text(&params.view).as_deref() {
+            None | Some("queue") => false,
+            Some("escalated") => true,
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "bad_view",
+                    "view must be queue or escalated",
+                ))
+            }
+        };
+        let status = match (escalated, text(&params.status)) {
+            (true, None) => StatusFilter::parse(Some("all"))?,
+            (_, status) => StatusFilter::parse(status.as_deref())?,
+        };
         Ok(ConversationFilter {
+            escalated,
             language,
             sort: SortOrder::parse_lenient(params.sort.as_deref()),
-            status: StatusFilter::parse(params.status.as_deref())?,
+            status,
             channel_id,
             label: text(&params.tag).as_deref().map(Label::parse).transpose()?,
             assignee,
@@ -246,7 +266,16 @@ impl App {
             Vec::new()
         };
         let person = self.store().person_contacts(author.id).await?;
-        let (other_profiles, history) = if person.len() > 1 {
+        let person_ids: Vec<ContactId> = person.iter().map(|contact| contact.id).collect();
+        let canned_uses = self.store().canned_uses(&person_ids, 5).await?;
+        let history: Vec<Conversation> = self
+            .store()
+            .person_conversations(author.id, 20)
+            .await?
+            .into_iter()
+            .filter(|other| other.id != conversation.id)
+            .collect();
+        let other_profiles = if person.len() > 1 {
             let kinds: HashMap<ChannelId, ChannelKind> = self
                 .store()
                 .list_channels()
@@ -254,24 +283,16 @@ impl App {
                 .into_iter()
                 .map(|channel| (channel.id, channel.kind))
                 .collect();
-            let others = person
+            person
                 .into_iter()
                 .filter(|contact| contact.id != author.id)
                 .map(|contact| {
                     let kind = kinds.get(&contact.channel_id).copied();
                     (contact, kind)
                 })
-                .collect();
-            let history = self
-                .store()
-                .person_conversations(author.id, 20)
-                .await?
-                .into_iter()
-                .filter(|other| other.id != conversation.id)
-                .collect();
-            (others, history)
+                .collect()
         } else {
-            (Vec::new(), Vec::new())
+            Vec::new()
         };
         Ok(ConversationDetail {
             thread,
@@ -280,6 +301,7 @@ impl App {
             templates,
             other_profiles,
             history,
+            canned_uses,
         })
     }
 
@@ -295,13 +317,38 @@ impl App {
         idempotency_key: Option<&str>,
     ) -> Result<Queued, AppError> {
         actor.require(Role::Agent)?;
-        let text = reply_text(text)?;
         let conversation = self.store().conversation(id).await?;
-        if conversation.reply_window_closed(Timestamp::now()) {
+        self.send_text(actor, conversation, text, None, idempotency_key)
+            .await
+    }
+
+    /// A typed (or canned) reply's way out: checked, refused while the reply window is closed,
+    /// its placeholders filled once, signed when the channel wants it, and queued (counting the
+    /// canned reply it came from, once, with the message).
+    pub(crate) async fn send_text(
+        &self,
+        actor: &Actor,
+        conversation: Conversation,
+        text: &str,
+        canned: Option<i64>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Queued, AppError> {
+        let text = reply_text(text)?;
+        if conversation.reply_window_closed(self.now()) {
             let templates = self.store().templates(conversation.channel_kind).await?;
             return Err(AppError::WindowClosed { templates });
         }
-        self.queue_reply(actor, conversation, text, None, idempotency_key)
+        let mut text = reply_text(&self.fill_reply(actor, &conversation, &text).await?)?;
+        if actor.user_id().is_some()
+            && self
+                .store()
+                .channel_signature(conversation.channel_id)
+                .await?
+        {
+            let first = self.agent_first_name(actor).await?;
+            text = reply_text(&format!("{text}\n— {first}"))?;
+        }
+        self.queue_reply(actor, conversation, text, None, canned, idempotency_key)
             .await
     }
 
@@ -328,8 +375,15 @@ impl App {
             language: template.language,
             parameters: Vec::new(),
         };
-        self.queue_reply(actor, conversation, text, Some(payload), idempotency_key)
-            .await
+        self.queue_reply(
+            actor,
+            conversation,
+            text,
+            Some(payload),
+            None,
+            idempotency_key,
+        )
+        .await
     }
 
     async fn queue_reply(
@@ -338,6 +392,7 @@ impl App {
         conversation: Conversation,
         text: String,
         template: Option<TemplatePayload>,
+        canned: Option<i64>,
         idempotency_key: Option<&str>,
     ) -> Result<Queued, AppError> {
         // Keys are the actor's own: two people (or tokens) never share a reply by accident.
@@ -389,11 +444,15 @@ impl App {
             Err(err) => return Err(err.into()),
         };
         if queued.new {
+            if let Some(canned) = canned {
+                tx.record_canned_use(canned, queued.message.id, conversation.contact_id)
+                    .await?;
+            }
             tx.audit(
                 &actor.audit_name(),
                 "conversation.reply",
                 &target("conversation", conversation.id),
-                &json!({"message_id": queued.message.id}),
+                &json!({"message_id": queued.message.id, "canned_reply_id": canned}),
             )
             .await?;
         }
@@ -465,7 +524,7 @@ impl App {
         until: Option<Timestamp>,
     ) -> Result<(), AppError> {
         actor.require(Role::Agent)?;
-        if until.is_some_and(|until| until <= Timestamp::now()) {
+        if until.is_some_and(|until| until <= self.now()) {
             return Err(AppError::invalid(
                 "snooze_in_the_past",
                 "a conversation can only be snoozed until a time in the future",
@@ -700,7 +759,7 @@ impl App {
 }
 
 /// A reply's text: trimmed, not empty, at most [`MAX_REPLY_BYTES`].
-fn reply_text(text: &str) -> Result<String, AppError> {
+pub(crate) fn reply_text(text: &str) -> Result<String, AppError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(AppError::invalid("empty_reply", "text must not be empty"));
@@ -715,7 +774,7 @@ fn reply_text(text: &str) -> Result<String, AppError> {
 }
 
 /// Labels as typed, checked; at most [`MAX_LABELS_PER_CHANGE`].
-fn labels_of(raw: &[String]) -> Result<Vec<Label>, AppError> {
+pub(crate) fn labels_of(raw: &[String]) -> Result<Vec<Label>, AppError> {
     if raw.len() > MAX_LABELS_PER_CHANGE {
         return Err(AppError::invalid(
             "too_many_labels",

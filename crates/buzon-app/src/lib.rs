@@ -22,6 +22,7 @@ mod live;
 mod metrics;
 pub mod reports;
 mod service;
+mod working;
 
 pub use accounts::{NewUser, Session, SignIn, SignInAttempt, LOGIN_WINDOW, SESSION_LENGTH};
 pub use actor::Actor;
@@ -38,6 +39,7 @@ pub use events::WebhookReceipt;
 pub use incidents::{BulkReply, Incident, IncidentInput, Spike, SpikeSample, SPIKE_MIN_MESSAGES};
 pub use metrics::Metrics;
 pub use service::{AutoReply, Clock, OpeningState, MAX_AUTO_REPLY_CHARS, RULES_BATCH};
+pub use working::{CannedReplyForm, EscalationCounts, PlaceholderValues};
 
 use buzon_connector::{Connector, HttpClient, OAuthApp};
 use buzon_core::metrics::BusinessCalendar;

@@ -162,23 +162,6 @@ impl AutoReply {
     }
 }
 
-/// The first `{{name}}` in `text` whose name is not among `known`.
-pub(crate) fn unknown_placeholder<'t>(text: &'t str, known: &[&str]) -> Option<&'t str> {
-    let mut rest = text;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            return Some(after.get(..after.len().min(32)).unwrap_or(after));
-        };
-        let name = after[..end].trim();
-        if !known.contains(&name) {
-            return Some(name);
-        }
-        rest = &after[end + 2..];
-    }
-    None
-}
-
 /// Whether the team is open at a moment, and when it is back if not.
 #[derive(Debug, Clone)]
 pub struct OpeningState {
@@ -598,16 +581,6 @@ fn checked_hours(document: HoursDocument) -> Result<(HoursDocument, String), App
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_are_named_when_unknown() {
-        assert_eq!(unknown_placeholder("back {{back_at}}", &["back_at"]), None);
-        assert_eq!(
-            unknown_placeholder("hi {{ customer.name }} {{back_at}}", &["back_at"]),
-            Some("customer.name")
-        );
-        assert_eq!(unknown_placeholder("hi {{oops", &["back_at"]), Some("oops"));
-    }
 
     #[test]
     fn an_auto_reply_needs_known_languages_and_its_default_text() {

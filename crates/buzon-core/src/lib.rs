@@ -14,6 +14,7 @@ mod language;
 pub mod metrics;
 mod model;
 mod outbox;
+mod placeholders;
 mod platform_error;
 mod query;
 mod text;
@@ -24,6 +25,9 @@ pub use ids::*;
 pub use language::{detect_language, is_known_language, known_languages};
 pub use model::*;
 pub use outbox::*;
+pub use placeholders::{
+    fill_placeholders, placeholders_in, unknown_placeholder, REPLY_PLACEHOLDERS,
+};
 pub use platform_error::PlatformError;
 pub use query::*;
 pub use text::{bound_text, sanitize_text, MAX_MESSAGE_BYTES, MAX_NAME_BYTES};

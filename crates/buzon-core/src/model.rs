@@ -340,6 +340,13 @@ pub struct Conversation {
     pub last_message_text: Option<String>,
     /// The language of the customer's newest message that had one (ISO 639-1).
     pub language: Option<String>,
+    /// Until when it is snoozed (none: until the customer writes, or not snoozed).
+    pub snoozed_until: Option<Timestamp>,
+    /// When it came back from a snooze (its time came or the customer wrote): the mark in the
+    /// queue, until someone changes its status.
+    pub returned_at: Option<Timestamp>,
+    /// When it was escalated to the supervisors, while it is.
+    pub escalated_at: Option<Timestamp>,
 }
 
 /// How long after the customer's last message WhatsApp and Messenger accept free-form replies.
@@ -718,6 +725,8 @@ pub struct User {
     pub active: bool,
     /// When the user was added.
     pub created_at: Timestamp,
+    /// Whether escalated conversations go to this user.
+    pub supervisor: bool,
 }
 
 /// An API token. Only its hash is stored.
@@ -763,6 +772,31 @@ pub struct Note {
     pub text: String,
     /// When.
     pub created_at: Timestamp,
+}
+
+/// A canned reply ("respuesta tipo"): a text the team wrote ahead, with placeholders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CannedReply {
+    /// Its id.
+    pub id: i64,
+    /// Its name, as the library lists it.
+    pub name: String,
+    /// What the agent types after `/` to find it.
+    pub shortcut: String,
+    /// The text, with `{{placeholders}}`.
+    pub text: String,
+    /// The language it is written in (ISO 639-1); none: any.
+    pub language: Option<String>,
+    /// The labels of the conversations it suits.
+    pub labels: Vec<Label>,
+    /// The agent who saved it for themself; none: shared by the team.
+    pub owner_id: Option<UserId>,
+    /// How many replies used it.
+    pub uses: i64,
+    /// When it was last used.
+    pub last_used_at: Option<Timestamp>,
+    /// When it was last changed.
+    pub updated_at: Timestamp,
 }
 
 /// An approved message template (WhatsApp) offered when the reply window is closed.
@@ -903,6 +937,9 @@ mod tests {
             created_at: now,
             last_message_text: None,
             language: None,
+            snoozed_until: None,
+            returned_at: None,
+            escalated_at: None,
         };
         let hour = 3_600_000;
         assert!(

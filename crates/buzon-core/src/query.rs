@@ -101,6 +101,8 @@ pub struct ConversationFilter {
     pub query: Option<String>,
     /// The language the customer last wrote in (ISO 639-1).
     pub language: Option<String>,
+    /// Only conversations escalated to the supervisors (and not yet resolved).
+    pub escalated: bool,
 }
 
 /// The position after the last row of a page, in the listing's order: the row's priority

@@ -218,6 +218,9 @@ impl Store {
                 conditions.push(format!("c.assignee_id = {placeholder}"));
             }
         }
+        if filter.escalated {
+            conditions.push("c.escalated_at IS NOT NULL".into());
+        }
         if let Some(language) = &filter.language {
             let placeholder = statement.push(Value::Text(language.clone()));
             conditions.push(format!("c.language = {placeholder}"));
@@ -501,7 +504,8 @@ impl StoreTx {
             .execute(self.conn())
             .await?;
         let result = query(
-            "UPDATE conversations SET status = $1, \
+            "UPDATE conversations SET status = $1, returned_at = NULL, \
+             escalated_at = CASE WHEN $1 = 'resolved' THEN NULL ELSE escalated_at END, \
              snoozed_until = CASE WHEN $1 = 'snoozed' THEN snoozed_until ELSE NULL END WHERE id = $2",
         )
         .bind(status.as_str())

@@ -386,6 +386,7 @@ impl StoreTx {
                  WHEN conversations.waiting_since IS NULL OR v.waiting < conversations.waiting_since THEN v.waiting \
                  ELSE conversations.waiting_since END, \
              language = COALESCE(v.language, conversations.language), \
+             returned_at = CASE WHEN conversations.status = 'snoozed' THEN v.newest ELSE conversations.returned_at END, \
              status = 'open', snoozed_until = NULL, {CONVERSATION_PRIORITY} \
              FROM v WHERE conversations.id = v.id",
             rows_text.join(", ")

@@ -27,6 +27,7 @@ pub mod secrets;
 mod service;
 mod tx;
 mod web;
+mod working;
 
 pub use admin::OAuthStage;
 pub use alerts::{AlertDelivery, NewAlertDelivery, StoredAlertRule};
@@ -43,6 +44,7 @@ pub use secrets::{Cipher, CipherError};
 pub use service::{ChannelService, TEAM_BUSINESS_HOURS};
 pub use tx::StoreTx;
 pub use web::Session;
+pub use working::{CannedReplyInput, CannedUse, Escalation, EscalationRule};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};

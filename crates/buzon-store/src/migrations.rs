@@ -32,6 +32,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (15, "0015_service_hours.sql"),
         (16, "0016_alerts.sql"),
         (17, "0017_incidents.sql"),
+        (18, "0018_working_queue.sql"),
     ]
 );
 
@@ -56,6 +57,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (15, "0015_service_hours.sql"),
         (16, "0016_alerts.sql"),
         (17, "0017_incidents.sql"),
+        (18, "0018_working_queue.sql"),
     ]
 );
 

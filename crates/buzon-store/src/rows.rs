@@ -44,7 +44,7 @@ pub(crate) fn labels(joined: Option<String>) -> Vec<Label> {
     labels
 }
 
-pub(crate) const USER_COLUMNS: &str = "id, email, name, role, active, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, email, name, role, active, created_at, supervisor";
 
 pub(crate) fn user(row: &Row) -> Result<User, StoreError> {
     Ok(User {
@@ -54,6 +54,7 @@ pub(crate) fn user(row: &Row) -> Result<User, StoreError> {
         role: Role::parse(&get::<String>(row, "role")?).map_err(|err| corrupt("role", err))?,
         active: flag(row, "active")?,
         created_at: ts(row, "created_at")?,
+        supervisor: flag(row, "supervisor")?,
     })
 }
 
@@ -115,6 +116,7 @@ pub(crate) fn contact(row: &Row) -> Result<Contact, StoreError> {
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.channel_id, ch.kind AS channel_kind, \
      c.kind, c.contact_id, c.thread_key, c.status, c.assignee_id, c.priority, c.waiting_since, \
      c.last_activity_at, c.last_inbound_at, c.created_at, c.last_message_text, c.language, \
+     c.snoozed_until, c.returned_at, c.escalated_at, \
      (SELECT string_agg(label, ',') FROM conversation_labels l WHERE l.conversation_id = c.id) AS labels";
 
 pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
@@ -138,6 +140,9 @@ pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
         created_at: ts(row, "created_at")?,
         last_message_text: get(row, "last_message_text")?,
         language: get(row, "language")?,
+        snoozed_until: opt_ts(row, "snoozed_until")?,
+        returned_at: opt_ts(row, "returned_at")?,
+        escalated_at: opt_ts(row, "escalated_at")?,
     })
 }
 

@@ -23,6 +23,7 @@ pub(crate) struct ListQuery {
     flagged: Option<String>,
     sort: Option<String>,
     language: Option<String>,
+    view: Option<String>,
 }
 
 /// A list and the cursor of its next page.
@@ -49,6 +50,7 @@ pub(crate) async fn list_conversations(
         language: query.language,
         limit: query.limit,
         cursor: query.cursor,
+        view: query.view,
     };
     let page = state.app().inbox(&caller.actor, &params).await?;
     let now = Timestamp::now();
@@ -104,7 +106,12 @@ pub(crate) async fn show_conversation(
 
 #[derive(Deserialize)]
 pub(crate) struct ReplyBody {
-    text: String,
+    /// The text (with placeholders); with `canned_reply_id`, replaces the canned text.
+    #[serde(default)]
+    text: Option<String>,
+    /// A canned reply to send, its placeholders filled.
+    #[serde(default)]
+    canned_reply_id: Option<i64>,
 }
 
 /// `POST /api/v1/conversations/{id}/replies`: queues a reply (202), or 409 when the platform's
@@ -120,10 +127,21 @@ pub(crate) async fn post_reply(
     let key = headers
         .get("idempotency-key")
         .and_then(|value| value.to_str().ok());
-    let queued = state
-        .app()
-        .reply(&caller.actor, ConversationId(id), &body.text, key)
-        .await?;
+    let queued = match (body.canned_reply_id, body.text.as_deref()) {
+        (Some(canned), text) => {
+            state
+                .app()
+                .reply_canned(&caller.actor, ConversationId(id), canned, text, key)
+                .await?
+        }
+        (None, Some(text)) => {
+            state
+                .app()
+                .reply(&caller.actor, ConversationId(id), text, key)
+                .await?
+        }
+        (None, None) => return Err(WebError::bad_request("text or canned_reply_id is required")),
+    };
     Ok((
         StatusCode::ACCEPTED,
         Json(MessageJson::of(&queued.message, queued.channel_kind, None)),
@@ -187,23 +205,27 @@ pub(crate) async fn post_status(
     Json(body): Json<StatusBody>,
 ) -> Result<Json<Value>, WebError> {
     let status = ConversationStatus::parse(body.status.trim()).map_err(AppError::from)?;
-    let until = match body
+    let until = body
         .until
         .as_deref()
         .map(str::trim)
-        .filter(|at| !at.is_empty())
-    {
-        None => None,
-        Some(at) => Some(
-            Timestamp::parse_rfc3339(at)
-                .ok_or_else(|| WebError::bad_request("until must be an RFC 3339 time"))?,
-        ),
-    };
+        .filter(|at| !at.is_empty());
     match (status, until) {
-        (ConversationStatus::Snoozed, until) => {
+        // An RFC 3339 instant, or a choice (later, tomorrow, monday, a local date and time)
+        // read in the team's time zone.
+        (ConversationStatus::Snoozed, Some(until)) => {
+            let at = state
+                .app()
+                .snooze_until_choice(&caller.actor, ConversationId(id), until, None)
+                .await?;
+            return Ok(Json(
+                json!({ "id": id, "status": status.as_str(), "until": at.to_rfc3339() }),
+            ));
+        }
+        (ConversationStatus::Snoozed, None) => {
             state
                 .app()
-                .snooze(&caller.actor, ConversationId(id), until)
+                .snooze(&caller.actor, ConversationId(id), None)
                 .await?
         }
         (_, Some(_)) => return Err(WebError::bad_request("until goes only with status snoozed")),
@@ -345,6 +367,12 @@ pub(crate) struct ConversationJson {
     waiting_since: Option<String>,
     reply_window_open: bool,
     language: Option<String>,
+    /// Until when it is snoozed (RFC 3339), while it is.
+    snoozed_until: Option<String>,
+    /// When it came back from a snooze (the mark in the queue).
+    returned_at: Option<String>,
+    /// When it was escalated to the supervisors, while it is.
+    escalated_at: Option<String>,
 }
 
 impl ConversationJson {
@@ -371,6 +399,9 @@ impl ConversationJson {
                 tags: contact.labels.clone(),
             }),
             last_message: conversation.last_message_text.clone(),
+            snoozed_until: conversation.snoozed_until.map(Timestamp::to_rfc3339),
+            returned_at: conversation.returned_at.map(Timestamp::to_rfc3339),
+            escalated_at: conversation.escalated_at.map(Timestamp::to_rfc3339),
             language: conversation.language.clone(),
             last_activity_at: conversation.last_activity_at.to_rfc3339(),
             waiting_since: conversation.waiting_since.map(Timestamp::to_rfc3339),

@@ -12,6 +12,7 @@
 mod admin;
 mod api;
 mod api_service;
+mod api_working;
 mod health;
 mod http;
 pub mod i18n;
@@ -25,7 +26,7 @@ mod webhooks;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use buzon_app::App;
 use std::sync::Arc;
@@ -154,6 +155,19 @@ pub fn router(state: AppState) -> Router {
             post(pages::conversation::post_status),
         )
         .route(
+            "/conversations/{id}/escalate",
+            post(pages::conversation::post_escalate),
+        )
+        .route(
+            "/canned-replies",
+            get(pages::canned::show_library).post(pages::canned::post_create),
+        )
+        .route("/canned-replies/{id}", post(pages::canned::post_update))
+        .route(
+            "/canned-replies/{id}/delete",
+            post(pages::canned::post_delete),
+        )
+        .route(
             "/conversations/{id}/assign",
             post(pages::conversation::post_assign),
         )
@@ -196,6 +210,34 @@ pub fn router(state: AppState) -> Router {
             post(api::post_conversation_tags),
         )
         .route("/api/v1/conversations/{id}/status", post(api::post_status))
+        .route(
+            "/api/v1/conversations/{id}/escalate",
+            post(api_working::post_escalate),
+        )
+        .route(
+            "/api/v1/canned-replies",
+            get(api_working::list_canned).post(api_working::create_canned),
+        )
+        .route(
+            "/api/v1/canned-replies/{id}",
+            put(api_working::update_canned).delete(api_working::delete_canned),
+        )
+        .route(
+            "/api/v1/escalation-rules",
+            get(api_working::list_escalation_rules).post(api_working::create_escalation_rule),
+        )
+        .route(
+            "/api/v1/escalation-rules/{id}",
+            delete(api_working::delete_escalation_rule),
+        )
+        .route(
+            "/api/v1/users/{id}/supervisor",
+            put(api_working::put_supervisor),
+        )
+        .route(
+            "/api/v1/channels/{id}/signature",
+            get(api_working::get_signature).put(api_working::put_signature),
+        )
         .route(
             "/api/v1/conversations/{id}/messages/{message}/{action}",
             post(api::settle_send),

@@ -45,6 +45,15 @@
   function press(id) { var button = document.getElementById(id); if (button) { button.click(); return true; } return false; }
   function focusOn(id, event) { var field = document.getElementById(id); if (field) { field.focus(); event.preventDefault(); } }
   var pendingG = false;
+  // Wide screens show three panes (queue, thread, person): q and p move between them without
+  // a page load, r goes to the reply box; on a narrow screen the same keys scroll to them.
+  function focusPane(id, event) {
+    var pane = document.getElementById(id);
+    if (!pane || pane.offsetParent === null) return;
+    pane.focus();
+    if (id === "queue-pane" && !selected()) select(document.querySelector("#queue .row.current") || rows()[0]);
+    event.preventDefault();
+  }
 
   document.addEventListener("keydown", function (event) {
     // Ctrl/Cmd+Enter sends from the reply box (and a note from the note box).
@@ -71,7 +80,9 @@
     if (key === "/") { focusOn("search", event); }
     else if (key === "j") { move(1); }
     else if (key === "k") { move(-1); }
-    else if (key === "Enter" && page === "inbox") { var row = selected(); if (row) row.querySelector("a").click(); }
+    else if (key === "Enter" && (page === "inbox" || page === "conversation")) { var row = selected(); if (row) { window.location.href = row.querySelector("a").href; event.preventDefault(); } }
+    else if (key === "q" && page === "conversation") { focusPane("queue-pane", event); }
+    else if (key === "p" && page === "conversation") { focusPane("person", event); }
     else if (key === "r") { focusOn("reply", event); }
     else if (key === "n") { focusOn("note", event); }
     else if (key === "e") { press("status-resolved"); }
@@ -99,6 +110,92 @@
     var threadAfterSend = document.getElementById("messages");
     if (threadAfterSend) threadAfterSend.focus();
     announce(document.body.getAttribute("data-sent-text"));
+  }
+
+  // Snooze menus carry the viewer's time zone ("tomorrow 9:00" is the viewer's 9:00).
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  Array.prototype.forEach.call(document.querySelectorAll(".viewer-zone"), function (input) { input.value = zone; });
+
+  // The `/` picker of the reply box: canned replies (or, once the reply window has closed, the
+  // approved templates), filtered as one types, chosen with the arrows and Enter. A canned
+  // reply goes into the box as written, placeholders and all: the server fills them once, when
+  // the reply is sent. A template is sent as it is.
+  var replyBox = document.getElementById("reply");
+  var picker = document.getElementById("picker");
+  if (replyBox && picker) {
+    var options = Array.prototype.slice.call(picker.querySelectorAll(".pick"));
+    var noMatch = picker.querySelector(".pick-none");
+    var cannedField = document.getElementById("canned-reply-id");
+    var shown = [];
+    var active = -1;
+    var slashAt = -1;
+    var slashQuery = function () {
+      var before = replyBox.value.slice(0, replyBox.selectionStart);
+      var at = before.lastIndexOf("/");
+      if (at < 0 || (at > 0 && !/\s/.test(before.charAt(at - 1)))) return null;
+      var query = before.slice(at + 1);
+      if (/\s/.test(query)) return null;
+      slashAt = at;
+      return query.toLowerCase();
+    };
+    var closePicker = function () {
+      picker.hidden = true;
+      replyBox.setAttribute("aria-expanded", "false");
+      replyBox.removeAttribute("aria-activedescendant");
+      active = -1;
+    };
+    var highlight = function (index) {
+      shown.forEach(function (option) { option.setAttribute("aria-selected", "false"); });
+      active = index;
+      if (shown[index]) {
+        shown[index].setAttribute("aria-selected", "true");
+        replyBox.setAttribute("aria-activedescendant", shown[index].id);
+        shown[index].scrollIntoView({ block: "nearest" });
+      } else {
+        replyBox.removeAttribute("aria-activedescendant");
+      }
+    };
+    var openPicker = function (query) {
+      shown = options.filter(function (option) { return option.getAttribute("data-find").toLowerCase().indexOf(query) >= 0; });
+      options.forEach(function (option) { option.hidden = shown.indexOf(option) < 0; });
+      if (noMatch) noMatch.hidden = shown.length > 0;
+      picker.hidden = false;
+      replyBox.setAttribute("aria-expanded", "true");
+      highlight(shown.length ? 0 : -1);
+    };
+    var choose = function (option) {
+      closePicker();
+      if (option.getAttribute("data-kind") === "template") {
+        var form = document.getElementById("template-form-" + option.getAttribute("data-id"));
+        if (form) { if (form.requestSubmit) form.requestSubmit(); else form.submit(); }
+        return;
+      }
+      var text = option.getAttribute("data-text");
+      var caret = replyBox.selectionStart;
+      replyBox.value = replyBox.value.slice(0, slashAt) + text + replyBox.value.slice(caret);
+      var end = slashAt + text.length;
+      replyBox.setSelectionRange(end, end);
+      if (cannedField) cannedField.value = option.getAttribute("data-id");
+      announce(option.querySelector("strong") ? option.querySelector("strong").textContent : "");
+    };
+    replyBox.addEventListener("input", function () {
+      var query = slashQuery();
+      if (query === null) closePicker(); else openPicker(query);
+      if (!replyBox.value.trim() && cannedField) cannedField.value = "";
+    });
+    replyBox.addEventListener("keydown", function (event) {
+      if (picker.hidden || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "ArrowDown") { highlight(Math.min(shown.length - 1, active + 1)); event.preventDefault(); }
+      else if (event.key === "ArrowUp") { highlight(Math.max(0, active - 1)); event.preventDefault(); }
+      else if (event.key === "Enter") {
+        if (shown[active]) { event.preventDefault(); event.stopPropagation(); choose(shown[active]); }
+      } else if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closePicker(); }
+    });
+    replyBox.addEventListener("blur", function () { window.setTimeout(closePicker, 150); });
+    options.forEach(function (option) {
+      option.addEventListener("mousedown", function (event) { event.preventDefault(); choose(option); });
+    });
   }
 
   var replyForm = document.getElementById("reply-form");

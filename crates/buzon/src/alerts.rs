@@ -212,6 +212,23 @@ impl AlertSender {
             );
             return self.send_mail(delivery, subject, body).await;
         }
+        if payload["event"] == "escalation" {
+            let snippet = payload["conversation"]["snippet"].as_str().unwrap_or("");
+            let channel = payload["conversation"]["channel"].as_str().unwrap_or("");
+            let subject: String =
+                format!("buzon: escalated - {channel} #{}", delivery.conversation_id)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(200)
+                    .collect();
+            let body = format!(
+                "Conversación escalada / Escalated conversation ({} · {channel})\n\n{}\n\n{snippet}\n\n\
+                 Abrir la conversación / Open the conversation:\n{link}\n\n— buzon\n",
+                payload["by"].as_str().unwrap_or(""),
+                payload["note"].as_str().unwrap_or(""),
+            );
+            return self.send_mail(delivery, subject, body).await;
+        }
         let rule = payload["rule"]["name"].as_str().unwrap_or("alert");
         let author = payload["author"]["name"]
             .as_str()

@@ -171,6 +171,9 @@ enum TokenCommand {
         name: String,
         #[arg(long)]
         role: String,
+        /// The e-mail of the user the token acts for (its replies are signed with their name).
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
     },
 }
 
@@ -345,11 +348,27 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token {
-            command: TokenCommand::Create { name, role },
+            command: TokenCommand::Create { name, role, user },
         } => {
             let role = Role::parse(&role)?;
             let (store, app) = open_app(&settings).await?;
-            let created = app.create_token(&Actor::Cli, &name, role, None).await;
+            let user_id = match user {
+                None => None,
+                Some(email) => {
+                    let users = app.users(&Actor::Cli).await?;
+                    match users
+                        .iter()
+                        .find(|known| known.email.eq_ignore_ascii_case(email.trim()))
+                    {
+                        Some(known) => Some(known.id),
+                        None => {
+                            store.close().await;
+                            bail!("there is no user {email}")
+                        }
+                    }
+                }
+            };
+            let created = app.create_token(&Actor::Cli, &name, role, user_id).await;
             store.close().await;
             let (token, secret) = created?;
             println!(

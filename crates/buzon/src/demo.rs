@@ -8,8 +8,8 @@
 use crate::config::{Secret, Settings};
 use anyhow::Context;
 use buzon_app::{
-    Actor, AlertRuleInput, App, AppError, AutoReply, CredentialCheck, NewChannel, NewUser, OnCall,
-    Shift,
+    Actor, AlertRuleInput, App, AppError, AutoReply, CannedReplyForm, CredentialCheck, NewChannel,
+    NewUser, OnCall, Shift,
 };
 use buzon_core::metrics::{HoursDocument, WeekDocument, Weekday};
 use buzon_core::{ChannelId, ChannelKind, Role, Timestamp};
@@ -232,8 +232,56 @@ async fn service_practices(app: &App, demo: &Actor, channels: &[ChannelId]) -> a
         )
         .await?;
     }
+    // A few shared canned replies in Spanish and English (kept when a previous demo made them).
+    let existing = app.canned_replies(demo, None, None).await?;
+    for (shortcut, name, language, text) in DEMO_CANNED {
+        if existing.iter().any(|reply| reply.shortcut == *shortcut) {
+            continue;
+        }
+        app.save_canned_reply(
+            demo,
+            None,
+            &CannedReplyForm {
+                name: (*name).to_owned(),
+                shortcut: (*shortcut).to_owned(),
+                text: (*text).to_owned(),
+                language: Some((*language).to_owned()),
+                labels: Vec::new(),
+                shared: Some(true),
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
+
+/// The demo's canned replies: (shortcut, name, language, text).
+const DEMO_CANNED: &[(&str, &str, &str, &str)] = &[
+    (
+        "envios",
+        "Plazos de envío",
+        "es",
+        "Hola {{customer.first_name}}, los pedidos salen en 24 horas y llegan en 2 a 4 días laborables. Si me das tu número de pedido, lo miro ahora mismo. {{agent.first_name}}",
+    ),
+    (
+        "devolucion",
+        "Devoluciones",
+        "es",
+        "Hola {{customer.first_name}}, puedes devolver cualquier producto en 30 días desde tu cuenta, en «Mis pedidos». Si necesitas ayuda, escríbeme por aquí.",
+    ),
+    (
+        "shipping",
+        "Shipping times",
+        "en",
+        "Hi {{customer.first_name}}, orders ship within 24 hours and arrive in 2 to 4 working days. If you send me your order number I will check it right away. {{agent.first_name}}",
+    ),
+    (
+        "returns",
+        "Returns",
+        "en",
+        "Hi {{customer.first_name}}, you can return anything within 30 days from your account, under \"My orders\". Write to me here if you need a hand.",
+    ),
+];
 
 /// The demo's urgent-alert rule.
 const DEMO_RULE: &str = "Urgente (demo)";

@@ -43,6 +43,8 @@ pub struct WorkerConfig {
 
 /// How often spike detection counts the last minutes' customer messages.
 const SPIKE_CHECK_EVERY: Duration = Duration::from_secs(10);
+/// How often escalation rules and snoozed conversations are looked at.
+const SNOOZE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 /// The connectors by platform.
 pub type Connectors = HashMap<ChannelKind, Arc<dyn Connector>>;
@@ -415,6 +417,7 @@ impl Workers {
     /// message is looked at once, on whichever node takes it first.
     pub async fn run_rules(self, mut stop: watch::Receiver<bool>) {
         let mut last_spike_check: Option<std::time::Instant> = None;
+        let mut last_snooze_check: Option<std::time::Instant> = None;
         while !*stop.borrow() {
             // Bursts of customer messages are looked for every few seconds.
             if last_spike_check.is_none_or(|at| at.elapsed() >= SPIKE_CHECK_EVERY) {
@@ -422,6 +425,14 @@ impl Workers {
                     tracing::warn!(error = %err, "rules: spike detection failed");
                 }
                 last_spike_check = Some(std::time::Instant::now());
+            }
+            // Conversations waiting past an escalation rule's target are escalated, and
+            // snoozed conversations whose time has come return to the queue.
+            if last_snooze_check.is_none_or(|at| at.elapsed() >= SNOOZE_CHECK_EVERY) {
+                if let Err(err) = self.app.run_timed_rules().await {
+                    tracing::warn!(error = %err, "rules: escalations and snoozes failed");
+                }
+                last_snooze_check = Some(std::time::Instant::now());
             }
             let worked = match self.app.run_rules().await {
                 Ok(count) => count > 0,

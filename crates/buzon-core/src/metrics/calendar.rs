@@ -265,6 +265,14 @@ impl LocalDate {
         (other.0 - self.0).get_days() as i64
     }
 
+    /// The date `days` days later (earlier when negative); none past the calendar's range.
+    pub fn plus_days(self, days: i32) -> Option<LocalDate> {
+        self.0
+            .checked_add(jiff::Span::new().days(days))
+            .ok()
+            .map(LocalDate)
+    }
+
     /// The year, month (1 to 12) and day of the month.
     pub fn parts(self) -> (i16, u8, u8) {
         (self.0.year(), self.0.month() as u8, self.0.day() as u8)
@@ -512,6 +520,13 @@ impl BusinessCalendar {
             jiff::Timestamp::MAX.as_millisecond()
         });
         Timestamp::from_millis(millis)
+    }
+
+    /// The instant of a local date and minute of that day (0 to 1439), in the calendar's zone
+    /// (a time skipped by a clock change is read as after it); none at the edge of the range.
+    pub fn local_instant(&self, date: LocalDate, minute: u16) -> Option<Timestamp> {
+        self.instant_of(date.0, minute.min(MINUTES_PER_DAY - 1))
+            .map(Timestamp::from_millis)
     }
 
     /// The local date and the minute of that day (0 to 1439) at `at`.

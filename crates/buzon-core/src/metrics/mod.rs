@@ -23,6 +23,7 @@ mod calendar;
 mod cycles;
 mod heatmap;
 mod hours;
+mod snooze;
 mod staffing;
 mod summary;
 
@@ -41,6 +42,7 @@ pub use heatmap::{heatmap, hour_of_week, Heatmap, HeatmapCell, HeatmapTally};
 pub use hours::{
     back_at_text, ExceptionDocument, HoursDocument, WeekDocument, MAX_DATES, MAX_RANGES_PER_DAY,
 };
+pub use snooze::{snooze_until, LATER_MILLIS, MORNING_MINUTE, SNOOZE_CHOICES};
 pub use staffing::{
     erlang_c, required_agents, service_level, staffing_plan, ServiceTarget, StaffingError,
     StaffingPlan, MAX_AGENTS,

@@ -142,3 +142,6 @@ public-sentence_days = { $n ->
 public-badge_minutes = within { $n } min
 public-badge_hours = within { $n } h
 public-badge_days = within { $n } d
+reports-escalations = escalated
+reports-escalations_by_rule = by a waiting-time rule
+reports-escalations_by_hand = by hand

@@ -142,3 +142,6 @@ public-sentence_days = { $n ->
 public-badge_minutes = en menos de { $n } min
 public-badge_hours = en menos de { $n } h
 public-badge_days = en menos de { $n } d
+reports-escalations = escaladas
+reports-escalations_by_rule = por una regla de espera
+reports-escalations_by_hand = a mano

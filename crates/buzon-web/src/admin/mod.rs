@@ -102,6 +102,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/users/{id}/role", post(users::post_role))
         .route("/admin/users/{id}/active", post(users::post_active))
+        .route("/admin/users/{id}/supervisor", post(users::post_supervisor))
         .route("/admin/users/{id}/password", post(users::post_password))
         .route(
             "/admin/tokens",
@@ -264,6 +265,7 @@ pub(crate) mod testing {
                     role: Role::Admin,
                     active: true,
                     created_at: Timestamp::now(),
+                    supervisor: false,
                 },
                 csrf_token: "the-csrf-token".into(),
             }),

@@ -33,6 +33,7 @@ struct UserRow {
     active: bool,
     status: String,
     is_me: bool,
+    supervisor: bool,
     created: Option<String>,
     roles: Vec<RoleChoice>,
 }
@@ -89,6 +90,7 @@ async fn users_page(
                     },
                 ),
                 is_me: me == Some(user.id),
+                supervisor: user.supervisor,
                 created: when(Some(user.created_at)),
                 roles: Role::ALL
                     .iter()
@@ -198,6 +200,26 @@ pub(crate) async fn post_active(
         .set_active(&caller.actor, UserId(id), active)
         .await;
     after_change(&state, &caller, done).await
+}
+
+/// `POST /admin/users/{id}/supervisor` with `supervisor=1|0`: escalations go to supervisors.
+pub(crate) async fn post_supervisor(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<SupervisorForm>,
+) -> Result<Response, WebError> {
+    let done = state
+        .app()
+        .set_supervisor(&caller.actor, UserId(id), form.supervisor == "1")
+        .await;
+    after_change(&state, &caller, done).await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SupervisorForm {
+    #[serde(default)]
+    supervisor: String,
 }
 
 #[derive(Deserialize)]
@@ -390,6 +412,7 @@ mod tests {
                 active: true,
                 status: text(caller.lang, "admin-users-active"),
                 is_me: true,
+                supervisor: false,
                 created: when(Some(buzon_core::Timestamp::now())),
                 roles: Role::ALL
                     .iter()

@@ -104,6 +104,11 @@ impl From<AppError> for WebError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
+            // A text whose placeholders cannot be filled is well-formed but unprocessable.
+            AppError::Invalid {
+                code: "unknown_placeholder" | "unfilled_placeholder",
+                ..
+            } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Invalid { .. } | AppError::Platform { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } | AppError::WindowClosed { .. } => StatusCode::CONFLICT,
             AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,

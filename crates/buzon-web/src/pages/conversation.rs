@@ -117,6 +117,34 @@ struct HistoryView {
     id: i64,
     channel: &'static str,
     snippet: String,
+    status: &'static str,
+    status_label: String,
+    when: String,
+}
+
+/// A canned reply offered by the `/` picker.
+#[derive(Serialize)]
+struct CannedView {
+    id: i64,
+    name: String,
+    shortcut: String,
+    text: String,
+    language: Option<String>,
+}
+
+/// A placeholder and what it means here.
+#[derive(Serialize)]
+struct PlaceholderView {
+    token: String,
+    value: String,
+}
+
+/// A canned reply sent to this person before.
+#[derive(Serialize)]
+struct CannedUseView {
+    name: String,
+    shortcut: String,
+    when: String,
 }
 
 #[derive(Serialize)]
@@ -136,6 +164,13 @@ struct ConversationView {
     person: Option<Vec<ProfileView>>,
     history: Vec<HistoryView>,
     closed_banner: Option<String>,
+    canned: Vec<CannedView>,
+    placeholders: Vec<PlaceholderView>,
+    canned_uses: Vec<CannedUseView>,
+    escalated: bool,
+    returned: bool,
+    snoozed_until_text: Option<String>,
+    queue: Vec<super::inbox::RowView>,
 }
 
 /// `GET /conversations/{id}` (`?fragment` renders only the thread, for live updates).
@@ -179,12 +214,38 @@ pub(crate) async fn show_conversation(
         .map(|when| crate::i18n::text_with(lang, "hours-closed_banner", &[("when", when.into())]));
     let author = &detail.author;
     let platform = platform_of_conversation(conversation.kind);
+    let (canned, placeholders) = if can_act {
+        let values = state
+            .app()
+            .placeholder_values(&caller.actor, conversation)
+            .await?;
+        let placeholders = values
+            .values
+            .into_iter()
+            .filter_map(|(name, value)| {
+                value.map(|value| PlaceholderView {
+                    token: format!("{{{{{name}}}}}"),
+                    value,
+                })
+            })
+            .collect();
+        (
+            state.app().canned_for(&caller.actor, conversation).await?,
+            placeholders,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    // The queue beside the thread (wide screens show it as the first of three panes).
+    let mut queue = super::inbox::queue_rows(&state, &caller, 30).await?;
+    for row in &mut queue {
+        row.current = row.id == id;
+    }
     let status_actions = match conversation.status {
         ConversationStatus::Resolved => vec![("open", "conversation-reopen")],
         _ => vec![
             ("resolved", "conversation-resolve"),
             ("pending", "conversation-pending"),
-            ("snoozed", "conversation-snooze"),
         ],
     }
     .into_iter()
@@ -284,9 +345,39 @@ pub(crate) async fn show_conversation(
                     .as_deref()
                     .map(|text| bound_text(text, 120))
                     .unwrap_or_default(),
+                status: other.status.as_str(),
+                status_label: text(lang, &format!("status-{}", other.status.as_str())),
+                when: minute(other.last_activity_at),
             })
             .collect(),
         closed_banner,
+        canned: canned
+            .into_iter()
+            .map(|reply| CannedView {
+                id: reply.id,
+                name: reply.name,
+                shortcut: reply.shortcut,
+                text: reply.text,
+                language: reply.language,
+            })
+            .collect(),
+        placeholders,
+        canned_uses: detail
+            .canned_uses
+            .iter()
+            .map(|used| CannedUseView {
+                name: used.name.clone(),
+                shortcut: used.shortcut.clone(),
+                when: minute(used.used_at),
+            })
+            .collect(),
+        escalated: conversation.escalated_at.is_some(),
+        returned: conversation.returned_at.is_some(),
+        snoozed_until_text: (conversation.status == ConversationStatus::Snoozed)
+            .then_some(conversation.snoozed_until)
+            .flatten()
+            .map(minute),
+        queue,
     };
     let mut page = Page::titled(
         &caller,
@@ -356,6 +447,9 @@ pub(crate) struct TextForm {
     text: String,
     #[serde(default)]
     idempotency_key: String,
+    /// Set by the `/` picker: the canned reply the text came from (its use is counted).
+    #[serde(default)]
+    canned_reply_id: String,
 }
 
 /// `POST /conversations/{id}/reply`: queues the reply; it shows at once as "sending".
@@ -366,15 +460,27 @@ pub(crate) async fn post_reply(
     CsrfForm(form): CsrfForm<TextForm>,
 ) -> Result<Response, WebError> {
     let key = bound_text(form.idempotency_key.trim(), 64);
-    state
-        .app()
-        .reply(
-            &caller.actor,
-            ConversationId(id),
-            &form.text,
-            Some(key.as_str()).filter(|key| !key.is_empty()),
-        )
-        .await?;
+    let key = Some(key.as_str()).filter(|key| !key.is_empty());
+    match form.canned_reply_id.trim().parse::<i64>().ok() {
+        Some(canned) => {
+            state
+                .app()
+                .reply_canned(
+                    &caller.actor,
+                    ConversationId(id),
+                    canned,
+                    Some(&form.text),
+                    key,
+                )
+                .await?;
+        }
+        None => {
+            state
+                .app()
+                .reply(&caller.actor, ConversationId(id), &form.text, key)
+                .await?;
+        }
+    }
     // Back in the thread, which takes the focus and says the reply is on its way.
     Ok(see_other(&format!("/conversations/{id}?sent=1")))
 }
@@ -425,6 +531,15 @@ pub(crate) struct StatusForm {
     /// Set by the page's buttons: then the agent lands on the next conversation of the queue.
     #[serde(default)]
     next: Option<String>,
+    /// With `snoozed`: a choice (`later`, `tomorrow`, `monday`) or a local date and time.
+    #[serde(default)]
+    until: String,
+    /// A local date and time picked in the snooze menu (wins over `until`).
+    #[serde(default)]
+    at: String,
+    /// The viewer's time zone (IANA), from the browser.
+    #[serde(default)]
+    zone: String,
 }
 
 /// `POST /conversations/{id}/status`.
@@ -436,13 +551,51 @@ pub(crate) async fn post_status(
 ) -> Result<Response, WebError> {
     let status = ConversationStatus::parse(form.status.trim())
         .map_err(|err| WebError::from(buzon_app::AppError::from(err)))?;
-    state
-        .app()
-        .set_status(&caller.actor, ConversationId(id), status)
-        .await?;
+    let choice = [form.at.trim(), form.until.trim()]
+        .into_iter()
+        .find(|choice| !choice.is_empty());
+    match (status, choice) {
+        (ConversationStatus::Snoozed, Some(choice)) => {
+            state
+                .app()
+                .snooze_until_choice(
+                    &caller.actor,
+                    ConversationId(id),
+                    choice,
+                    Some(form.zone.as_str()),
+                )
+                .await?;
+        }
+        _ => {
+            state
+                .app()
+                .set_status(&caller.actor, ConversationId(id), status)
+                .await?;
+        }
+    }
     if form.next.is_some() && status != ConversationStatus::Open {
         return next_after(&state, &caller, id).await;
     }
+    Ok(back_to(id))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EscalateForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /conversations/{id}/escalate`: to the supervisors, with a note.
+pub(crate) async fn post_escalate(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<EscalateForm>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .escalate(&caller.actor, ConversationId(id), &form.note)
+        .await?;
     Ok(back_to(id))
 }
 

@@ -28,7 +28,7 @@ pub(crate) struct InboxQuery {
 /// One row of the queue.
 #[derive(Serialize)]
 pub(crate) struct RowView {
-    id: i64,
+    pub(crate) id: i64,
     channel: &'static str,
     author: String,
     author_tags: Vec<String>,
@@ -44,6 +44,10 @@ pub(crate) struct RowView {
     priority: bool,
     language: Option<String>,
     language_name: Option<String>,
+    escalated: bool,
+    returned: bool,
+    /// The conversation open beside the queue (three panes).
+    pub(crate) current: bool,
 }
 
 #[derive(Serialize)]
@@ -77,6 +81,7 @@ struct Filters {
 struct InboxView {
     heading: String,
     trolls_view: bool,
+    escalated_view: bool,
     rows: Vec<RowView>,
     latest_message_id: String,
     statuses: Vec<Choice>,
@@ -99,6 +104,7 @@ pub(crate) async fn show_inbox(
 ) -> Result<Response, WebError> {
     let lang = caller.lang;
     let trolls_view = query.view.as_deref() == Some("trolls");
+    let escalated_view = query.view.as_deref() == Some("escalated");
     let params = InboxParams {
         status: query.status.clone(),
         channel: query.channel.clone(),
@@ -110,6 +116,7 @@ pub(crate) async fn show_inbox(
         language: query.language.clone(),
         limit: Some(50),
         cursor: query.cursor.clone(),
+        view: escalated_view.then(|| "escalated".to_owned()),
     };
     // Read before the content, so the page's version is never newer than what it shows.
     let version = state.app().activity_version().await?;
@@ -157,6 +164,8 @@ pub(crate) async fn show_inbox(
     let current_language = page.filter.language.clone().unwrap_or_default();
     let heading_key = if trolls_view {
         "inbox-trolls_title"
+    } else if escalated_view {
+        "inbox-escalated_title"
     } else {
         "inbox-title"
     };
@@ -197,6 +206,7 @@ pub(crate) async fn show_inbox(
     let view = InboxView {
         heading: text(lang, heading_key),
         trolls_view,
+        escalated_view,
         rows,
         latest_message_id: version,
         statuses: choices(
@@ -258,8 +268,9 @@ pub(crate) async fn show_inbox(
             .map(|cursor| params_url(Some(cursor))),
     };
     let mut page = Page::new(&caller, heading_key, "inbox", view);
-    page.nav_inbox = !trolls_view;
+    page.nav_inbox = !trolls_view && !escalated_view;
     page.nav_trolls = trolls_view;
+    page.nav_escalated = escalated_view;
     Ok(render(&state, "inbox", &page)?.into_response())
 }
 
@@ -313,5 +324,39 @@ fn row_view(
             .language
             .as_deref()
             .map(|code| text(lang, &format!("language-{code}"))),
+        escalated: conversation.escalated_at.is_some(),
+        returned: conversation.returned_at.is_some(),
+        current: false,
     }
+}
+
+/// The first rows of the open queue (the default view), for the pane beside a conversation.
+pub(crate) async fn queue_rows(
+    state: &AppState,
+    caller: &crate::http::Caller,
+    limit: u32,
+) -> Result<Vec<RowView>, WebError> {
+    let page = state
+        .app()
+        .inbox(
+            &caller.actor,
+            &InboxParams {
+                limit: Some(limit),
+                ..InboxParams::default()
+            },
+        )
+        .await?;
+    let now = Timestamp::now();
+    Ok(page
+        .conversations
+        .iter()
+        .map(|conversation| {
+            row_view(
+                conversation,
+                page.contacts.get(&conversation.contact_id),
+                caller.lang,
+                now,
+            )
+        })
+        .collect())
 }

@@ -1,6 +1,7 @@
 //! The pages of the inbox: signing in and out and the language switch ([`login`]), the queue
 //! ([`inbox`]) and a conversation with its actions ([`conversation`]).
 
+pub mod canned;
 pub mod conversation;
 pub mod inbox;
 pub mod incidents;

@@ -36,6 +36,8 @@ pub(crate) struct ResponseTimesJson {
     overall: FiguresJson,
     previous: PreviousJson,
     by_channel: Vec<ChannelFiguresJson>,
+    /// Conversations escalated to the supervisors in the period.
+    escalations: buzon_app::EscalationCounts,
     /// How the figures are measured, in English.
     rules: Vec<String>,
 }
@@ -87,7 +89,17 @@ pub(crate) async fn response_times(
         include_flagged: matches!(query.include_flagged.as_deref(), Some("true" | "1" | "yes")),
     };
     let data = state.app().report(&caller.actor, key).await?;
-    Ok(Json(ResponseTimesJson::of(&data)))
+    let mut json = ResponseTimesJson::of(&data);
+    json.escalations = state
+        .app()
+        .escalation_counts(
+            &caller.actor,
+            data.period.start,
+            data.period.end,
+            data.key.channel,
+        )
+        .await?;
+    Ok(Json(json))
 }
 
 impl ResponseTimesJson {
@@ -115,6 +127,7 @@ impl ResponseTimesJson {
                     figures: FiguresJson::of(figures),
                 })
                 .collect(),
+            escalations: buzon_app::EscalationCounts::default(),
             // Scripts read one language whatever their headers say.
             rules: rules(Lang::english()),
         }
@@ -158,6 +171,7 @@ mod tests {
                 "as_of",
                 "by_channel",
                 "channel",
+                "escalations",
                 "from",
                 "include_flagged",
                 "overall",

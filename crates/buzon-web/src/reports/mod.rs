@@ -224,6 +224,7 @@ pub(crate) mod testing {
                     role: Role::Viewer,
                     active: true,
                     created_at: Timestamp::now(),
+                    supervisor: false,
                 },
                 csrf_token: "the-csrf-token".into(),
             }),

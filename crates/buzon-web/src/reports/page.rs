@@ -154,6 +154,8 @@ struct ReportView {
     as_of: String,
     time_zone: String,
     cycles: u64,
+    /// Escalations in the period (filled by the page handler).
+    escalations: buzon_app::EscalationCounts,
     summaries: Vec<SummaryTable>,
     distribution_svg: String,
     volume_svg: String,
@@ -218,7 +220,16 @@ pub(crate) async fn show_reports(
     let data = state.app().report(&caller.actor, key).await?;
     let channels = state.app().channel_list(&caller.actor).await?;
     let names = Names::of(&state, &caller, &channels).await?;
-    let report = report_view(caller.lang, &data, &names, &channels, &query);
+    let mut report = report_view(caller.lang, &data, &names, &channels, &query);
+    report.escalations = state
+        .app()
+        .escalation_counts(
+            &caller.actor,
+            data.period.start,
+            data.period.end,
+            data.key.channel,
+        )
+        .await?;
     let page = Page::new(&caller, "reports-title", "reports", ReportsPage { report });
     Ok(render(&state, "reports", &page)?)
 }
@@ -421,6 +432,7 @@ fn report_view(
         as_of: data.computed_at.to_rfc3339(),
         time_zone: calendar.time_zone().to_owned(),
         cycles: current.cycles,
+        escalations: buzon_app::EscalationCounts::default(),
         summaries: vec![
             SummaryTable {
                 clock: "wall",

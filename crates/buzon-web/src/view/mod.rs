@@ -48,6 +48,8 @@ pub struct Page<T: Serialize> {
     pub nav_inbox: bool,
     /// Whether the trolls link is the current page.
     pub nav_trolls: bool,
+    /// Whether the escalated link is the current page.
+    pub nav_escalated: bool,
     /// The page's own view.
     #[serde(flatten)]
     pub body: T,
@@ -101,6 +103,7 @@ impl<T: Serialize> Page<T> {
             is_admin,
             nav_inbox: false,
             nav_trolls: false,
+            nav_escalated: false,
             body,
         }
     }
@@ -123,6 +126,7 @@ impl<T: Serialize> Page<T> {
             is_admin: false,
             nav_inbox: false,
             nav_trolls: false,
+            nav_escalated: false,
             body,
         }
     }

@@ -14,6 +14,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("error", include_str!("../../templates/error.hbs")),
     ("inbox", include_str!("../../templates/inbox.hbs")),
     ("incidents", include_str!("../../templates/incidents.hbs")),
+    ("canned", include_str!("../../templates/canned.hbs")),
     ("banners", include_str!("../../templates/partials/banners.hbs")),
     ("conversation", include_str!("../../templates/conversation.hbs")),
     ("conversation_row", include_str!("../../templates/partials/conversation_row.hbs")),

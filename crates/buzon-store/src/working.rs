@@ -1,0 +1,529 @@
+//! Working the queue: the canned-reply library and its uses, snoozes coming back, escalations
+//! and their rules, and the channel's reply signature.
+
+use crate::rows;
+use crate::{Store, StoreError, StoreTx};
+use buzon_core::*;
+use sqlx::query;
+
+const CANNED_COLUMNS: &str =
+    "id, name, shortcut, body, language, labels, owner_id, uses, last_used_at, updated_at";
+
+fn canned(row: &crate::Row) -> Result<CannedReply, StoreError> {
+    Ok(CannedReply {
+        id: rows::get(row, "id")?,
+        name: rows::get(row, "name")?,
+        shortcut: rows::get(row, "shortcut")?,
+        text: rows::get(row, "body")?,
+        language: rows::get(row, "language")?,
+        labels: rows::labels(rows::get(row, "labels")?),
+        owner_id: rows::get::<Option<i64>>(row, "owner_id")?.map(UserId),
+        uses: rows::get(row, "uses")?,
+        last_used_at: rows::opt_ts(row, "last_used_at")?,
+        updated_at: rows::ts(row, "updated_at")?,
+    })
+}
+
+/// A canned reply as written (new or changed).
+#[derive(Debug, Clone)]
+pub struct CannedReplyInput {
+    /// Its name.
+    pub name: String,
+    /// Its shortcut.
+    pub shortcut: String,
+    /// The text.
+    pub text: String,
+    /// ISO 639-1, or none for any language.
+    pub language: Option<String>,
+    /// Labels.
+    pub labels: Vec<Label>,
+}
+
+/// A canned reply used with a person: which, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CannedUse {
+    /// The reply's name.
+    pub name: String,
+    /// Its shortcut.
+    pub shortcut: String,
+    /// When it was sent.
+    pub used_at: Timestamp,
+}
+
+/// A rule that escalates conversations waiting longer than a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationRule {
+    /// Its id.
+    pub id: i64,
+    /// The channel it watches; none: every channel.
+    pub channel_id: Option<ChannelId>,
+    /// The conversation label it watches; none: any.
+    pub label: Option<Label>,
+    /// The longest wait, in business minutes.
+    pub target_minutes: i64,
+}
+
+/// An escalation, as the reports count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// When.
+    pub escalated_at: Timestamp,
+    /// Who asked: an audit name, or `rule:<id>`.
+    pub escalated_by: String,
+    /// The note.
+    pub note: String,
+}
+
+impl Store {
+    /// The canned replies `viewer` may use (the shared ones and their own; every one with
+    /// `None`), matching `q` in the name, shortcut or text (case-insensitive) and `language`
+    /// (replies for any language always match), most used first.
+    pub async fn canned_replies(
+        &self,
+        viewer: Option<UserId>,
+        all: bool,
+        q: Option<&str>,
+        language: Option<&str>,
+    ) -> Result<Vec<CannedReply>, StoreError> {
+        let pattern = q
+            .map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], "")))
+            .unwrap_or_else(|| "%".to_owned());
+        let rows = query(&format!(
+            "SELECT {CANNED_COLUMNS} FROM canned_replies \
+             WHERE ($1 = 1 OR owner_id IS NULL OR owner_id = $2) \
+             AND (LOWER(name) LIKE $3 OR LOWER(shortcut) LIKE $3 OR LOWER(body) LIKE $3) \
+             AND ($4 = '' OR language IS NULL OR language = $4) \
+             ORDER BY uses DESC, name, id LIMIT 500"
+        ))
+        .bind(i64::from(all))
+        .bind(viewer.map_or(0, UserId::get))
+        .bind(pattern)
+        .bind(language.unwrap_or(""))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(canned).collect()
+    }
+
+    /// One canned reply.
+    pub async fn canned_reply(&self, id: i64) -> Result<CannedReply, StoreError> {
+        let row = query(&format!(
+            "SELECT {CANNED_COLUMNS} FROM canned_replies WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        canned(&row)
+    }
+
+    /// The canned replies last used with any of these profiles (one person), newest first.
+    pub async fn canned_uses(
+        &self,
+        contacts: &[ContactId],
+        limit: u32,
+    ) -> Result<Vec<CannedUse>, StoreError> {
+        if contacts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> =
+            (0..contacts.len()).map(|i| format!("${}", i + 2)).collect();
+        let text = format!(
+            "SELECT r.name, r.shortcut, u.used_at FROM canned_reply_uses u \
+             JOIN canned_replies r ON r.id = u.canned_reply_id \
+             WHERE u.contact_id IN ({}) ORDER BY u.used_at DESC, u.message_id DESC LIMIT $1",
+            placeholders.join(", ")
+        );
+        let mut statement = query(&text).bind(i64::from(limit));
+        for contact in contacts {
+            statement = statement.bind(contact.get());
+        }
+        let rows = statement.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CannedUse {
+                    name: rows::get(row, "name")?,
+                    shortcut: rows::get(row, "shortcut")?,
+                    used_at: rows::ts(row, "used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The escalation rules.
+    pub async fn escalation_rules(&self) -> Result<Vec<EscalationRule>, StoreError> {
+        let rows =
+            query("SELECT id, channel_id, label, target_minutes FROM escalation_rules ORDER BY id")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EscalationRule {
+                    id: rows::get(row, "id")?,
+                    channel_id: rows::get::<Option<i64>>(row, "channel_id")?.map(ChannelId),
+                    label: rows::get::<Option<String>>(row, "label")?
+                        .and_then(|label| Label::parse(&label).ok()),
+                    target_minutes: rows::get(row, "target_minutes")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Conversations waiting since before `before` (open or pending, not escalated), on a
+    /// channel and with a label when given, oldest wait first; at most `limit`.
+    pub async fn waiting_unescalated(
+        &self,
+        before: Timestamp,
+        channel: Option<ChannelId>,
+        label: Option<&Label>,
+        limit: u32,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        let text = format!(
+            "SELECT {} FROM conversations c JOIN channels ch ON ch.id = c.channel_id \
+             WHERE c.waiting_since IS NOT NULL AND c.waiting_since < $1 AND c.escalated_at IS NULL \
+             AND c.status IN ('open', 'pending') AND ($2 = 0 OR c.channel_id = $2) \
+             AND ($3 = '' OR EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label = $3)) \
+             ORDER BY c.waiting_since, c.id LIMIT $4",
+            rows::CONVERSATION_COLUMNS
+        );
+        let rows = query(&text)
+            .bind(before.as_millis())
+            .bind(channel.map_or(0, ChannelId::get))
+            .bind(label.map_or("", Label::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(rows::conversation).collect()
+    }
+
+    /// Escalations in `[from, to)` (of one channel's conversations when given), oldest first.
+    pub async fn escalations_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        channel: Option<ChannelId>,
+    ) -> Result<Vec<Escalation>, StoreError> {
+        let rows = query(
+            "SELECT conversation_id, escalated_at, escalated_by, note FROM escalations \
+             WHERE escalated_at >= $1 AND escalated_at < $2 \
+             AND ($3 = 0 OR conversation_id IN (SELECT id FROM conversations WHERE channel_id = $3)) \
+             ORDER BY escalated_at, id",
+        )
+        .bind(from.as_millis())
+        .bind(to.as_millis())
+        .bind(channel.map_or(0, ChannelId::get))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Escalation {
+                    conversation_id: ConversationId(rows::get(row, "conversation_id")?),
+                    escalated_at: rows::ts(row, "escalated_at")?,
+                    escalated_by: rows::get(row, "escalated_by")?,
+                    note: rows::get(row, "note")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The active supervisors.
+    pub async fn supervisors(&self) -> Result<Vec<User>, StoreError> {
+        let rows = query(&format!(
+            "SELECT {} FROM users WHERE supervisor = 1 AND active = 1 ORDER BY id",
+            rows::USER_COLUMNS
+        ))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(rows::user).collect()
+    }
+
+    /// Whether replies on a channel carry the agent's first name.
+    pub async fn channel_signature(&self, channel: ChannelId) -> Result<bool, StoreError> {
+        let row = query("SELECT signature FROM channels WHERE id = $1")
+            .bind(channel.get())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        rows::flag(&row, "signature")
+    }
+}
+
+impl StoreTx {
+    /// Saves a new canned reply; `Conflict` when its shortcut is taken (among the shared ones,
+    /// or the owner's own).
+    pub async fn insert_canned_reply(
+        &mut self,
+        input: &CannedReplyInput,
+        owner: Option<UserId>,
+    ) -> Result<i64, StoreError> {
+        let now = Timestamp::now().as_millis();
+        if self.shortcut_taken(&input.shortcut, owner, None).await? {
+            return Err(StoreError::Conflict);
+        }
+        let row = query(
+            "INSERT INTO canned_replies (name, shortcut, body, language, labels, owner_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        )
+        .bind(&input.name)
+        .bind(&input.shortcut)
+        .bind(&input.text)
+        .bind(input.language.as_deref())
+        .bind(joined(&input.labels))
+        .bind(owner.map(UserId::get))
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?;
+        rows::get(&row, "id")
+    }
+
+    /// Changes a canned reply (its owner stays).
+    pub async fn update_canned_reply(
+        &mut self,
+        id: i64,
+        input: &CannedReplyInput,
+    ) -> Result<(), StoreError> {
+        let existing = self.canned_reply(id).await?;
+        if self
+            .shortcut_taken(&input.shortcut, existing.owner_id, Some(id))
+            .await?
+        {
+            return Err(StoreError::Conflict);
+        }
+        query(
+            "UPDATE canned_replies SET name = $1, shortcut = $2, body = $3, language = $4, labels = $5, \
+             updated_at = $6 WHERE id = $7",
+        )
+        .bind(&input.name)
+        .bind(&input.shortcut)
+        .bind(&input.text)
+        .bind(input.language.as_deref())
+        .bind(joined(&input.labels))
+        .bind(Timestamp::now().as_millis())
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a canned reply and the record of its uses.
+    pub async fn delete_canned_reply(&mut self, id: i64) -> Result<(), StoreError> {
+        query("DELETE FROM canned_reply_uses WHERE canned_reply_id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        let result = query("DELETE FROM canned_replies WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// One canned reply, in this transaction.
+    pub async fn canned_reply(&mut self, id: i64) -> Result<CannedReply, StoreError> {
+        let row = query(&format!(
+            "SELECT {CANNED_COLUMNS} FROM canned_replies WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        canned(&row)
+    }
+
+    async fn shortcut_taken(
+        &mut self,
+        shortcut: &str,
+        owner: Option<UserId>,
+        except: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let row = query(
+            "SELECT COUNT(*) AS taken FROM canned_replies WHERE shortcut = $1 \
+             AND COALESCE(owner_id, 0) = $2 AND id <> $3",
+        )
+        .bind(shortcut)
+        .bind(owner.map_or(0, UserId::get))
+        .bind(except.unwrap_or(0))
+        .fetch_one(self.conn())
+        .await?;
+        Ok(rows::get::<i64>(&row, "taken")? > 0)
+    }
+
+    /// Records that a queued message came from a canned reply: counted once per message.
+    pub async fn record_canned_use(
+        &mut self,
+        canned_reply: i64,
+        message: MessageId,
+        contact: ContactId,
+    ) -> Result<(), StoreError> {
+        let now = Timestamp::now().as_millis();
+        let result = query(
+            "INSERT INTO canned_reply_uses (message_id, canned_reply_id, contact_id, used_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (message_id) DO NOTHING",
+        )
+        .bind(message.get())
+        .bind(canned_reply)
+        .bind(contact.get())
+        .bind(now)
+        .execute(self.conn())
+        .await?;
+        if result.rows_affected() > 0 {
+            query("UPDATE canned_replies SET uses = uses + 1, last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(canned_reply)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Brings back the snoozed conversations whose time has come (at most `limit`), marked as
+    /// returned; returns them. Their status change is recorded for the reports.
+    pub async fn wake_snoozed(
+        &mut self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ConversationId>, StoreError> {
+        let rows = query(
+            "SELECT id FROM conversations WHERE status = 'snoozed' AND snoozed_until IS NOT NULL \
+             AND snoozed_until <= $1 ORDER BY snoozed_until, id LIMIT $2",
+        )
+        .bind(now.as_millis())
+        .bind(i64::from(limit))
+        .fetch_all(self.conn())
+        .await?;
+        let mut woken = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = rows::get(row, "id")?;
+            query(crate::reports::RECORD_STATUS_CHANGE)
+                .bind(ConversationStatus::Open.as_str())
+                .bind(None::<i64>)
+                .bind(now.as_millis())
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+            // Only if it is still snoozed until then: a concurrent change wins.
+            let result = query(
+                "UPDATE conversations SET status = 'open', snoozed_until = NULL, returned_at = $1 \
+                 WHERE id = $2 AND status = 'snoozed' AND snoozed_until <= $1",
+            )
+            .bind(now.as_millis())
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+            if result.rows_affected() > 0 {
+                woken.push(ConversationId(id));
+            }
+        }
+        Ok(woken)
+    }
+
+    /// Escalates a conversation: marks it (if it is not already) and records the escalation;
+    /// returns the escalation's id. A rule's escalation of a wait it already escalated is
+    /// refused with `Conflict`.
+    pub async fn escalate(
+        &mut self,
+        conversation: ConversationId,
+        by: &str,
+        rule: Option<(i64, Timestamp)>,
+        note: &str,
+        now: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let inserted = query(
+            "INSERT INTO escalations (conversation_id, escalated_at, escalated_by, rule_id, wait_started, note) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(conversation.get())
+        .bind(now.as_millis())
+        .bind(by)
+        .bind(rule.map(|(id, _)| id))
+        .bind(rule.map(|(_, wait)| wait.as_millis()))
+        .bind(note)
+        .fetch_optional(self.conn())
+        .await?
+        .ok_or(StoreError::Conflict)?;
+        query("UPDATE conversations SET escalated_at = COALESCE(escalated_at, $1) WHERE id = $2")
+            .bind(now.as_millis())
+            .bind(conversation.get())
+            .execute(self.conn())
+            .await?;
+        rows::get(&inserted, "id")
+    }
+
+    /// Adds an escalation rule; returns its id.
+    pub async fn add_escalation_rule(
+        &mut self,
+        channel: Option<ChannelId>,
+        label: Option<&Label>,
+        target_minutes: i64,
+    ) -> Result<i64, StoreError> {
+        let row = query(
+            "INSERT INTO escalation_rules (channel_id, label, target_minutes, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(channel.map(ChannelId::get))
+        .bind(label.map(Label::as_str))
+        .bind(target_minutes)
+        .bind(Timestamp::now().as_millis())
+        .fetch_one(self.conn())
+        .await?;
+        rows::get(&row, "id")
+    }
+
+    /// Deletes an escalation rule.
+    pub async fn delete_escalation_rule(&mut self, id: i64) -> Result<(), StoreError> {
+        let result = query("DELETE FROM escalation_rules WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Marks a user as a supervisor, or not.
+    pub async fn set_supervisor(
+        &mut self,
+        user: UserId,
+        supervisor: bool,
+    ) -> Result<(), StoreError> {
+        let result = query("UPDATE users SET supervisor = $1 WHERE id = $2")
+            .bind(i64::from(supervisor))
+            .bind(user.get())
+            .execute(self.conn())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Turns a channel's reply signature on or off.
+    pub async fn set_channel_signature(
+        &mut self,
+        channel: ChannelId,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        let result = query("UPDATE channels SET signature = $1 WHERE id = $2")
+            .bind(i64::from(on))
+            .bind(channel.get())
+            .execute(self.conn())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}
+
+fn joined(labels: &[Label]) -> String {
+    labels
+        .iter()
+        .map(Label::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
