@@ -123,7 +123,27 @@ async fn every_page_passes_axe_core_wcag_2_2_aa_in_both_languages() {
         .await
         .unwrap();
     assert_eq!(incident.status(), 201);
+    let canned = app
+        .http
+        .post(app.url("/api/v1/canned-replies"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Envíos", "shortcut": "envios", "language": "es",
+                      "text": "Hola {{customer.first_name}}, tu pedido sale hoy."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(canned.status(), 201);
     let conversation = app.db.scalar("SELECT MIN(id) FROM conversations").await;
+    // An escalated conversation, so the supervisors' view has a row.
+    let escalated = app
+        .http
+        .post(app.url(&format!("/api/v1/conversations/{conversation}/escalate")))
+        .bearer_auth(&admin)
+        .json(&json!({"note": "Revisar"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(escalated.status(), 200);
 
     let client = browser(&driver.url).await;
     let mut report = Vec::new();
@@ -157,7 +177,10 @@ async fn every_page_passes_axe_core_wcag_2_2_aa_in_both_languages() {
     let pages = [
         "/inbox".to_owned(),
         "/inbox?view=trolls".to_owned(),
+        "/inbox?view=escalated".to_owned(),
         format!("/conversations/{conversation}"),
+        "/canned-replies".to_owned(),
+        "/canned-replies?edit=1".to_owned(),
         "/reports".to_owned(),
         "/incidents".to_owned(),
         "/admin/channels".to_owned(),
@@ -211,6 +234,7 @@ async fn every_page_passes_axe_core_wcag_2_2_aa_in_both_languages() {
     for path in [
         "/inbox".to_owned(),
         format!("/conversations/{conversation}"),
+        "/canned-replies".to_owned(),
         "/incidents".to_owned(),
         "/reports".to_owned(),
     ] {

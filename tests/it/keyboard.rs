@@ -364,3 +364,170 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
     sandbox.shutdown().await;
     app.finish().await;
 }
+
+/// Presses Tab until `selector` has the focus (at most `limit` times); the keyboard only.
+async fn tab_to(client: &Client, selector: &str, limit: usize) {
+    for _ in 0..limit {
+        let there = client
+            .execute(
+                &format!("return document.activeElement && document.activeElement.matches({selector:?});"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        if there == json!(true) {
+            return;
+        }
+        crate::panes::press(client, "\u{E004}").await;
+    }
+    panic!("{selector} is not reachable with Tab");
+}
+
+async fn shot(client: &Client, name: &str) {
+    std::fs::write(artifact(name), client.screenshot().await.unwrap()).unwrap();
+}
+
+/// A whole shift with the keyboard alone: no mouse action and no script click in any step
+/// (scripts only read the page). Sign in, open the oldest waiting conversation, reply with a
+/// canned reply, tag the author, resolve and land on the next one, snooze one until tomorrow,
+/// switch to Spanish, sign out; a screenshot of each step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_shift_by_keyboard_alone() {
+    let Some(driver) = start_driver().await else {
+        return;
+    };
+    let config = SandboxConfig::default();
+    let (app, sandbox) = start_with_sandbox(TestDatabase::sqlite(), config.clone(), &[]).await;
+    connect_sandbox_channels(&app, &config).await;
+    let admin = app.token("admin").await;
+    let ana = crate::working::user_token(&app, "ana@shop.example", "Ana", "agent").await;
+    let (status, _) = crate::working::call(
+        &app,
+        reqwest::Method::POST,
+        &admin,
+        "/api/v1/canned-replies",
+        Some(&json!({"name": "Plazos de envío", "shortcut": "envios", "language": "es",
+                     "text": "Hola {{customer.first_name}}, tu pedido sale hoy y llega en 48 horas. {{agent.first_name}}"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // The oldest waits longest: written first, an hour ago.
+    let an_hour_ago = buzon_core::Timestamp::now().as_millis() / 1000 - 3600;
+    let mut conversations = Vec::new();
+    for (number, text, at) in [
+        ("34633000001", "Mi pedido 1001 no llega, ¿qué pasa?", Some(an_hour_ago)),
+        ("34633000002", "¿Tenéis la talla M del jersey azul?", None),
+        ("34633000003", "Quiero cambiar la dirección de envío", None),
+    ] {
+        let mut injection =
+            Injection::new(Source::Whatsapp, text).by(number, format!("Cliente {number}"));
+        if let Some(at) = at {
+            injection = injection.at(at);
+        }
+        let message = crate::service::inject_and_wait(&app, &sandbox, &ana, injection).await;
+        conversations.push(message["conversation_id"].as_i64().unwrap());
+    }
+    let oldest = conversations[0];
+
+    let client = browser(&driver.url).await;
+    // Sign in: the e-mail field has the focus; type, Tab, type, Enter.
+    client.goto(&app.url("/login")).await.unwrap();
+    until(&client, "the e-mail field focused", "document.activeElement && document.activeElement.name === 'email'").await;
+    type_here(&client, "ana@shop.example").await;
+    type_here(&client, "\u{E004}").await;
+    type_here(&client, &format!("{PASSWORD}\u{E007}")).await;
+    until(&client, "the inbox", "document.body.getAttribute('data-page') === 'inbox'").await;
+    shot(&client, "shift-1-signed-in.png").await;
+
+    // The oldest waiting first: the sort menu, reached with Tab, chosen with the keyboard.
+    tab_to(&client, "select[name=sort]", 30).await;
+    type_here(&client, "L").await; // "Longest waiting"
+    tab_to(&client, ".filters button[type=submit]", 5).await;
+    type_here(&client, "\u{E007}").await;
+    until(&client, "sorted by waiting", "window.location.search.includes('sort=waiting')").await;
+    body_keys(&client, "j").await;
+    body_keys(&client, "\u{E007}").await;
+    until(&client, "the oldest conversation", &format!(
+        "document.querySelector('.conversation') && document.querySelector('.conversation').getAttribute('data-conversation-id') === '{oldest}'"
+    )).await;
+    shot(&client, "shift-2-oldest.png").await;
+
+    // Reply with a canned reply: r, "/envi", Enter inserts it, Ctrl+Enter sends.
+    body_keys(&client, "r").await;
+    type_here(&client, "/envi").await;
+    until(&client, "the picker", "!document.getElementById('picker').hidden").await;
+    shot(&client, "shift-3-picker.png").await;
+    type_here(&client, "\u{E007}").await;
+    type_here(&client, "\u{E009}\u{E007}").await;
+    until(&client, "the canned reply sent, filled", "Array.from(document.querySelectorAll('.message.outbound .text')).some(e => e.textContent === 'Hola Cliente, tu pedido sale hoy y llega en 48 horas. Ana')").await;
+    shot(&client, "shift-4-replied.png").await;
+
+    // Tag the author as a VIP: t focuses the author's tags; Tab to "+ vip"; Enter.
+    body_keys(&client, "t").await;
+    tab_to(&client, "#author-add-vip", 6).await;
+    type_here(&client, "\u{E007}").await;
+    until(&client, "the author tagged", "document.getElementById('author-remove-vip') !== null").await;
+    shot(&client, "shift-5-tagged.png").await;
+
+    // e: resolved, and on the next one.
+    body_keys(&client, "e").await;
+    until(&client, "the next conversation", "window.location.search.includes('from=next')").await;
+    let next = conversation_id(&client).await;
+    assert_ne!(next, oldest.to_string());
+    shot(&client, "shift-6-next.png").await;
+
+    // s: snoozed until tomorrow 9:00 (the menu's default), and on to the next one.
+    body_keys(&client, "s").await;
+    until(&client, "the one after the snoozed one", &format!(
+        "document.querySelector('.conversation') && document.querySelector('.conversation').getAttribute('data-conversation-id') !== '{next}'"
+    )).await;
+    shot(&client, "shift-7-snoozed.png").await;
+
+    // Spanish: Tab to the language switch, Enter.
+    body_keys(&client, "gi").await;
+    until(&client, "the inbox", "document.body.getAttribute('data-page') === 'inbox'").await;
+    tab_to(&client, "form[action='/lang'] button[lang=es]", 30).await;
+    type_here(&client, "\u{E007}").await;
+    until(&client, "Spanish", "document.documentElement.lang === 'es'").await;
+    shot(&client, "shift-8-spanish.png").await;
+
+    // Sign out: Tab to it, Enter.
+    tab_to(&client, "form[action='/logout'] button", 30).await;
+    type_here(&client, "\u{E007}").await;
+    until(&client, "signed out", "window.location.pathname === '/login'").await;
+    shot(&client, "shift-9-signed-out.png").await;
+
+    // What the shift did, as the database holds it.
+    let state = app
+        .db
+        .texts(&format!(
+            "SELECT CAST(id AS TEXT), status, CAST(snoozed_until AS TEXT) FROM conversations WHERE id IN ({}, {next}) ORDER BY id",
+            oldest
+        ))
+        .await;
+    assert_eq!(state[0][1].as_deref(), Some("resolved"), "{state:?}");
+    assert_eq!(state[1][1].as_deref(), Some("snoozed"), "{state:?}");
+    let until_ms: i64 = state[1][2].as_deref().unwrap().parse().unwrap();
+    let calendar = buzon_core::metrics::BusinessCalendar::always_open_in("UTC").unwrap();
+    let now = buzon_core::Timestamp::now();
+    assert_eq!(
+        calendar.local_date_minute(buzon_core::Timestamp::from_millis(until_ms)),
+        (calendar.date_of(now).plus_days(1).unwrap(), 9 * 60),
+        "until 9:00 tomorrow in the browser's zone (UTC here)"
+    );
+    assert_eq!(
+        app.db
+            .scalar("SELECT COUNT(*) FROM contact_labels WHERE label = 'vip'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.db
+            .scalar("SELECT uses FROM canned_replies WHERE shortcut = 'envios'")
+            .await,
+        1
+    );
+    client.close().await.unwrap();
+    sandbox.shutdown().await;
+    app.finish().await;
+}

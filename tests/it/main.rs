@@ -13,6 +13,7 @@ mod incidents;
 mod keyboard;
 mod nodes;
 mod pages;
+mod panes;
 mod reports;
 mod service;
 mod webhooks;

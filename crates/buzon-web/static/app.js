@@ -141,7 +141,6 @@
     };
     var closePicker = function () {
       picker.hidden = true;
-      replyBox.setAttribute("aria-expanded", "false");
       replyBox.removeAttribute("aria-activedescendant");
       active = -1;
     };
@@ -161,7 +160,6 @@
       options.forEach(function (option) { option.hidden = shown.indexOf(option) < 0; });
       if (noMatch) noMatch.hidden = shown.length > 0;
       picker.hidden = false;
-      replyBox.setAttribute("aria-expanded", "true");
       highlight(shown.length ? 0 : -1);
     };
     var choose = function (option) {
