@@ -769,3 +769,91 @@ async fn a_snoozed_conversation_returns_at_its_time_or_when_the_customer_writes_
 async fn a_snoozed_conversation_returns_at_its_time_or_when_the_customer_writes_postgres() {
     snooze(Engine::Postgres).await;
 }
+
+/// `buzon serve --demo` on a fresh folder: within ten seconds of starting, the reports page,
+/// the heatmap and the public page (and its badge) show figures from the demo's past; a few
+/// canned replies exist in English and Spanish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_demo_has_a_past_that_the_reports_and_the_public_page_show() {
+    let started = std::time::Instant::now();
+    let app = TestApp::start_demo(TestDatabase::sqlite()).await;
+    let password = app
+        .log()
+        .lines()
+        .find_map(|line| {
+            line.split_once("sign in as demo@buzon.example / ")
+                .map(|(_, password)| password.trim().to_owned())
+        })
+        .expect("the demo prints its sign-in");
+    let session =
+        buzon_tests::web::Session::start_with(&app, "demo@buzon.example", &password).await;
+    let within = Duration::from_secs(10);
+    let figures = app
+        .eventually(within, "the reports' figures", || async {
+            let page = session.get(&app, "/reports").await.text().await.unwrap();
+            let cycles: i64 = page
+                .split("data-cycles=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .parse()
+                .ok()?;
+            (cycles > 0).then_some((cycles, page))
+        })
+        .await;
+    let heatmap = session
+        .get(&app, "/reports/export/heatmap.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let busy_cells = heatmap
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            line.split(',')
+                .skip(2)
+                .any(|cell| cell.parse::<f64>().is_ok_and(|value| value > 0.0))
+        })
+        .count();
+    let public: Value = app
+        .http
+        .get(app.url("/public/response-times.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let badge = app
+        .http
+        .get(app.url("/public/badge.svg"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert!(figures.0 > 100, "weeks of cycles: {}", figures.0);
+    assert!(
+        figures.1.contains("<svg"),
+        "the heatmaps are drawn on the reports page"
+    );
+    assert!(busy_cells > 20, "the heatmap has many busy hours:\n{heatmap}");
+    assert!(
+        public["overall"]["last_7_days"]["cycles"].as_i64().unwrap_or(0) > 0,
+        "{public}"
+    );
+    assert!(badge.contains("within"), "{badge}");
+    assert!(elapsed <= within, "figures after {elapsed:?}");
+    // Canned replies in both languages.
+    let library = session
+        .get(&app, "/canned-replies")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(library.contains("/envios") && library.contains("/shipping"));
+    app.finish().await;
+}

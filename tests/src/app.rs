@@ -54,6 +54,8 @@ pub struct TestApp {
     /// Where its standard error (the logs) goes.
     pub log_path: PathBuf,
     env: Vec<(String, String)>,
+    /// The command's arguments (`serve`, or `serve --demo`).
+    args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -79,6 +81,19 @@ impl TestApp {
 
     /// Starts `buzon serve` on `db` with extra environment, and waits until `/healthz` answers.
     pub async fn start(db: TestDatabase, extra_env: &[(&str, &str)]) -> TestApp {
+        TestApp::start_with_args(db, extra_env, &["serve"]).await
+    }
+
+    /// Starts `buzon serve --demo` (its own sandbox and demo data) on `db`, in `db`'s folder.
+    pub async fn start_demo(db: TestDatabase) -> TestApp {
+        TestApp::start_with_args(db, &[], &["serve", "--demo"]).await
+    }
+
+    async fn start_with_args(
+        db: TestDatabase,
+        extra_env: &[(&str, &str)],
+        args: &[&str],
+    ) -> TestApp {
         let mut env = TestApp::base_env(&db);
         for (key, value) in extra_env {
             env.retain(|(existing, _)| existing != key);
@@ -93,6 +108,7 @@ impl TestApp {
                 .build()
                 .expect("client builds"),
             env,
+            args: args.iter().map(|arg| (*arg).to_owned()).collect(),
             child: None,
         };
         app.spawn_server().await;
@@ -109,7 +125,7 @@ impl TestApp {
             .expect("log file is writable");
         let logged_before = self.log().len();
         let child = Command::new(buzon_bin())
-            .arg("serve")
+            .args(&self.args)
             .envs(self.env.iter().cloned())
             .env_remove("RUST_LOG")
             .current_dir(&self.db.dir)

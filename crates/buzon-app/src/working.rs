@@ -687,6 +687,20 @@ impl App {
         Ok(())
     }
 
+    /// Writes the demo's past once (nothing when a past is there already); returns how many
+    /// conversations were written. Admins (and the demo) only.
+    pub async fn write_past(
+        &self,
+        actor: &Actor,
+        past: &[buzon_store::PastConversation],
+    ) -> Result<usize, AppError> {
+        actor.require(Role::Admin)?;
+        if self.store().has_past().await? {
+            return Ok(0);
+        }
+        Ok(self.store().write_past(past).await?)
+    }
+
     /// Whether a channel's replies are signed. Every role may read it.
     pub async fn channel_signature(
         &self,

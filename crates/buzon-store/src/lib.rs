@@ -24,6 +24,7 @@ mod queues;
 mod reports;
 mod rows;
 pub mod secrets;
+mod seed;
 mod service;
 mod tx;
 mod web;
@@ -41,6 +42,7 @@ pub use queues::{
 };
 pub use reports::{StatusChange, API_AGENT};
 pub use secrets::{Cipher, CipherError};
+pub use seed::{PastConversation, PastMessage};
 pub use service::{ChannelService, TEAM_BUSINESS_HOURS};
 pub use tx::StoreTx;
 pub use web::Session;

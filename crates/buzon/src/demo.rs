@@ -66,6 +66,7 @@ pub(crate) async fn prepare(
     let (store, app) = crate::cli::open_app(settings).await?;
     let demo = Actor::System("demo");
     let mut channels = Vec::new();
+    let mut kinds = Vec::new();
     for (kind, platform_id, token, name) in [
         (
             ChannelKind::Facebook,
@@ -101,6 +102,7 @@ pub(crate) async fn prepare(
             .await
             .context("connecting a demo channel")?;
         channels.push(connected.0.id);
+        kinds.push((connected.0.id, kind));
     }
     let password = hex::encode(rand::random::<[u8; 9]>());
     let added = app
@@ -129,6 +131,15 @@ pub(crate) async fn prepare(
     }
     let login = format!("{DEMO_EMAIL} / {password}");
     service_practices(&app, &demo, &channels).await?;
+    // Eight weeks of past (once per demo folder), and the WhatsApp channel's response times on
+    // the public page.
+    crate::demo_past::write_past(&app, &demo, &kinds).await?;
+    if let Some((whatsapp, _)) = kinds
+        .iter()
+        .find(|(_, kind)| *kind == ChannelKind::Whatsapp)
+    {
+        app.publish_channel(&demo, *whatsapp, true).await?;
+    }
     store.close().await;
     sandbox.generate(6);
     eprintln!(

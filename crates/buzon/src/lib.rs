@@ -11,6 +11,7 @@ pub mod alerts;
 mod cli;
 pub mod config;
 mod demo;
+mod demo_past;
 mod serve;
 mod supervisor;
 mod telemetry;
