@@ -127,8 +127,10 @@ async fn every_page_passes_axe_core_wcag_2_2_aa_in_both_languages() {
         .http
         .post(app.url("/api/v1/canned-replies"))
         .bearer_auth(&admin)
-        .json(&json!({"name": "Envíos", "shortcut": "envios", "language": "es",
-                      "text": "Hola {{customer.first_name}}, tu pedido sale hoy."}))
+        .json(
+            &json!({"name": "Envíos", "shortcut": "envios", "language": "es",
+                      "text": "Hola {{customer.first_name}}, tu pedido sale hoy."}),
+        )
         .send()
         .await
         .unwrap();

@@ -415,7 +415,11 @@ async fn a_whole_shift_by_keyboard_alone() {
     let an_hour_ago = buzon_core::Timestamp::now().as_millis() / 1000 - 3600;
     let mut conversations = Vec::new();
     for (number, text, at) in [
-        ("34633000001", "Mi pedido 1001 no llega, ¿qué pasa?", Some(an_hour_ago)),
+        (
+            "34633000001",
+            "Mi pedido 1001 no llega, ¿qué pasa?",
+            Some(an_hour_ago),
+        ),
         ("34633000002", "¿Tenéis la talla M del jersey azul?", None),
         ("34633000003", "Quiero cambiar la dirección de envío", None),
     ] {
@@ -432,11 +436,21 @@ async fn a_whole_shift_by_keyboard_alone() {
     let client = browser(&driver.url).await;
     // Sign in: the e-mail field has the focus; type, Tab, type, Enter.
     client.goto(&app.url("/login")).await.unwrap();
-    until(&client, "the e-mail field focused", "document.activeElement && document.activeElement.name === 'email'").await;
+    until(
+        &client,
+        "the e-mail field focused",
+        "document.activeElement && document.activeElement.name === 'email'",
+    )
+    .await;
     type_here(&client, "ana@shop.example").await;
     type_here(&client, "\u{E004}").await;
     type_here(&client, &format!("{PASSWORD}\u{E007}")).await;
-    until(&client, "the inbox", "document.body.getAttribute('data-page') === 'inbox'").await;
+    until(
+        &client,
+        "the inbox",
+        "document.body.getAttribute('data-page') === 'inbox'",
+    )
+    .await;
     shot(&client, "shift-1-signed-in.png").await;
 
     // The oldest waiting first: the sort menu, reached with Tab, chosen with the keyboard.
@@ -444,7 +458,12 @@ async fn a_whole_shift_by_keyboard_alone() {
     type_here(&client, "L").await; // "Longest waiting"
     tab_to(&client, ".filters button[type=submit]", 5).await;
     type_here(&client, "\u{E007}").await;
-    until(&client, "sorted by waiting", "window.location.search.includes('sort=waiting')").await;
+    until(
+        &client,
+        "sorted by waiting",
+        "window.location.search.includes('sort=waiting')",
+    )
+    .await;
     body_keys(&client, "j").await;
     body_keys(&client, "\u{E007}").await;
     until(&client, "the oldest conversation", &format!(
@@ -455,7 +474,12 @@ async fn a_whole_shift_by_keyboard_alone() {
     // Reply with a canned reply: r, "/envi", Enter inserts it, Ctrl+Enter sends.
     body_keys(&client, "r").await;
     type_here(&client, "/envi").await;
-    until(&client, "the picker", "!document.getElementById('picker').hidden").await;
+    until(
+        &client,
+        "the picker",
+        "!document.getElementById('picker').hidden",
+    )
+    .await;
     shot(&client, "shift-3-picker.png").await;
     type_here(&client, "\u{E007}").await;
     type_here(&client, "\u{E009}\u{E007}").await;
@@ -466,12 +490,22 @@ async fn a_whole_shift_by_keyboard_alone() {
     body_keys(&client, "t").await;
     tab_to(&client, "#author-add-vip", 6).await;
     type_here(&client, "\u{E007}").await;
-    until(&client, "the author tagged", "document.getElementById('author-remove-vip') !== null").await;
+    until(
+        &client,
+        "the author tagged",
+        "document.getElementById('author-remove-vip') !== null",
+    )
+    .await;
     shot(&client, "shift-5-tagged.png").await;
 
     // e: resolved, and on the next one.
     body_keys(&client, "e").await;
-    until(&client, "the next conversation", "window.location.search.includes('from=next')").await;
+    until(
+        &client,
+        "the next conversation",
+        "window.location.search.includes('from=next')",
+    )
+    .await;
     let next = conversation_id(&client).await;
     assert_ne!(next, oldest.to_string());
     shot(&client, "shift-6-next.png").await;
@@ -485,7 +519,12 @@ async fn a_whole_shift_by_keyboard_alone() {
 
     // Spanish: Tab to the language switch, Enter.
     body_keys(&client, "gi").await;
-    until(&client, "the inbox", "document.body.getAttribute('data-page') === 'inbox'").await;
+    until(
+        &client,
+        "the inbox",
+        "document.body.getAttribute('data-page') === 'inbox'",
+    )
+    .await;
     tab_to(&client, "form[action='/lang'] button[lang=es]", 30).await;
     type_here(&client, "\u{E007}").await;
     until(&client, "Spanish", "document.documentElement.lang === 'es'").await;
@@ -494,7 +533,12 @@ async fn a_whole_shift_by_keyboard_alone() {
     // Sign out: Tab to it, Enter.
     tab_to(&client, "form[action='/logout'] button", 30).await;
     type_here(&client, "\u{E007}").await;
-    until(&client, "signed out", "window.location.pathname === '/login'").await;
+    until(
+        &client,
+        "signed out",
+        "window.location.pathname === '/login'",
+    )
+    .await;
     shot(&client, "shift-9-signed-out.png").await;
 
     // What the shift did, as the database holds it.

@@ -157,7 +157,11 @@ async fn the_slash_picker_works_from_the_keyboard_and_the_panes_fit_wide_and_nar
     )
     .await;
     assert_eq!(
-        script(&client, "return document.getElementById('reply').getAttribute('aria-activedescendant');").await,
+        script(
+            &client,
+            "return document.getElementById('reply').getAttribute('aria-activedescendant');"
+        )
+        .await,
         json!("pick-c1")
     );
     press(&client, "en").await;
@@ -189,10 +193,7 @@ async fn the_slash_picker_works_from_the_keyboard_and_the_panes_fit_wide_and_nar
         "return document.getElementById('reply').getAttribute('aria-activedescendant');",
     )
     .await;
-    assert!(
-        active.as_str().unwrap().starts_with("pick-c"),
-        "{active}"
-    );
+    assert!(active.as_str().unwrap().starts_with("pick-c"), "{active}");
     // The conversation is in Spanish: the Spanish reply comes first.
     press(&client, "\u{E007}").await; // Enter
     let inserted = script(

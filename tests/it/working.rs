@@ -840,9 +840,15 @@ async fn a_fresh_demo_has_a_past_that_the_reports_and_the_public_page_show() {
         figures.1.contains("<svg"),
         "the heatmaps are drawn on the reports page"
     );
-    assert!(busy_cells > 20, "the heatmap has many busy hours:\n{heatmap}");
     assert!(
-        public["overall"]["last_7_days"]["cycles"].as_i64().unwrap_or(0) > 0,
+        busy_cells > 20,
+        "the heatmap has many busy hours:\n{heatmap}"
+    );
+    assert!(
+        public["overall"]["last_7_days"]["cycles"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
         "{public}"
     );
     assert!(badge.contains("within"), "{badge}");
@@ -856,4 +862,191 @@ async fn a_fresh_demo_has_a_past_that_the_reports_and_the_public_page_show() {
         .unwrap();
     assert!(library.contains("/envios") && library.contains("/shipping"));
     app.finish().await;
+}
+
+/// The texts the sandbox accepted for a WhatsApp number.
+fn sent_to(sandbox: &buzon_tests::sandbox::Sandbox, number: &str) -> Vec<String> {
+    sandbox
+        .replies()
+        .into_iter()
+        .filter(|reply| reply.accepted && reply.target_id == number)
+        .filter_map(|reply| reply.text)
+        .collect()
+}
+
+async fn closing_the_loop(engine: Engine) {
+    let Some(db) = TestDatabase::of(engine).await else {
+        return;
+    };
+    let config = SandboxConfig::default();
+    let (app, sandbox) =
+        start_with_sandbox(db, config.clone(), &[("BUZON_REPORTS_REFRESH_SECS", "1")]).await;
+    let channels = connect_sandbox_channels(&app, &config).await;
+    let admin = app.token("admin").await;
+    let ana = user_token(&app, "ana@shop.example", "Ana", "agent").await;
+    let path = format!("/api/v1/channels/{}/closing-question", channels.whatsapp);
+    let question = json!({"enabled": true, "default_language": "es",
+        "texts": {"es": "¿Lo hemos resuelto? Responde 1 si sí o 2 si no.",
+                  "en": "Did this solve it? Reply 1 for yes, 2 for no."}});
+    let (status, _) = call(&app, Method::PUT, &ana, &path, Some(&question)).await;
+    assert_eq!(status, 403, "admins set it");
+    let mut unknown = question.clone();
+    unknown["texts"]["en"] = json!("Solved, {{name}}?");
+    let (status, _) = call(&app, Method::PUT, &admin, &path, Some(&unknown)).await;
+    assert_eq!(status, 422);
+    let (status, saved) = call(&app, Method::PUT, &admin, &path, Some(&question)).await;
+    assert_eq!(status, 200, "{saved}");
+
+    // Three customers: answered and resolved (Spanish, English), resolved without an answer.
+    let mut conversations = Vec::new();
+    for (number, text) in [
+        ("34688000001", "Hola, ¿cuándo llega mi pedido 1001?"),
+        (
+            "34688000002",
+            "Hi, where is my order 2002? It was due yesterday",
+        ),
+        ("34688000003", "Hola"),
+    ] {
+        let message = inject_and_wait(
+            &app,
+            &sandbox,
+            &ana,
+            Injection::new(Source::Whatsapp, text).by(number, format!("Cliente {number}")),
+        )
+        .await;
+        conversations.push(message["conversation_id"].as_i64().unwrap());
+    }
+    for conversation in &conversations[..2] {
+        let (status, _) = call(
+            &app,
+            Method::POST,
+            &ana,
+            &format!("/api/v1/conversations/{conversation}/replies"),
+            Some(&json!({"text": "Sale hoy / It ships today"})),
+        )
+        .await;
+        assert_eq!(status, 202);
+        call(
+            &app,
+            Method::POST,
+            &ana,
+            &format!("/api/v1/conversations/{conversation}/tags"),
+            Some(&json!({"add": ["envio"]})),
+        )
+        .await;
+    }
+    app.eventually(THROUGH, "the replies sent", || async {
+        (sent_to(&sandbox, "34688000001").len() == 1 && sent_to(&sandbox, "34688000002").len() == 1)
+            .then_some(())
+    })
+    .await;
+    for conversation in &conversations {
+        let (status, _) = call(
+            &app,
+            Method::POST,
+            &ana,
+            &format!("/api/v1/conversations/{conversation}/status"),
+            Some(&json!({"status": "resolved"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    // Each in the customer's language, once; none where nobody answered.
+    app.eventually(THROUGH, "the closing questions sent", || async {
+        (sent_to(&sandbox, "34688000001").len() == 2 && sent_to(&sandbox, "34688000002").len() == 2)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        sent_to(&sandbox, "34688000001")[1],
+        "¿Lo hemos resuelto? Responde 1 si sí o 2 si no."
+    );
+    assert_eq!(
+        sent_to(&sandbox, "34688000002")[1],
+        "Did this solve it? Reply 1 for yes, 2 for no."
+    );
+    assert_eq!(sent_to(&sandbox, "34688000003").len(), 0);
+
+    // WhatsApp's times are whole seconds: the answers come in a later second than the
+    // questions (as a person's would).
+    let asked = app
+        .db
+        .scalar("SELECT MAX(created_at) FROM messages WHERE automatic = 1")
+        .await;
+    app.eventually(THROUGH, "the next second", || async {
+        (Timestamp::now().as_millis() / 1000 * 1000 > asked).then_some(())
+    })
+    .await;
+    // "1": satisfied, and the conversation stays resolved; "2": not, and it is open again.
+    inject_and_wait(
+        &app,
+        &sandbox,
+        &ana,
+        Injection::new(Source::Whatsapp, "1").by("34688000001", "Cliente 34688000001"),
+    )
+    .await;
+    inject_and_wait(
+        &app,
+        &sandbox,
+        &ana,
+        Injection::new(Source::Whatsapp, "2").by("34688000002", "Cliente 34688000002"),
+    )
+    .await;
+    let state = |id: i64| {
+        let app = &app;
+        async move {
+            app.db
+                .texts(&format!(
+                    "SELECT c.status, CAST(c.waiting_since AS TEXT), CAST(r.satisfied AS TEXT) FROM conversations c \
+                     JOIN satisfaction_requests r ON r.conversation_id = c.id WHERE c.id = {id}"
+                ))
+                .await
+                .remove(0)
+        }
+    };
+    let first = state(conversations[0]).await;
+    assert_eq!(first[0].as_deref(), Some("resolved"), "{first:?}");
+    assert_eq!(first[1], None, "nobody waits: {first:?}");
+    assert_eq!(first[2].as_deref(), Some("1"));
+    let second = state(conversations[1]).await;
+    assert_eq!(second[0].as_deref(), Some("open"), "{second:?}");
+    assert!(second[1].is_some(), "the team follows up: {second:?}");
+    assert_eq!(second[2].as_deref(), Some("0"));
+
+    // The reports: counts and the rate, per agent, channel and label; the "1" starts no new
+    // cycle (the "2" does: the customer needs more help).
+    let ana_id = app
+        .db
+        .scalar("SELECT id FROM users WHERE email = 'ana@shop.example'")
+        .await;
+    let report = app
+        .eventually(THROUGH, "the figures with the new cycle", || async {
+            let report = app.api_get(&admin, "/api/v1/metrics/response-times").await;
+            (report["overall"]["cycles"] == 4).then_some(report)
+        })
+        .await;
+    let satisfaction = &report["satisfaction"];
+    assert_eq!(
+        satisfaction["overall"],
+        json!({"answers": 2, "satisfied": 1, "rate": 0.5}),
+        "{satisfaction}"
+    );
+    assert_eq!(satisfaction["by_agent"][ana_id.to_string()]["answers"], 2);
+    assert_eq!(
+        satisfaction["by_channel"][channels.whatsapp.to_string()]["satisfied"],
+        1
+    );
+    assert_eq!(satisfaction["by_label"]["envio"]["answers"], 2);
+    sandbox.shutdown().await;
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolving_asks_the_closing_question_and_the_answer_is_counted_sqlite() {
+    closing_the_loop(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolving_asks_the_closing_question_and_the_answer_is_counted_postgres() {
+    closing_the_loop(Engine::Postgres).await;
 }

@@ -503,7 +503,12 @@ impl App {
     ) -> Result<(), AppError> {
         actor.require(Role::Agent)?;
         let mut tx = self.store().begin().await?;
+        let before = tx.conversation(id).await?.status;
         tx.set_conversation_status(id, status).await?;
+        if status == ConversationStatus::Resolved && before != ConversationStatus::Resolved {
+            // The closing question, queued with the resolution or not at all.
+            self.ask_on_resolve(&mut tx, actor, id).await?;
+        }
         tx.audit(
             &actor.audit_name(),
             "conversation.status",

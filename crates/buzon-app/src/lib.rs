@@ -39,7 +39,10 @@ pub use events::WebhookReceipt;
 pub use incidents::{BulkReply, Incident, IncidentInput, Spike, SpikeSample, SPIKE_MIN_MESSAGES};
 pub use metrics::Metrics;
 pub use service::{AutoReply, Clock, OpeningState, MAX_AUTO_REPLY_CHARS, RULES_BATCH};
-pub use working::{CannedReplyForm, EscalationCounts, PlaceholderValues};
+pub use working::{
+    closing_answer, CannedReplyForm, EscalationCounts, PlaceholderValues, SatisfactionFigures,
+    SatisfactionReport,
+};
 
 use buzon_connector::{Connector, HttpClient, OAuthApp};
 use buzon_core::metrics::BusinessCalendar;

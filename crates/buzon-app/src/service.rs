@@ -357,12 +357,15 @@ impl App {
         let incidents = self.active_incidents().await?;
         let auto_replies = self.store().channels_with_auto_reply().await?;
         let on_call = self.stored_on_call().await?;
+        let surveys_since = now.plus_millis(-crate::working::SURVEY_ANSWER_MILLIS);
+        let surveys = self.store().satisfaction_pending_any(surveys_since).await?;
         let mut tx = self.store().begin().await?;
         let ids = tx.take_rule_checks(RULES_BATCH).await?;
         if ids.is_empty() {
             return Ok(0);
         }
         if incidents.is_empty()
+            && !surveys
             && auto_replies.is_empty()
             && rules.iter().all(|rule| rule.rule.waiting_minutes.is_some())
         {
@@ -384,6 +387,14 @@ impl App {
                 Err(err) => return Err(err.into()),
             };
             if message.direction != Direction::Inbound || message.deleted {
+                continue;
+            }
+            // An answer to a closing question is recorded; a satisfied one is not a new
+            // question, so nothing else applies to it.
+            if surveys
+                && crate::working::record_if_answer(&mut tx, &message, surveys_since, now).await?
+                    == Some(true)
+            {
                 continue;
             }
             if rules.iter().any(|rule| rule.rule.waiting_minutes.is_none()) {

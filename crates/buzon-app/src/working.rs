@@ -4,7 +4,7 @@
 //! channel's reply signature.
 
 use crate::conversations::{labels_of, reply_text, Queued};
-use crate::{target, Actor, App, AppError};
+use crate::{target, Actor, App, AppError, AutoReply};
 use buzon_core::metrics::{back_at_text, snooze_until, BusinessCalendar};
 use buzon_core::*;
 use buzon_store::{CannedReplyInput, EscalationRule, NewAlertDelivery, StoreError};
@@ -129,6 +129,43 @@ impl PlaceholderValues {
     }
 }
 
+/// Answers to closing questions: how many, how many satisfied, and the rate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct SatisfactionFigures {
+    /// Answers.
+    pub answers: u64,
+    /// Satisfied answers.
+    pub satisfied: u64,
+    /// Satisfied / answers (none without answers).
+    pub rate: Option<f64>,
+}
+
+impl SatisfactionFigures {
+    fn add(&mut self, satisfied: bool) {
+        self.answers += 1;
+        self.satisfied += u64::from(satisfied);
+        self.rate = Some(self.satisfied as f64 / self.answers as f64);
+    }
+}
+
+/// Satisfaction in a period, in all and per group.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SatisfactionReport {
+    /// Every answer.
+    pub overall: SatisfactionFigures,
+    /// Per agent who resolved the conversation.
+    pub by_agent: std::collections::BTreeMap<UserId, SatisfactionFigures>,
+    /// Per channel.
+    pub by_channel: std::collections::BTreeMap<ChannelId, SatisfactionFigures>,
+    /// Per conversation label.
+    pub by_label: std::collections::BTreeMap<String, SatisfactionFigures>,
+}
+
+fn stored_question(json: Option<&str>) -> AutoReply {
+    json.and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default()
+}
+
 /// Escalations in a period, for the reports.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EscalationCounts {
@@ -138,6 +175,52 @@ pub struct EscalationCounts {
     pub by_rule: u64,
     /// Those an agent made, with a note.
     pub by_hand: u64,
+}
+
+/// How long a closing question waits for its answer.
+pub(crate) const SURVEY_ANSWER_MILLIS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// What a customer's message says to "Did this solve it? Reply 1 for yes, 2 for no": satisfied,
+/// not, or no answer at all (anything else is a message like any other).
+pub fn closing_answer(text: &str) -> Option<bool> {
+    let answer: String = text
+        .trim()
+        .trim_matches(|c: char| c.is_ascii_punctuation() || c == '¡' || c == '¿')
+        .to_lowercase();
+    match answer.as_str() {
+        "1" | "si" | "sí" | "yes" | "y" | "sim" | "oui" | "ja" | "👍" => Some(true),
+        "2" | "no" | "n" | "não" | "nao" | "non" | "nein" | "👎" => Some(false),
+        _ => None,
+    }
+}
+
+/// Records `message` as the answer to its conversation's pending closing question, if it is
+/// one; returns what it said.
+pub(crate) async fn record_if_answer(
+    tx: &mut buzon_store::StoreTx,
+    message: &Message,
+    since: Timestamp,
+    now: Timestamp,
+) -> Result<Option<bool>, AppError> {
+    let Some(satisfied) = closing_answer(&message.text) else {
+        return Ok(None);
+    };
+    let Some(request) = tx
+        .pending_satisfaction(message.conversation_id, message.id, since)
+        .await?
+    else {
+        return Ok(None);
+    };
+    tx.record_satisfaction(request, message, satisfied, now)
+        .await?;
+    tx.audit(
+        "system:closing-question",
+        "conversation.satisfaction",
+        &target("conversation", message.conversation_id),
+        &json!({"satisfied": satisfied}),
+    )
+    .await?;
+    Ok(Some(satisfied))
 }
 
 /// The first word of a name (or the whole of it).
@@ -687,6 +770,142 @@ impl App {
         Ok(())
     }
 
+    /// A channel's closing question (off until an admin saves one). Every role may read it.
+    pub async fn closing_question(
+        &self,
+        actor: &Actor,
+        channel: ChannelId,
+    ) -> Result<AutoReply, AppError> {
+        actor.require(Role::Viewer)?;
+        Ok(stored_question(
+            self.store()
+                .channel_closing_question(channel)
+                .await?
+                .as_deref(),
+        ))
+    }
+
+    /// Saves a channel's closing question: a text per language, sent (in the customer's
+    /// language) when an agent resolves a private conversation someone answered. Admins.
+    pub async fn set_closing_question(
+        &self,
+        actor: &Actor,
+        channel: ChannelId,
+        question: AutoReply,
+    ) -> Result<AutoReply, AppError> {
+        actor.require(Role::Admin)?;
+        let question = AutoReply {
+            // Never on public threads: a survey under a post is noise.
+            public_comments: false,
+            ..question
+        }
+        .validated()?;
+        let json = serde_json::to_string(&question).expect("a question serializes");
+        let mut tx = self.store().begin().await?;
+        tx.set_channel_closing_question(channel, Some(&json))
+            .await?;
+        tx.audit(
+            &actor.audit_name(),
+            "channel.closing_question",
+            &target("channel", channel),
+            &json!({"enabled": question.enabled, "languages": question.texts.keys().collect::<Vec<_>>()}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(question)
+    }
+
+    /// Sends the channel's closing question in a conversation an agent just resolved (in the
+    /// transaction that resolves it), when the platform allows it: a private thread, the reply
+    /// window open, an author not flagged, a person's reply since the last question.
+    pub(crate) async fn ask_on_resolve(
+        &self,
+        tx: &mut buzon_store::StoreTx,
+        actor: &Actor,
+        id: ConversationId,
+    ) -> Result<(), AppError> {
+        let conversation = tx.conversation(id).await?;
+        let now = self.now();
+        if !conversation.kind.is_private() || conversation.reply_window_closed(now) {
+            return Ok(());
+        }
+        let question = stored_question(
+            self.store()
+                .channel_closing_question(conversation.channel_id)
+                .await?
+                .as_deref(),
+        );
+        if !question.enabled {
+            return Ok(());
+        }
+        let contact = tx.contact(conversation.contact_id).await?;
+        if contact
+            .labels
+            .iter()
+            .any(|label| label.is_flagging() || label.as_str() == "bot")
+        {
+            return Ok(());
+        }
+        if !tx.answered_since_last_question(id).await? {
+            return Ok(());
+        }
+        let Some((_, text)) = question.text_for(conversation.language.as_deref()) else {
+            return Ok(());
+        };
+        let in_reply_to = tx.latest_inbound_platform_id(id).await?;
+        let reply = crate::incidents::reply_to(
+            &conversation,
+            in_reply_to,
+            text,
+            format!("closing:{}:{}", id, now.as_millis()),
+            None,
+            true,
+        );
+        let queued = tx.queue_reply(&reply).await?;
+        if queued.new {
+            tx.ask_satisfaction(id, queued.message.id, actor.user_id(), now)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// How satisfied customers said they were in `[from, to)` (on one channel when given):
+    /// in all, per agent (who resolved), per channel and per label. Every role may read it.
+    pub async fn satisfaction_report(
+        &self,
+        actor: &Actor,
+        from: Timestamp,
+        to: Timestamp,
+        channel: Option<ChannelId>,
+    ) -> Result<SatisfactionReport, AppError> {
+        actor.require(Role::Viewer)?;
+        let answers = self.store().satisfaction_between(from, to, channel).await?;
+        let mut report = SatisfactionReport::default();
+        for answer in &answers {
+            report.overall.add(answer.satisfied);
+            if let Some(agent) = answer.agent_id {
+                report
+                    .by_agent
+                    .entry(agent)
+                    .or_default()
+                    .add(answer.satisfied);
+            }
+            report
+                .by_channel
+                .entry(answer.channel_id)
+                .or_default()
+                .add(answer.satisfied);
+            for label in &answer.labels {
+                report
+                    .by_label
+                    .entry(label.as_str().to_owned())
+                    .or_default()
+                    .add(answer.satisfied);
+            }
+        }
+        Ok(report)
+    }
+
     /// Writes the demo's past once (nothing when a past is there already); returns how many
     /// conversations were written. Admins (and the demo) only.
     pub async fn write_past(
@@ -709,5 +928,30 @@ impl App {
     ) -> Result<bool, AppError> {
         actor.require(Role::Viewer)?;
         Ok(self.store().channel_signature(channel).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closing_answers_are_one_or_two_or_a_plain_yes_or_no() {
+        for yes in ["1", " 1. ", "Sí", "si!", "YES", "👍"] {
+            assert_eq!(closing_answer(yes), Some(true), "{yes}");
+        }
+        for no in ["2", "No", "no.", "¡no!", "👎"] {
+            assert_eq!(closing_answer(no), Some(false), "{no}");
+        }
+        for other in ["12", "sí, pero el pedido no llegó", "1 y 2", "", "gracias"] {
+            assert_eq!(closing_answer(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn first_names_are_the_first_word() {
+        assert_eq!(first_name("Ana María López"), "Ana");
+        assert_eq!(first_name("  Luis "), "Luis");
+        assert_eq!(first_name(""), "");
     }
 }

@@ -46,7 +46,7 @@ pub use seed::{PastConversation, PastMessage};
 pub use service::{ChannelService, TEAM_BUSINESS_HOURS};
 pub use tx::StoreTx;
 pub use web::Session;
-pub use working::{CannedReplyInput, CannedUse, Escalation, EscalationRule};
+pub use working::{CannedReplyInput, CannedUse, Escalation, EscalationRule, SatisfactionAnswer};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};

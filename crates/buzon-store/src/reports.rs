@@ -164,7 +164,8 @@ impl Store {
             "SELECT conversation_id, CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END AS inbound, \
              created_at, user_id, automatic FROM messages \
              WHERE conversation_id IN (SELECT conversation_id FROM report_scope) \
-             AND (direction = 'inbound' OR status <> 'failed') ORDER BY conversation_id, created_at, id",
+             AND ((direction = 'inbound' AND automatic = 0) OR (direction = 'outbound' AND status <> 'failed')) \
+             ORDER BY conversation_id, created_at, id",
         )
         .fetch_all(&mut *tx)
         .await?;

@@ -63,6 +63,21 @@ pub struct EscalationRule {
     pub target_minutes: i64,
 }
 
+/// An answer to a closing question, for the reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SatisfactionAnswer {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Its channel.
+    pub channel_id: ChannelId,
+    /// Who resolved it (and so asked).
+    pub agent_id: Option<UserId>,
+    /// Its labels.
+    pub labels: Vec<Label>,
+    /// Satisfied (1) or not (2).
+    pub satisfied: bool,
+}
+
 /// An escalation, as the reports count it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escalation {
@@ -236,6 +251,62 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(rows::user).collect()
+    }
+
+    /// A channel's closing question (JSON), when one was saved.
+    pub async fn channel_closing_question(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Option<String>, StoreError> {
+        let row = query("SELECT closing_question FROM channels WHERE id = $1")
+            .bind(channel.get())
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        rows::get(&row, "closing_question")
+    }
+
+    /// Whether any closing question asked since `since` is still unanswered.
+    pub async fn satisfaction_pending_any(&self, since: Timestamp) -> Result<bool, StoreError> {
+        let row = query(
+            "SELECT COUNT(*) AS n FROM satisfaction_requests WHERE answered_at IS NULL AND asked_at >= $1",
+        )
+        .bind(since.as_millis())
+        .fetch_one(&self.read)
+        .await?;
+        Ok(rows::get::<i64>(&row, "n")? > 0)
+    }
+
+    /// The answers to closing questions given in `[from, to)` (of one channel when given).
+    pub async fn satisfaction_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        channel: Option<ChannelId>,
+    ) -> Result<Vec<SatisfactionAnswer>, StoreError> {
+        let rows = query(
+            "SELECT r.conversation_id, c.channel_id, r.agent_id, r.satisfied, \
+             (SELECT string_agg(label, ',') FROM conversation_labels l WHERE l.conversation_id = r.conversation_id) AS labels \
+             FROM satisfaction_requests r JOIN conversations c ON c.id = r.conversation_id \
+             WHERE r.answered_at >= $1 AND r.answered_at < $2 AND ($3 = 0 OR c.channel_id = $3) \
+             ORDER BY r.answered_at, r.id",
+        )
+        .bind(from.as_millis())
+        .bind(to.as_millis())
+        .bind(channel.map_or(0, ChannelId::get))
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SatisfactionAnswer {
+                    conversation_id: ConversationId(rows::get(row, "conversation_id")?),
+                    channel_id: ChannelId(rows::get(row, "channel_id")?),
+                    agent_id: rows::get::<Option<i64>>(row, "agent_id")?.map(UserId),
+                    labels: rows::labels(rows::get(row, "labels")?),
+                    satisfied: rows::get::<i64>(row, "satisfied")? != 0,
+                })
+            })
+            .collect()
     }
 
     /// Whether replies on a channel carry the agent's first name.
@@ -499,6 +570,136 @@ impl StoreTx {
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        Ok(())
+    }
+
+    /// Saves a channel's closing question (JSON), or removes it.
+    pub async fn set_channel_closing_question(
+        &mut self,
+        channel: ChannelId,
+        json: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let result = query("UPDATE channels SET closing_question = $1 WHERE id = $2")
+            .bind(json)
+            .bind(channel.get())
+            .execute(self.conn())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Whether a person replied in the conversation since its last closing question (or at
+    /// all, when none was asked).
+    pub async fn answered_since_last_question(
+        &mut self,
+        conversation: ConversationId,
+    ) -> Result<bool, StoreError> {
+        let row = query(
+            "SELECT COUNT(*) AS n FROM messages WHERE conversation_id = $1 AND direction = 'outbound' \
+             AND automatic = 0 AND status <> 'failed' AND id > COALESCE((SELECT MAX(question_id) \
+             FROM satisfaction_requests WHERE conversation_id = $1), 0)",
+        )
+        .bind(conversation.get())
+        .fetch_one(self.conn())
+        .await?;
+        Ok(rows::get::<i64>(&row, "n")? > 0)
+    }
+
+    /// Records that a closing question (the queued message `question`) was asked.
+    pub async fn ask_satisfaction(
+        &mut self,
+        conversation: ConversationId,
+        question: MessageId,
+        agent: Option<UserId>,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        query(
+            "INSERT INTO satisfaction_requests (conversation_id, question_id, agent_id, asked_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(conversation.get())
+        .bind(question.get())
+        .bind(agent.map(UserId::get))
+        .bind(at.as_millis())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The conversation's latest closing question asked since `since`, still unanswered and
+    /// sent before `message` (a later message of the customer may answer it): its id.
+    pub async fn pending_satisfaction(
+        &mut self,
+        conversation: ConversationId,
+        message: MessageId,
+        since: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        let row = query(
+            "SELECT id FROM satisfaction_requests WHERE conversation_id = $1 AND answered_at IS NULL \
+             AND asked_at >= $2 AND question_id < $3 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(conversation.get())
+        .bind(since.as_millis())
+        .bind(message.get())
+        .fetch_optional(self.conn())
+        .await?;
+        row.map(|row| rows::get(&row, "id")).transpose()
+    }
+
+    /// Records the customer's answer to a closing question. A satisfied answer closes the
+    /// conversation again as if the answer had not reopened it (the answer is marked as one,
+    /// so the response-time figures leave it out, and the reopen it caused is undone); an
+    /// unsatisfied one leaves it open for the team.
+    pub async fn record_satisfaction(
+        &mut self,
+        request: i64,
+        answer: &Message,
+        satisfied: bool,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        query(
+            "UPDATE satisfaction_requests SET answer_id = $1, answered_at = $2, satisfied = $3 WHERE id = $4",
+        )
+        .bind(answer.id.get())
+        .bind(at.as_millis())
+        .bind(i64::from(satisfied))
+        .bind(request)
+        .execute(self.conn())
+        .await?;
+        if !satisfied {
+            return Ok(());
+        }
+        query("UPDATE messages SET automatic = 1 WHERE id = $1")
+            .bind(answer.id.get())
+            .execute(self.conn())
+            .await?;
+        let asked: i64 = rows::get(
+            &query("SELECT asked_at FROM satisfaction_requests WHERE id = $1")
+                .bind(request)
+                .fetch_one(self.conn())
+                .await?,
+            "asked_at",
+        )?;
+        query(
+            "DELETE FROM conversation_status_changes WHERE conversation_id = $1 AND status = 'open' AND changed_at >= $2",
+        )
+        .bind(answer.conversation_id.get())
+        .bind(asked)
+        .execute(self.conn())
+        .await?;
+        // Only the answer reopened it: nothing else came from the customer since the question.
+        query(
+            "UPDATE conversations SET status = 'resolved', waiting_since = NULL, returned_at = NULL \
+             WHERE id = $1 AND status = 'open' AND NOT EXISTS (SELECT 1 FROM messages m \
+             WHERE m.conversation_id = $1 AND m.direction = 'inbound' AND m.automatic = 0 \
+             AND m.id > (SELECT question_id FROM satisfaction_requests WHERE id = $2))",
+        )
+        .bind(answer.conversation_id.get())
+        .bind(request)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 

@@ -197,3 +197,30 @@ pub(crate) async fn put_signature(
         .await?;
     Ok(Json(json!({ "signature": body.signature })))
 }
+
+/// `GET /api/v1/channels/{id}/closing-question`: the question sent when an agent resolves.
+pub(crate) async fn get_closing_question(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(id): Path<i64>,
+) -> Result<Json<buzon_app::AutoReply>, WebError> {
+    let question = state
+        .app()
+        .closing_question(&caller.actor, ChannelId(id))
+        .await?;
+    Ok(Json(question))
+}
+
+/// `PUT /api/v1/channels/{id}/closing-question` `{"enabled":…, "texts":{"es":…}, "default_language":…}`.
+pub(crate) async fn put_closing_question(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<buzon_app::AutoReply>,
+) -> Result<Json<buzon_app::AutoReply>, WebError> {
+    let question = state
+        .app()
+        .set_closing_question(&caller.actor, ChannelId(id), body)
+        .await?;
+    Ok(Json(question))
+}

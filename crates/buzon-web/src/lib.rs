@@ -239,6 +239,10 @@ pub fn router(state: AppState) -> Router {
             get(api_working::get_signature).put(api_working::put_signature),
         )
         .route(
+            "/api/v1/channels/{id}/closing-question",
+            get(api_working::get_closing_question).put(api_working::put_closing_question),
+        )
+        .route(
             "/api/v1/conversations/{id}/messages/{message}/{action}",
             post(api::settle_send),
         )

@@ -53,9 +53,18 @@ const ANSWERS_EN: [&str; 3] = [
     "All fixed, sorry for the trouble.",
 ];
 const NAMES: [&str; 12] = [
-    "Carmen Vidal", "Javier Ortega", "Noelia Campos", "Sergio Lozano", "Alba Prieto",
-    "Rubén Castillo", "Emma Walsh", "Tom Becker", "Inés Navarro", "Pablo Serrano",
-    "Marta Gil", "Hugo Romero",
+    "Carmen Vidal",
+    "Javier Ortega",
+    "Noelia Campos",
+    "Sergio Lozano",
+    "Alba Prieto",
+    "Rubén Castillo",
+    "Emma Walsh",
+    "Tom Becker",
+    "Inés Navarro",
+    "Pablo Serrano",
+    "Marta Gil",
+    "Hugo Romero",
 ];
 
 /// A small deterministic generator (xorshift), enough for a demo's variety.
@@ -156,7 +165,9 @@ fn generate(
                 continue;
             }
             let n = past.len();
-            past.push(conversation(&mut dice, n, arrived, end, weekend, channels, agents));
+            past.push(conversation(
+                &mut dice, n, arrived, end, weekend, channels, agents,
+            ));
         }
         day += DAY;
     }
@@ -240,18 +251,29 @@ fn conversation(
                 last += (2 + dice.below(20) as i64) * MINUTE;
                 messages.push(PastMessage {
                     inbound: false,
-                    text: if english { "You're welcome!" } else { "¡A ti!" }.to_owned(),
+                    text: if english {
+                        "You're welcome!"
+                    } else {
+                        "¡A ti!"
+                    }
+                    .to_owned(),
                     at: at(last),
                     user_id: Some(agent),
                 });
             }
         }
         if dice.chance(85) && messages.last().is_some_and(|m| !m.inbound) {
-            resolved = Some((at(last + (10 + dice.below(120) as i64) * MINUTE), Some(agent)));
+            resolved = Some((
+                at(last + (10 + dice.below(120) as i64) * MINUTE),
+                Some(agent),
+            ));
         }
     } else if troll || dice.chance(60) {
         // Closed without an answer (a troll, or a duplicate).
-        resolved = Some((at(arrived + (30 + dice.below(300) as i64) * MINUTE), Some(agent)));
+        resolved = Some((
+            at(arrived + (30 + dice.below(300) as i64) * MINUTE),
+            Some(agent),
+        ));
     }
     PastConversation {
         channel_id,
@@ -293,8 +315,15 @@ mod tests {
             .iter()
             .filter(|c| c.messages.iter().any(|m| !m.inbound))
             .count();
-        assert!(answered * 100 / past.len() > 80, "{answered} of {}", past.len());
+        assert!(
+            answered * 100 / past.len() > 80,
+            "{answered} of {}",
+            past.len()
+        );
         // Same seed, same past.
-        assert_eq!(generate(now, &channels, &[UserId(1), UserId(2)]).len(), past.len());
+        assert_eq!(
+            generate(now, &channels, &[UserId(1), UserId(2)]).len(),
+            past.len()
+        );
     }
 }

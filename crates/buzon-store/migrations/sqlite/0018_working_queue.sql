@@ -66,5 +66,23 @@ CREATE TABLE escalation_rules (
     created_at      BIGINT  NOT NULL
 );
 
--- The reply signature ("— Ana") per channel.
+-- The channel's reply settings: the signature ("— Ana"), and the closing question sent when
+-- an agent resolves a conversation (a text per language, as JSON).
 ALTER TABLE channels ADD COLUMN signature BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE channels ADD COLUMN closing_question TEXT;
+
+-- Closing the loop: each closing question sent (the outbound message), who resolved, and the
+-- customer's answer (1 satisfied, 0 not; none while unanswered).
+CREATE TABLE satisfaction_requests (
+    id              INTEGER PRIMARY KEY,
+    conversation_id BIGINT  NOT NULL REFERENCES conversations (id),
+    question_id     BIGINT  NOT NULL REFERENCES messages (id),
+    agent_id        BIGINT  REFERENCES users (id),
+    asked_at        BIGINT  NOT NULL,
+    answer_id       BIGINT  REFERENCES messages (id),
+    answered_at     BIGINT,
+    satisfied       BIGINT
+);
+CREATE INDEX satisfaction_conversation ON satisfaction_requests (conversation_id, id);
+CREATE INDEX satisfaction_pending ON satisfaction_requests (asked_at) WHERE answered_at IS NULL;
+CREATE INDEX satisfaction_answered ON satisfaction_requests (answered_at) WHERE answered_at IS NOT NULL;

@@ -253,3 +253,4 @@ canned-saved = Saved.
 canned-no_match = No canned reply matches.
 help-pane = move between the queue, the thread and the person (wide screens)
 person-title = The person
+conversation-closing_answer = answer to the closing question

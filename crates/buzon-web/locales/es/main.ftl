@@ -252,3 +252,4 @@ canned-saved = Guardado.
 canned-no_match = Ninguna respuesta tipo coincide.
 help-pane = moverse entre la cola, la conversación y la persona (pantallas anchas)
 person-title = La persona
+conversation-closing_answer = respuesta a la pregunta de cierre

@@ -290,6 +290,20 @@ struct ChannelHoursView {
     public_comments: bool,
     texts: Vec<TextField>,
     language_choices: Vec<LanguageChoice>,
+    /// Replies carry the agent's first name.
+    signature: bool,
+    /// The closing question: on, its texts, its default language.
+    closing_enabled: bool,
+    closing_texts: Vec<TextField>,
+    closing_language_choices: Vec<LanguageChoice>,
+}
+
+/// The closing question offered until an admin writes their own.
+fn default_question(language: &str) -> &'static str {
+    match language {
+        "es" => "¿Hemos resuelto tu consulta? Responde 1 si sí o 2 si no.",
+        _ => "Did this solve it? Reply 1 for yes, 2 for no.",
+    }
 }
 
 /// `GET /admin/hours/channels/{id}`.
@@ -332,6 +346,8 @@ async fn channel_hours_page(
         Some(form) => form,
         None => state.app().auto_reply(&caller.actor, id).await?,
     };
+    let signature = state.app().channel_signature(&caller.actor, id).await?;
+    let question = state.app().closing_question(&caller.actor, id).await?;
     let opening = state.app().opening_state(Some(id)).await?;
     let state_text = match opening.back_at_text(lang.code()) {
         Some(when) => text_with(lang, "hours-closed_banner", &[("when", when.into())]),
@@ -363,6 +379,27 @@ async fn channel_hours_page(
                 value,
                 label: text(lang, &format!("language-{value}")),
                 selected: value == auto_reply.default_language,
+            })
+            .collect(),
+        signature,
+        closing_enabled: question.enabled,
+        closing_texts: FORM_LANGUAGES
+            .iter()
+            .map(|language| TextField {
+                language,
+                label: text(lang, &format!("language-{language}")),
+                value: question
+                    .texts
+                    .get(*language)
+                    .cloned()
+                    .unwrap_or_else(|| default_question(language).to_owned()),
+            })
+            .collect(),
+        closing_language_choices: buzon_core::known_languages()
+            .map(|value| LanguageChoice {
+                value,
+                label: text(lang, &format!("language-{value}")),
+                selected: value == question.default_language,
             })
             .collect(),
     };
@@ -403,6 +440,63 @@ pub(crate) async fn post_channel_hours(
                 Some(message),
             )
             .await
+        }
+    }
+}
+
+/// The replies form: the signature and the closing question.
+#[derive(Deserialize)]
+pub(crate) struct RepliesForm {
+    #[serde(default)]
+    signature: Option<String>,
+    #[serde(default)]
+    closing_enabled: Option<String>,
+    #[serde(default)]
+    default_language: String,
+    #[serde(default)]
+    text_es: String,
+    #[serde(default)]
+    text_en: String,
+}
+
+/// `POST /admin/hours/channels/{id}/replies`.
+pub(crate) async fn post_replies(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<RepliesForm>,
+) -> Result<Response, WebError> {
+    let id = ChannelId(id);
+    let done: Result<(), AppError> = async {
+        let mut texts: BTreeMap<String, String> =
+            state.app().closing_question(&caller.actor, id).await?.texts;
+        for (language, value) in [("es", &form.text_es), ("en", &form.text_en)] {
+            texts.insert(language.to_owned(), value.clone());
+        }
+        state
+            .app()
+            .set_closing_question(
+                &caller.actor,
+                id,
+                AutoReply {
+                    enabled: form.closing_enabled.is_some(),
+                    public_comments: false,
+                    texts,
+                    default_language: form.default_language.clone(),
+                },
+            )
+            .await?;
+        state
+            .app()
+            .set_channel_signature(&caller.actor, id, form.signature.is_some())
+            .await
+    }
+    .await;
+    match done {
+        Ok(()) => Ok(see_other(&format!("/admin/hours/channels/{}?saved=1", id))),
+        Err(err) => {
+            let message = refusal(&caller, err)?;
+            channel_hours_page(&state, &caller, id, None, None, None, Some(message)).await
         }
     }
 }

@@ -122,6 +122,10 @@ pub fn routes() -> Router<AppState> {
             "/admin/hours/channels/{id}/auto-reply",
             post(hours::post_auto_reply),
         )
+        .route(
+            "/admin/hours/channels/{id}/replies",
+            post(hours::post_replies),
+        )
         .route("/admin/alerts", get(alerts::show_alerts))
         .route("/admin/alerts/rules", post(alerts::post_rule))
         .route(

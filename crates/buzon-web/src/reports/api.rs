@@ -38,6 +38,8 @@ pub(crate) struct ResponseTimesJson {
     by_channel: Vec<ChannelFiguresJson>,
     /// Conversations escalated to the supervisors in the period.
     escalations: buzon_app::EscalationCounts,
+    /// Answers to the closing question in the period: in all, per agent, channel and label.
+    satisfaction: buzon_app::SatisfactionReport,
     /// How the figures are measured, in English.
     rules: Vec<String>,
 }
@@ -99,6 +101,15 @@ pub(crate) async fn response_times(
             data.key.channel,
         )
         .await?;
+    json.satisfaction = state
+        .app()
+        .satisfaction_report(
+            &caller.actor,
+            data.period.start,
+            data.period.end,
+            data.key.channel,
+        )
+        .await?;
     Ok(Json(json))
 }
 
@@ -128,6 +139,7 @@ impl ResponseTimesJson {
                 })
                 .collect(),
             escalations: buzon_app::EscalationCounts::default(),
+            satisfaction: buzon_app::SatisfactionReport::default(),
             // Scripts read one language whatever their headers say.
             rules: rules(Lang::english()),
         }
@@ -178,6 +190,7 @@ mod tests {
                 "previous",
                 "response_window_hours",
                 "rules",
+                "satisfaction",
                 "time_zone",
                 "to"
             ]

@@ -156,6 +156,8 @@ struct ReportView {
     cycles: u64,
     /// Escalations in the period (filled by the page handler).
     escalations: buzon_app::EscalationCounts,
+    /// Answers to the closing question (filled by the page handler): in all, then per group.
+    satisfaction: Option<SatisfactionView>,
     summaries: Vec<SummaryTable>,
     distribution_svg: String,
     volume_svg: String,
@@ -230,6 +232,16 @@ pub(crate) async fn show_reports(
             data.key.channel,
         )
         .await?;
+    let satisfaction = state
+        .app()
+        .satisfaction_report(
+            &caller.actor,
+            data.period.start,
+            data.period.end,
+            data.key.channel,
+        )
+        .await?;
+    report.satisfaction = satisfaction_view(caller.lang, &satisfaction, &names);
     let page = Page::new(&caller, "reports-title", "reports", ReportsPage { report });
     Ok(render(&state, "reports", &page)?)
 }
@@ -351,6 +363,57 @@ impl Names {
     }
 }
 
+/// The satisfaction table: a row per agent, channel and label, after the total.
+#[derive(Serialize)]
+struct SatisfactionView {
+    overall: SatisfactionRow,
+    rows: Vec<SatisfactionRow>,
+}
+
+#[derive(Serialize)]
+struct SatisfactionRow {
+    group: String,
+    name: String,
+    answers: u64,
+    satisfied: u64,
+    rate: String,
+}
+
+fn satisfaction_view(
+    lang: Lang,
+    report: &buzon_app::SatisfactionReport,
+    names: &Names,
+) -> Option<SatisfactionView> {
+    if report.overall.answers == 0 {
+        return None;
+    }
+    let row =
+        |group: &str, name: String, figures: &buzon_app::SatisfactionFigures| SatisfactionRow {
+            group: text(lang, group),
+            name,
+            answers: figures.answers,
+            satisfied: figures.satisfied,
+            rate: figures
+                .rate
+                .map(|rate| format!("{:.0} %", rate * 100.0))
+                .unwrap_or_default(),
+        };
+    let mut rows = Vec::new();
+    for (agent, figures) in &report.by_agent {
+        rows.push(row("reports-by_agent", names.user(*agent), figures));
+    }
+    for (channel, figures) in &report.by_channel {
+        rows.push(row("reports-by_channel", names.channel(*channel), figures));
+    }
+    for (label, figures) in &report.by_label {
+        rows.push(row("reports-by_label", label.clone(), figures));
+    }
+    Some(SatisfactionView {
+        overall: row("reports-satisfaction_all", String::new(), &report.overall),
+        rows,
+    })
+}
+
 /// The short names of the weekdays, Monday first.
 pub(crate) fn day_names(lang: Lang) -> [String; 7] {
     Weekday::ALL.map(|weekday| text(lang, &format!("reports-day-{}", weekday.as_str())))
@@ -433,6 +496,7 @@ fn report_view(
         time_zone: calendar.time_zone().to_owned(),
         cycles: current.cycles,
         escalations: buzon_app::EscalationCounts::default(),
+        satisfaction: None,
         summaries: vec![
             SummaryTable {
                 clock: "wall",
