@@ -342,6 +342,44 @@ async fn canned_replies(engine: Engine) {
         "{refused}"
     );
     assert_eq!(app.db.scalar(outbound).await, before, "nothing was queued");
+
+    // A channel that signs its replies adds the agent's first name, after the filled text.
+    let whatsapp = app
+        .db
+        .scalar("SELECT id FROM channels WHERE kind = 'whatsapp'")
+        .await;
+    let signature = format!("/api/v1/channels/{whatsapp}/signature");
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &ana,
+        &signature,
+        Some(&json!({"signature": true})),
+    )
+    .await;
+    assert_eq!(status, 403, "admins set it");
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &admin,
+        &signature,
+        Some(&json!({"signature": true})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, signed) = call(
+        &app,
+        Method::POST,
+        &ana,
+        &replies,
+        Some(&json!({"text": "Ya está en camino, {{customer.first_name}}."})),
+    )
+    .await;
+    assert_eq!(status, 202, "{signed}");
+    assert_eq!(
+        signed["text"], "Ya está en camino, {{agent.first_name}}.\n— Ana",
+        "{signed}"
+    );
     sandbox.shutdown().await;
     app.finish().await;
 }
@@ -839,6 +877,14 @@ async fn a_fresh_demo_has_a_past_that_the_reports_and_the_public_page_show() {
     assert!(
         figures.1.contains("<svg"),
         "the heatmaps are drawn on the reports page"
+    );
+    assert!(
+        figures.1.contains("id=\"satisfaction\""),
+        "satisfaction answers in the reports"
+    );
+    assert!(
+        !figures.1.contains("data-escalations=\"0\""),
+        "escalations in the reports"
     );
     assert!(
         busy_cells > 20,

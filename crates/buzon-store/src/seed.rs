@@ -43,6 +43,11 @@ pub struct PastConversation {
     pub messages: Vec<PastMessage>,
     /// When it was resolved, and by whom.
     pub resolved: Option<(Timestamp, Option<UserId>)>,
+    /// The closing question sent at the resolution (its text), and the answer: when, and
+    /// whether the customer was satisfied.
+    pub closing: Option<(String, Option<(Timestamp, bool)>)>,
+    /// When a waiting-time rule escalated it.
+    pub escalated_at: Option<Timestamp>,
 }
 
 impl Store {
@@ -162,6 +167,71 @@ impl Store {
                 .bind(message.at.as_millis())
                 .bind(status)
                 .bind(conversation.language.as_deref())
+                .execute(tx.conn())
+                .await?;
+            }
+            if let Some(at) = conversation.escalated_at {
+                query(
+                    "INSERT INTO escalations (conversation_id, escalated_at, escalated_by, note) \
+                     VALUES ($1, $2, 'rule:demo', 'waited past the target')",
+                )
+                .bind(id)
+                .bind(at.as_millis())
+                .execute(tx.conn())
+                .await?;
+            }
+            if let (Some((question, answer)), Some((asked, user))) =
+                (&conversation.closing, conversation.resolved)
+            {
+                let message = |text: &str, direction: &str, at: Timestamp, key: &str| {
+                    query(
+                        "INSERT INTO messages (conversation_id, channel_id, direction, platform_id, contact_id, \
+                         text, created_at, received_at, status, automatic, language) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, 'read', 1, $8) RETURNING id",
+                    )
+                    .bind(id)
+                    .bind(conversation.channel_id.get())
+                    .bind(direction.to_owned())
+                    .bind(format!("{}-{key}", conversation.thread_key))
+                    .bind((direction == "inbound").then_some(contact))
+                    .bind(text.to_owned())
+                    .bind(at.as_millis())
+                    .bind(conversation.language.clone())
+                };
+                let question_id: i64 = rows::get(
+                    &message(question, "outbound", asked, "question")
+                        .fetch_one(tx.conn())
+                        .await?,
+                    "id",
+                )?;
+                let (answer_id, answered_at, satisfied) = match answer {
+                    Some((at, satisfied)) => {
+                        let text = if *satisfied { "1" } else { "2" };
+                        let answer_id: i64 = rows::get(
+                            &message(text, "inbound", *at, "answer")
+                                .fetch_one(tx.conn())
+                                .await?,
+                            "id",
+                        )?;
+                        (
+                            Some(answer_id),
+                            Some(at.as_millis()),
+                            Some(i64::from(*satisfied)),
+                        )
+                    }
+                    None => (None, None, None),
+                };
+                query(
+                    "INSERT INTO satisfaction_requests (conversation_id, question_id, agent_id, asked_at, \
+                     answer_id, answered_at, satisfied) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(question_id)
+                .bind(user.map(UserId::get))
+                .bind(asked.as_millis())
+                .bind(answer_id)
+                .bind(answered_at)
+                .bind(satisfied)
                 .execute(tx.conn())
                 .await?;
             }

@@ -243,6 +243,35 @@ async fn service_practices(app: &App, demo: &Actor, channels: &[ChannelId]) -> a
         )
         .await?;
     }
+    // Closing questions on every demo channel; replies on WhatsApp signed; an escalation rule.
+    for channel in channels {
+        app.set_closing_question(
+            demo,
+            *channel,
+            AutoReply {
+                enabled: true,
+                public_comments: false,
+                texts: BTreeMap::from([
+                    (
+                        "es".to_owned(),
+                        "¿Hemos resuelto tu consulta? Responde 1 si sí o 2 si no.".to_owned(),
+                    ),
+                    (
+                        "en".to_owned(),
+                        "Did this solve it? Reply 1 for yes, 2 for no.".to_owned(),
+                    ),
+                ]),
+                default_language: "es".into(),
+            },
+        )
+        .await?;
+    }
+    if let Some(whatsapp) = channels.get(1) {
+        app.set_channel_signature(demo, *whatsapp, true).await?;
+    }
+    if app.escalation_rules(demo).await?.is_empty() {
+        app.add_escalation_rule(demo, None, None, 120).await?;
+    }
     // A few shared canned replies in Spanish and English (kept when a previous demo made them).
     let existing = app.canned_replies(demo, None, None).await?;
     for (shortcut, name, language, text) in DEMO_CANNED {

@@ -275,7 +275,31 @@ fn conversation(
             Some(agent),
         ));
     }
+    // Private conversations resolved after an answer get the closing question; most answer,
+    // most of them satisfied (fewer when the wait was long).
+    let closing = match resolved {
+        Some((at_resolved, _)) if answered && kind.is_private() && dice.chance(70) => {
+            let question = if english {
+                "Did this solve it? Reply 1 for yes, 2 for no."
+            } else {
+                "¿Hemos resuelto tu consulta? Responde 1 si sí o 2 si no."
+            };
+            let answer = dice.chance(65).then(|| {
+                let satisfied = dice.chance(if delay > 120 { 60 } else { 88 });
+                (
+                    at(at_resolved.as_millis() + (2 + dice.below(90) as i64) * MINUTE),
+                    satisfied,
+                )
+            });
+            Some((question.to_owned(), answer))
+        }
+        _ => None,
+    };
+    // Long waits were escalated by the demo's rule.
+    let escalated_at = (delay > 180 && dice.chance(50)).then(|| at(arrived + 180 * MINUTE));
     PastConversation {
+        closing,
+        escalated_at,
         channel_id,
         kind,
         thread_key: format!("past-{n}"),

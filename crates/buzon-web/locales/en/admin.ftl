@@ -228,3 +228,4 @@ admin-escalation-none = No escalation rules.
 admin-replies-title = Replies on this channel
 admin-closing-enabled = Ask a closing question when an agent resolves a conversation
 admin-closing-hint = Sent in the customer's language on private conversations only (WhatsApp, Messenger, X direct messages), within the reply window, after a person answered; "1" records a satisfied customer and keeps the conversation resolved, "2" reopens it.
+admin-escalation-delivery = escalation

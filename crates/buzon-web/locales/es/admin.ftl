@@ -228,3 +228,4 @@ admin-escalation-none = No hay reglas de escalado.
 admin-replies-title = Respuestas en este canal
 admin-closing-enabled = Hacer una pregunta de cierre cuando alguien resuelve una conversación
 admin-closing-hint = Se envía en el idioma del cliente y solo en conversaciones privadas (WhatsApp, Messenger, mensajes directos de X), dentro de la ventana de respuesta y si alguien respondió; «1» registra un cliente satisfecho y la deja resuelta, «2» la reabre.
+admin-escalation-delivery = escalado

@@ -44,6 +44,23 @@ struct AlertsView {
     rota_zone: String,
     rota: String,
     deliveries: Vec<DeliveryRow>,
+    escalation_rules: Vec<EscalationRow>,
+    channel_choices: Vec<ChannelChoice>,
+}
+
+/// An escalation rule as the page lists it.
+#[derive(Serialize)]
+struct EscalationRow {
+    id: i64,
+    channel: String,
+    label: String,
+    target_minutes: i64,
+}
+
+#[derive(Serialize)]
+struct ChannelChoice {
+    id: i64,
+    name: String,
 }
 
 /// `GET /admin/alerts`.
@@ -74,7 +91,42 @@ async fn alerts_page(
         }
     };
     let deliveries = state.app().alert_deliveries(&caller.actor, 100).await?;
+    let channels = state.app().channel_list(&caller.actor).await?;
+    let channel_name = |id: buzon_core::ChannelId| {
+        channels
+            .iter()
+            .find(|channel| channel.id == id)
+            .map(|channel| format!("{} ({})", channel.name, channel.kind.as_str()))
+            .unwrap_or_else(|| format!("#{}", id.get()))
+    };
+    let escalation_rules = state
+        .app()
+        .escalation_rules(&caller.actor)
+        .await?
+        .iter()
+        .map(|rule| EscalationRow {
+            id: rule.id,
+            channel: rule
+                .channel_id
+                .map(channel_name)
+                .unwrap_or_else(|| text(lang, "admin-escalation-any")),
+            label: rule
+                .label
+                .as_ref()
+                .map(|label| label.as_str().to_owned())
+                .unwrap_or_else(|| text(lang, "admin-escalation-any")),
+            target_minutes: rule.target_minutes,
+        })
+        .collect();
     let view = AlertsView {
+        escalation_rules,
+        channel_choices: channels
+            .iter()
+            .map(|channel| ChannelChoice {
+                id: channel.id.get(),
+                name: format!("{} ({})", channel.name, channel.kind.as_str()),
+            })
+            .collect(),
         rules: rules
             .iter()
             .map(|rule| {
@@ -114,10 +166,15 @@ async fn alerts_page(
             .map(|delivery| DeliveryRow {
                 id: delivery.id,
                 at: when(Some(delivery.created_at)),
-                rule: names
-                    .get(&delivery.rule_id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("#{}", delivery.rule_id)),
+                // Escalations share the queue under negative ids.
+                rule: if delivery.rule_id < 0 {
+                    text(lang, "admin-escalation-delivery")
+                } else {
+                    names
+                        .get(&delivery.rule_id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("#{}", delivery.rule_id))
+                },
                 conversation: delivery.conversation_id.get(),
                 kind: delivery.kind.clone(),
                 destination: delivery.destination.clone(),
@@ -314,6 +371,61 @@ pub(crate) async fn post_rule(
             alerts_page(&state, &caller, None, Some(message)).await
         }
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct EscalationForm {
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    target_minutes: String,
+}
+
+/// `POST /admin/alerts/escalation-rules`.
+pub(crate) async fn post_escalation_rule(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    CsrfForm(form): CsrfForm<EscalationForm>,
+) -> Result<Response, WebError> {
+    let done = async {
+        let channel = match form.channel.trim() {
+            "" => None,
+            id => Some(buzon_core::ChannelId(id.parse().map_err(|_| {
+                AppError::invalid("bad_channel", "channel must be a channel id")
+            })?)),
+        };
+        let minutes = form.target_minutes.trim().parse::<i64>().map_err(|_| {
+            AppError::invalid("bad_target", "the target must be a number of minutes")
+        })?;
+        state
+            .app()
+            .add_escalation_rule(&caller.actor, channel, Some(form.label.as_str()), minutes)
+            .await
+    }
+    .await;
+    match done {
+        Ok(_) => Ok(see_other("/admin/alerts#escalation")),
+        Err(err) => {
+            let message = refusal(&caller, err)?;
+            alerts_page(&state, &caller, None, Some(message)).await
+        }
+    }
+}
+
+/// `POST /admin/alerts/escalation-rules/{id}/delete`.
+pub(crate) async fn post_delete_escalation_rule(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .delete_escalation_rule(&caller.actor, id)
+        .await?;
+    Ok(see_other("/admin/alerts#escalation"))
 }
 
 /// `POST /admin/alerts/rules/{id}/delete`.

@@ -129,6 +129,14 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/alerts", get(alerts::show_alerts))
         .route("/admin/alerts/rules", post(alerts::post_rule))
         .route(
+            "/admin/alerts/escalation-rules",
+            post(alerts::post_escalation_rule),
+        )
+        .route(
+            "/admin/alerts/escalation-rules/{id}/delete",
+            post(alerts::post_delete_escalation_rule),
+        )
+        .route(
             "/admin/alerts/rules/{id}/delete",
             post(alerts::post_delete_rule),
         )
