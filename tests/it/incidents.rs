@@ -29,7 +29,7 @@ async fn writes(
 }
 
 /// The texts the sandbox accepted for `target` (a wa_id or an X participant).
-fn sent_to(sandbox: &Sandbox, target: &str) -> Vec<String> {
+pub(crate) fn sent_to(sandbox: &Sandbox, target: &str) -> Vec<String> {
     sandbox
         .replies()
         .into_iter()

@@ -4,6 +4,7 @@
 //! to the queue and the reply box, and a reader can turn the single keys off.
 
 use crate::browser::{body_keys, browser, sign_in_as, until};
+use crate::panes::press;
 use buzon_tests::browser::{artifact, start_driver};
 use buzon_tests::sandbox::{
     connect_sandbox_channels, start_with_sandbox, Injection, SandboxConfig, Source,
@@ -41,16 +42,6 @@ async fn conversation_id(client: &Client) -> String {
         .to_owned()
 }
 
-/// Presses `keys` in the focused element (a text field).
-async fn type_here(client: &Client, keys: &str) {
-    client
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(keys)
-        .await
-        .unwrap();
-}
 
 #[tokio::test]
 async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
@@ -115,7 +106,7 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
         client.screenshot().await.unwrap(),
     )
     .unwrap();
-    type_here(&client, "\u{E00C}").await; // Escape closes the dialog.
+    press(&client, "\u{E00C}").await; // Escape closes the dialog.
     until(
         &client,
         "the list closed",
@@ -157,8 +148,8 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
     // r: the reply box; Ctrl+Enter sends; back in the thread, told so.
     body_keys(&client, "r").await;
     assert_eq!(active_id(&client).await, "reply");
-    type_here(&client, "Llega mañana, ¡gracias por esperar!").await;
-    type_here(&client, "\u{E009}\u{E007}").await; // Ctrl+Enter
+    press(&client, "Llega mañana, ¡gracias por esperar!").await;
+    press(&client, "\u{E009}\u{E007}").await; // Ctrl+Enter
     until(
         &client,
         "the reply sent",
@@ -188,7 +179,7 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
     for (key, expected) in [("n", "note"), ("l", "tag-input")] {
         body_keys(&client, key).await;
         assert_eq!(active_id(&client).await, expected, "{key}");
-        type_here(&client, "\u{E00C}").await;
+        press(&client, "\u{E00C}").await;
         assert_ne!(
             active_id(&client).await,
             expected,
@@ -305,7 +296,7 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
     .await;
     body_keys(&client, "/").await;
     assert_eq!(active_id(&client).await, "search");
-    type_here(&client, "\u{E00C}").await;
+    press(&client, "\u{E00C}").await;
 
     // Turned off, single keys do nothing (the list still opens with ?).
     body_keys(&client, "?").await;
@@ -322,7 +313,7 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
         .send_keys(" ")
         .await
         .unwrap();
-    type_here(&client, "\u{E00C}").await;
+    press(&client, "\u{E00C}").await;
     client.goto(&app.url("/inbox")).await.unwrap();
     body_keys(&client, "j").await;
     body_keys(&client, "gr").await;
@@ -378,7 +369,7 @@ async fn tab_to(client: &Client, selector: &str, limit: usize) {
         if there == json!(true) {
             return;
         }
-        crate::panes::press(client, "\u{E004}").await;
+        press(client, "\u{E004}").await;
     }
     panic!("{selector} is not reachable with Tab");
 }
@@ -442,9 +433,9 @@ async fn a_whole_shift_by_keyboard_alone() {
         "document.activeElement && document.activeElement.name === 'email'",
     )
     .await;
-    type_here(&client, "ana@shop.example").await;
-    type_here(&client, "\u{E004}").await;
-    type_here(&client, &format!("{PASSWORD}\u{E007}")).await;
+    press(&client, "ana@shop.example").await;
+    press(&client, "\u{E004}").await;
+    press(&client, &format!("{PASSWORD}\u{E007}")).await;
     until(
         &client,
         "the inbox",
@@ -455,9 +446,9 @@ async fn a_whole_shift_by_keyboard_alone() {
 
     // The oldest waiting first: the sort menu, reached with Tab, chosen with the keyboard.
     tab_to(&client, "select[name=sort]", 30).await;
-    type_here(&client, "L").await; // "Longest waiting"
+    press(&client, "L").await; // "Longest waiting"
     tab_to(&client, ".filters button[type=submit]", 5).await;
-    type_here(&client, "\u{E007}").await;
+    press(&client, "\u{E007}").await;
     until(
         &client,
         "sorted by waiting",
@@ -473,7 +464,7 @@ async fn a_whole_shift_by_keyboard_alone() {
 
     // Reply with a canned reply: r, "/envi", Enter inserts it, Ctrl+Enter sends.
     body_keys(&client, "r").await;
-    type_here(&client, "/envi").await;
+    press(&client, "/envi").await;
     until(
         &client,
         "the picker",
@@ -481,15 +472,15 @@ async fn a_whole_shift_by_keyboard_alone() {
     )
     .await;
     shot(&client, "shift-3-picker.png").await;
-    type_here(&client, "\u{E007}").await;
-    type_here(&client, "\u{E009}\u{E007}").await;
+    press(&client, "\u{E007}").await;
+    press(&client, "\u{E009}\u{E007}").await;
     until(&client, "the canned reply sent, filled", "Array.from(document.querySelectorAll('.message.outbound .text')).some(e => e.textContent === 'Hola Cliente, tu pedido sale hoy y llega en 48 horas. Ana')").await;
     shot(&client, "shift-4-replied.png").await;
 
     // Tag the author as a VIP: t focuses the author's tags; Tab to "+ vip"; Enter.
     body_keys(&client, "t").await;
     tab_to(&client, "#author-add-vip", 6).await;
-    type_here(&client, "\u{E007}").await;
+    press(&client, "\u{E007}").await;
     until(
         &client,
         "the author tagged",
@@ -526,13 +517,13 @@ async fn a_whole_shift_by_keyboard_alone() {
     )
     .await;
     tab_to(&client, "form[action='/lang'] button[lang=es]", 30).await;
-    type_here(&client, "\u{E007}").await;
+    press(&client, "\u{E007}").await;
     until(&client, "Spanish", "document.documentElement.lang === 'es'").await;
     shot(&client, "shift-8-spanish.png").await;
 
     // Sign out: Tab to it, Enter.
     tab_to(&client, "form[action='/logout'] button", 30).await;
-    type_here(&client, "\u{E007}").await;
+    press(&client, "\u{E007}").await;
     until(
         &client,
         "signed out",

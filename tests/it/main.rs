@@ -9,6 +9,7 @@ mod corpus;
 mod corpus_props;
 mod durability;
 mod foundation;
+mod hardening;
 mod incidents;
 mod keyboard;
 mod nodes;

@@ -5,6 +5,7 @@
 //! supervisors' view and in the reports), and snoozes that return at their time (controllable
 //! clock) or at once when the customer writes.
 
+use crate::incidents::sent_to;
 use crate::service::{a_past_saturday_eleven, inject_and_wait};
 use buzon_core::Timestamp;
 use buzon_tests::app::TestApp;
@@ -242,22 +243,14 @@ async fn canned_replies(engine: Engine) {
     let again: Value = send("canned-1").await.unwrap().json().await.unwrap();
     assert_eq!(again["id"], first["id"], "the same key is the same reply");
     app.eventually(THROUGH, "the reply on WhatsApp", || async {
-        let sent: Vec<String> = sandbox
-            .replies()
-            .into_iter()
-            .filter(|reply| reply.accepted && reply.target_id == "34655000001")
-            .filter_map(|reply| reply.text)
-            .collect();
-        (!sent.is_empty()).then_some(sent)
+        (!sent_to(&sandbox, "34655000001").is_empty()).then_some(())
     })
     .await;
-    let sent: Vec<String> = sandbox
-        .replies()
-        .into_iter()
-        .filter(|reply| reply.accepted && reply.target_id == "34655000001")
-        .filter_map(|reply| reply.text)
-        .collect();
-    assert_eq!(sent, vec![expected.clone()], "sent once, filled once");
+    assert_eq!(
+        sent_to(&sandbox, "34655000001"),
+        vec![expected.clone()],
+        "sent once, filled once"
+    );
     let (_, listed) = call(&app, Method::GET, &ana, "/api/v1/canned-replies", None).await;
     let used = listed["items"]
         .as_array()
@@ -908,16 +901,6 @@ async fn a_fresh_demo_has_a_past_that_the_reports_and_the_public_page_show() {
         .unwrap();
     assert!(library.contains("/envios") && library.contains("/shipping"));
     app.finish().await;
-}
-
-/// The texts the sandbox accepted for a WhatsApp number.
-fn sent_to(sandbox: &buzon_tests::sandbox::Sandbox, number: &str) -> Vec<String> {
-    sandbox
-        .replies()
-        .into_iter()
-        .filter(|reply| reply.accepted && reply.target_id == number)
-        .filter_map(|reply| reply.text)
-        .collect()
 }
 
 async fn closing_the_loop(engine: Engine) {

@@ -12,10 +12,43 @@ use std::time::Duration;
 pub const SESSION_LENGTH: Duration = Duration::from_secs(12 * 60 * 60);
 /// The window failed sign-ins are counted in.
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Failed sign-ins allowed per email in the window.
+/// Failed sign-ins allowed for an email from one address before each new try must wait.
 const MAX_LOGIN_FAILURES: i64 = 5;
+/// Failed sign-ins allowed for an email from all addresses (a spread-out attack) before each
+/// new try must wait.
+const MAX_LOGIN_FAILURES_PER_EMAIL: i64 = 20;
 /// Failed sign-ins allowed per address (higher: a shop's team may share one address).
 const MAX_LOGIN_FAILURES_PER_ADDRESS: i64 = 30;
+/// The first wait past a limit; each further failure doubles it, up to [`LOGIN_MAX_WAIT`].
+const LOGIN_FIRST_WAIT: Duration = Duration::from_secs(30);
+/// The longest wait: never a lock that lasts.
+const LOGIN_MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Whether a new sign-in must wait, given the failures of the window: past a limit, the
+/// latest failure must be `30 s × 2^(failures − limit)` old (at most 15 minutes). An address
+/// past its own limit waits out the window. Someone guessing from one address slows down
+/// there; a spread-out attack slows the email down without ever locking it for good.
+pub(crate) fn login_must_wait(failures: &buzon_store::LoginFailures, now: Timestamp) -> bool {
+    if failures.by_address >= MAX_LOGIN_FAILURES_PER_ADDRESS {
+        return true;
+    }
+    let waiting = |count: i64, limit: i64, last: Option<Timestamp>| {
+        if count < limit {
+            return false;
+        }
+        let doublings = (count - limit).min(16) as u32;
+        let wait = (LOGIN_FIRST_WAIT.as_millis() as i64)
+            .saturating_mul(1 << doublings)
+            .min(LOGIN_MAX_WAIT.as_millis() as i64);
+        last.is_some_and(|last| now.as_millis() - last.as_millis() < wait)
+    };
+    waiting(failures.pair, MAX_LOGIN_FAILURES, failures.pair_last)
+        || waiting(
+            failures.by_email,
+            MAX_LOGIN_FAILURES_PER_EMAIL,
+            failures.email_last,
+        )
+}
 /// The shortest password.
 const MIN_PASSWORD_CHARS: usize = 8;
 /// The longest password, in bytes.
@@ -124,28 +157,32 @@ impl App {
     /// password get the same answer (`Unauthorized`) in the same time.
     pub async fn sign_in(&self, attempt: &SignInAttempt<'_>) -> Result<SignIn, AppError> {
         let email = attempt.email.trim().to_lowercase();
-        let since = Timestamp::now().plus_millis(-(LOGIN_WINDOW.as_millis() as i64));
-        let (by_email, by_address) = self
-            .store()
-            .recent_login_failures(&email, attempt.address, since)
-            .await?;
-        if by_email >= MAX_LOGIN_FAILURES || by_address >= MAX_LOGIN_FAILURES_PER_ADDRESS {
+        let now = Timestamp::now();
+        let since = now.plus_millis(-(LOGIN_WINDOW.as_millis() as i64));
+        // The attempt is counted as a failure before the password is checked, in one step
+        // with the count (serialized per email): concurrent guesses cannot pass the limit.
+        // A success takes it back.
+        let mut tx = self.store().begin().await?;
+        tx.lock_login(&email).await?;
+        let failures = tx.login_failures(&email, attempt.address, since).await?;
+        if login_must_wait(&failures, now) {
             return Err(AppError::Throttled);
         }
+        tx.record_login_failure(&email, attempt.address).await?;
+        tx.commit().await?;
         let found = self.store().user_for_login(&email).await?;
         let (user, hash) = match found {
             Some((user, hash)) => (Some(user), hash),
             None => (None, DUMMY_HASH.to_owned()),
         };
         let password = attempt.password.to_owned();
-        let password_ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-            .await
-            .map_err(|err| AppError::Internal(anyhow::anyhow!("verifying a password: {err}")))?;
+        let password_ok = self
+            .hash_off_runtime(move || verify_password(&password, &hash))
+            .await?;
         let user = match user {
             Some(user) if password_ok && user.active => user,
             _ => {
                 let mut tx = self.store().begin().await?;
-                tx.record_login_failure(&email, attempt.address).await?;
                 tx.audit(
                     "anonymous",
                     "login.failed",
@@ -225,7 +262,7 @@ impl App {
         } else {
             bound_text(new.name.trim(), 200)
         };
-        let hash = hash(new.password).await?;
+        let hash = self.hash(new.password).await?;
         let mut tx = self.store().begin().await?;
         let user = match tx.create_user(&email, &name, new.role, &hash).await {
             Err(StoreError::Conflict) => {
@@ -306,7 +343,7 @@ impl App {
     ) -> Result<(), AppError> {
         actor.require(Role::Admin)?;
         check_password(password)?;
-        let hash = hash(password).await?;
+        let hash = self.hash(password).await?;
         let mut tx = self.store().begin().await?;
         tx.reset_user_password(id, &hash).await?;
         tx.audit(
@@ -412,12 +449,30 @@ fn check_password(password: &str) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Argon2id, off the async threads (it takes tens of milliseconds on purpose).
-async fn hash(password: &str) -> Result<String, AppError> {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|err| AppError::Internal(anyhow::anyhow!("hashing a password: {err}")))
+impl App {
+    /// Runs Argon2id work (tens of milliseconds on purpose) on the blocking threads, at most
+    /// [`crate::HASHING_AT_ONCE`] at a time: a burst of sign-ins neither blocks the async
+    /// threads that answer webhooks nor takes every core.
+    pub(crate) async fn hash_off_runtime<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let _permit = self
+            .inner
+            .hashing
+            .acquire()
+            .await
+            .map_err(|_| AppError::Unavailable("buzon is stopping".into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|err| AppError::Internal(anyhow::anyhow!("hashing a password: {err}")))
+    }
+
+    /// An Argon2id hash of a new password.
+    async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let password = password.to_owned();
+        self.hash_off_runtime(move || hash_password(&password)).await
+    }
 }
 
 /// Refuses to leave buzon without an active admin.
@@ -489,5 +544,47 @@ mod tests {
         assert!(check_password("1234567").is_err());
         assert!(check_password("12345678").is_ok());
         assert!(check_password(&"x".repeat(1025)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod throttle_tests {
+    use super::*;
+    use buzon_store::LoginFailures;
+
+    fn failures(pair: i64, by_email: i64, by_address: i64, last_ago_secs: i64) -> (LoginFailures, Timestamp) {
+        let now = Timestamp::from_millis(10_000_000_000);
+        let last = Some(now.plus_millis(-last_ago_secs * 1000));
+        (
+            LoginFailures {
+                pair,
+                pair_last: last,
+                by_email,
+                email_last: last,
+                by_address,
+            },
+            now,
+        )
+    }
+
+    #[test]
+    fn waits_grow_past_the_limit_and_never_lock_for_good() {
+        let (f, now) = failures(4, 4, 4, 0);
+        assert!(!login_must_wait(&f, now), "under the limit");
+        let (f, now) = failures(5, 5, 5, 10);
+        assert!(login_must_wait(&f, now), "30 s after the fifth failure");
+        let (f, now) = failures(5, 5, 5, 31);
+        assert!(!login_must_wait(&f, now), "a try after 30 s");
+        let (f, now) = failures(7, 7, 7, 100);
+        assert!(login_must_wait(&f, now), "two more: 120 s");
+        let (f, now) = failures(40, 40, 29, 15 * 60 + 1);
+        assert!(
+            !login_must_wait(&f, now),
+            "at most 15 minutes, however many"
+        );
+        let (f, now) = failures(0, 0, 30, 3600);
+        assert!(login_must_wait(&f, now), "an address past its limit waits out the window");
+        let (f, now) = failures(0, 20, 0, 10);
+        assert!(login_must_wait(&f, now), "a spread-out attack slows the email down");
     }
 }

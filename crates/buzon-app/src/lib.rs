@@ -40,8 +40,8 @@ pub use incidents::{BulkReply, Incident, IncidentInput, Spike, SpikeSample, SPIK
 pub use metrics::Metrics;
 pub use service::{AutoReply, Clock, OpeningState, MAX_AUTO_REPLY_CHARS, RULES_BATCH};
 pub use working::{
-    closing_answer, CannedReplyForm, EscalationCounts, PlaceholderValues, SatisfactionFigures,
-    SatisfactionReport,
+    closing_answer, CannedReplyForm, EscalationCounts, PlaceholderValues, QueueFigures,
+    SatisfactionFigures, SatisfactionReport,
 };
 
 use buzon_connector::{Connector, HttpClient, OAuthApp};
@@ -87,7 +87,12 @@ struct Inner {
     live: watch::Sender<String>,
     http: HttpClient,
     intake: intake::Intake,
+    /// Password hashing at once (see [`HASHING_AT_ONCE`]).
+    hashing: tokio::sync::Semaphore,
 }
+
+/// How many password hashes run at once.
+pub const HASHING_AT_ONCE: usize = 2;
 
 impl App {
     /// The application over `store` with these connectors.
@@ -108,6 +113,7 @@ impl App {
                 live: watch::channel(String::new()).0,
                 http: HttpClient::new(Duration::from_secs(20)),
                 intake: intake::Intake::new(),
+                hashing: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
             }),
         }
     }

@@ -129,6 +129,15 @@ impl PlaceholderValues {
     }
 }
 
+/// Escalations and satisfaction in a report's period.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueFigures {
+    /// Escalations.
+    pub escalations: EscalationCounts,
+    /// Answers to the closing question.
+    pub satisfaction: SatisfactionReport,
+}
+
 /// Answers to closing questions: how many, how many satisfied, and the rate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct SatisfactionFigures {
@@ -643,6 +652,20 @@ impl App {
             .await?;
         }
         Ok(())
+    }
+
+    /// The queue's own figures for a report's period and channel: escalations and
+    /// satisfaction. Every role may read them.
+    pub async fn queue_figures(
+        &self,
+        actor: &Actor,
+        data: &crate::reports::ReportData,
+    ) -> Result<QueueFigures, AppError> {
+        let (from, to, channel) = (data.period.start, data.period.end, data.key.channel);
+        Ok(QueueFigures {
+            escalations: self.escalation_counts(actor, from, to, channel).await?,
+            satisfaction: self.satisfaction_report(actor, from, to, channel).await?,
+        })
     }
 
     /// How many conversations were escalated in `[from, to)` (on one channel when given): in

@@ -45,7 +45,7 @@ pub use secrets::{Cipher, CipherError};
 pub use seed::{PastConversation, PastMessage};
 pub use service::{ChannelService, TEAM_BUSINESS_HOURS};
 pub use tx::StoreTx;
-pub use web::Session;
+pub use web::{LoginFailures, Session};
 pub use working::{CannedReplyInput, CannedUse, Escalation, EscalationRule, SatisfactionAnswer};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -16,6 +16,21 @@ pub struct Session {
     pub csrf_token: String,
 }
 
+/// Failed sign-ins in the throttling window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// For this email from this address.
+    pub pair: i64,
+    /// The latest of those.
+    pub pair_last: Option<Timestamp>,
+    /// For this email from any address.
+    pub by_email: i64,
+    /// The latest of those.
+    pub email_last: Option<Timestamp>,
+    /// From this address for any email.
+    pub by_address: i64,
+}
+
 impl Store {
     /// The live session for a cookie value: not expired, and its user active.
     pub async fn session(
@@ -43,27 +58,6 @@ impl Store {
             })
         })
         .transpose()
-    }
-
-    /// Failed sign-ins since `since`: (for this email, from this address).
-    pub async fn recent_login_failures(
-        &self,
-        email: &str,
-        ip: &str,
-        since: Timestamp,
-    ) -> Result<(i64, i64), StoreError> {
-        let row = query(
-            "SELECT (SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at > $3) AS by_email, \
-             (SELECT COUNT(*) FROM login_failures WHERE ip = $2 AND at > $3) AS by_ip",
-        )
-        .bind(email.trim().to_lowercase())
-        .bind(ip)
-        .bind(since.as_millis())
-        .fetch_one(&self.read)
-        .await?;
-        let by_email: i64 = rows::get(&row, "by_email")?;
-        let by_ip: i64 = rows::get(&row, "by_ip")?;
-        Ok((by_email, by_ip))
     }
 
     /// The notes of a conversation, oldest first.
@@ -217,6 +211,47 @@ impl StoreTx {
             .execute(self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Serializes the sign-ins of one email for the rest of the transaction (PostgreSQL: an
+    /// advisory lock; SQLite's one writer already does), so that counting the failures and
+    /// recording a new attempt happen as one step.
+    pub async fn lock_login(&mut self, email: &str) -> Result<(), StoreError> {
+        if self.engine() == crate::Engine::Postgres {
+            query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7301))")
+                .bind(format!("login:{}", email.trim().to_lowercase()))
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Failed sign-ins since `since`, in this transaction.
+    pub async fn login_failures(
+        &mut self,
+        email: &str,
+        ip: &str,
+        since: Timestamp,
+    ) -> Result<LoginFailures, StoreError> {
+        let row = query(
+            "SELECT (SELECT COUNT(*) FROM login_failures WHERE email = $1 AND ip = $2 AND at > $3) AS pair, \
+             (SELECT MAX(at) FROM login_failures WHERE email = $1 AND ip = $2 AND at > $3) AS pair_last, \
+             (SELECT COUNT(*) FROM login_failures WHERE email = $1 AND at > $3) AS by_email, \
+             (SELECT MAX(at) FROM login_failures WHERE email = $1 AND at > $3) AS email_last, \
+             (SELECT COUNT(*) FROM login_failures WHERE ip = $2 AND at > $3) AS by_ip",
+        )
+        .bind(email.trim().to_lowercase())
+        .bind(ip)
+        .bind(since.as_millis())
+        .fetch_one(self.conn())
+        .await?;
+        Ok(LoginFailures {
+            pair: rows::get(&row, "pair")?,
+            pair_last: rows::opt_ts(&row, "pair_last")?,
+            by_email: rows::get(&row, "by_email")?,
+            email_last: rows::opt_ts(&row, "email_last")?,
+            by_address: rows::get(&row, "by_ip")?,
+        })
     }
 
     /// Records a failed sign-in.

@@ -15,6 +15,7 @@ mod api_service;
 mod api_working;
 mod health;
 mod http;
+pub use http::AddressList;
 pub mod i18n;
 mod live;
 mod metrics;
@@ -49,6 +50,10 @@ pub struct WebSettings {
     pub reports_refresh: std::time::Duration,
     /// The address buzon is reached at from outside, for embeddable snippets.
     pub public_url: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: http::AddressList,
+    /// Clients that may read `/metrics` without a token.
+    pub metrics_addresses: http::AddressList,
 }
 
 /// Everything a handler can reach.

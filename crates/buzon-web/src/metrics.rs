@@ -1,5 +1,5 @@
-//! `GET /metrics`: Prometheus text, open to a direct request from loopback (the usual
-//! Prometheus sidecar), else to admin tokens.
+//! `GET /metrics`: Prometheus text, open to the clients listed in `server.metrics_addresses`
+//! (loopback by default: the usual Prometheus sidecar), else to admin tokens.
 
 use crate::http::{bearer, WebError};
 use crate::AppState;
@@ -15,10 +15,13 @@ pub(crate) async fn show_metrics(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    // A request relayed by a reverse proxy on this machine arrives from loopback too: only a
-    // direct local request (no forwarding header) is trusted without a token.
-    let forwarded = headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
-    let actor = if peer.ip().is_loopback() && !forwarded {
+    // The client is the peer, or the address a trusted proxy forwarded; a relayed request
+    // from an untrusted proxy on a listed address still needs a token.
+    let settings = state.settings();
+    let client = crate::http::client_address(&peer, &headers, &settings.trusted_proxies);
+    let relayed = !settings.trusted_proxies.contains(peer.ip())
+        && (headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded"));
+    let actor = if settings.metrics_addresses.contains(client) && !relayed {
         Actor::System("loopback scrape")
     } else {
         let secret = bearer(&headers).ok_or(WebError::unauthorized())?;

@@ -95,6 +95,17 @@ pub struct ServerSettings {
     #[serde(default)]
     pub public_url: String,
     pub shutdown_timeout_secs: u64,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed for the
+    /// client's address; none by default.
+    #[serde(default)]
+    pub trusted_proxies: TextList,
+    /// Clients (addresses or CIDR ranges) that read `/metrics` without a token.
+    #[serde(default = "loopback")]
+    pub metrics_addresses: TextList,
+}
+
+fn loopback() -> TextList {
+    TextList::List(vec!["127.0.0.1".into(), "::1".into()])
 }
 
 impl ServerSettings {
@@ -249,7 +260,7 @@ pub struct HoursSettings {
     pub friday: String,
     pub saturday: String,
     pub sunday: String,
-    pub holidays: Holidays,
+    pub holidays: TextList,
 }
 
 /// How often the response-time index reads the journal of changes and the public figures are
@@ -282,12 +293,33 @@ impl RetentionSettings {
     }
 }
 
-/// Holidays as a TOML list, or as one comma-separated string (from the environment).
+/// A list in TOML, or one comma-separated string (from the environment).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum Holidays {
+pub enum TextList {
     List(Vec<String>),
     Text(String),
+}
+
+impl Default for TextList {
+    fn default() -> TextList {
+        TextList::List(Vec::new())
+    }
+}
+
+impl TextList {
+    /// The items, trimmed, empty ones left out.
+    pub fn items(&self) -> Vec<String> {
+        let raw: Vec<&str> = match self {
+            TextList::List(list) => list.iter().map(String::as_str).collect(),
+            TextList::Text(text) => text.split(',').collect(),
+        };
+        raw.into_iter()
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 impl HoursSettings {
@@ -315,10 +347,7 @@ impl HoursSettings {
                 schedule = schedule.with(weekday, interval);
             }
         }
-        let dates: Vec<String> = match &self.holidays {
-            Holidays::List(list) => list.clone(),
-            Holidays::Text(text) => text.split(',').map(str::to_owned).collect(),
-        };
+        let dates = self.holidays.items();
         let holidays = dates
             .iter()
             .map(|date| date.trim())

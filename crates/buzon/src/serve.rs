@@ -76,6 +76,14 @@ pub async fn run(
             secure_cookies: settings.server.public_url.starts_with("https://"),
             reports_refresh: Duration::from_secs(settings.reports.refresh_secs),
             public_url: settings.server.public_url.clone(),
+            trusted_proxies: buzon_web::AddressList::parse(
+                &settings.server.trusted_proxies.items(),
+            )
+            .map_err(|err| anyhow::anyhow!("server.trusted_proxies: {err}"))?,
+            metrics_addresses: buzon_web::AddressList::parse(
+                &settings.server.metrics_addresses.items(),
+            )
+            .map_err(|err| anyhow::anyhow!("server.metrics_addresses: {err}"))?,
         },
         supervisor.stop_signal(),
     );

@@ -2,10 +2,12 @@
 //! ([`Caller`], [`Viewer`], [`Agent`], [`Admin`]), forms with their CSRF token checked
 //! ([`CsrfForm`]), the one error type ([`WebError`]) and cookies.
 
+mod address;
 mod auth;
 mod csrf;
 mod error;
 
+pub use address::{client_address, AddressList};
 pub use auth::{bearer, Admin, Agent, Caller, Viewer, SESSION_COOKIE};
 pub use buzon_connector::constant_time_eq;
 pub use csrf::CsrfForm;

@@ -91,7 +91,8 @@ pub(crate) async fn post_login(
     if expected.is_empty() || !constant_time_eq(expected.as_bytes(), form.csrf.as_bytes()) {
         return Err(WebError::csrf());
     }
-    let address = client_address(&peer, &headers);
+    let address =
+        crate::http::client_address(&peer, &headers, &state.settings().trusted_proxies).to_string();
     let email = form.email.trim().to_lowercase();
     let attempt = SignInAttempt {
         email: &email,
@@ -136,23 +137,6 @@ pub(crate) async fn post_login(
         set_cookie(secure, LOGIN_CSRF_COOKIE, "", 0),
     );
     Ok(response)
-}
-
-/// The client's address for throttling: the peer, or — when the peer is a reverse proxy on
-/// this machine — the last address that proxy appended to `X-Forwarded-For`.
-fn client_address(peer: &SocketAddr, headers: &HeaderMap) -> String {
-    if peer.ip().is_loopback() {
-        let forwarded = headers
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.rsplit(',').next())
-            .map(str::trim)
-            .filter(|address| address.parse::<std::net::IpAddr>().is_ok());
-        if let Some(address) = forwarded {
-            return address.to_owned();
-        }
-    }
-    peer.ip().to_string()
 }
 
 #[derive(Deserialize)]

@@ -92,24 +92,9 @@ pub(crate) async fn response_times(
     };
     let data = state.app().report(&caller.actor, key).await?;
     let mut json = ResponseTimesJson::of(&data);
-    json.escalations = state
-        .app()
-        .escalation_counts(
-            &caller.actor,
-            data.period.start,
-            data.period.end,
-            data.key.channel,
-        )
-        .await?;
-    json.satisfaction = state
-        .app()
-        .satisfaction_report(
-            &caller.actor,
-            data.period.start,
-            data.period.end,
-            data.key.channel,
-        )
-        .await?;
+    let figures = state.app().queue_figures(&caller.actor, &data).await?;
+    json.escalations = figures.escalations;
+    json.satisfaction = figures.satisfaction;
     Ok(Json(json))
 }
 

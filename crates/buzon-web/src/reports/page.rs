@@ -223,25 +223,9 @@ pub(crate) async fn show_reports(
     let channels = state.app().channel_list(&caller.actor).await?;
     let names = Names::of(&state, &caller, &channels).await?;
     let mut report = report_view(caller.lang, &data, &names, &channels, &query);
-    report.escalations = state
-        .app()
-        .escalation_counts(
-            &caller.actor,
-            data.period.start,
-            data.period.end,
-            data.key.channel,
-        )
-        .await?;
-    let satisfaction = state
-        .app()
-        .satisfaction_report(
-            &caller.actor,
-            data.period.start,
-            data.period.end,
-            data.key.channel,
-        )
-        .await?;
-    report.satisfaction = satisfaction_view(caller.lang, &satisfaction, &names);
+    let figures = state.app().queue_figures(&caller.actor, &data).await?;
+    report.escalations = figures.escalations;
+    report.satisfaction = satisfaction_view(caller.lang, &figures.satisfaction, &names);
     let page = Page::new(&caller, "reports-title", "reports", ReportsPage { report });
     Ok(render(&state, "reports", &page)?)
 }

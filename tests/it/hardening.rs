@@ -1,0 +1,102 @@
+//! What a public server meets: many wrong passwords at once for one account are counted
+//! before any is checked (at most the limit reaches the password check, the rest wait), the
+//! hashing runs off the async threads (webhooks keep flowing meanwhile), and a real user on
+//! another address is not kept out by an attacker's failures.
+
+use buzon_tests::web::{add_user, client, cookie_value, hidden_csrf, PASSWORD};
+use buzon_tests::{Engine, TestApp, TestDatabase};
+use reqwest::header::COOKIE;
+use std::time::{Duration, Instant};
+
+/// Signs in through the form from a client; returns the status.
+async fn sign_in_at(base_url: String, email: &str, password: &str, forwarded_for: &str) -> u16 {
+    let http = client();
+    let page = http
+        .get(format!("{base_url}/login"))
+        .send()
+        .await
+        .expect("GET /login");
+    let cookie = cookie_value(&page, "buzon_login_csrf").expect("the login CSRF cookie");
+    let csrf = hidden_csrf(&page.text().await.expect("the login page"));
+    http.post(format!("{base_url}/login"))
+        .header(COOKIE, format!("buzon_login_csrf={cookie}"))
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[("email", email), ("password", password), ("_csrf", &csrf)])
+        .send()
+        .await
+        .expect("POST /login")
+        .status()
+        .as_u16()
+}
+
+async fn concurrent_guesses(engine: Engine) {
+    let Some(db) = TestDatabase::of(engine).await else {
+        return;
+    };
+    // Loopback is the trusted proxy here, so each request's X-Forwarded-For is its address.
+    let app = TestApp::start(db, &[("BUZON_SERVER_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    add_user(&app, "ana@shop.example", "agent").await;
+
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let base = app.base_url.clone();
+        guesses.spawn(async move {
+            sign_in_at(base, "ana@shop.example", "a wrong guess", "203.0.113.66").await
+        });
+    }
+    // Meanwhile, webhooks are answered as usual.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..10 {
+        let started = Instant::now();
+        let answer = app
+            .post_signed_webhook(
+                "whatsapp",
+                br#"{"object":"whatsapp_business_account","entry":[]}"#,
+            )
+            .await;
+        assert_eq!(answer.status(), 200);
+        slowest = slowest.max(started.elapsed());
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = guesses.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    let checked = statuses.iter().filter(|status| **status == 401).count();
+    let waiting = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!(checked + waiting, 50, "{statuses:?}");
+    assert!(
+        (1..=5).contains(&checked),
+        "at most the limit of 5 reached the password check: {checked}"
+    );
+    assert!(
+        slowest < Duration::from_secs(2),
+        "a webhook took {slowest:?} during the guesses"
+    );
+    assert!(
+        app.db
+            .scalar("SELECT COUNT(*) FROM login_failures WHERE email = 'ana@shop.example'")
+            .await
+            <= 5
+    );
+    // The attacker's address waits; Ana, from her own address, signs in.
+    assert_eq!(
+        sign_in_at(app.base_url.clone(), "ana@shop.example", PASSWORD, "203.0.113.66").await,
+        429
+    );
+    assert_eq!(
+        sign_in_at(app.base_url.clone(), "ana@shop.example", PASSWORD, "198.51.100.20").await,
+        303,
+        "a real user elsewhere is not kept out"
+    );
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_wrong_passwords_let_at_most_the_limit_through_sqlite() {
+    concurrent_guesses(Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_concurrent_wrong_passwords_let_at_most_the_limit_through_postgres() {
+    concurrent_guesses(Engine::Postgres).await;
+}
