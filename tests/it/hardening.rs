@@ -80,11 +80,23 @@ async fn concurrent_guesses(engine: Engine) {
     );
     // The attacker's address waits; Ana, from her own address, signs in.
     assert_eq!(
-        sign_in_at(app.base_url.clone(), "ana@shop.example", PASSWORD, "203.0.113.66").await,
+        sign_in_at(
+            app.base_url.clone(),
+            "ana@shop.example",
+            PASSWORD,
+            "203.0.113.66"
+        )
+        .await,
         429
     );
     assert_eq!(
-        sign_in_at(app.base_url.clone(), "ana@shop.example", PASSWORD, "198.51.100.20").await,
+        sign_in_at(
+            app.base_url.clone(),
+            "ana@shop.example",
+            PASSWORD,
+            "198.51.100.20"
+        )
+        .await,
         303,
         "a real user elsewhere is not kept out"
     );
@@ -99,4 +111,71 @@ async fn fifty_concurrent_wrong_passwords_let_at_most_the_limit_through_sqlite()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_wrong_passwords_let_at_most_the_limit_through_postgres() {
     concurrent_guesses(Engine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_webhook_body_that_is_not_a_json_object_is_refused_and_not_stored() {
+    let app = TestApp::start(TestDatabase::sqlite(), &[]).await;
+    for body in [&b"[1,2,3]"[..], b"\"hello\"", b"{\"object\":", b"<xml/>"] {
+        let answer = app.post_signed_webhook("facebook", body).await;
+        assert_eq!(answer.status(), 400, "{}", String::from_utf8_lossy(body));
+    }
+    assert_eq!(
+        app.db.scalar("SELECT COUNT(*) FROM inbound_events").await,
+        0,
+        "nothing stored"
+    );
+    let object = app
+        .post_signed_webhook("facebook", br#"{"object":"page","entry":[]}"#)
+        .await;
+    assert_eq!(object.status(), 200);
+    assert_eq!(
+        app.db.scalar("SELECT COUNT(*) FROM inbound_events").await,
+        1
+    );
+    app.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_stalls_its_body_is_cut_by_the_timeout_and_others_flow() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start(
+        TestDatabase::sqlite(),
+        &[("BUZON_SERVER_REQUEST_TIMEOUT_SECS", "2")],
+    )
+    .await;
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(
+        format!(
+            "POST /webhooks/facebook HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+             X-Hub-Signature-256: sha256=00\r\nContent-Length: 1000\r\n\r\n{{\"object\":"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    // Meanwhile another client is served at once.
+    let answer = app
+        .post_signed_webhook("facebook", br#"{"object":"page","entry":[]}"#)
+        .await;
+    assert_eq!(answer.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The stalled one is answered 408 once its time is up, and never stored.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), slow.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(read.is_ok(), "the server cut the stalled request: {text}");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    assert_eq!(
+        app.db.scalar("SELECT COUNT(*) FROM inbound_events").await,
+        1
+    );
+    app.finish().await;
 }

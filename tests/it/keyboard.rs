@@ -42,7 +42,6 @@ async fn conversation_id(client: &Client) -> String {
         .to_owned()
 }
 
-
 #[tokio::test]
 async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
     let Some(driver) = start_driver().await else {

@@ -471,7 +471,8 @@ impl App {
     /// An Argon2id hash of a new password.
     async fn hash(&self, password: &str) -> Result<String, AppError> {
         let password = password.to_owned();
-        self.hash_off_runtime(move || hash_password(&password)).await
+        self.hash_off_runtime(move || hash_password(&password))
+            .await
     }
 }
 
@@ -552,7 +553,12 @@ mod throttle_tests {
     use super::*;
     use buzon_store::LoginFailures;
 
-    fn failures(pair: i64, by_email: i64, by_address: i64, last_ago_secs: i64) -> (LoginFailures, Timestamp) {
+    fn failures(
+        pair: i64,
+        by_email: i64,
+        by_address: i64,
+        last_ago_secs: i64,
+    ) -> (LoginFailures, Timestamp) {
         let now = Timestamp::from_millis(10_000_000_000);
         let last = Some(now.plus_millis(-last_ago_secs * 1000));
         (
@@ -583,8 +589,14 @@ mod throttle_tests {
             "at most 15 minutes, however many"
         );
         let (f, now) = failures(0, 0, 30, 3600);
-        assert!(login_must_wait(&f, now), "an address past its limit waits out the window");
+        assert!(
+            login_must_wait(&f, now),
+            "an address past its limit waits out the window"
+        );
         let (f, now) = failures(0, 20, 0, 10);
-        assert!(login_must_wait(&f, now), "a spread-out attack slows the email down");
+        assert!(
+            login_must_wait(&f, now),
+            "a spread-out attack slows the email down"
+        );
     }
 }

@@ -44,6 +44,15 @@ impl App {
                 other => AppError::invalid("bad_webhook", other.to_string()),
             });
         }
+        // Every platform posts a JSON object: anything else (signed or not) is refused before it
+        // is stored, so the event log only holds what a parser could read.
+        if !is_json_object(body) {
+            self.metrics().count_webhook(platform, "rejected");
+            return Err(AppError::invalid(
+                "not_a_json_object",
+                "a webhook body must be a JSON object",
+            ));
+        }
         let event = NewInboundEvent {
             source: kind,
             channel_id: None,
@@ -141,6 +150,36 @@ impl App {
                 Err("unreachable")
             }
             Err(_) => Err("timeout"),
+        }
+    }
+}
+
+/// Whether `body` is one JSON object (and nothing after it but whitespace).
+fn is_json_object(body: &[u8]) -> bool {
+    let starts_as_object = body
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|byte| *byte == b'{');
+    starts_as_object && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::is_json_object;
+
+    #[test]
+    fn only_one_json_object_is_a_webhook_body() {
+        assert!(is_json_object(br#" {"object":"page","entry":[]} "#));
+        for bad in [
+            &b"[1,2]"[..],
+            b"\"text\"",
+            b"42",
+            b"",
+            b"{\"a\":1",
+            b"{\"a\":1} {}",
+            b"<xml/>",
+        ] {
+            assert!(!is_json_object(bad), "{}", String::from_utf8_lossy(bad));
         }
     }
 }

@@ -40,6 +40,11 @@ impl Metrics {
         );
     }
 
+    /// Counts one request cut by the request timeout.
+    pub fn count_timeout(&self) {
+        self.add("buzon_request_timeouts_total", "cut=\"timeout\"".into(), 1);
+    }
+
     /// Counts one outbox retry.
     pub fn count_outbox_retry(&self, channel_id: i64) {
         self.add(

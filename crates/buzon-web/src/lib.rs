@@ -26,7 +26,7 @@ mod webhooks;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 use buzon_app::App;
@@ -54,6 +54,12 @@ pub struct WebSettings {
     pub trusted_proxies: http::AddressList,
     /// Clients that may read `/metrics` without a token.
     pub metrics_addresses: http::AddressList,
+    /// The longest a request may take, body included (the live event stream excepted): a
+    /// slow or stalled client is cut with 408.
+    pub request_timeout: std::time::Duration,
+    /// Requests handled at once (the live event streams excepted); more wait their turn
+    /// within their timeout.
+    pub max_concurrent_requests: usize,
 }
 
 /// Everything a handler can reach.
@@ -68,6 +74,8 @@ struct StateInner {
     settings: WebSettings,
     templates: view::Templates,
     reports: reports::PublicFigures,
+    /// The requests in flight (see [`WebSettings::max_concurrent_requests`]).
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl AppState {
@@ -84,6 +92,7 @@ impl AppState {
             inner: Arc::new(StateInner {
                 app,
                 stopping,
+                in_flight: tokio::sync::Semaphore::new(settings.max_concurrent_requests.max(1)),
                 settings,
                 templates,
                 reports: reports::PublicFigures::default(),
@@ -307,6 +316,10 @@ pub fn router(state: AppState) -> Router {
             observe_request,
         ))
         .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            bound_request,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             webhooks::MAX_BODY_BYTES,
         ))
@@ -335,6 +348,37 @@ async fn observe_request(State(state): State<AppState>, request: Request, next: 
         );
     });
     response
+}
+
+/// Every request but the live event stream is bounded: it waits for one of the in-flight
+/// places, and the whole of it (waiting, reading the body, answering) must be done within the
+/// request timeout, else 408 — a client that stalls its body cannot hold a worker.
+async fn bound_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/events" {
+        return next.run(request).await;
+    }
+    let limit = state.settings().request_timeout;
+    let bounded = async {
+        let _place = state
+            .inner
+            .in_flight
+            .acquire()
+            .await
+            .expect("the request semaphore is never closed");
+        next.run(request).await
+    };
+    match tokio::time::timeout(limit, bounded).await {
+        Ok(response) => response,
+        Err(_) => {
+            state.app().metrics().count_timeout();
+            (
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                axum::Json(serde_json::json!({"error": {"code": "request_timeout",
+                    "message": "the request took too long"}})),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Headers that make hostile content inert even if something slipped through escaping: no

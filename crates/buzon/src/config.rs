@@ -102,6 +102,20 @@ pub struct ServerSettings {
     /// Clients (addresses or CIDR ranges) that read `/metrics` without a token.
     #[serde(default = "loopback")]
     pub metrics_addresses: TextList,
+    /// The longest a request may take, its body included (live event streams excepted).
+    #[serde(default = "thirty")]
+    pub request_timeout_secs: u64,
+    /// Requests handled at once; more wait their turn within their timeout.
+    #[serde(default = "five_hundred_twelve")]
+    pub max_concurrent_requests: usize,
+}
+
+fn thirty() -> u64 {
+    30
+}
+
+fn five_hundred_twelve() -> usize {
+    512
 }
 
 fn loopback() -> TextList {

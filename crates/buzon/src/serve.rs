@@ -84,6 +84,8 @@ pub async fn run(
                 &settings.server.metrics_addresses.items(),
             )
             .map_err(|err| anyhow::anyhow!("server.metrics_addresses: {err}"))?,
+            request_timeout: Duration::from_secs(settings.server.request_timeout_secs.max(1)),
+            max_concurrent_requests: settings.server.max_concurrent_requests,
         },
         supervisor.stop_signal(),
     );

@@ -41,8 +41,9 @@ impl AddressList {
     /// Whether `address` is in the list.
     pub fn contains(&self, address: IpAddr) -> bool {
         let address = canonical(address);
-        self.ranges.iter().any(|(range, bits)| {
-            match (canonical(*range), address) {
+        self.ranges
+            .iter()
+            .any(|(range, bits)| match (canonical(*range), address) {
                 (IpAddr::V4(range), IpAddr::V4(address)) => {
                     prefix_eq(&range.octets(), &address.octets(), *bits)
                 }
@@ -50,8 +51,7 @@ impl AddressList {
                     prefix_eq(&range.octets(), &address.octets(), *bits)
                 }
                 _ => false,
-            }
-        })
+            })
     }
 }
 
@@ -129,7 +129,10 @@ mod tests {
         );
         let peer: SocketAddr = "10.0.0.1:4000".parse().unwrap();
         let none = AddressList::default();
-        assert_eq!(client_address(&peer, &headers, &none).to_string(), "10.0.0.1");
+        assert_eq!(
+            client_address(&peer, &headers, &none).to_string(),
+            "10.0.0.1"
+        );
         let proxies = AddressList::parse(&["10.0.0.0/8"]).unwrap();
         assert_eq!(
             client_address(&peer, &headers, &proxies).to_string(),
