@@ -167,6 +167,8 @@ async fn urgent_alerts(engine: Engine) {
             ("BUZON_TEST_CLOCK_FILE", &clock_env),
             ("BUZON_ALERTS_SMTP_URL", &smtp_url),
             ("BUZON_ALERTS_FROM", "buzon <alerts@shop.example>"),
+            // The test's receiver listens on loopback: allowed here on purpose.
+            ("BUZON_ALERTS_ALLOW_PRIVATE_URLS", "true"),
         ],
     )
     .await;

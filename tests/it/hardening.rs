@@ -179,3 +179,45 @@ async fn a_request_that_stalls_its_body_is_cut_by_the_timeout_and_others_flow() 
     );
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outgoing_url_to_this_machine_or_a_private_network_is_refused() {
+    let app = TestApp::start(TestDatabase::sqlite(), &[]).await;
+    let admin = app.token("admin").await;
+    let rule = |url: &str| {
+        serde_json::json!({"name": "Urgente", "keywords": {"es": ["urgente"]},
+                           "webhook": {"url": url, "secret": "0123456789abcdef"}})
+    };
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://10.0.0.5/hook",
+        "http://192.168.1.20:8080/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[fd00::5]/hook",
+    ] {
+        let refused = app
+            .http
+            .post(app.url("/api/v1/alert-rules"))
+            .bearer_auth(&admin)
+            .json(&rule(url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400, "{url}");
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "private_url", "{url}: {body}");
+    }
+    assert_eq!(app.db.scalar("SELECT COUNT(*) FROM alert_rules").await, 0);
+    let public = app
+        .http
+        .post(app.url("/api/v1/alert-rules"))
+        .bearer_auth(&admin)
+        .json(&rule("https://hooks.shop.example/buzon"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 201);
+    app.finish().await;
+}

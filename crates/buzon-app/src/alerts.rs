@@ -166,6 +166,27 @@ impl AlertRuleInput {
     }
 }
 
+impl App {
+    /// Refuses an outgoing URL that names this machine or a private address, unless the
+    /// configuration allows it (`alerts.allow_private_urls`).
+    pub(crate) fn check_outgoing_url(&self, url: Option<&str>) -> Result<(), AppError> {
+        match url {
+            Some(url) if !self.inner.settings.allow_private_urls && url_is_private(url) => {
+                Err(AppError::invalid(
+                    "private_url",
+                    "the URL points at this machine or a private network, which an admin setting (alerts.allow_private_urls) must allow",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether outgoing URLs may point at this machine or a private network.
+    pub fn private_urls_allowed(&self) -> bool {
+        self.inner.settings.allow_private_urls
+    }
+}
+
 /// An address with one `@`, a dot after it, and no space or control character (so it cannot
 /// smuggle a header into a mail).
 fn plausible_email(address: &str) -> bool {
@@ -325,6 +346,7 @@ impl App {
     ) -> Result<AlertRule, AppError> {
         actor.require(Role::Admin)?;
         let rule = rule.validated()?;
+        self.check_outgoing_url(rule.webhook.as_ref().map(|webhook| webhook.url.as_str()))?;
         let secret = rule
             .webhook
             .as_ref()
@@ -358,6 +380,7 @@ impl App {
     ) -> Result<AlertRule, AppError> {
         actor.require(Role::Admin)?;
         let rule = rule.validated()?;
+        self.check_outgoing_url(rule.webhook.as_ref().map(|webhook| webhook.url.as_str()))?;
         let secret = match &rule.webhook {
             None => Some(None),
             Some(webhook) => webhook.secret.as_deref().map(Some),

@@ -67,6 +67,8 @@ pub struct AppSettings {
     pub x_oauth: Option<OAuthApp>,
     /// Where "now" comes from for business hours and the rules.
     pub clock: Clock,
+    /// Whether outgoing URLs (alert webhooks) may point at this machine or a private network.
+    pub allow_private_urls: bool,
 }
 
 /// The application: every use case, over one store and the connectors.

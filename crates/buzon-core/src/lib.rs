@@ -13,6 +13,7 @@ mod ids;
 mod language;
 pub mod metrics;
 mod model;
+mod net;
 mod outbox;
 mod placeholders;
 mod platform_error;
@@ -24,6 +25,7 @@ pub use error::DomainError;
 pub use ids::*;
 pub use language::{detect_language, is_known_language, known_languages};
 pub use model::*;
+pub use net::{is_private_address, url_host, url_is_private};
 pub use outbox::*;
 pub use placeholders::{
     fill_placeholders, placeholders_in, unknown_placeholder, REPLY_PLACEHOLDERS,

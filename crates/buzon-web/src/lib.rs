@@ -55,10 +55,10 @@ pub struct WebSettings {
     /// Clients that may read `/metrics` without a token.
     pub metrics_addresses: http::AddressList,
     /// The longest a request may take, body included (the live event stream excepted): a
-    /// slow or stalled client is cut with 408.
+    /// slow or stalled client is cut with 408. Zero: 30 seconds.
     pub request_timeout: std::time::Duration,
     /// Requests handled at once (the live event streams excepted); more wait their turn
-    /// within their timeout.
+    /// within their timeout. Zero: 512.
     pub max_concurrent_requests: usize,
 }
 
@@ -86,13 +86,20 @@ impl AppState {
         settings: WebSettings,
         stopping: tokio::sync::watch::Receiver<bool>,
     ) -> AppState {
+        let mut settings = settings;
+        if settings.request_timeout.is_zero() {
+            settings.request_timeout = std::time::Duration::from_secs(30);
+        }
+        if settings.max_concurrent_requests == 0 {
+            settings.max_concurrent_requests = 512;
+        }
         let templates =
             view::Templates::new(&[view::TEMPLATES, admin::TEMPLATES, reports::TEMPLATES]);
         AppState {
             inner: Arc::new(StateInner {
                 app,
                 stopping,
-                in_flight: tokio::sync::Semaphore::new(settings.max_concurrent_requests.max(1)),
+                in_flight: tokio::sync::Semaphore::new(settings.max_concurrent_requests),
                 settings,
                 templates,
                 reports: reports::PublicFigures::default(),

@@ -42,6 +42,28 @@ pub struct AlertSender {
     smtp: Result<(AsyncSmtpTransport<Tokio1Executor>, Mailbox), String>,
     http: reqwest::Client,
     public_url: String,
+    allow_private_urls: bool,
+}
+
+/// Resolves names as the system does, but never to a private address: a name that points
+/// at this machine or the private network (or is rebound there after the rule was saved) is
+/// not reached. Only the addresses it returns are connected to.
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|address| !buzon_core::is_private_address(address.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl AlertSender {
@@ -61,12 +83,19 @@ impl AlertSender {
             node_id: format!("{node_id}:alerts"),
             lease,
             smtp: smtp_transport(settings),
-            http: reqwest::Client::builder()
-                .timeout(SEND_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent("buzon-alerts")
-                .build()
-                .expect("the alert HTTP client builds"),
+            http: {
+                let builder = reqwest::Client::builder()
+                    .timeout(SEND_TIMEOUT)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent("buzon-alerts");
+                let builder = if settings.allow_private_urls {
+                    builder
+                } else {
+                    builder.dns_resolver(std::sync::Arc::new(PublicOnly))
+                };
+                builder.build().expect("the alert HTTP client builds")
+            },
+            allow_private_urls: settings.allow_private_urls,
             public_url: public_url.trim_end_matches('/').to_owned(),
         }
     }
@@ -281,6 +310,9 @@ impl AlertSender {
         payload: &Value,
         secret: Option<&str>,
     ) -> Result<(), String> {
+        if !self.allow_private_urls && buzon_core::url_is_private(&delivery.destination) {
+            return Err("the URL points at this machine or a private network".into());
+        }
         let body = payload.to_string();
         let mut request = self
             .http

@@ -589,6 +589,7 @@ pub(crate) async fn open_app(settings: &Settings) -> anyhow::Result<(Store, App)
             facebook_oauth: settings.facebook_oauth(),
             x_oauth: settings.x_oauth(),
             clock: crate::config::clock_from_env(),
+            allow_private_urls: settings.alerts.allow_private_urls,
         },
     );
     Ok((store, app))

@@ -62,6 +62,10 @@ pub struct AlertSettings {
     pub smtp_url: Secret,
     /// The sender, such as `buzon <alerts@shop.example>`.
     pub from: String,
+    /// Whether alert webhooks may point at this machine or a private network (refused by
+    /// default: a URL in a form must not reach internal services).
+    #[serde(default)]
+    pub allow_private_urls: bool,
 }
 
 #[derive(Clone, Deserialize)]

@@ -56,6 +56,7 @@ pub async fn run(
             facebook_oauth: settings.facebook_oauth(),
             x_oauth: settings.x_oauth(),
             clock: crate::config::clock_from_env(),
+            allow_private_urls: settings.alerts.allow_private_urls,
         },
     );
     let mut supervisor = Supervisor::new();
