@@ -191,6 +191,7 @@ async fn every_page_passes_axe_core_wcag_2_2_aa_in_both_languages() {
         "/admin/hours".to_owned(),
         format!("/admin/hours/channels/{}", channels.x),
         "/admin/alerts".to_owned(),
+        "/admin/webhooks".to_owned(),
         "/admin/tokens".to_owned(),
         "/admin/audit".to_owned(),
         "/admin/events".to_owned(),

@@ -8,6 +8,7 @@ mod connectors;
 mod corpus;
 mod corpus_props;
 mod durability;
+mod events_out;
 mod foundation;
 mod hardening;
 mod incidents;

@@ -16,6 +16,7 @@ mod channels;
 mod conversations;
 mod error;
 mod events;
+mod events_out;
 mod incidents;
 mod intake;
 mod live;
@@ -27,6 +28,7 @@ mod working;
 pub use accounts::{NewUser, Session, SignIn, SignInAttempt, LOGIN_WINDOW, SESSION_LENGTH};
 pub use actor::Actor;
 pub use alerts::{AlertRule, AlertRuleInput, OnCall, Shift, WebhookInput};
+pub use buzon_store::EventDelivery;
 pub use channels::{
     ChannelOverview, CredentialCheck, CredentialsState, NewChannel, OAuthCallback, OAuthOutcome,
     ParkedPage,
@@ -36,6 +38,7 @@ pub use conversations::{
 };
 pub use error::AppError;
 pub use events::WebhookReceipt;
+pub use events_out::{SubscriptionInput, SubscriptionView, EVENT_KINDS};
 pub use incidents::{BulkReply, Incident, IncidentInput, Spike, SpikeSample, SPIKE_MIN_MESSAGES};
 pub use metrics::Metrics;
 pub use service::{AutoReply, Clock, OpeningState, MAX_AUTO_REPLY_CHARS, RULES_BATCH};

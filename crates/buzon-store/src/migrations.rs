@@ -33,6 +33,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (16, "0016_alerts.sql"),
         (17, "0017_incidents.sql"),
         (18, "0018_working_queue.sql"),
+        (19, "0019_events_out.sql"),
     ]
 );
 
@@ -58,6 +59,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (16, "0016_alerts.sql"),
         (17, "0017_incidents.sql"),
         (18, "0018_working_queue.sql"),
+        (19, "0019_events_out.sql"),
     ]
 );
 

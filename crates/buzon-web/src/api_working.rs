@@ -224,3 +224,98 @@ pub(crate) async fn put_closing_question(
         .await?;
     Ok(Json(question))
 }
+
+/// `GET /api/v1/webhooks`: the outgoing webhooks (never their secrets).
+pub(crate) async fn list_webhooks(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+) -> Result<Json<Value>, WebError> {
+    let items = state.app().event_subscriptions(&caller.actor).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// `POST /api/v1/webhooks` `{"url":…, "events":[…], "secret":…}`: 201 with the secret, shown
+/// this once (buzon makes one when none is given).
+pub(crate) async fn create_webhook(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(body): Json<buzon_app::SubscriptionInput>,
+) -> Result<(StatusCode, Json<Value>), WebError> {
+    let (view, secret) = state
+        .app()
+        .add_event_subscription(&caller.actor, &body)
+        .await?;
+    let mut answer = serde_json::to_value(view).expect("a subscription serializes");
+    answer["secret"] = Value::String(secret);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// `DELETE /api/v1/webhooks/{id}`: 204.
+pub(crate) async fn delete_webhook(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, WebError> {
+    state
+        .app()
+        .delete_event_subscription(&caller.actor, id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/webhooks/{id}/test`: 202, a `test` event queued.
+pub(crate) async fn test_webhook(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<Value>), WebError> {
+    let delivery = state.app().send_test_event(&caller.actor, id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "delivery_id": format!("evt_{delivery}") })),
+    ))
+}
+
+/// `GET /api/v1/webhooks/{id}/deliveries`: the delivery log, newest first.
+pub(crate) async fn webhook_deliveries(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, WebError> {
+    let deliveries = state
+        .app()
+        .event_deliveries(&caller.actor, Some(id), 200)
+        .await?;
+    let items: Vec<Value> = deliveries.iter().map(delivery_json).collect();
+    Ok(Json(json!({ "items": items })))
+}
+
+pub(crate) fn delivery_json(delivery: &buzon_app::EventDelivery) -> Value {
+    json!({
+        "id": format!("evt_{}", delivery.id),
+        "webhook_id": delivery.subscription_id,
+        "event": delivery.event,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "last_status": delivery.last_status,
+        "last_error": delivery.last_error,
+        "next_attempt_at": delivery.next_attempt_at.to_rfc3339(),
+        "created_at": delivery.created_at.to_rfc3339(),
+    })
+}
+
+/// `POST /api/v1/webhooks/deliveries/{id}/retry`: a failed delivery, queued again.
+pub(crate) async fn retry_webhook_delivery(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, WebError> {
+    let id: i64 = id
+        .trim_start_matches("evt_")
+        .parse()
+        .map_err(|_| WebError::bad_request("a delivery id such as evt_12"))?;
+    state.app().retry_event_delivery(&caller.actor, id).await?;
+    Ok(Json(
+        json!({ "id": format!("evt_{id}"), "state": "queued" }),
+    ))
+}

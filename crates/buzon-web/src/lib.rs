@@ -260,6 +260,23 @@ pub fn router(state: AppState) -> Router {
             get(api_working::get_signature).put(api_working::put_signature),
         )
         .route(
+            "/api/v1/webhooks",
+            get(api_working::list_webhooks).post(api_working::create_webhook),
+        )
+        .route("/api/v1/webhooks/{id}", delete(api_working::delete_webhook))
+        .route(
+            "/api/v1/webhooks/{id}/test",
+            post(api_working::test_webhook),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(api_working::webhook_deliveries),
+        )
+        .route(
+            "/api/v1/webhooks/deliveries/{id}/retry",
+            post(api_working::retry_webhook_delivery),
+        )
+        .route(
             "/api/v1/channels/{id}/closing-question",
             get(api_working::get_closing_question).put(api_working::put_closing_question),
         )

@@ -48,7 +48,7 @@ pub struct AlertSender {
 /// Resolves names as the system does, but never to a private address: a name that points
 /// at this machine or the private network (or is rebound there after the rule was saved) is
 /// not reached. Only the addresses it returns are connected to.
-struct PublicOnly;
+pub(crate) struct PublicOnly;
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {

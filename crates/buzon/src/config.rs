@@ -254,6 +254,13 @@ pub struct WorkerSettings {
     /// The longest one call to a platform may take; a send that gets no answer in time has
     /// an unknown outcome.
     pub platform_timeout_secs: u64,
+    /// The first retry of an outgoing event (each next one doubles, up to 30 minutes).
+    #[serde(default = "ten")]
+    pub event_retry_secs: u64,
+}
+
+fn ten() -> u64 {
+    10
 }
 
 /// The clock the application judges business hours by: the system's, unless the test-only

@@ -12,6 +12,7 @@ mod cli;
 pub mod config;
 mod demo;
 mod demo_past;
+pub mod events_out;
 mod serve;
 mod supervisor;
 mod telemetry;

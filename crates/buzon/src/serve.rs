@@ -142,6 +142,18 @@ pub async fn run(
             .run(supervisor.stop_signal()),
         );
         supervisor.spawn(
+            "events out",
+            crate::events_out::EventSender::new(
+                store.clone(),
+                app.clone(),
+                &node_id,
+                Duration::from_secs(settings.workers.lease_secs),
+                Duration::from_secs(settings.workers.event_retry_secs),
+                settings.alerts.allow_private_urls,
+            )
+            .run(supervisor.stop_signal()),
+        );
+        supervisor.spawn(
             "profiles",
             workers.clone().run_profiles(supervisor.stop_signal()),
         );

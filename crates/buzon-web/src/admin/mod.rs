@@ -11,6 +11,7 @@ mod hours;
 mod logs;
 mod oauth;
 mod users;
+mod webhooks;
 
 use crate::http::{Caller, WebError};
 use crate::view::{render, Page};
@@ -39,6 +40,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin_users",
         include_str!("../../templates/admin/users.hbs"),
+    ),
+    (
+        "admin_webhooks",
+        include_str!("../../templates/admin/webhooks.hbs"),
     ),
     (
         "admin_tokens",
@@ -125,6 +130,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/hours/channels/{id}/replies",
             post(hours::post_replies),
+        )
+        .route(
+            "/admin/webhooks",
+            get(webhooks::show_webhooks).post(webhooks::post_webhook),
+        )
+        .route("/admin/webhooks/{id}/test", post(webhooks::post_test))
+        .route("/admin/webhooks/{id}/delete", post(webhooks::post_delete))
+        .route(
+            "/admin/webhooks/deliveries/{id}/retry",
+            post(webhooks::post_retry),
         )
         .route("/admin/alerts", get(alerts::show_alerts))
         .route("/admin/alerts/rules", post(alerts::post_rule))
