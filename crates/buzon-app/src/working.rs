@@ -501,6 +501,10 @@ impl App {
         let now = self.now();
         let escalated = self.run_escalation_rules(now).await?;
         let returned = self.wake_snoozed(now).await?;
+        if returned > 0 {
+            // Open queues show them back at once.
+            self.wake_workers();
+        }
         Ok((escalated, returned))
     }
 
