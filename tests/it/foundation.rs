@@ -424,8 +424,8 @@ async fn sigterm_stops_every_background_task_within_the_shutdown_timeout_with_a_
     );
     let log = app.log();
     assert!(
-        log.contains("background tasks: 10 finished, 0 aborted"),
-        "every background task (webhook writer, live updates, report refresh, normalizer, dispatcher, pollers, rules, alerts, profiles, pruner) stopped by itself:\n{log}"
+        log.contains("background tasks: 11 finished, 0 aborted"),
+        "every background task (webhook writer, live updates, report refresh, normalizer, dispatcher, pollers, rules, alerts, events out, profiles, pruner) stopped by itself:\n{log}"
     );
     assert!(log.contains("stopped"), "{log}");
     // The live stream ended with the server instead of being cut off mid-way.

@@ -19,5 +19,6 @@ mod pages;
 mod panes;
 mod reports;
 mod service;
+mod team_api;
 mod webhooks;
 mod working;

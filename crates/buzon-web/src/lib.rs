@@ -12,6 +12,7 @@
 mod admin;
 mod api;
 mod api_service;
+mod api_team;
 mod api_working;
 mod health;
 mod http;
@@ -259,6 +260,25 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/channels/{id}/signature",
             get(api_working::get_signature).put(api_working::put_signature),
         )
+        .route(
+            "/api/v1/conversations/{id}/notes",
+            get(api_team::list_notes).post(api_team::post_note),
+        )
+        .route(
+            "/api/v1/conversations/{id}/assign",
+            post(api_team::post_assign),
+        )
+        .route("/api/v1/conversations/{id}/link", post(api_team::post_link))
+        .route(
+            "/api/v1/users",
+            get(api_team::list_users).post(api_team::create_user),
+        )
+        .route("/api/v1/users/{id}", put(api_team::update_user))
+        .route(
+            "/api/v1/tokens",
+            get(api_team::list_tokens).post(api_team::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(api_team::revoke_token))
         .route(
             "/api/v1/webhooks",
             get(api_working::list_webhooks).post(api_working::create_webhook),
