@@ -221,3 +221,34 @@ async fn an_outgoing_url_to_this_machine_or_a_private_network_is_refused() {
     assert_eq!(public.status(), 201);
     app.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_trickles_its_headers_is_cut_by_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::start(
+        TestDatabase::sqlite(),
+        &[("BUZON_SERVER_HEADER_READ_TIMEOUT_SECS", "2")],
+    )
+    .await;
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"POST /webhooks/facebook HTTP/1.1\r\nHost: buzon\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    // Others are served meanwhile.
+    let answer = app
+        .post_signed_webhook("facebook", br#"{"object":"page","entry":[]}"#)
+        .await;
+    assert_eq!(answer.status(), 200);
+    // The server closes the connection once the headers are late.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(15), slow.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the connection was closed");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
+    app.finish().await;
+}

@@ -109,6 +109,9 @@ pub struct ServerSettings {
     /// The longest a request may take, its body included (live event streams excepted).
     #[serde(default = "thirty")]
     pub request_timeout_secs: u64,
+    /// The longest a client may take to send a request's headers.
+    #[serde(default = "ten")]
+    pub header_read_timeout_secs: u64,
     /// Requests handled at once; more wait their turn within their timeout.
     #[serde(default = "five_hundred_twelve")]
     pub max_concurrent_requests: usize,

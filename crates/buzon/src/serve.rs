@@ -159,7 +159,8 @@ pub async fn run(
         );
         supervisor.spawn("pruner", workers.run_pruner(supervisor.stop_signal()));
     }
-    let router = buzon_web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let router = buzon_web::router(state);
+    let header_timeout = Duration::from_secs(settings.server.header_read_timeout_secs.max(1));
 
     // On the signal, the background work is told to stop at once (live event streams end with
     // it), the server stops accepting and finishes what is in flight, and everything — the
@@ -181,7 +182,7 @@ pub async fn run(
             }
         }
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    let server = serve_http(listener, router, signal, header_timeout);
     let requests_done_by = async {
         let at = loop {
             if let Some(at) = *deadline.borrow_and_update() {
@@ -321,4 +322,76 @@ pub(crate) fn connectors(settings: &Settings) -> Connectors {
         )),
     );
     connectors
+}
+
+/// Serves `router` on `listener` until `signal`, then stops accepting and lets every connection
+/// finish what it is doing (as `axum::serve` with a graceful shutdown), with two additions: each
+/// request carries the peer's address (`ConnectInfo`), and a client must send its request
+/// headers within `header_timeout` — a slow client cannot hold a connection open by trickling
+/// them (the request timeout covers the body and the answer).
+async fn serve_http(
+    listener: TcpListener,
+    router: axum::Router,
+    signal: impl Future<Output = ()>,
+    header_timeout: Duration,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let (stop_sender, stop) = tokio::sync::watch::channel(false);
+    let (open_sender, mut open) = tokio::sync::mpsc::channel::<()>(1);
+    tokio::pin!(signal);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait a moment, go on.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut signal => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(router.clone(), request)
+            },
+        );
+        let mut stop = stop.clone();
+        let still_open = open_sender.clone();
+        tokio::spawn(async move {
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(err) = result {
+                        tracing::trace!(error = %err, "connection ended");
+                    }
+                    drop(still_open);
+                    return;
+                }
+                _ = stop.changed() => {}
+            }
+            connection.as_mut().graceful_shutdown();
+            if let Err(err) = connection.await {
+                tracing::trace!(error = %err, "connection ended");
+            }
+            drop(still_open);
+        });
+    }
+    drop(listener);
+    let _ = stop_sender.send(true);
+    drop(open_sender);
+    // Every connection holds a sender: none left, all are done.
+    let _ = open.recv().await;
+    Ok(())
 }
