@@ -8,10 +8,8 @@ use buzon_tests::sandbox::{
     connect_sandbox_channels, start_with_sandbox, Injection, SandboxConfig, Source,
 };
 use buzon_tests::{Engine, TestDatabase};
-use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{json, Value};
-use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,7 +42,9 @@ impl Receiver {
                     let signed = headers
                         .get("x-buzon-signature")
                         .and_then(|value| value.to_str().ok())
-                        .is_some_and(|header| signature_valid(header, &body));
+                        .is_some_and(|header| {
+                            crate::alerts::signature_valid(SECRET, header, &body)
+                        });
                     if !signed {
                         *state.bad_signatures.lock().unwrap() += 1;
                         return axum::http::StatusCode::UNAUTHORIZED;
@@ -84,18 +84,6 @@ impl Receiver {
         kinds.sort();
         kinds
     }
-}
-
-fn signature_valid(header: &str, body: &str) -> bool {
-    let Some((t, v1)) = header
-        .strip_prefix("t=")
-        .and_then(|rest| rest.split_once(",v1="))
-    else {
-        return false;
-    };
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("{t}.{body}").as_bytes());
-    hex::decode(v1).is_ok_and(|expected| mac.verify_slice(&expected).is_ok())
 }
 
 async fn events_out(engine: Engine) {

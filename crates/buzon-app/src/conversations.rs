@@ -169,19 +169,7 @@ impl App {
                 ))
             }
         };
-        let language = match text(&params.language).map(|code| code.to_lowercase()) {
-            None => None,
-            Some(code) if is_known_language(&code) => Some(code),
-            Some(_) => {
-                return Err(AppError::invalid(
-                    "bad_language",
-                    format!(
-                        "language must be one of {}",
-                        known_languages().collect::<Vec<_>>().join(", ")
-                    ),
-                ))
-            }
-        };
+        let language = language_code(params.language.as_deref())?;
         let escalated = match text(&params.view).as_deref() {
             None | Some("queue") => false,
             Some("escalated") => true,
@@ -776,6 +764,25 @@ pub(crate) fn reply_text(text: &str) -> Result<String, AppError> {
         ));
     }
     Ok(text.to_owned())
+}
+
+/// A language as typed (ISO 639-1, any case; empty: none), checked against the known ones.
+pub(crate) fn language_code(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    match raw
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .map(str::to_lowercase)
+    {
+        None => Ok(None),
+        Some(code) if is_known_language(&code) => Ok(Some(code)),
+        Some(_) => Err(AppError::invalid(
+            "bad_language",
+            format!(
+                "language must be one of {}",
+                known_languages().collect::<Vec<_>>().join(", ")
+            ),
+        )),
+    }
 }
 
 /// Labels as typed, checked; at most [`MAX_LABELS_PER_CHANGE`].

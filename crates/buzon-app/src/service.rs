@@ -573,7 +573,9 @@ pub(crate) fn public_comments_allowed(json: Option<&str>) -> bool {
     stored_auto_reply(json).public_comments
 }
 
-fn stored_auto_reply(json: Option<&str>) -> AutoReply {
+/// An auto-reply-shaped setting (the auto-reply, the closing question) as saved; off when
+/// absent or unreadable.
+pub(crate) fn stored_auto_reply(json: Option<&str>) -> AutoReply {
     json.and_then(|json| serde_json::from_str(json).ok())
         .unwrap_or_default()
 }

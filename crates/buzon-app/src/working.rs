@@ -3,9 +3,9 @@
 //! supervisors (by hand with a note, or by a rule on waiting time in business hours), and the
 //! channel's reply signature.
 
-use crate::conversations::{labels_of, reply_text, Queued};
+use crate::conversations::{labels_of, language_code, reply_text, Queued};
 use crate::{target, Actor, App, AppError, AutoReply};
-use buzon_core::metrics::{back_at_text, snooze_until, BusinessCalendar};
+use buzon_core::metrics::{snooze_until, BusinessCalendar};
 use buzon_core::*;
 use buzon_store::{CannedReplyInput, EscalationRule, NewAlertDelivery, StoreError};
 use serde::Deserialize;
@@ -66,25 +66,7 @@ impl CannedReplyForm {
         if let Some(unknown) = unknown_placeholder(&text, &REPLY_PLACEHOLDERS) {
             return Err(unknown_placeholder_error(unknown));
         }
-        let language = match self
-            .language
-            .as_deref()
-            .map(str::trim)
-            .filter(|language| !language.is_empty())
-            .map(str::to_lowercase)
-        {
-            None => None,
-            Some(code) if is_known_language(&code) => Some(code),
-            Some(_) => {
-                return Err(AppError::invalid(
-                    "bad_language",
-                    format!(
-                        "language must be one of {}",
-                        known_languages().collect::<Vec<_>>().join(", ")
-                    ),
-                ))
-            }
-        };
+        let language = language_code(self.language.as_deref())?;
         let mut labels = labels_of(&self.labels)?;
         labels.sort();
         labels.dedup();
@@ -168,11 +150,6 @@ pub struct SatisfactionReport {
     pub by_channel: std::collections::BTreeMap<ChannelId, SatisfactionFigures>,
     /// Per conversation label.
     pub by_label: std::collections::BTreeMap<String, SatisfactionFigures>,
-}
-
-fn stored_question(json: Option<&str>) -> AutoReply {
-    json.and_then(|json| serde_json::from_str(json).ok())
-        .unwrap_or_default()
 }
 
 /// Escalations in a period, for the reports.
@@ -416,11 +393,8 @@ impl App {
         };
         let language = conversation.language.as_deref().unwrap_or("en");
         let opening = self.opening_state(Some(conversation.channel_id)).await?;
-        let back_at = match opening.back_at {
-            Some(back_at) => {
-                let calendar = self.channel_calendar(conversation.channel_id).await?;
-                back_at_text(language, back_at, opening.now, &calendar)
-            }
+        let back_at = match opening.back_at_text(language) {
+            Some(back_at) => back_at,
             None if language == "es" => "en breve".to_owned(),
             None => "shortly".to_owned(),
         };
@@ -566,6 +540,8 @@ impl App {
             return Ok(0);
         }
         let mut escalated = 0;
+        let mut calendars: std::collections::HashMap<ChannelId, BusinessCalendar> =
+            std::collections::HashMap::new();
         for rule in rules {
             let target_millis = rule.target_minutes.saturating_mul(60_000);
             // Business time is never more than wall time: only waits at least this long qualify.
@@ -582,7 +558,12 @@ impl App {
                 let Some(since) = conversation.waiting_since else {
                     continue;
                 };
-                let calendar = self.channel_calendar(conversation.channel_id).await?;
+                if let std::collections::hash_map::Entry::Vacant(entry) =
+                    calendars.entry(conversation.channel_id)
+                {
+                    entry.insert(self.channel_calendar(conversation.channel_id).await?);
+                }
+                let calendar = &calendars[&conversation.channel_id];
                 if calendar.business_millis_between(since, now) < target_millis {
                     continue;
                 }
@@ -804,7 +785,7 @@ impl App {
         channel: ChannelId,
     ) -> Result<AutoReply, AppError> {
         actor.require(Role::Viewer)?;
-        Ok(stored_question(
+        Ok(crate::service::stored_auto_reply(
             self.store()
                 .channel_closing_question(channel)
                 .await?
@@ -856,7 +837,7 @@ impl App {
         if !conversation.kind.is_private() || conversation.reply_window_closed(now) {
             return Ok(());
         }
-        let question = stored_question(
+        let question = crate::service::stored_auto_reply(
             self.store()
                 .channel_closing_question(conversation.channel_id)
                 .await?

@@ -4,7 +4,7 @@
 //! rules' look at a message, so a retry or a second node never alerts twice.
 
 use crate::rows;
-use crate::{Engine, Store, StoreError, StoreTx};
+use crate::{Store, StoreError, StoreTx};
 use buzon_core::{ConversationId, Timestamp};
 use sqlx::query;
 
@@ -140,24 +140,45 @@ impl Store {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Vec<AlertDelivery>, StoreError> {
-        let lock = match self.engine {
-            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-            Engine::Sqlite => "",
-        };
-        let rows = query(&format!(
-            "UPDATE alert_deliveries SET state = 'sending', lease_owner = $1, lease_until = $2, \
+        let rows = self
+            .claim_leased(
+                "alert_deliveries",
+                DELIVERY_COLUMNS,
+                owner,
+                limit,
+                now,
+                lease_until,
+            )
+            .await?;
+        rows.iter().map(delivery).collect()
+    }
+
+    /// Claims up to `limit` due rows of a delivery queue (`state`, `next_attempt_at`,
+    /// `lease_owner`, `lease_until`, `attempts`, `updated_at`) for `owner` until
+    /// `lease_until`: queued ones that are due, and sending ones whose sender's lease ran out.
+    pub(crate) async fn claim_leased(
+        &self,
+        table: &str,
+        columns: &str,
+        owner: &str,
+        limit: u32,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Vec<crate::Row>, StoreError> {
+        let lock = self.skip_locked();
+        Ok(query(&format!(
+            "UPDATE {table} SET state = 'sending', lease_owner = $1, lease_until = $2, \
              attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM alert_deliveries WHERE \
+             WHERE id IN (SELECT id FROM {table} WHERE \
              (state = 'queued' AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until < $3) \
-             ORDER BY next_attempt_at, id LIMIT $4 {lock}) RETURNING {DELIVERY_COLUMNS}"
+             ORDER BY next_attempt_at, id LIMIT $4 {lock}) RETURNING {columns}"
         ))
         .bind(owner)
         .bind(lease_until.as_millis())
         .bind(now.as_millis())
         .bind(i64::from(limit))
         .fetch_all(&self.write)
-        .await?;
-        rows.iter().map(delivery).collect()
+        .await?)
     }
 
     /// Records the outcome of a try by `owner`: sent; or failed for now, due again at `retry_at`

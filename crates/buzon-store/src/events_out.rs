@@ -2,7 +2,7 @@
 //! deliveries the database's triggers queue, claimed with leases and finished by the sender.
 
 use crate::rows;
-use crate::{Engine, Store, StoreError, StoreTx};
+use crate::{Store, StoreError, StoreTx};
 use buzon_core::*;
 use sqlx::query;
 
@@ -146,23 +146,16 @@ impl Store {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Vec<EventDelivery>, StoreError> {
-        let lock = match self.engine {
-            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-            Engine::Sqlite => "",
-        };
-        let rows = query(&format!(
-            "UPDATE event_deliveries SET state = 'sending', lease_owner = $1, lease_until = $2, \
-             attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM event_deliveries WHERE \
-             (state = 'queued' AND next_attempt_at <= $3) OR (state = 'sending' AND lease_until < $3) \
-             ORDER BY next_attempt_at, id LIMIT $4 {lock}) RETURNING {DELIVERY_COLUMNS}"
-        ))
-        .bind(owner)
-        .bind(lease_until.as_millis())
-        .bind(now.as_millis())
-        .bind(i64::from(limit))
-        .fetch_all(&self.write)
-        .await?;
+        let rows = self
+            .claim_leased(
+                "event_deliveries",
+                DELIVERY_COLUMNS,
+                owner,
+                limit,
+                now,
+                lease_until,
+            )
+            .await?;
         rows.iter().map(delivery).collect()
     }
 

@@ -15,7 +15,7 @@ pub type ClaimedEvent = InboundEvent;
 pub type ClaimedOutbox = OutboxItem;
 
 impl Store {
-    fn skip_locked(&self) -> &'static str {
+    pub(crate) fn skip_locked(&self) -> &'static str {
         match self.engine {
             Engine::Postgres => "FOR UPDATE SKIP LOCKED",
             Engine::Sqlite => "",

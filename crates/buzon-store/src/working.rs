@@ -24,6 +24,20 @@ fn canned(row: &crate::Row) -> Result<CannedReply, StoreError> {
     })
 }
 
+async fn canned_reply_on<'e, E>(executor: E, id: i64) -> Result<CannedReply, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let row = query(&format!(
+        "SELECT {CANNED_COLUMNS} FROM canned_replies WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(executor)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    canned(&row)
+}
+
 /// A canned reply as written (new or changed).
 #[derive(Debug, Clone)]
 pub struct CannedReplyInput {
@@ -123,14 +137,7 @@ impl Store {
 
     /// One canned reply.
     pub async fn canned_reply(&self, id: i64) -> Result<CannedReply, StoreError> {
-        let row = query(&format!(
-            "SELECT {CANNED_COLUMNS} FROM canned_replies WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        canned(&row)
+        canned_reply_on(&self.read, id).await
     }
 
     /// The canned replies last used with any of these profiles (one person), newest first.
@@ -322,16 +329,13 @@ impl Store {
 
 impl StoreTx {
     /// Saves a new canned reply; `Conflict` when its shortcut is taken (among the shared ones,
-    /// or the owner's own).
+    /// or the owner's own: the unique index `canned_replies_shortcut` says so).
     pub async fn insert_canned_reply(
         &mut self,
         input: &CannedReplyInput,
         owner: Option<UserId>,
     ) -> Result<i64, StoreError> {
         let now = Timestamp::now().as_millis();
-        if self.shortcut_taken(&input.shortcut, owner, None).await? {
-            return Err(StoreError::Conflict);
-        }
         let row = query(
             "INSERT INTO canned_replies (name, shortcut, body, language, labels, owner_id, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
@@ -348,19 +352,12 @@ impl StoreTx {
         rows::get(&row, "id")
     }
 
-    /// Changes a canned reply (its owner stays).
+    /// Changes a canned reply (its owner stays); `Conflict` when the new shortcut is taken.
     pub async fn update_canned_reply(
         &mut self,
         id: i64,
         input: &CannedReplyInput,
     ) -> Result<(), StoreError> {
-        let existing = self.canned_reply(id).await?;
-        if self
-            .shortcut_taken(&input.shortcut, existing.owner_id, Some(id))
-            .await?
-        {
-            return Err(StoreError::Conflict);
-        }
         query(
             "UPDATE canned_replies SET name = $1, shortcut = $2, body = $3, language = $4, labels = $5, \
              updated_at = $6 WHERE id = $7",
@@ -395,32 +392,7 @@ impl StoreTx {
 
     /// One canned reply, in this transaction.
     pub async fn canned_reply(&mut self, id: i64) -> Result<CannedReply, StoreError> {
-        let row = query(&format!(
-            "SELECT {CANNED_COLUMNS} FROM canned_replies WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.conn())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        canned(&row)
-    }
-
-    async fn shortcut_taken(
-        &mut self,
-        shortcut: &str,
-        owner: Option<UserId>,
-        except: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        let row = query(
-            "SELECT COUNT(*) AS taken FROM canned_replies WHERE shortcut = $1 \
-             AND COALESCE(owner_id, 0) = $2 AND id <> $3",
-        )
-        .bind(shortcut)
-        .bind(owner.map_or(0, UserId::get))
-        .bind(except.unwrap_or(0))
-        .fetch_one(self.conn())
-        .await?;
-        Ok(rows::get::<i64>(&row, "taken")? > 0)
+        canned_reply_on(self.conn(), id).await
     }
 
     /// Records that a queued message came from a canned reply: counted once per message.

@@ -48,7 +48,27 @@ pub struct AlertSender {
 /// Resolves names as the system does, but never to a private address: a name that points
 /// at this machine or the private network (or is rebound there after the rule was saved) is
 /// not reached. Only the addresses it returns are connected to.
-pub(crate) struct PublicOnly;
+struct PublicOnly;
+
+/// The client buzon posts to admins' URLs with (alert webhooks, events out): no redirects (a
+/// redirect could lead inside), a timeout, and — unless private URLs are allowed — names
+/// resolved to public addresses only.
+pub(crate) fn outgoing_client(
+    user_agent: &str,
+    timeout: Duration,
+    allow_private_urls: bool,
+) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(user_agent);
+    let builder = if allow_private_urls {
+        builder
+    } else {
+        builder.dns_resolver(std::sync::Arc::new(PublicOnly))
+    };
+    builder.build().expect("the outgoing HTTP client builds")
+}
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
@@ -83,18 +103,7 @@ impl AlertSender {
             node_id: format!("{node_id}:alerts"),
             lease,
             smtp: smtp_transport(settings),
-            http: {
-                let builder = reqwest::Client::builder()
-                    .timeout(SEND_TIMEOUT)
-                    .redirect(reqwest::redirect::Policy::none())
-                    .user_agent("buzon-alerts");
-                let builder = if settings.allow_private_urls {
-                    builder
-                } else {
-                    builder.dns_resolver(std::sync::Arc::new(PublicOnly))
-                };
-                builder.build().expect("the alert HTTP client builds")
-            },
+            http: outgoing_client("buzon-alerts", SEND_TIMEOUT, settings.allow_private_urls),
             allow_private_urls: settings.allow_private_urls,
             public_url: public_url.trim_end_matches('/').to_owned(),
         }

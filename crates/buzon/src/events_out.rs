@@ -3,7 +3,7 @@
 //! alert webhooks), with its id in `X-Buzon-Delivery` and the body's `id` (the same on every
 //! retry), retried with doubling delays for 24 hours, then failed (retryable by hand).
 
-use crate::alerts::{signature, PublicOnly};
+use crate::alerts::{outgoing_client, signature};
 use buzon_app::App;
 use buzon_core::Timestamp;
 use buzon_store::{EventDelivery, EventSubscription, Store};
@@ -38,22 +38,13 @@ impl EventSender {
         first_retry: Duration,
         allow_private_urls: bool,
     ) -> EventSender {
-        let builder = reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("buzon-events");
-        let builder = if allow_private_urls {
-            builder
-        } else {
-            builder.dns_resolver(std::sync::Arc::new(PublicOnly))
-        };
         EventSender {
             store,
             app,
             node_id: format!("{node_id}:events"),
             lease,
             first_retry: first_retry.max(Duration::from_secs(1)),
-            http: builder.build().expect("the events HTTP client builds"),
+            http: outgoing_client("buzon-events", SEND_TIMEOUT, allow_private_urls),
             allow_private_urls,
         }
     }
