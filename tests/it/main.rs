@@ -15,6 +15,7 @@ mod incidents;
 mod keyboard;
 mod metrics_props;
 mod nodes;
+mod openapi;
 mod pages;
 mod panes;
 mod reports;

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 pub const ON_CALL: &str = "on_call";
 
 /// An outgoing webhook of a rule, as written to the API (the secret is never read back).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// Where to POST the alert.
@@ -34,8 +34,9 @@ pub struct WebhookInput {
 }
 
 /// An alert rule as the API and the admin page exchange it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Urgent words", "keywords": {"es": ["urgente", "fraude"], "en": ["urgent"]}, "labels": [], "authors": ["influencer", "vip"], "waiting_minutes": null, "when": "outside_hours", "email": ["oncall@shop.example"], "webhook": null}))]
 pub struct AlertRuleInput {
     /// A name people recognise.
     pub name: String,
@@ -61,6 +62,13 @@ pub struct AlertRuleInput {
     #[serde(default)]
     pub webhook: Option<WebhookInput>,
 }
+
+buzon_core::schema_with_fields!(AlertRule: AlertRuleInput, {
+    /// Its id.
+    id: i64,
+    /// Whether its webhook has a secret.
+    webhook_secret_set: bool,
+});
 
 fn outside_hours() -> String {
     "outside_hours".to_owned()
@@ -218,8 +226,9 @@ fn reqwest_free_url_check(url: &str) -> bool {
 }
 
 /// The on-call rota: who is on call by day and hour, in a zone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"time_zone": "Europe/Madrid", "shifts": [{"days": ["saturday", "sunday"], "hours": ["00:00-24:00"], "user": "demo@buzon.example"}]}))]
 pub struct OnCall {
     /// An IANA zone.
     pub time_zone: String,
@@ -229,7 +238,7 @@ pub struct OnCall {
 }
 
 /// One shift of the rota.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Shift {
     /// Weekdays (`monday`…`sunday`).

@@ -18,7 +18,8 @@ pub const EVENT_KINDS: [&str; 4] = [
 ];
 
 /// A subscription as an admin writes it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"url": "https://crm.shop.example/buzon-events", "events": ["message.received", "conversation.status_changed"]}))]
 pub struct SubscriptionInput {
     /// Where to post: `https://…` (or `http://`).
     pub url: String,
@@ -30,7 +31,7 @@ pub struct SubscriptionInput {
 }
 
 /// A subscription as shown (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SubscriptionView {
     /// Its id.
     pub id: i64,

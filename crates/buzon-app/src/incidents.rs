@@ -43,8 +43,9 @@ const COMMON: [&str; 62] = [
 ];
 
 /// An incident as the API writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Checkout down", "keywords": ["caída", "no funciona", "down"], "texts": {"es": "Sabemos que el pago falla; lo estamos arreglando.", "en": "We know checkout fails; we are fixing it."}, "label": "incidente"}))]
 pub struct IncidentInput {
     /// What happened, for the team.
     pub title: String,
@@ -56,6 +57,21 @@ pub struct IncidentInput {
     #[serde(default = "incident_label")]
     pub label: String,
 }
+
+buzon_core::schema_with_fields!(Incident: IncidentInput, {
+    /// Its id.
+    id: i64,
+    /// Whether it is on.
+    active: bool,
+    /// When it started (RFC 3339).
+    started_at: String,
+    /// When it ended.
+    ended_at: Option<String>,
+    /// Who started it.
+    started_by: String,
+    /// How many conversations joined it.
+    conversations: i64,
+});
 
 fn incident_label() -> String {
     "incidente".to_owned()
@@ -82,7 +98,7 @@ pub struct Incident {
 }
 
 /// What a bulk reply did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BulkReply {
     /// Replies queued.
     pub queued: usize,
@@ -92,7 +108,7 @@ pub struct BulkReply {
 }
 
 /// A burst of customer messages buzon noticed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Spike {
     /// When it was first seen (RFC 3339).
     pub detected_at: String,
@@ -107,7 +123,7 @@ pub struct Spike {
 }
 
 /// One message of a burst.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SpikeSample {
     /// Its conversation.
     pub conversation_id: i64,

@@ -63,8 +63,9 @@ impl Clock {
 }
 
 /// A channel's out-of-hours auto-reply, as the API and the admin page exchange it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"enabled": true, "public_comments": false, "texts": {"en": "Thanks! A person will answer {{back_at}}.", "es": "¡Gracias! Una persona te responderá {{back_at}}."}, "default_language": "es"}))]
 pub struct AutoReply {
     /// Whether it is sent.
     pub enabled: bool,

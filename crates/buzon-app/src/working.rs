@@ -21,7 +21,8 @@ const MAX_ESCALATION_NOTE: usize = 4096;
 const WAKE_BATCH: u32 = 500;
 
 /// A canned reply as an agent or admin writes it (the API's JSON and the library's form).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"name": "Shipping delay", "shortcut": "envios", "text": "Hola {{customer.first_name}}, tu pedido sale mañana.", "language": "es", "labels": ["envios"]}))]
 pub struct CannedReplyForm {
     /// Its name.
     pub name: String,
@@ -121,7 +122,7 @@ pub struct QueueFigures {
 }
 
 /// Answers to closing questions: how many, how many satisfied, and the rate.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct SatisfactionFigures {
     /// Answers.
     pub answers: u64,
@@ -140,20 +141,22 @@ impl SatisfactionFigures {
 }
 
 /// Satisfaction in a period, in all and per group.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct SatisfactionReport {
     /// Every answer.
     pub overall: SatisfactionFigures,
-    /// Per agent who resolved the conversation.
+    /// Per agent who resolved the conversation (keyed by user id).
+    #[schema(value_type = std::collections::BTreeMap<String, SatisfactionFigures>)]
     pub by_agent: std::collections::BTreeMap<UserId, SatisfactionFigures>,
-    /// Per channel.
+    /// Per channel (keyed by channel id).
+    #[schema(value_type = std::collections::BTreeMap<String, SatisfactionFigures>)]
     pub by_channel: std::collections::BTreeMap<ChannelId, SatisfactionFigures>,
     /// Per conversation label.
     pub by_label: std::collections::BTreeMap<String, SatisfactionFigures>,
 }
 
 /// Escalations in a period, for the reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct EscalationCounts {
     /// Every escalation.
     pub total: u64,

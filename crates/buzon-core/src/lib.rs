@@ -14,6 +14,7 @@ mod language;
 pub mod metrics;
 mod model;
 mod net;
+pub mod openapi;
 mod outbox;
 mod placeholders;
 mod platform_error;

@@ -10,7 +10,7 @@ use std::fmt;
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident, $err:ident, { $($(#[$vdoc:meta])* $variant:ident = $text:literal),* $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vdoc])* $variant),* }
 
@@ -147,7 +147,7 @@ impl Role {
 }
 
 /// How a channel is doing, as shown to admins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelHealth {
     /// Nothing has been heard from the platform yet.
@@ -240,7 +240,9 @@ impl fmt::Debug for ChannelCredentials {
 }
 
 /// A label on a conversation or an author: lowercase letters, digits, `-` and `_`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Label(String);
 
@@ -451,7 +453,7 @@ impl DeliveryStatus {
 }
 
 /// Metadata of a file attached to a message. buzon keeps the reference, not the bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attachment {
     /// image, audio, video, document, sticker, location, contacts, file…
     pub kind: String,
@@ -603,7 +605,7 @@ text_enum! {
 }
 
 /// A part of a delivery buzon did not recognise: where it is and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnparsedPart {
     /// Its JSON path in the delivery, e.g. `entry[0].messaging[1]`.
     pub path: String,
@@ -711,7 +713,7 @@ pub struct NewOutboundReply {
 }
 
 /// A buzon user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// Our id.
     pub id: UserId,
@@ -730,7 +732,7 @@ pub struct User {
 }
 
 /// An API token. Only its hash is stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     /// Our id.
     pub id: TokenId,
@@ -775,7 +777,7 @@ pub struct Note {
 }
 
 /// A canned reply ("respuesta tipo"): a text the team wrote ahead, with placeholders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CannedReply {
     /// Its id.
     pub id: i64,

@@ -7,7 +7,20 @@ use time::OffsetDateTime;
 ///
 /// Stored as a 64-bit integer in both databases, so that ordering and arithmetic are the same
 /// on SQLite and PostgreSQL; shown as RFC 3339.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// In JSON: milliseconds since the Unix epoch.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Timestamp(i64);
 

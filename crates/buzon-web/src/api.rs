@@ -9,31 +9,103 @@ use axum::Json;
 use buzon_app::{AppError, InboxParams, Thread};
 use buzon_core::*;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize)]
+/// The filters and page of the conversation list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// `open`, `pending`, `snoozed`, `resolved` or `all`.
     status: Option<String>,
+    /// A channel kind (`facebook`, `whatsapp`, `x`) or a channel id.
     channel: Option<String>,
+    /// A conversation label.
     tag: Option<String>,
+    /// A user id, `me` or `none`.
     assignee: Option<String>,
+    /// Words to search in the messages.
     q: Option<String>,
+    /// Page size (1 to 200; 50 when absent).
     limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// `include` or `only` for conversations of flagged authors (trolls, spam).
     flagged: Option<String>,
+    /// `newest` (the default), `oldest_waiting` or `window`.
     sort: Option<String>,
+    /// An ISO 639-1 language.
     language: Option<String>,
+    /// `escalated` for the escalated view.
     view: Option<String>,
 }
 
-/// A list and the cursor of its next page.
-#[derive(Serialize)]
-pub(crate) struct List<T: Serialize> {
+/// A list and the cursor of its next page (none on the last page).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct List<T: Serialize + ToSchema> {
     items: Vec<T>,
     next_cursor: Option<String>,
 }
 
+/// A whole list (no pages).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Items<T: Serialize + ToSchema> {
+    pub(crate) items: Vec<T>,
+}
+
+impl<T: Serialize + ToSchema> Items<T> {
+    pub(crate) fn of(items: Vec<T>) -> axum::Json<Items<T>> {
+        axum::Json(Items { items })
+    }
+}
+
+/// A conversation with its messages, oldest first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ConversationDetail {
+    #[serde(flatten)]
+    conversation: ConversationJson,
+    messages: Vec<MessageJson>,
+}
+
+/// A conversation's status after a change.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct StatusJson {
+    id: i64,
+    status: ConversationStatus,
+    /// Until when it is snoozed (RFC 3339), when a time was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    until: Option<String>,
+}
+
+/// A message after an agent's action on it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct MessageActionJson {
+    id: i64,
+    /// After `arrived` (`sent`) or `send-again` (`queued`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<&'static str>,
+    /// After `hide` or `unhide`: whether it is (being) hidden.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hidden: Option<bool>,
+}
+
+/// An inbound event's state after an admin's action on it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct EventStateJson {
+    id: i64,
+    /// `pending` (queued again) or `done` (set aside).
+    state: &'static str,
+}
+
 /// `GET /api/v1/conversations`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations",
+    tag = "conversations",
+    operation_id = "list_conversations",
+    params(ListQuery),
+    responses((status = 200, description = "A page of conversations, newest activity first", body = List<ConversationJson>)),
+    security(("token" = ["viewer"]))
+)]
 pub(crate) async fn list_conversations(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
@@ -72,11 +144,20 @@ pub(crate) async fn list_conversations(
 }
 
 /// `GET /api/v1/conversations/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}",
+    tag = "conversations",
+    operation_id = "show_conversation",
+    params(("id" = i64, Path, example = 1, description = "The conversation's id")),
+    responses((status = 200, description = "The conversation and its messages", body = ConversationDetail)),
+    security(("token" = ["viewer"]))
+)]
 pub(crate) async fn show_conversation(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<ConversationDetail>, WebError> {
     let Thread {
         conversation,
         messages,
@@ -87,12 +168,6 @@ pub(crate) async fn show_conversation(
         .thread(&caller.actor, ConversationId(id))
         .await?;
     let now = Timestamp::now();
-    let mut body = serde_json::to_value(ConversationJson::of(
-        &conversation,
-        contacts.get(&conversation.contact_id),
-        now,
-    ))
-    .expect("views serialize");
     let rendered: Vec<MessageJson> = messages
         .iter()
         .map(|message| {
@@ -100,11 +175,19 @@ pub(crate) async fn show_conversation(
             MessageJson::of(message, conversation.channel_kind, author)
         })
         .collect();
-    body["messages"] = serde_json::to_value(rendered).expect("views serialize");
-    Ok(Json(body))
+    Ok(Json(ConversationDetail {
+        conversation: ConversationJson::of(
+            &conversation,
+            contacts.get(&conversation.contact_id),
+            now,
+        ),
+        messages: rendered,
+    }))
 }
 
-#[derive(Deserialize)]
+/// A reply: a text, a canned reply, or a canned reply with its text replaced.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"text": "Hola {{customer.first_name}}, ya lo estamos mirando."}))]
 pub(crate) struct ReplyBody {
     /// The text (with placeholders); with `canned_reply_id`, replaces the canned text.
     #[serde(default)]
@@ -117,6 +200,16 @@ pub(crate) struct ReplyBody {
 /// `POST /api/v1/conversations/{id}/replies`: queues a reply (202), or 409 when the platform's
 /// reply window is closed (with the templates that may be sent). An `Idempotency-Key` header
 /// makes a repeated request the same reply.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/replies",
+    tag = "conversations",
+    operation_id = "post_reply",
+    params(("id" = i64, Path, example = 1, description = "The conversation's id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a repeated request the same reply")),
+    request_body = ReplyBody,
+    responses((status = 202, description = "The queued reply", body = MessageJson)),
+    security(("token" = ["agent"]))
+)]
 pub(crate) async fn post_reply(
     State(state): State<AppState>,
     Agent(caller): Agent,
@@ -148,7 +241,9 @@ pub(crate) async fn post_reply(
     ))
 }
 
-#[derive(Deserialize)]
+/// Labels to add and to remove.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"add": ["envios"], "remove": []}))]
 pub(crate) struct TagsBody {
     #[serde(default)]
     add: Vec<String>,
@@ -156,12 +251,23 @@ pub(crate) struct TagsBody {
     remove: Vec<String>,
 }
 
-#[derive(Serialize)]
+/// The labels after the change.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TagsJson {
     tags: Vec<Label>,
 }
 
 /// `POST /api/v1/conversations/{id}/tags`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/tags",
+    tag = "conversations",
+    operation_id = "post_conversation_tags",
+    params(("id" = i64, Path, example = 1, description = "The conversation's id")),
+    request_body = TagsBody,
+    responses((status = 200, description = "The conversation's labels", body = TagsJson)),
+    security(("token" = ["agent"]))
+)]
 pub(crate) async fn post_conversation_tags(
     State(state): State<AppState>,
     Agent(caller): Agent,
@@ -176,6 +282,16 @@ pub(crate) async fn post_conversation_tags(
 }
 
 /// `POST /api/v1/contacts/{id}/tags`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/contacts/{id}/tags",
+    tag = "conversations",
+    operation_id = "post_contact_tags",
+    params(("id" = i64, Path, example = 1, description = "The contact's id")),
+    request_body = TagsBody,
+    responses((status = 200, description = "The author's labels", body = TagsJson)),
+    security(("token" = ["agent"]))
+)]
 pub(crate) async fn post_contact_tags(
     State(state): State<AppState>,
     Agent(caller): Agent,
@@ -189,8 +305,12 @@ pub(crate) async fn post_contact_tags(
     Ok(Json(TagsJson { tags }))
 }
 
-#[derive(Deserialize)]
+/// A new status, and for `snoozed` optionally until when: RFC 3339, or `later`, `tomorrow`,
+/// `monday`, or a local `YYYY-MM-DDTHH:MM` in the team's zone.
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"status": "snoozed", "until": "tomorrow"}))]
 pub(crate) struct StatusBody {
+    /// `open`, `pending`, `snoozed` or `resolved`.
     status: String,
     #[serde(default)]
     until: Option<String>,
@@ -198,12 +318,22 @@ pub(crate) struct StatusBody {
 
 /// `POST /api/v1/conversations/{id}/status`: `{"status": …}`, and `"until"` (RFC 3339) to
 /// snooze until a time.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/status",
+    tag = "conversations",
+    operation_id = "post_status",
+    params(("id" = i64, Path, example = 1, description = "The conversation's id")),
+    request_body = StatusBody,
+    responses((status = 200, description = "The new status", body = StatusJson)),
+    security(("token" = ["agent"]))
+)]
 pub(crate) async fn post_status(
     State(state): State<AppState>,
     Agent(caller): Agent,
     Path(id): Path<i64>,
     Json(body): Json<StatusBody>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<StatusJson>, WebError> {
     let status = ConversationStatus::parse(body.status.trim()).map_err(AppError::from)?;
     let until = body
         .until
@@ -218,9 +348,11 @@ pub(crate) async fn post_status(
                 .app()
                 .snooze_until_choice(&caller.actor, ConversationId(id), until, None)
                 .await?;
-            return Ok(Json(
-                json!({ "id": id, "status": status.as_str(), "until": at.to_rfc3339() }),
-            ));
+            return Ok(Json(StatusJson {
+                id,
+                status,
+                until: Some(at.to_rfc3339()),
+            }));
         }
         (ConversationStatus::Snoozed, None) => {
             state
@@ -236,11 +368,15 @@ pub(crate) async fn post_status(
                 .await?
         }
     }
-    Ok(Json(json!({ "id": id, "status": status.as_str() })))
+    Ok(Json(StatusJson {
+        id,
+        status,
+        until: None,
+    }))
 }
 
 /// An event that could not be processed, with its error and its body as text.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct EventJson {
     id: EventId,
     source: &'static str,
@@ -258,6 +394,14 @@ pub(crate) struct EventJson {
 
 /// `GET /api/v1/admin/events`: inbound events that could not be processed, with their error
 /// (admins only). The raw body is shown as text, for diagnosis; it is what the platform sent.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/events",
+    tag = "events",
+    operation_id = "list_failed_events",
+    responses((status = 200, description = "Inbound events that failed or held unknown parts", body = List<EventJson>)),
+    security(("token" = ["admin"]))
+)]
 pub(crate) async fn list_failed_events(
     State(state): State<AppState>,
     Admin(caller): Admin,
@@ -286,61 +430,215 @@ pub(crate) async fn list_failed_events(
     }))
 }
 
-/// `POST /api/v1/conversations/{id}/messages/{message}/arrived|send-again`: settles a reply
-/// whose outcome is unknown (`delivery: "unknown"`), after checking on the platform.
-pub(crate) async fn settle_send(
+/// `POST /api/v1/conversations/{id}/messages/{message}/{action}`: `arrived` or `send-again`
+/// settle a reply whose outcome is unknown (`delivery: "unknown"`), after checking on the
+/// platform; `hide` and `unhide` hide a customer's public comment from the public or show it
+/// again (queued to the platform).
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/messages/{message}/{action}",
+    tag = "conversations",
+    operation_id = "message_action",
+    params(("id" = i64, Path, example = 1, description = "The conversation's id"), ("message" = i64, Path, example = 1, description = "The message's id"), ("action" = String, Path, example = "hide", description = "`arrived`, `send-again`, `hide` or `unhide`", pattern = "^(arrived|send-again|hide|unhide)$")),
+    responses((status = 200, description = "Done", body = MessageActionJson)),
+    security(("token" = ["agent"]))
+)]
+pub(crate) async fn message_action(
     State(state): State<AppState>,
     Agent(caller): Agent,
     Path((id, message, action)): Path<(i64, i64, String)>,
-) -> Result<Json<Value>, WebError> {
-    let arrived = match action.as_str() {
-        "arrived" => true,
-        "send-again" => false,
-        _ => return Err(WebError::not_found()),
+) -> Result<Json<MessageActionJson>, WebError> {
+    let app = state.app();
+    let (conversation, message_id) = (ConversationId(id), MessageId(message));
+    let answer = match action.as_str() {
+        "arrived" | "send-again" => {
+            let arrived = action == "arrived";
+            app.settle_send(&caller.actor, conversation, message_id, arrived)
+                .await?;
+            MessageActionJson {
+                id: message,
+                delivery: Some(if arrived { "sent" } else { "queued" }),
+                hidden: None,
+            }
+        }
+        other => {
+            let action = ModerationAction::parse(other).map_err(|_| WebError::not_found())?;
+            app.moderate(&caller.actor, conversation, message_id, action)
+                .await?;
+            MessageActionJson {
+                id: message,
+                delivery: None,
+                hidden: Some(action == ModerationAction::Hide),
+            }
+        }
     };
-    state
-        .app()
-        .settle_send(
-            &caller.actor,
-            ConversationId(id),
-            MessageId(message),
-            arrived,
-        )
-        .await?;
-    Ok(Json(json!({
-        "id": message,
-        "delivery": if arrived { "sent" } else { "queued" },
-    })))
+    Ok(Json(answer))
 }
 
 /// `POST /api/v1/admin/events/{id}/replay`: puts a failed event back in the queue.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events/{id}/replay",
+    tag = "events",
+    operation_id = "replay_event",
+    params(("id" = i64, Path, example = 1, description = "The event's id")),
+    responses((status = 202, description = "Queued again", body = EventStateJson)),
+    security(("token" = ["admin"]))
+)]
 pub(crate) async fn replay_event(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(id): Path<i64>,
-) -> Result<(StatusCode, Json<Value>), WebError> {
+) -> Result<(StatusCode, Json<EventStateJson>), WebError> {
     state.app().replay_event(&caller.actor, EventId(id)).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "id": id, "state": "pending" })),
+        Json(EventStateJson {
+            id,
+            state: "pending",
+        }),
     ))
 }
 
 /// `POST /api/v1/admin/events/{id}/dismiss`: sets a failed or unparsed event aside for good.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/events/{id}/dismiss",
+    tag = "events",
+    operation_id = "dismiss_event",
+    params(("id" = i64, Path, example = 1, description = "The event's id")),
+    responses((status = 200, description = "Set aside", body = EventStateJson)),
+    security(("token" = ["admin"]))
+)]
 pub(crate) async fn dismiss_event(
     State(state): State<AppState>,
     Admin(caller): Admin,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, WebError> {
+) -> Result<Json<EventStateJson>, WebError> {
     state
         .app()
         .dismiss_event(&caller.actor, EventId(id))
         .await?;
-    Ok(Json(json!({ "id": id, "state": "done" })))
+    Ok(Json(EventStateJson { id, state: "done" }))
+}
+
+/// A channel as the API shows it (never a secret).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ChannelJson {
+    id: ChannelId,
+    kind: ChannelKind,
+    name: String,
+    /// The Page id, phone number id or X user id.
+    platform_id: ExternalId,
+    health: ChannelHealth,
+    /// What needs attention, when unhealthy.
+    health_reason: Option<String>,
+    /// The last poll, webhook or send that worked (RFC 3339).
+    last_success_at: Option<String>,
+    /// Whether its response times are on the public page.
+    published: bool,
+}
+
+impl ChannelJson {
+    fn of(channel: &Channel) -> ChannelJson {
+        ChannelJson {
+            id: channel.id,
+            kind: channel.kind,
+            name: channel.name.clone(),
+            platform_id: channel.platform_id.clone(),
+            health: channel.health,
+            health_reason: channel.health_reason.clone(),
+            last_success_at: channel.last_success_at.map(Timestamp::to_rfc3339),
+            published: channel.published,
+        }
+    }
+}
+
+/// A channel's health as admins see it: the platform's limits, whether its credentials open
+/// with this node's key, and deliveries not read completely.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ChannelHealthJson {
+    #[serde(flatten)]
+    channel: ChannelJson,
+    /// Until when the platform asked buzon to wait (RFC 3339).
+    rate_limited_until: Option<String>,
+    /// The last error (RFC 3339).
+    last_error_at: Option<String>,
+    /// `set` or `undecryptable` (they do not open with this node's key).
+    credentials: &'static str,
+    access_token_set: bool,
+    refresh_token_set: bool,
+    /// When the access token expires, if known (RFC 3339).
+    token_expires_at: Option<String>,
+    /// Deliveries with parts buzon did not recognise.
+    unparsed_events: i64,
+}
+
+/// `GET /api/v1/channels`: every channel, with its health.
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels",
+    tag = "channels",
+    operation_id = "list_channels",
+    responses((status = 200, description = "Every channel", body = Items<ChannelJson>)),
+    security(("token" = ["viewer"]))
+)]
+pub(crate) async fn list_channels(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> Result<Json<Items<ChannelJson>>, WebError> {
+    let channels = state.app().channel_list(&caller.actor).await?;
+    Ok(Items::of(channels.iter().map(ChannelJson::of).collect()))
+}
+
+/// `GET /api/v1/channels/{id}/health`: one channel's health in detail (admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/channels/{id}/health",
+    tag = "channels",
+    operation_id = "channel_health",
+    params(("id" = i64, Path, example = 1, description = "The channel's id")),
+    responses((status = 200, description = "The channel's health", body = ChannelHealthJson)),
+    security(("token" = ["admin"]))
+)]
+pub(crate) async fn channel_health(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+) -> Result<Json<ChannelHealthJson>, WebError> {
+    let overview = state
+        .app()
+        .channels(&caller.actor)
+        .await?
+        .into_iter()
+        .find(|overview| overview.channel.id == ChannelId(id))
+        .ok_or_else(WebError::not_found)?;
+    let (credentials, access_token_set, refresh_token_set, token_expires_at) =
+        match overview.credentials {
+            buzon_app::CredentialsState::Set {
+                access_token,
+                refresh_token,
+                expires_at,
+            } => ("set", access_token, refresh_token, expires_at),
+            buzon_app::CredentialsState::Undecryptable => ("undecryptable", false, false, None),
+        };
+    Ok(Json(ChannelHealthJson {
+        channel: ChannelJson::of(&overview.channel),
+        rate_limited_until: overview
+            .limits
+            .rate_limited_until
+            .map(Timestamp::to_rfc3339),
+        last_error_at: overview.limits.last_error_at.map(Timestamp::to_rfc3339),
+        credentials,
+        access_token_set,
+        refresh_token_set,
+        token_expires_at: token_expires_at.map(Timestamp::to_rfc3339),
+        unparsed_events: overview.unparsed,
+    }))
 }
 
 /// A contact as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ContactJson {
     id: ContactId,
     platform_id: ExternalId,
@@ -350,7 +648,7 @@ pub(crate) struct ContactJson {
 }
 
 /// A conversation as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct ConversationJson {
     id: ConversationId,
     channel: &'static str,
@@ -411,7 +709,7 @@ impl ConversationJson {
 }
 
 /// A message's author as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct AuthorJson {
     platform_id: ExternalId,
     name: Option<String>,
@@ -419,7 +717,7 @@ pub(crate) struct AuthorJson {
 }
 
 /// A message as the API shows it (../shared/INTERFACE.md).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub(crate) struct MessageJson {
     id: MessageId,
     conversation_id: ConversationId,

@@ -20,6 +20,8 @@ pub use http::AddressList;
 pub mod i18n;
 mod live;
 mod metrics;
+mod openapi;
+pub use openapi::document as openapi_document;
 mod pages;
 pub mod reports;
 mod view;
@@ -28,7 +30,7 @@ mod webhooks;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post};
 use axum::Router;
 use buzon_app::App;
 use std::sync::Arc;
@@ -224,130 +226,7 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/x",
             get(webhooks::crc_x).post(webhooks::receive_x),
         )
-        .route("/api/v1/conversations", get(api::list_conversations))
-        .route("/api/v1/conversations/{id}", get(api::show_conversation))
-        .route("/api/v1/conversations/{id}/replies", post(api::post_reply))
-        .route(
-            "/api/v1/conversations/{id}/tags",
-            post(api::post_conversation_tags),
-        )
-        .route("/api/v1/conversations/{id}/status", post(api::post_status))
-        .route(
-            "/api/v1/conversations/{id}/escalate",
-            post(api_working::post_escalate),
-        )
-        .route(
-            "/api/v1/canned-replies",
-            get(api_working::list_canned).post(api_working::create_canned),
-        )
-        .route(
-            "/api/v1/canned-replies/{id}",
-            put(api_working::update_canned).delete(api_working::delete_canned),
-        )
-        .route(
-            "/api/v1/escalation-rules",
-            get(api_working::list_escalation_rules).post(api_working::create_escalation_rule),
-        )
-        .route(
-            "/api/v1/escalation-rules/{id}",
-            delete(api_working::delete_escalation_rule),
-        )
-        .route(
-            "/api/v1/users/{id}/supervisor",
-            put(api_working::put_supervisor),
-        )
-        .route(
-            "/api/v1/channels/{id}/signature",
-            get(api_working::get_signature).put(api_working::put_signature),
-        )
-        .route(
-            "/api/v1/conversations/{id}/notes",
-            get(api_team::list_notes).post(api_team::post_note),
-        )
-        .route(
-            "/api/v1/conversations/{id}/assign",
-            post(api_team::post_assign),
-        )
-        .route("/api/v1/conversations/{id}/link", post(api_team::post_link))
-        .route(
-            "/api/v1/users",
-            get(api_team::list_users).post(api_team::create_user),
-        )
-        .route("/api/v1/users/{id}", put(api_team::update_user))
-        .route(
-            "/api/v1/tokens",
-            get(api_team::list_tokens).post(api_team::create_token),
-        )
-        .route("/api/v1/tokens/{id}", delete(api_team::revoke_token))
-        .route(
-            "/api/v1/webhooks",
-            get(api_working::list_webhooks).post(api_working::create_webhook),
-        )
-        .route("/api/v1/webhooks/{id}", delete(api_working::delete_webhook))
-        .route(
-            "/api/v1/webhooks/{id}/test",
-            post(api_working::test_webhook),
-        )
-        .route(
-            "/api/v1/webhooks/{id}/deliveries",
-            get(api_working::webhook_deliveries),
-        )
-        .route(
-            "/api/v1/webhooks/deliveries/{id}/retry",
-            post(api_working::retry_webhook_delivery),
-        )
-        .route(
-            "/api/v1/channels/{id}/closing-question",
-            get(api_working::get_closing_question).put(api_working::put_closing_question),
-        )
-        .route(
-            "/api/v1/conversations/{id}/messages/{message}/{action}",
-            post(api::settle_send),
-        )
-        .route("/api/v1/contacts/{id}/tags", post(api::post_contact_tags))
-        .route(
-            "/api/v1/business-hours",
-            get(api_service::get_business_hours).put(api_service::put_business_hours),
-        )
-        .route(
-            "/api/v1/channels/{id}/business-hours",
-            get(api_service::get_channel_business_hours)
-                .put(api_service::put_channel_business_hours),
-        )
-        .route(
-            "/api/v1/alert-rules",
-            get(api_service::list_alert_rules).post(api_service::post_alert_rule),
-        )
-        .route(
-            "/api/v1/alert-rules/{id}",
-            axum::routing::put(api_service::put_alert_rule).delete(api_service::delete_alert_rule),
-        )
-        .route(
-            "/api/v1/incidents",
-            get(api_service::list_incidents).post(api_service::post_incident),
-        )
-        .route(
-            "/api/v1/incidents/{id}/end",
-            post(api_service::end_incident),
-        )
-        .route(
-            "/api/v1/incidents/{id}/bulk-reply",
-            post(api_service::bulk_reply),
-        )
-        .route(
-            "/api/v1/on-call",
-            get(api_service::get_on_call).put(api_service::put_on_call),
-        )
-        .route(
-            "/api/v1/channels/{id}/auto-reply",
-            get(api_service::get_auto_reply).put(api_service::put_auto_reply),
-        )
-        .route("/api/v1/admin/events", get(api::list_failed_events))
-        .route("/api/v1/admin/events/{id}/replay", post(api::replay_event))
-        .route(
-            "/api/v1/admin/events/{id}/dismiss",
-            post(api::dismiss_event),
-        )
+        .merge(openapi::routes())
         .merge(admin::routes())
         .merge(reports::routes())
         .fallback(http::not_found)

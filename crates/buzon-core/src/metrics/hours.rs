@@ -15,7 +15,7 @@ pub const MAX_RANGES_PER_DAY: usize = 12;
 pub const MAX_DATES: usize = 1_000;
 
 /// The week of an hours document: each day's ranges, `HH:MM-HH:MM`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 pub struct WeekDocument {
@@ -64,7 +64,7 @@ impl WeekDocument {
 }
 
 /// A one-off date with its own hours (none: closed that day).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExceptionDocument {
     /// `YYYY-MM-DD`, in the calendar's zone.
@@ -75,8 +75,9 @@ pub struct ExceptionDocument {
 }
 
 /// Business hours as the API and the admin page exchange them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"time_zone": "Europe/Madrid", "week": {"monday": ["09:00-14:00", "16:00-20:00"], "tuesday": ["09:00-14:00", "16:00-20:00"], "wednesday": ["09:00-14:00", "16:00-20:00"], "thursday": ["09:00-14:00", "16:00-20:00"], "friday": ["09:00-15:00"], "saturday": [], "sunday": []}, "holidays": ["2026-12-25"], "exceptions": [{"date": "2026-12-24", "hours": ["09:00-13:00"]}]}))]
 pub struct HoursDocument {
     /// An IANA zone name.
     pub time_zone: String,

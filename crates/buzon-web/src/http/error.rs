@@ -174,7 +174,7 @@ pub async fn render_errors(
     let lang = Lang::of(request.headers());
     let response = next.run(request).await;
     let Some(report) = response.extensions().get::<Arc<ErrorReport>>().cloned() else {
-        return response;
+        return json_rejection(&path, response).await;
     };
     let status = response.status();
     if answers_json(&path) {
@@ -216,6 +216,53 @@ pub async fn render_errors(
             (status, Html(plain_page(&report.message))).into_response()
         }
     }
+}
+
+/// A failed answer of a JSON route that no handler shaped: the framework's own refusal of a
+/// body, query or path it cannot read (a missing `Content-Type`, a wrong type, an unknown
+/// field), an unknown method, a body over the limit. Its text becomes the `message` of the
+/// API's error shape, so every failure of the API reads the same way.
+async fn json_rejection(path: &str, response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !answers_json(path) || !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        _ => "error",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let mut answer = (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response();
+    // Keep what the refusal said beyond its body (`Allow` on a 405, say).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    answer
 }
 
 #[derive(Serialize)]

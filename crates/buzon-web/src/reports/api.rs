@@ -15,16 +15,22 @@ use buzon_core::ChannelId;
 use serde::{Deserialize, Serialize};
 
 /// The query string of the metrics API.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct MetricsQuery {
+    /// The first day (`YYYY-MM-DD`, in the team's zone) or an RFC 3339 instant; 28 days ago
+    /// when absent.
     from: Option<String>,
+    /// The last day or instant; now when absent.
     to: Option<String>,
+    /// A channel id.
     channel: Option<String>,
+    /// `true` to count conversations of flagged authors (trolls, spam).
     include_flagged: Option<String>,
 }
 
 /// The figures of a period, the previous period and each channel.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ResponseTimesJson {
     from: String,
     to: String,
@@ -45,7 +51,7 @@ pub(crate) struct ResponseTimesJson {
 }
 
 /// The previous period of the same length.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PreviousJson {
     from: String,
     to: String,
@@ -53,7 +59,7 @@ pub(crate) struct PreviousJson {
 }
 
 /// One channel's figures.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ChannelFiguresJson {
     channel_id: ChannelId,
     #[serde(flatten)]
@@ -61,7 +67,7 @@ pub(crate) struct ChannelFiguresJson {
 }
 
 /// The figures of a group of cycles on both clocks.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct FiguresJson {
     cycles: u64,
     wall: ClockJson,
@@ -69,7 +75,7 @@ pub(crate) struct FiguresJson {
 }
 
 /// The figures on one clock.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ClockJson {
     first_response: SummaryJson,
     reply_time: SummaryJson,
@@ -78,6 +84,15 @@ pub(crate) struct ClockJson {
 }
 
 /// `GET /api/v1/metrics/response-times`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/response-times",
+    tag = "reports",
+    operation_id = "response_times",
+    params(MetricsQuery),
+    responses((status = 200, description = "The figures", body = ResponseTimesJson)),
+    security(("token" = ["viewer"]))
+)]
 pub(crate) async fn response_times(
     State(state): State<AppState>,
     Viewer(caller): Viewer,

@@ -7,7 +7,7 @@ use buzon_core::metrics::{Clock, Figures, Ratio, Summary};
 use serde::Serialize;
 
 /// A summary in the JSON documents: how many, the median and the 90th percentile.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SummaryJson {
     pub count: u64,
     pub median_millis: Option<i64>,
@@ -26,7 +26,7 @@ impl From<Summary> for SummaryJson {
 
 /// A share in the JSON documents: answered of judged, and the fraction (null when nothing
 /// was judged).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct RatioJson {
     pub answered: u64,
     pub judged: u64,

@@ -6,7 +6,7 @@
 //! language of the catalog, and served from memory ([`PublicFigures`]), so a visitor never
 //! waits for them and never needs to sign in.
 
-mod api;
+pub(crate) mod api;
 mod csv;
 mod figures;
 mod page;
@@ -68,7 +68,6 @@ pub fn routes() -> Router<AppState> {
         .route("/reports", get(page::show_reports))
         .route("/reports/export/{file}", get(page::export_csv))
         .route("/reports/reports.css", get(page::stylesheet))
-        .route("/api/v1/metrics/response-times", get(api::response_times))
         .route("/public/response-times", get(public::show_page))
         .route("/public/response-times.json", get(public::show_json))
         .route("/public/badge.svg", get(public::show_badge))

@@ -15,6 +15,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("inbox", include_str!("../../templates/inbox.hbs")),
     ("incidents", include_str!("../../templates/incidents.hbs")),
     ("canned", include_str!("../../templates/canned.hbs")),
+    ("api_reference", include_str!("../../templates/api_reference.hbs")),
     ("banners", include_str!("../../templates/partials/banners.hbs")),
     ("conversation", include_str!("../../templates/conversation.hbs")),
     ("conversation_row", include_str!("../../templates/partials/conversation_row.hbs")),
