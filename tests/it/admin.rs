@@ -1023,8 +1023,8 @@ async fn rotate_key_re_encrypts_every_credential_and_a_wrong_key_changes_nothing
     let wrong = buzon_tests::app::run_cli(
         &new_env,
         &app.db.dir,
-        &["rotate-key", "--new-key", new_key],
-        None,
+        &["rotate-key", "--new-key", "-"],
+        Some(&format!("{new_key}\n")),
     )
     .await;
     assert!(!wrong.status.success());
@@ -1182,6 +1182,186 @@ async fn with_auto_hide_on_a_flagged_authors_new_comment_is_hidden_on_the_platfo
             .await,
         1
     );
+    sandbox.shutdown().await;
+    app.finish().await;
+}
+
+/// `buzon rotate-key` while the server runs. With the key in the data folder, the server
+/// meets credentials sealed under a key it does not hold, reads the folder again and sends the
+/// next reply without a restart. With the key in the configuration, a node that has not been
+/// given the new key holds its replies (never failing them) and cannot write a credential
+/// under the old key; given the new key, it sends the held reply exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_key_while_the_server_runs_loses_no_reply_and_writes_nothing_under_the_old_key(
+) {
+    use buzon_tests::sandbox::{connect_sandbox_channels, start_with_sandbox};
+    let config = SandboxConfig::default();
+
+    // The key in the data folder.
+    let (app, sandbox) = start_with_sandbox(
+        TestDatabase::sqlite(),
+        config.clone(),
+        &[("BUZON_SECURITY_SECRET_KEY", "")],
+    )
+    .await;
+    let key_file = app.db.dir.join("data/secret.key");
+    assert!(key_file.exists(), "a generated key file");
+    connect_sandbox_channels(&app, &config).await;
+    let agent = app.token("agent").await;
+    let first = crate::service::inject_and_wait(
+        &app,
+        &sandbox,
+        &agent,
+        Injection::new(Source::Whatsapp, "¿Llega mañana?").by("34600111222", "Eva"),
+    )
+    .await;
+    let new_key = "8899aabbccddeeff00112233445566778899aabbccddeeff0011223344556677";
+    let rotated = app
+        .cli(
+            &["rotate-key", "--new-key", "-"],
+            Some(&format!("{new_key}\n")),
+        )
+        .await;
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim(), new_key);
+    assert!(!app.db.dir.join("data/secret.key.new").exists());
+    assert_eq!(
+        app.db
+            .scalar(
+                "SELECT COUNT(*) FROM channels c JOIN team_settings s ON s.name = 'credentials_key' \
+                 WHERE c.credentials_key = s.value"
+            )
+            .await,
+        3,
+        "every credential names the new key, and so do the settings"
+    );
+    let conversation = first["conversation_id"].as_i64().unwrap();
+    let reply = app
+        .http
+        .post(app.url(&format!("/api/v1/conversations/{conversation}/replies")))
+        .bearer_auth(&agent)
+        .json(&serde_json::json!({"text": "Sí, mañana antes de las 14:00."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 202);
+    app.eventually(
+        Duration::from_secs(30),
+        "the reply sent under the rotated key",
+        || async {
+            (sandbox
+                .replies()
+                .iter()
+                .filter(|sent| sent.text.as_deref() == Some("Sí, mañana antes de las 14:00."))
+                .count()
+                == 1)
+                .then_some(())
+        },
+    )
+    .await;
+    sandbox.shutdown().await;
+    app.finish().await;
+
+    // The key in the configuration: the server keeps the old one until it is given the new.
+    let (mut app, sandbox) = start_with_sandbox(TestDatabase::sqlite(), config.clone(), &[]).await;
+    connect_sandbox_channels(&app, &config).await;
+    let agent = app.token("agent").await;
+    let first = crate::service::inject_and_wait(
+        &app,
+        &sandbox,
+        &agent,
+        Injection::new(Source::Whatsapp, "¿Y el pedido?").by("34600333444", "Leo"),
+    )
+    .await;
+    let rotated = app
+        .cli(&["rotate-key"], Some(&format!("{new_key}\n")))
+        .await;
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(!app.db.dir.join("data/secret.key.new").exists());
+    let conversation = first["conversation_id"].as_i64().unwrap();
+    let text = "Sale hoy, te paso el seguimiento.";
+    let reply = app
+        .http
+        .post(app.url(&format!("/api/v1/conversations/{conversation}/replies")))
+        .bearer_auth(&agent)
+        .json(&serde_json::json!({ "text": text }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 202);
+    app.eventually(
+        Duration::from_secs(30),
+        "the reply held, not failed",
+        || async {
+            (app.db
+                .scalar(
+                    "SELECT COUNT(*) FROM outbox WHERE state = 'queued' AND last_error LIKE '%retrying%'",
+                )
+                .await
+                == 1)
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        app.db
+            .scalar("SELECT COUNT(*) FROM messages WHERE status = 'failed'")
+            .await,
+        0
+    );
+    // A node on the old key cannot put a credential back under it.
+    let version_before = app
+        .db
+        .scalar("SELECT SUM(credentials_version) FROM channels")
+        .await;
+    let refused = app
+        .cli(
+            &[
+                "channel",
+                "set-token",
+                "2",
+                "--access-token",
+                "-",
+                "--no-check",
+            ],
+            Some("EAAnewtoken\n"),
+        )
+        .await;
+    assert!(!refused.status.success(), "the old key writes nothing");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("key"), "{stderr}");
+    assert_eq!(
+        app.db
+            .scalar("SELECT SUM(credentials_version) FROM channels")
+            .await,
+        version_before
+    );
+    assert!(sandbox
+        .replies()
+        .iter()
+        .all(|sent| sent.text.as_deref() != Some(text)));
+    // Given the new key, the node sends the held reply, once.
+    app.terminate(Duration::from_secs(10)).await;
+    app.set_env("BUZON_SECURITY_SECRET_KEY", new_key);
+    app.spawn_server().await;
+    app.eventually(Duration::from_secs(60), "the held reply sent", || async {
+        (sandbox
+            .replies()
+            .iter()
+            .filter(|sent| sent.text.as_deref() == Some(text))
+            .count()
+            == 1)
+            .then_some(())
+    })
+    .await;
     sandbox.shutdown().await;
     app.finish().await;
 }

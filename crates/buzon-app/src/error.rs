@@ -92,6 +92,9 @@ impl From<StoreError> for AppError {
                 code: "conflict",
                 message: "already exists".into(),
             },
+            StoreError::KeyUnavailable => {
+                AppError::Unavailable(StoreError::KeyUnavailable.to_string())
+            }
             err if err.is_unavailable() => {
                 AppError::Unavailable("the database is unavailable".into())
             }

@@ -386,10 +386,12 @@ impl StoreTx {
         Ok(Some(secret))
     }
 
-    /// Re-encrypts every channel's credentials from `current` to `next` in one transaction.
-    /// If any does not open with `current`, nothing is written and the error is `Decrypt`.
-    /// OAuth sign-ins in progress are dropped (they would not open under the new key). Returns
-    /// how many credentials were re-encrypted.
+    /// Re-encrypts every secret at rest — channel credentials, alert rules' webhook secrets,
+    /// outgoing webhooks' signing secrets — from `current` (a ring: a secret may be under any
+    /// of its keys) to `next`, in one transaction, and records `next` as the key secrets are
+    /// sealed under (what fences every later write). If any does not open, nothing is written
+    /// and the error is `Decrypt`. OAuth sign-ins in progress are dropped. Returns how many
+    /// channel credentials were re-encrypted.
     pub async fn reseal_credentials(
         &mut self,
         current: &Cipher,
@@ -408,13 +410,59 @@ impl StoreTx {
             let plaintext = current
                 .open(&context, &sealed)
                 .map_err(|_| StoreError::Decrypt)?;
-            query("UPDATE channels SET credentials = $1 WHERE id = $2")
+            query("UPDATE channels SET credentials = $1, credentials_key = $3 WHERE id = $2")
                 .bind(next.seal(&context, &plaintext))
                 .bind(id)
+                .bind(next.key_id())
                 .execute(self.conn())
                 .await?;
             count += 1;
         }
+        let rules =
+            query("SELECT id, webhook_secret FROM alert_rules WHERE webhook_secret IS NOT NULL")
+                .fetch_all(self.conn())
+                .await?;
+        for row in &rules {
+            let id: i64 = rows::get(row, "id")?;
+            let sealed: Vec<u8> = rows::get(row, "webhook_secret")?;
+            let context = crate::alerts::secret_context(id);
+            let plaintext = current
+                .open(&context, &sealed)
+                .map_err(|_| StoreError::Decrypt)?;
+            query("UPDATE alert_rules SET webhook_secret = $1 WHERE id = $2")
+                .bind(next.seal(&context, &plaintext))
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+        }
+        let subscriptions = query("SELECT id, secret FROM event_subscriptions")
+            .fetch_all(self.conn())
+            .await?;
+        for row in &subscriptions {
+            let id: i64 = rows::get(row, "id")?;
+            let sealed: Vec<u8> = rows::get(row, "secret")?;
+            if sealed.is_empty() {
+                continue;
+            }
+            let context = crate::events_out::secret_context(id);
+            let plaintext = current
+                .open(&context, &sealed)
+                .map_err(|_| StoreError::Decrypt)?;
+            query("UPDATE event_subscriptions SET secret = $1 WHERE id = $2")
+                .bind(next.seal(&context, &plaintext))
+                .bind(id)
+                .execute(self.conn())
+                .await?;
+        }
+        let now = Timestamp::now().as_millis();
+        query(
+            "INSERT INTO team_settings (name, value, updated_at) VALUES ('credentials_key', $1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(next.key_id())
+        .bind(now)
+        .execute(self.conn())
+        .await?;
         query("DELETE FROM oauth_flows")
             .execute(self.conn())
             .await?;

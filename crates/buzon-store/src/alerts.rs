@@ -85,7 +85,7 @@ fn delivery(row: &sqlx::any::AnyRow) -> Result<AlertDelivery, StoreError> {
     })
 }
 
-fn secret_context(rule: i64) -> Vec<u8> {
+pub(crate) fn secret_context(rule: i64) -> Vec<u8> {
     format!("alert-rule:{rule}:webhook-secret").into_bytes()
 }
 
@@ -284,6 +284,7 @@ impl StoreTx {
     }
 
     async fn set_alert_secret(&mut self, id: i64, secret: Option<&str>) -> Result<(), StoreError> {
+        self.current_key().await?;
         let sealed =
             secret.map(|secret| self.cipher().seal(&secret_context(id), secret.as_bytes()));
         query("UPDATE alert_rules SET webhook_secret = $1 WHERE id = $2")

@@ -149,24 +149,30 @@ impl StoreTx {
             bound_text(name.trim(), MAX_NAME_BYTES)
         };
         let plaintext = serde_json::to_vec(credentials).expect("credentials serialize to JSON");
+        let key = self.current_key().await?;
         let sealed = self
             .cipher()
             .seal(&credentials_context(kind, platform_id), &plaintext);
         let row = query(&format!(
-            "INSERT INTO channels (kind, name, platform_id, credentials, health, created_at) \
-             VALUES ($1, $2, $3, $4, 'unknown', $5) RETURNING {CHANNEL_COLUMNS}"
+            "INSERT INTO channels (kind, name, platform_id, credentials, credentials_key, health, created_at) \
+             VALUES ($1, $2, $3, $4, $6, 'unknown', $5) RETURNING {CHANNEL_COLUMNS}"
         ))
         .bind(kind.as_str())
         .bind(name)
         .bind(platform_id.as_str())
         .bind(sealed)
         .bind(Timestamp::now().as_millis())
+        .bind(key)
         .fetch_one(self.conn())
         .await?;
         rows::channel(&row)
     }
 
-    /// Replaces a channel's credentials (a fixed or refreshed token).
+    /// Replaces a channel's credentials (a fixed or refreshed token), sealed under the
+    /// current key. The write is fenced by the key: it applies only while the row is sealed
+    /// under the key this node seals with (or under none named), so a node that has not heard
+    /// of a rotation cannot put back a secret under the old key; it reads the current key
+    /// again and retries once.
     pub async fn set_channel_credentials(
         &mut self,
         id: ChannelId,
@@ -174,16 +180,27 @@ impl StoreTx {
     ) -> Result<(), StoreError> {
         let channel = self.channel(id).await?;
         let plaintext = serde_json::to_vec(credentials).expect("credentials serialize to JSON");
-        let sealed = self.cipher().seal(
-            &credentials_context(channel.kind, &channel.platform_id),
-            &plaintext,
-        );
-        query("UPDATE channels SET credentials = $1, credentials_version = credentials_version + 1 WHERE id = $2")
+        for _ in 0..2 {
+            let key = self.current_key().await?;
+            let sealed = self.cipher().seal(
+                &credentials_context(channel.kind, &channel.platform_id),
+                &plaintext,
+            );
+            let written = query(
+                "UPDATE channels SET credentials = $1, credentials_key = $3, \
+                 credentials_version = credentials_version + 1 \
+                 WHERE id = $2 AND (credentials_key IS NULL OR credentials_key = $3)",
+            )
             .bind(sealed)
             .bind(id.get())
+            .bind(&key)
             .execute(self.conn())
             .await?;
-        Ok(())
+            if written.rows_affected() == 1 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::KeyUnavailable)
     }
 
     /// Records how a channel is doing. `Healthy` also records the time of the success,

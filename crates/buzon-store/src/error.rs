@@ -16,6 +16,10 @@ pub enum StoreError {
     /// Stored credentials could not be decrypted (wrong secret key, or tampering).
     #[error("stored credentials cannot be decrypted: is security.secret_key the one they were written with?")]
     Decrypt,
+    /// The secrets are sealed under a key this node does not hold (another node rotated it):
+    /// nothing is written under an old key; retried once the node has the new one.
+    #[error("the secrets are sealed under a key this node does not hold yet: give it the new security.secret_key")]
+    KeyUnavailable,
     /// The database could not be reached or refused the statement.
     #[error("database error: {0}")]
     Database(sqlx::Error),
@@ -44,7 +48,7 @@ impl StoreError {
             self,
             StoreError::Database(
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            )
+            ) | StoreError::KeyUnavailable
         )
     }
 }

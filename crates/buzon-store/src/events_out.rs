@@ -70,7 +70,7 @@ fn delivery(row: &crate::Row) -> Result<EventDelivery, StoreError> {
     })
 }
 
-fn secret_context(id: i64) -> Vec<u8> {
+pub(crate) fn secret_context(id: i64) -> Vec<u8> {
     format!("event-subscription:{id}:secret").into_bytes()
 }
 
@@ -243,6 +243,7 @@ impl StoreTx {
         .fetch_one(self.conn())
         .await?;
         let id: i64 = rows::get(&row, "id")?;
+        self.current_key().await?;
         let sealed = self.cipher().seal(&secret_context(id), secret.as_bytes());
         query("UPDATE event_subscriptions SET secret = $1 WHERE id = $2")
             .bind(sealed)

@@ -43,7 +43,7 @@ pub use queues::{
     BatchWritten, ClaimedEvent, ClaimedOutbox, EventEnd, EventResult, EventWrite, QueuedReply,
 };
 pub use reports::{StatusChange, API_AGENT};
-pub use secrets::{Cipher, CipherError};
+pub use secrets::{Cipher, CipherError, KeyLoader};
 pub use seed::{PastConversation, PastMessage};
 pub use service::{ChannelService, TEAM_BUSINESS_HOURS};
 pub use tx::StoreTx;

@@ -34,6 +34,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (17, "0017_incidents.sql"),
         (18, "0018_working_queue.sql"),
         (19, "0019_events_out.sql"),
+        (20, "0020_key_fence.sql"),
     ]
 );
 
@@ -60,6 +61,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (17, "0017_incidents.sql"),
         (18, "0018_working_queue.sql"),
         (19, "0019_events_out.sql"),
+        (20, "0020_key_fence.sql"),
     ]
 );
 

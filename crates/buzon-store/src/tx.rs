@@ -76,6 +76,24 @@ impl StoreTx {
     pub(crate) fn cipher(&self) -> &Cipher {
         &self.cipher
     }
+
+    /// The fingerprint of the key secrets are sealed under now, read in this transaction
+    /// (`buzon rotate-key` writes it), with the cipher set to seal under it; `KeyUnavailable`
+    /// when this node does not hold that key. Every write of a secret asks first, so a node
+    /// that has not heard of a rotation never seals under the old key.
+    pub(crate) async fn current_key(&mut self) -> Result<String, StoreError> {
+        let row = query("SELECT value FROM team_settings WHERE name = 'credentials_key'")
+            .fetch_optional(self.conn())
+            .await?;
+        let Some(row) = row else {
+            return Ok(self.cipher.key_id());
+        };
+        let wanted: String = crate::rows::get(&row, "value")?;
+        if wanted != self.cipher.key_id() && !self.cipher.prefer(&wanted) {
+            return Err(StoreError::KeyUnavailable);
+        }
+        Ok(wanted)
+    }
 }
 
 /// `Store` methods that are one transaction: `store.x(args)` is `begin; tx.x(args); commit`.

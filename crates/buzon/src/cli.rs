@@ -58,7 +58,8 @@ enum Command {
     /// Re-encrypt every stored credential under a new secret key, in one transaction.
     RotateKey {
         /// The new key: 64 hex digits or base64 of 32 bytes. Read from standard input (one
-        /// line) when absent, which keeps it out of the process list.
+        /// line) when absent or `-`, which keeps it out of the process list; `file:PATH` and
+        /// `env:NAME` read it from there. A literal value is accepted, with a warning.
         #[arg(long, value_name = "KEY")]
         new_key: Option<String>,
     },
@@ -121,9 +122,15 @@ enum ChannelCommand {
     SetToken {
         /// The channel id, as `channel list` shows it.
         id: i64,
-        #[arg(long)]
+        /// The token: `-` reads it from standard input (one line), `file:PATH` from a file,
+        /// `env:NAME` from a variable; absent, from BUZON_ACCESS_TOKEN. A literal value is accepted, with a
+        /// warning: it shows in the process list and the shell's history.
+        #[arg(long, value_name = "SECRET")]
         access_token: Option<String>,
-        #[arg(long)]
+        /// The token: `-` reads it from standard input (one line), `file:PATH` from a file,
+        /// `env:NAME` from a variable; absent, from BUZON_REFRESH_TOKEN. A literal value is accepted, with a
+        /// warning: it shows in the process list and the shell's history.
+        #[arg(long, value_name = "SECRET")]
         refresh_token: Option<String>,
         /// Save the token without asking the platform (it cannot be reached from here).
         #[arg(long)]
@@ -137,7 +144,10 @@ enum ChannelKindArgs {
     Facebook {
         #[arg(long)]
         page_id: Option<String>,
-        #[arg(long)]
+        /// The token: `-` reads it from standard input (one line), `file:PATH` from a file,
+        /// `env:NAME` from a variable; absent, from BUZON_PAGE_TOKEN. A literal value is accepted, with a
+        /// warning: it shows in the process list and the shell's history.
+        #[arg(long, value_name = "SECRET")]
         page_token: Option<String>,
         #[arg(long)]
         name: Option<String>,
@@ -146,7 +156,10 @@ enum ChannelKindArgs {
     Whatsapp {
         #[arg(long)]
         phone_number_id: Option<String>,
-        #[arg(long)]
+        /// The token: `-` reads it from standard input (one line), `file:PATH` from a file,
+        /// `env:NAME` from a variable; absent, from BUZON_ACCESS_TOKEN. A literal value is accepted, with a
+        /// warning: it shows in the process list and the shell's history.
+        #[arg(long, value_name = "SECRET")]
         access_token: Option<String>,
         #[arg(long)]
         name: Option<String>,
@@ -155,9 +168,15 @@ enum ChannelKindArgs {
     X {
         #[arg(long)]
         user_id: Option<String>,
-        #[arg(long)]
+        /// The token: `-` reads it from standard input (one line), `file:PATH` from a file,
+        /// `env:NAME` from a variable; absent, from BUZON_ACCESS_TOKEN. A literal value is accepted, with a
+        /// warning: it shows in the process list and the shell's history.
+        #[arg(long, value_name = "SECRET")]
         access_token: Option<String>,
-        #[arg(long)]
+        /// The token: `-` reads it from standard input (one line), `file:PATH` from a file,
+        /// `env:NAME` from a variable; absent, from BUZON_REFRESH_TOKEN. A literal value is accepted, with a
+        /// warning: it shows in the process list and the shell's history.
+        #[arg(long, value_name = "SECRET")]
         refresh_token: Option<String>,
         #[arg(long)]
         name: Option<String>,
@@ -325,10 +344,8 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
                     no_check,
                 },
         } => {
-            let token = access_token
-                .map(|token| token.trim().to_owned())
-                .filter(|token| !token.is_empty())
-                .ok_or_else(|| anyhow!("--access-token is required and must not be empty"))?;
+            let token = required_secret(access_token, "--access-token", "BUZON_ACCESS_TOKEN")?;
+            let refresh_token = secret(refresh_token, "--refresh-token", "BUZON_REFRESH_TOKEN")?;
             let (store, app) = open_app(&settings).await?;
             let replaced = app
                 .replace_token(
@@ -461,7 +478,7 @@ fn channel_args(kind: ChannelKindArgs) -> anyhow::Result<NewChannel> {
         } => (
             ChannelKind::Facebook,
             required(page_id, "--page-id")?,
-            required(page_token, "--page-token")?,
+            required_secret(page_token, "--page-token", "BUZON_PAGE_TOKEN")?,
             None,
             name,
         ),
@@ -472,7 +489,7 @@ fn channel_args(kind: ChannelKindArgs) -> anyhow::Result<NewChannel> {
         } => (
             ChannelKind::Whatsapp,
             required(phone_number_id, "--phone-number-id")?,
-            required(access_token, "--access-token")?,
+            required_secret(access_token, "--access-token", "BUZON_ACCESS_TOKEN")?,
             None,
             name,
         ),
@@ -484,8 +501,8 @@ fn channel_args(kind: ChannelKindArgs) -> anyhow::Result<NewChannel> {
         } => (
             ChannelKind::X,
             required(user_id, "--user-id")?,
-            required(access_token, "--access-token")?,
-            refresh_token.filter(|token| !token.trim().is_empty()),
+            required_secret(access_token, "--access-token", "BUZON_ACCESS_TOKEN")?,
+            secret(refresh_token, "--refresh-token", "BUZON_REFRESH_TOKEN")?,
             name,
         ),
     };
@@ -500,6 +517,54 @@ fn channel_args(kind: ChannelKindArgs) -> anyhow::Result<NewChannel> {
     })
 }
 
+/// A secret given to a command: `-` reads one line of standard input, `file:PATH` a file's
+/// first line, `env:NAME` a variable; absent, the variable `env` (when named). A literal value
+/// still works, as ../shared/INTERFACE.md documents `--page-token TOKEN`, but it shows in the
+/// process list and the shell's history, so it is warned about. Empty is none.
+fn secret(value: Option<String>, flag: &str, env: &str) -> anyhow::Result<Option<String>> {
+    let text = match value.as_deref() {
+        None if env.is_empty() => None,
+        None => std::env::var(env).ok(),
+        Some("-") => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .with_context(|| format!("reading {flag} from standard input"))?;
+            Some(line)
+        }
+        Some(given) => {
+            if let Some(path) = given.strip_prefix("file:") {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {flag} from {path}"))?;
+                Some(text.lines().next().unwrap_or_default().to_owned())
+            } else if let Some(name) = given.strip_prefix("env:") {
+                Some(
+                    std::env::var(name)
+                        .map_err(|_| anyhow!("{flag}: the variable {name} is not set"))?,
+                )
+            } else {
+                eprintln!(
+                    "warning: a secret on the command line ({flag}) shows in the process list and the shell's history; \
+                     pass `{flag} -` to read it from standard input, `file:PATH`, or {}",
+                    if env.is_empty() { "`env:NAME`".to_owned() } else { format!("set {env}") }
+                );
+                Some(given.to_owned())
+            }
+        }
+    };
+    Ok(text
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty()))
+}
+
+/// [`secret`], required.
+fn required_secret(value: Option<String>, flag: &str, env: &str) -> anyhow::Result<String> {
+    secret(value, flag, env)?.ok_or_else(|| {
+        anyhow!("{flag} is required and must not be empty (`-` reads it from standard input, or set {env})")
+    })
+}
+
 fn check(no_check: bool) -> CredentialCheck {
     if no_check {
         CredentialCheck::Skip
@@ -511,43 +576,57 @@ fn check(no_check: bool) -> CredentialCheck {
 /// `buzon rotate-key`: every channel credential is opened with the current key and sealed
 /// with the new one in one transaction; if any does not open, nothing is written.
 async fn rotate_key(settings: &Settings, new_key: Option<String>) -> anyhow::Result<()> {
-    let text = match new_key {
-        Some(key) => key,
-        None => {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .context("reading the new key from standard input")?;
-            line
-        }
-    };
+    let text = secret(
+        Some(new_key.unwrap_or_else(|| "-".to_owned())),
+        "--new-key",
+        "",
+    )?
+    .ok_or_else(|| anyhow!("the new key is empty"))?;
     let next = Cipher::from_key_text(text.trim()).map_err(|err| anyhow!("the new key: {err}"))?;
+    let pending = pending_key_file(settings);
     let key_file = settings.data_dir().join("secret.key");
-    if settings.security.secret_key.is_none() && !key_file.exists() {
+    if configured_key(settings).is_none() && !key_file.exists() {
         bail!(
             "there is no current key: security.secret_key is not set and {} does not exist",
             key_file.display()
         );
     }
-    let current = load_cipher(settings)?;
+    // The keys that open what is stored now, read once: the new key, written below, must not
+    // count as one of them.
+    let current = load_cipher(settings)?.frozen();
+    // The new key is on disk, durably, before the database says secrets are sealed under it:
+    // a crash after the commit cannot leave secrets that no key on this machine opens.
+    let _ = std::fs::remove_file(&pending);
+    write_private(&pending, text.trim())?;
+    sync_file(&pending)?;
     let (store, app) = open_app(settings).await?;
     let count = app.rotate_key(&Actor::Cli, &current, &next).await;
     store.close().await;
-    let count = count?;
-    if settings.security.secret_key.is_none() {
-        // The key lives in the data folder: replace it, atomically.
-        let temporary = key_file.with_extension("key.new");
-        let _ = std::fs::remove_file(&temporary);
-        write_private(&temporary, text.trim())?;
-        std::fs::rename(&temporary, &key_file)
+    let count = match count {
+        Ok(count) => count,
+        Err(err) => {
+            // Nothing was re-encrypted: the old key stays the only one.
+            let _ = std::fs::remove_file(&pending);
+            return Err(err.into());
+        }
+    };
+    if configured_key(settings).is_none() {
+        // The key lives in the data folder: the new one replaces it, atomically.
+        std::fs::rename(&pending, &key_file)
             .with_context(|| format!("replacing {}", key_file.display()))?;
+        sync_file(&key_file)?;
         println!(
-            "re-encrypted {count} channel credentials; {} now holds the new key",
+            "re-encrypted {count} channel credentials and the alert and webhook secrets; {} now holds the new key",
             key_file.display()
         );
     } else {
-        println!("re-encrypted {count} channel credentials; set security.secret_key (BUZON_SECURITY_SECRET_KEY) to the new key on every node before restarting");
+        // The key is the configuration's: the copy was only for a crash before this point.
+        let _ = std::fs::remove_file(&pending);
+        println!(
+            "re-encrypted {count} channel credentials and the alert and webhook secrets; set security.secret_key \
+             (BUZON_SECURITY_SECRET_KEY) to the new key on every node and restart it; until then a node holds its \
+             replies and polls (never failing them)"
+        );
     }
     Ok(())
 }
@@ -597,21 +676,72 @@ pub(crate) async fn open_app(settings: &Settings) -> anyhow::Result<(Store, App)
 
 /// The credentials key: `security.secret_key`, or the key file in the data folder, generated
 /// with a warning on first start.
+///
+/// The cipher is a ring: besides that key it holds `secret.key.new` of the data folder when
+/// there is one (what `buzon rotate-key` writes, fsynced, before its transaction commits), and
+/// it reads both files again when it meets a secret sealed under a key it does not hold, so
+/// nodes keep working through a rotation on this machine. Which key new secrets are sealed
+/// under is the database's to say (the rotation records it); see `Tx::current_key`.
 pub(crate) fn load_cipher(settings: &Settings) -> anyhow::Result<Cipher> {
-    if let Some(key) = &settings.security.secret_key {
-        return Cipher::from_key_text(key.expose()).map_err(|err| anyhow!("{err}"));
-    }
     let path = settings.data_dir().join("secret.key");
-    if path.exists() {
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        return Cipher::from_key_text(&text).map_err(|err| anyhow!("{}: {err}", path.display()));
+    let configured = configured_key(settings);
+    match &configured {
+        Some(key) => {
+            Cipher::from_key_text(key).map_err(|err| anyhow!("security.secret_key: {err}"))?;
+        }
+        None if path.exists() => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Cipher::from_key_text(&text).map_err(|err| anyhow!("{}: {err}", path.display()))?;
+        }
+        None => {
+            let key = Cipher::generate_key_text();
+            write_private(&path, &key)?;
+            tracing::warn!(path = %path.display(), "security.secret_key is not set: generated a new key; back it up, and set BUZON_SECURITY_SECRET_KEY when several nodes share a database");
+            eprintln!("warning: security.secret_key is not set; generated {} (back it up; every node must use the same key)", path.display());
+        }
     }
-    let key = Cipher::generate_key_text();
-    write_private(&path, &key)?;
-    tracing::warn!(path = %path.display(), "security.secret_key is not set: generated a new key; back it up, and set BUZON_SECURITY_SECRET_KEY when several nodes share a database");
-    eprintln!("warning: security.secret_key is not set; generated {} (back it up; every node must use the same key)", path.display());
-    Cipher::from_key_text(&key).map_err(|err| anyhow!("{err}"))
+    let next = pending_key_file(settings);
+    let loader: buzon_store::KeyLoader = std::sync::Arc::new(move || {
+        let mut keys = Vec::new();
+        match &configured {
+            Some(key) => keys.push(key.clone()),
+            None => keys.extend(std::fs::read_to_string(&path).ok()),
+        }
+        keys.extend(std::fs::read_to_string(&next).ok());
+        keys
+    });
+    Cipher::with_loader(loader).map_err(|err| anyhow!("the secret key: {err}"))
+}
+
+/// `security.secret_key`, unless unset or empty (an empty variable is no key).
+fn configured_key(settings: &Settings) -> Option<String> {
+    settings
+        .security
+        .secret_key
+        .as_ref()
+        .map(|key| key.expose().trim().to_owned())
+        .filter(|key| !key.is_empty())
+}
+
+/// Where `buzon rotate-key` puts the new key before its transaction commits.
+fn pending_key_file(settings: &Settings) -> PathBuf {
+    settings.data_dir().join("secret.key.new")
+}
+
+/// Makes a file's contents, and its name in its folder, durable.
+fn sync_file(path: &Path) -> anyhow::Result<()> {
+    std::fs::File::open(path)
+        .and_then(|file| file.sync_all())
+        .with_context(|| format!("syncing {}", path.display()))?;
+    if let Some(folder) = path.parent() {
+        // A folder's entry is durable once the folder is synced (Unix).
+        #[cfg(unix)]
+        std::fs::File::open(folder)
+            .and_then(|dir| dir.sync_all())
+            .with_context(|| format!("syncing {}", folder.display()))?;
+    }
+    Ok(())
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -569,12 +569,15 @@ impl Workers {
         let credentials = match self.store.channel_credentials(channel.id).await {
             Ok(credentials) => credentials,
             Err(StoreError::Decrypt) => {
+                // Nothing was sent. The secret key may be rotating (another node re-sealed
+                // the credentials under a key this node reads again shortly): the reply waits
+                // and is tried again, never failed for it.
                 self.store
                     .fail_outbox(
                         item.id,
                         owner,
-                        "the channel's credentials cannot be decrypted with this secret key",
-                        None,
+                        "the channel's credentials do not open with this node's secret key; retrying",
+                        Some(Timestamp::now().plus_millis(30_000)),
                     )
                     .await?;
                 return Ok(());

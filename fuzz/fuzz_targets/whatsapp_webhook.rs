@@ -1,0 +1,21 @@
+//! WhatsApp's webhook parser on arbitrary bytes: it may refuse a body, never panic, and reads
+//! the same body the same way twice.
+#![no_main]
+
+#[path = "common.rs"]
+mod common;
+
+use buzon_connector::{Connector, Origin};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let connector = &common::connectors().whatsapp;
+    let first = connector.normalize(Origin::Webhook, data);
+    if let Ok(parts) = &first {
+        common::check_parts(parts);
+    }
+    assert_eq!(
+        format!("{first:?}"),
+        format!("{:?}", connector.normalize(Origin::Webhook, data))
+    );
+});
