@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! What the targets share: the three connectors, built once, as `buzon serve` builds them.
 
 use buzon_connector::HttpClient;

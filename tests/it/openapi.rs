@@ -250,3 +250,145 @@ async fn channels_and_their_health_and_hiding_a_comment_through_the_api() {
     let (status, error) = call(&app, Method::POST, &agent, &unknown, None).await;
     assert_eq!(status, 404, "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_runs_channels_passwords_and_the_audit_log_through_the_api() {
+    let config = SandboxConfig::default();
+    let (app, _sandbox) = start_with_sandbox(TestDatabase::sqlite(), config.clone(), &[]).await;
+    connect_sandbox_channels(&app, &config).await;
+    let admin = app.token("admin").await;
+    let agent = app.token("agent").await;
+
+    // Connect with a pasted token (not checked: it is not the sandbox's), once.
+    let body = json!({"kind": "whatsapp", "platform_id": "555000111", "access_token": "EAAtest-pasted", "name": "Segunda línea", "check": false});
+    let (status, _) = call(&app, Method::POST, &agent, "/api/v1/channels", Some(&body)).await;
+    assert_eq!(status, 403, "agents connect nothing");
+    let (status, channel) = call(&app, Method::POST, &admin, "/api/v1/channels", Some(&body)).await;
+    assert_eq!(status, 201, "{channel}");
+    assert_eq!(channel["name"], "Segunda línea");
+    assert!(!channel.to_string().contains("EAAtest-pasted"));
+    let (status, error) = call(&app, Method::POST, &admin, "/api/v1/channels", Some(&body)).await;
+    assert_eq!(status, 409, "{error}");
+    let id = channel["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &admin,
+        &format!("/api/v1/channels/{id}/token"),
+        Some(&json!({"access_token": "EAAtest-second", "check": false})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        app.db.raw_dump_contains("EAAtest-second").await.is_empty(),
+        "sealed at rest"
+    );
+    for (switch, on) in [
+        ("paused", true),
+        ("paused", false),
+        ("published", true),
+        ("auto-hide", true),
+    ] {
+        let (status, answer) = call(
+            &app,
+            Method::PUT,
+            &admin,
+            &format!("/api/v1/channels/{id}/{switch}"),
+            Some(&json!({ "on": on })),
+        )
+        .await;
+        assert_eq!((status, answer), (200, json!({ "on": on })), "{switch}");
+    }
+    let (_, channels) = call(&app, Method::GET, &admin, "/api/v1/channels", None).await;
+    let listed = channels["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|channel| channel["id"] == id)
+        .unwrap()
+        .clone();
+    assert_eq!(listed["published"], true);
+    // The sandbox's own WhatsApp channel answers the test.
+    let whatsapp = channels["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|channel| channel["kind"] == "whatsapp" && channel["id"] != id)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, tested) = call(
+        &app,
+        Method::POST,
+        &admin,
+        &format!("/api/v1/channels/{whatsapp}/test"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(tested, json!({"ok": true, "refusal": null}));
+
+    // A password reset: the old one no longer signs in, the new one does.
+    let (_, user) = call(
+        &app,
+        Method::POST,
+        &admin,
+        "/api/v1/users",
+        Some(&json!({"email": "rosa@shop.example", "name": "Rosa", "role": "agent", "password": "first pass phrase"})),
+    )
+    .await;
+    let user = user["id"].as_i64().unwrap();
+    let (status, _) = call(
+        &app,
+        Method::PUT,
+        &admin,
+        &format!("/api/v1/users/{user}/password"),
+        Some(&json!({"password": "second pass phrase"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let old = buzon_tests::web::sign_in(&app, "rosa@shop.example", "first pass phrase").await;
+    assert_ne!(old.status(), 303, "the old password no longer signs in");
+    buzon_tests::web::Session::start_with(&app, "rosa@shop.example", "second pass phrase").await;
+
+    // The audit log in pages: no line twice, none missed, newest first.
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = call(
+            &app,
+            Method::GET,
+            &admin,
+            &format!("/api/v1/audit?limit=3&cursor={cursor}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        for entry in page["items"].as_array().unwrap() {
+            seen.push((entry["at"].as_i64().unwrap(), entry["id"].as_i64().unwrap()));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let all = app.db.scalar("SELECT COUNT(*) FROM audit_log").await;
+    assert_eq!(seen.len() as i64, all, "every line once");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted.dedup();
+    assert_eq!(sorted, seen, "newest first, no line twice");
+    let (status, _) = call(
+        &app,
+        Method::GET,
+        &admin,
+        "/api/v1/audit?cursor=nonsense",
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, deliveries) =
+        call(&app, Method::GET, &admin, "/api/v1/alert-deliveries", None).await;
+    assert_eq!(status, 200);
+    assert!(deliveries["items"].is_array());
+}

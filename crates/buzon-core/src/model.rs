@@ -1,8 +1,8 @@
 //! The domain model: what buzon stores and reasons about.
 
 use crate::{
-    ChannelId, ContactId, ConversationId, DomainError, EventId, ExternalId, MessageId, OutboxId,
-    PersonId, Timestamp, TokenId, UserId,
+    AuditId, ChannelId, ContactId, ConversationId, DomainError, EventId, ExternalId, MessageId,
+    OutboxId, PersonId, Timestamp, TokenId, UserId,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -751,8 +751,10 @@ pub struct ApiToken {
 }
 
 /// One line of the append-only audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AuditEntry {
+    /// Its id (the log's order within a millisecond).
+    pub id: AuditId,
     /// When it happened.
     pub at: Timestamp,
     /// Who did it: `user:<id>`, `token:<id>`, `cli` or `system`.
@@ -829,6 +831,8 @@ pub struct AuditFilter {
     pub since: Option<Timestamp>,
     /// Before.
     pub until: Option<Timestamp>,
+    /// After this line in the log's order, newest first (a page's last line): the next page.
+    pub after: Option<(Timestamp, AuditId)>,
 }
 
 /// A channel's rate-limit state, for its health.

@@ -111,7 +111,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = query(
-            "SELECT at, actor, action, target, detail FROM audit_log \
+            "SELECT id, at, actor, action, target, detail FROM audit_log \
              WHERE ($1 IS NULL OR action = $1) ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(action)
@@ -121,6 +121,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(AuditEntry {
+                    id: AuditId(rows::get(row, "id")?),
                     at: rows::ts(row, "at")?,
                     actor: rows::get(row, "actor")?,
                     action: rows::get(row, "action")?,

@@ -66,7 +66,13 @@ impl Store {
                 conditions.push(format!("at {op} ${}", texts.len() + times.len()));
             }
         }
-        let mut sql = "SELECT at, actor, action, target, detail FROM audit_log".to_owned();
+        if let Some((at, id)) = filter.after {
+            times.push(at.as_millis());
+            times.push(id.get());
+            let (at, id) = (texts.len() + times.len() - 1, texts.len() + times.len());
+            conditions.push(format!("(at < ${at} OR (at = ${at} AND id < ${id}))"));
+        }
+        let mut sql = "SELECT id, at, actor, action, target, detail FROM audit_log".to_owned();
         if !conditions.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conditions.join(" AND "));
@@ -89,6 +95,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(AuditEntry {
+                    id: AuditId(rows::get(row, "id")?),
                     at: rows::ts(row, "at")?,
                     actor: rows::get(row, "actor")?,
                     action: rows::get(row, "action")?,

@@ -46,6 +46,12 @@ pub(crate) struct List<T: Serialize + ToSchema> {
     next_cursor: Option<String>,
 }
 
+impl<T: Serialize + ToSchema> List<T> {
+    pub(crate) fn new(items: Vec<T>, next_cursor: Option<String>) -> List<T> {
+        List { items, next_cursor }
+    }
+}
+
 /// A whole list (no pages).
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Items<T: Serialize + ToSchema> {
@@ -540,7 +546,7 @@ pub(crate) struct ChannelJson {
 }
 
 impl ChannelJson {
-    fn of(channel: &Channel) -> ChannelJson {
+    pub(crate) fn of(channel: &Channel) -> ChannelJson {
         ChannelJson {
             id: channel.id,
             kind: channel.kind,

@@ -11,6 +11,7 @@
 
 mod admin;
 mod api;
+mod api_admin;
 mod api_service;
 mod api_team;
 mod api_working;

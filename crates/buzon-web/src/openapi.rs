@@ -10,7 +10,7 @@ use crate::i18n::{text, Lang};
 use crate::reports;
 use crate::view::Page;
 use crate::AppState;
-use crate::{api, api_service, api_team, api_working};
+use crate::{api, api_admin, api_service, api_team, api_working};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
@@ -107,7 +107,16 @@ fn api_routes() -> (Router<AppState>, Document) {
         .routes(routes!(api::post_status))
         .routes(routes!(api::message_action))
         .routes(routes!(api::post_contact_tags))
-        .routes(routes!(api::list_channels))
+        .routes(routes!(api::list_channels, api_admin::connect_channel))
+        .routes(routes!(api_admin::replace_token))
+        .routes(routes!(api_admin::test_channel))
+        .routes(routes!(api_admin::put_paused))
+        .routes(routes!(api_admin::put_published))
+        .routes(routes!(api_admin::put_auto_hide))
+        .routes(routes!(api_admin::put_password))
+        .routes(routes!(api_admin::audit_log))
+        .routes(routes!(api_admin::alert_deliveries))
+        .routes(routes!(api_admin::retry_alert_delivery))
         .routes(routes!(api::channel_health))
         .routes(routes!(api::list_failed_events))
         .routes(routes!(api::replay_event))

@@ -70,6 +70,7 @@ pub(crate) async fn show_audit(
         target: Some(query.target.trim().to_owned()),
         since: day_start(&query.since),
         until: day_start(&query.until).map(|at| at.plus_millis(DAY_MILLIS)),
+        after: None,
     };
     let entries = state
         .app()
