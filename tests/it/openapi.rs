@@ -387,6 +387,49 @@ async fn an_admin_runs_channels_passwords_and_the_audit_log_through_the_api() {
     )
     .await;
     assert_eq!(status, 400);
+    // The event log in pages: three deliveries with a field buzon does not know, kept as
+    // unparsed, listed newest first two by two.
+    for n in 1..=3 {
+        let body = format!(
+            r#"{{"object":"page","entry":[{{"id":"{}","time":{n},"changes":[{{"field":"future_field_{n}","value":{{}}}}]}}]}}"#,
+            config.facebook_page_id
+        );
+        let stored = app.post_signed_webhook("facebook", body.as_bytes()).await;
+        assert_eq!(stored.status(), 200);
+    }
+    let first = app
+        .eventually(Duration::from_secs(30), "three unparsed events", || async {
+            let (_, page) = call(
+                &app,
+                Method::GET,
+                &admin,
+                "/api/v1/admin/events?limit=2",
+                None,
+            )
+            .await;
+            (page["items"].as_array().map(Vec::len) == Some(2) && page["next_cursor"].is_string())
+                .then_some(page)
+        })
+        .await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = call(
+        &app,
+        Method::GET,
+        &admin,
+        &format!("/api/v1/admin/events?limit=2&cursor={cursor}"),
+        None,
+    )
+    .await;
+    let ids: Vec<i64> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|event| event["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{second}");
+    assert!(ids.windows(2).all(|pair| pair[0] > pair[1]), "{ids:?}");
+    assert!(second["next_cursor"].is_null());
     let (status, deliveries) =
         call(&app, Method::GET, &admin, "/api/v1/alert-deliveries", None).await;
     assert_eq!(status, 200);

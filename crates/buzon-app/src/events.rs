@@ -84,9 +84,10 @@ impl App {
         &self,
         actor: &Actor,
         limit: u32,
+        before: Option<EventId>,
     ) -> Result<Vec<InboundEvent>, AppError> {
         actor.require(Role::Admin)?;
-        Ok(self.store().failed_inbound_events(limit).await?)
+        Ok(self.store().failed_inbound_events(limit, before).await?)
     }
 
     /// How many events are `unparsed`, by platform and channel (none: not known). Admins only.

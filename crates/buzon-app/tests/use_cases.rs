@@ -337,7 +337,7 @@ fn cases(world: &World) -> Vec<Case> {
             move |app, actor| async move { app.dismiss_event(&actor, event).await },
         ),
         case("failed events", Role::Admin, move |app, actor| async move {
-            app.failed_events(&actor, 10).await
+            app.failed_events(&actor, 10, None).await
         }),
         case("add a user", Role::Admin, move |app, actor| async move {
             app.add_user(

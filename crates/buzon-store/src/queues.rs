@@ -168,11 +168,17 @@ impl Store {
     }
 
     /// Events that failed to process, newest first.
-    pub async fn failed_inbound_events(&self, limit: u32) -> Result<Vec<InboundEvent>, StoreError> {
+    pub async fn failed_inbound_events(
+        &self,
+        limit: u32,
+        before: Option<EventId>,
+    ) -> Result<Vec<InboundEvent>, StoreError> {
         let rows = query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM inbound_events WHERE state IN ('failed', 'unparsed') ORDER BY id DESC LIMIT $1"
+            "SELECT {EVENT_COLUMNS} FROM inbound_events WHERE state IN ('failed', 'unparsed') \
+             AND id < $2 ORDER BY id DESC LIMIT $1"
         ))
         .bind(i64::from(limit))
+        .bind(before.map_or(i64::MAX, EventId::get))
         .fetch_all(&self.read)
         .await?;
         rows.iter().map(rows::event).collect()

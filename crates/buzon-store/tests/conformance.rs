@@ -294,7 +294,7 @@ async fn an_unparsed_event_keeps_its_parts_is_counted_and_replays(db: TestDb) {
         .mark_inbound_event_unparsed(id, "n", Some(page.id), &parts)
         .await
         .unwrap());
-    let listed = store.failed_inbound_events(10).await.unwrap();
+    let listed = store.failed_inbound_events(10, None).await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].state, EventState::Unparsed);
     assert_eq!(listed[0].unparsed, parts);
@@ -839,7 +839,7 @@ async fn expired_event_leases_are_claimed_again_and_stale_owners_cannot_complete
         .fail_inbound_event(again[0].id, "live-node", "unknown field layout")
         .await
         .unwrap());
-    let failed = store.failed_inbound_events(10).await.unwrap();
+    let failed = store.failed_inbound_events(10, None).await.unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].error.as_deref(), Some("unknown field layout"));
     store.replay_inbound_event(failed[0].id).await.unwrap();
@@ -1838,7 +1838,7 @@ async fn an_event_that_never_finishes_is_failed_after_bounded_attempts(db: TestD
             "given up only after the third attempt"
         );
     }
-    let failed = store.failed_inbound_events(5).await.unwrap();
+    let failed = store.failed_inbound_events(5, None).await.unwrap();
     assert_eq!(failed.len(), 1, "failed after the third attempt");
     assert_eq!(failed[0].id, id);
     assert_eq!(failed[0].state, EventState::Failed);

@@ -398,21 +398,47 @@ pub(crate) struct EventJson {
     body: String,
 }
 
+/// The page of the event log.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventsQuery {
+    /// Page size (1 to 200; 50 when absent).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
 /// `GET /api/v1/admin/events`: inbound events that could not be processed, with their error
-/// (admins only). The raw body is shown as text, for diagnosis; it is what the platform sent.
+/// (admins only), newest first, keyset-paginated by id. The raw body is shown as text, for
+/// diagnosis; it is what the platform sent.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/events",
     tag = "events",
     operation_id = "list_failed_events",
+    params(EventsQuery),
     responses((status = 200, description = "Inbound events that failed or held unknown parts", body = List<EventJson>)),
     security(("token" = ["admin"]))
 )]
 pub(crate) async fn list_failed_events(
     State(state): State<AppState>,
     Admin(caller): Admin,
+    Query(query): Query<EventsQuery>,
 ) -> Result<Json<List<EventJson>>, WebError> {
-    let events = state.app().failed_events(&caller.actor, 200).await?;
+    let before = match query.cursor.as_deref().filter(|cursor| !cursor.is_empty()) {
+        Some(cursor) => Some(EventId(cursor.parse().map_err(|_| {
+            WebError::bad_request("cursor: use the next_cursor of a page")
+        })?)),
+        None => None,
+    };
+    let limit = query.limit.unwrap_or(50).clamp(1, 200);
+    let events = state
+        .app()
+        .failed_events(&caller.actor, limit, before)
+        .await?;
+    let next_cursor = (events.len() == limit as usize)
+        .then(|| events.last().map(|event| event.id.get().to_string()))
+        .flatten();
     let items = events
         .iter()
         .map(|event| EventJson {
@@ -430,10 +456,7 @@ pub(crate) async fn list_failed_events(
                 .into_owned(),
         })
         .collect();
-    Ok(Json(List {
-        items,
-        next_cursor: None,
-    }))
+    Ok(Json(List { items, next_cursor }))
 }
 
 /// `POST /api/v1/conversations/{id}/messages/{message}/{action}`: `arrived` or `send-again`

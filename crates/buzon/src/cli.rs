@@ -399,7 +399,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
             command: EventCommand::List,
         } => {
             let (store, app) = open_app(&settings).await?;
-            let events = app.failed_events(&Actor::Cli, 200).await;
+            let events = app.failed_events(&Actor::Cli, 200, None).await;
             store.close().await;
             println!(
                 "{:<8} {:<9} {:<9} {:<24} error",

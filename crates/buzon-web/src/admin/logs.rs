@@ -148,7 +148,7 @@ pub(crate) async fn show_events(
 ) -> Result<Response, WebError> {
     let events = state
         .app()
-        .failed_events(&caller.actor, FAILED_EVENTS)
+        .failed_events(&caller.actor, FAILED_EVENTS, None)
         .await?;
     let view = EventsView {
         events: events
