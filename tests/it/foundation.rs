@@ -436,3 +436,72 @@ async fn sigterm_stops_every_background_task_within_the_shutdown_timeout_with_a_
     assert!(ended.is_ok(), "the live stream ended at shutdown");
     app.finish().await;
 }
+
+/// A token reaches `channel add` from standard input, a file or the environment without a
+/// word on the command line; a literal one still works (../shared/INTERFACE.md's form) and is
+/// warned about once the command has succeeded. None of them is stored in clear.
+#[tokio::test]
+async fn secrets_come_from_standard_input_a_file_or_the_environment() {
+    let db = TestDatabase::sqlite();
+    let mut env = TestApp::base_env(&db);
+    let token_file = db.dir.join("token.txt");
+    std::fs::write(&token_file, "EAAfrom-a-file\n").unwrap();
+    let file_arg = format!("file:{}", token_file.display());
+    let add = |number: &'static str, token: Option<&'static str>| {
+        let mut args = vec![
+            "channel",
+            "add",
+            "whatsapp",
+            "--no-check",
+            "--phone-number-id",
+            number,
+        ];
+        if let Some(token) = token {
+            args.extend(["--access-token", token]);
+        }
+        args
+    };
+    let piped = run_cli(
+        &env,
+        &db.dir,
+        &add("1001", Some("-")),
+        Some("EAAfrom-stdin\n"),
+    )
+    .await;
+    assert!(piped.status.success(), "{}", stderr(&piped));
+    assert!(!stderr(&piped).contains("warning"), "{}", stderr(&piped));
+    let mut args = add("1002", None);
+    args.extend(["--access-token", &file_arg]);
+    let from_file = run_cli(&env, &db.dir, &args, None).await;
+    assert!(from_file.status.success(), "{}", stderr(&from_file));
+    env.push((
+        "BUZON_ACCESS_TOKEN".into(),
+        "EAAfrom-the-environment".into(),
+    ));
+    let from_env = run_cli(&env, &db.dir, &add("1003", None), None).await;
+    assert!(from_env.status.success(), "{}", stderr(&from_env));
+    assert!(!stderr(&from_env).contains("warning"));
+    let literal = run_cli(&env, &db.dir, &add("1004", Some("EAAliteral")), None).await;
+    assert!(literal.status.success(), "{}", stderr(&literal));
+    assert!(
+        stderr(&literal).contains("warning: a secret on the command line (--access-token)"),
+        "{}",
+        stderr(&literal)
+    );
+    let listed = run_cli(&env, &db.dir, &["channel", "list"], None).await;
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    for number in ["1001", "1002", "1003", "1004"] {
+        assert!(listed.contains(number), "{listed}");
+    }
+    for token in [
+        "EAAfrom-stdin",
+        "EAAfrom-a-file",
+        "EAAfrom-the-environment",
+        "EAAliteral",
+    ] {
+        assert!(
+            db.raw_dump_contains(token).await.is_empty(),
+            "{token} is sealed"
+        );
+    }
+}

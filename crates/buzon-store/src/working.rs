@@ -654,15 +654,8 @@ impl StoreTx {
                 .await?,
             "asked_at",
         )?;
-        query(
-            "DELETE FROM conversation_status_changes WHERE conversation_id = $1 AND status = 'open' AND changed_at >= $2",
-        )
-        .bind(answer.conversation_id.get())
-        .bind(asked)
-        .execute(self.conn())
-        .await?;
         // Only the answer reopened it: nothing else came from the customer since the question.
-        query(
+        let resolved_again = query(
             "UPDATE conversations SET status = 'resolved', waiting_since = NULL, returned_at = NULL \
              WHERE id = $1 AND status = 'open' AND NOT EXISTS (SELECT 1 FROM messages m \
              WHERE m.conversation_id = $1 AND m.direction = 'inbound' AND m.automatic = 0 \
@@ -671,7 +664,20 @@ impl StoreTx {
         .bind(answer.conversation_id.get())
         .bind(request)
         .execute(self.conn())
-        .await?;
+        .await?
+        .rows_affected()
+            == 1;
+        // The reopening the answer caused is undone only when the conversation is resolved
+        // again; one the customer kept open keeps its history.
+        if resolved_again {
+            query(
+                "DELETE FROM conversation_status_changes WHERE conversation_id = $1 AND status = 'open' AND changed_at >= $2",
+            )
+            .bind(answer.conversation_id.get())
+            .bind(asked)
+            .execute(self.conn())
+            .await?;
+        }
         Ok(())
     }
 

@@ -234,7 +234,13 @@ pub fn main_entry() -> ExitCode {
     // for beyond a moment: every task that matters has stopped by now.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            // After the command's own output, so a failure stays one line.
+            if let Some(warning) = SECRET_WARNING.get() {
+                eprintln!("{warning}");
+            }
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("error: {}", one_line(&format!("{err:#}")));
             ExitCode::FAILURE
@@ -517,6 +523,10 @@ fn channel_args(kind: ChannelKindArgs) -> anyhow::Result<NewChannel> {
     })
 }
 
+/// The warning about a secret given on the command line, printed once the command succeeded
+/// (a failure stays one line of error).
+static SECRET_WARNING: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// A secret given to a command: `-` reads one line of standard input, `file:PATH` a file's
 /// first line, `env:NAME` a variable; absent, the variable `env` (when named). A literal value
 /// still works, as ../shared/INTERFACE.md documents `--page-token TOKEN`, but it shows in the
@@ -544,11 +554,13 @@ fn secret(value: Option<String>, flag: &str, env: &str) -> anyhow::Result<Option
                         .map_err(|_| anyhow!("{flag}: the variable {name} is not set"))?,
                 )
             } else {
-                eprintln!(
-                    "warning: a secret on the command line ({flag}) shows in the process list and the shell's history; \
-                     pass `{flag} -` to read it from standard input, `file:PATH`, or {}",
-                    if env.is_empty() { "`env:NAME`".to_owned() } else { format!("set {env}") }
-                );
+                if !given.trim().is_empty() {
+                    let _ = SECRET_WARNING.set(format!(
+                        "warning: a secret on the command line ({flag}) shows in the process list and the shell's history; \
+                         pass `{flag} -` to read it from standard input, `file:PATH`, or {}",
+                        if env.is_empty() { "`env:NAME`".to_owned() } else { format!("set {env}") }
+                    ));
+                }
                 Some(given.to_owned())
             }
         }

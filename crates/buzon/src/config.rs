@@ -553,13 +553,21 @@ fn merge(base: &mut Table, overlay: Table, path: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies `BUZON_<SECTION>_<KEY>=value`. `BUZON_TEST_*` belongs to the test suite and is
-/// left alone.
+/// The variables that hand a command its secrets (`channel add`, `channel set-token`): not
+/// configuration.
+pub(crate) const COMMAND_SECRETS: [&str; 3] = [
+    "BUZON_PAGE_TOKEN",
+    "BUZON_ACCESS_TOKEN",
+    "BUZON_REFRESH_TOKEN",
+];
+
+/// Applies `BUZON_<SECTION>_<KEY>=value`. `BUZON_TEST_*` belongs to the test suite and the
+/// [`COMMAND_SECRETS`] to the commands; both are left alone.
 fn apply_env(table: &mut Table, name: &str, value: String) -> anyhow::Result<()> {
     let Some(rest) = name.strip_prefix("BUZON_") else {
         return Ok(());
     };
-    if rest.starts_with("TEST_") || rest == "TEST" {
+    if rest.starts_with("TEST_") || rest == "TEST" || COMMAND_SECRETS.contains(&name) {
         return Ok(());
     }
     let Some((section, key)) = rest.split_once('_') else {
