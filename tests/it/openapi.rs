@@ -118,6 +118,19 @@ async fn the_document_describes_every_route_and_every_route_exists() {
     .await;
     assert_eq!(status, 422);
     assert_eq!(error["error"]["code"], "unprocessable");
+    // An array is not a body, though a struct's fields could be read from one in order.
+    let array = app
+        .http
+        .post(app.url("/api/v1/contacts/1/tags"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("[[\"vip\"], []]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(array.status(), 422);
+    let error: Value = array.json().await.unwrap();
+    assert_eq!(error["error"]["message"], "the body must be a JSON object");
     let not_a_number = app
         .http
         .get(app.url("/api/v1/conversations/uno"))

@@ -54,8 +54,8 @@ for pass in viewer agent admin admin-revoking; do
     BUZON_ROLE=$role PYTHONPATH="$root/tests/schemathesis" SCHEMATHESIS_HOOKS=hooks \
         schemathesis run "$base/api/v1/openapi.json" \
         --header "Authorization: Bearer $token" \
-        --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,ignored_auth,viewer_changes_nothing \
-        --max-examples "${MAX_EXAMPLES:-25}" \
+        --checks "${CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,missing_required_header,unsupported_method,allow_header_conformance,use_after_free,ensure_resource_availability,ignored_auth,viewer_changes_nothing}" \
+        --max-examples "${MAX_EXAMPLES:-40}" \
         --workers 2 \
         --seed 20261206 \
         --warnings off \

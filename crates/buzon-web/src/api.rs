@@ -25,7 +25,8 @@ pub(crate) struct ListQuery {
     assignee: Option<String>,
     /// Words to search in the messages.
     q: Option<String>,
-    /// Page size (1 to 200; 50 when absent).
+    /// Page size (1 to 200; 50 when absent; a larger one is cut to the most).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -402,7 +403,8 @@ pub(crate) struct EventJson {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct EventsQuery {
-    /// Page size (1 to 200; 50 when absent).
+    /// Page size (1 to 200; 50 when absent; a larger one is cut to the most).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,

@@ -281,7 +281,8 @@ pub(crate) struct AuditQuery {
     action: Option<String>,
     /// Exactly this target: `conversation:12`.
     target: Option<String>,
-    /// Page size (1 to 500; 100 when absent).
+    /// Page size (1 to 500; 100 when absent; a larger one is cut to the most).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,

@@ -239,6 +239,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             observe_request,
         ))
+        .layer(axum::middleware::from_fn(api_bodies_are_objects))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -303,6 +304,37 @@ async fn bound_request(State(state): State<AppState>, request: Request, next: Ne
                 .into_response()
         }
     }
+}
+
+/// Every JSON body the API takes is an object (or `null` where a setting goes back to its
+/// default): an array is refused here, in one place, with the API's error shape — the JSON
+/// reader would otherwise take `[…]` for a struct's fields in order.
+async fn api_bodies_are_objects(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, webhooks::MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                axum::Json(serde_json::json!({"error": {"code": "too_large",
+                    "message": "the body is over 1 MiB"}})),
+            )
+                .into_response()
+        }
+    };
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return (
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(serde_json::json!({"error": {"code": "unprocessable",
+                "message": "the body must be a JSON object"}})),
+        )
+            .into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// Headers that make hostile content inert even if something slipped through escaping: no
