@@ -400,6 +400,63 @@ async fn an_admin_runs_channels_passwords_and_the_audit_log_through_the_api() {
     )
     .await;
     assert_eq!(status, 400);
+    // WhatsApp templates from the channel's page: registered, listed, refused in words when
+    // malformed, and deleted.
+    buzon_tests::web::add_user(&app, "jefa@shop.example", "admin").await;
+    let page = buzon_tests::web::Session::start(&app, "jefa@shop.example").await;
+    let path = format!("/admin/channels/{whatsapp}/templates");
+    let added = page
+        .post(
+            &app,
+            &path,
+            &[
+                ("name", "pedido_enviado"),
+                ("language", "es"),
+                ("body", "Hola, tu pedido va en camino."),
+            ],
+        )
+        .await;
+    assert_eq!(
+        buzon_tests::web::location(&added),
+        format!("/admin/channels/{whatsapp}?notice=template_added")
+    );
+    let shown = page
+        .get(&app, &format!("/admin/channels/{whatsapp}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("<code>pedido_enviado</code>"), "{shown}");
+    let refused = page
+        .post(
+            &app,
+            &path,
+            &[("name", "Mal Nombre"), ("language", "es"), ("body", "x")],
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("lowercase letters"));
+    let (_, templates) = call(
+        &app,
+        Method::GET,
+        &agent,
+        "/api/v1/whatsapp-templates",
+        None,
+    )
+    .await;
+    let template = templates["items"][0]["id"].as_i64().unwrap();
+    page.post(&app, &format!("{path}/{template}/delete"), &[])
+        .await;
+    let (_, templates) = call(
+        &app,
+        Method::GET,
+        &agent,
+        "/api/v1/whatsapp-templates",
+        None,
+    )
+    .await;
+    assert_eq!(templates["items"], json!([]));
+
     // The event log in pages: three deliveries with a field buzon does not know, kept as
     // unparsed, listed newest first two by two.
     for n in 1..=3 {

@@ -299,14 +299,61 @@ async fn canned_replies(engine: Engine) {
     assert_eq!(status, 404);
     assert_eq!(app.db.scalar(outbound).await, before, "nothing was queued");
 
-    // The WhatsApp window has closed: the approved templates are what may be sent.
-    app.db
-        .raw_execute(
-            "INSERT INTO reply_templates (kind, name, language, body, created_at) \
-             VALUES ('whatsapp', 'seguimiento', 'es', 'Hola, ¿seguimos con tu pedido?', 0)",
-        )
-        .await
-        .unwrap();
+    // The WhatsApp window has closed: the approved templates are what may be sent. An admin
+    // registers them as approved in the WhatsApp Manager.
+    let template =
+        json!({"name": "seguimiento", "language": "es", "body": "Hola, ¿seguimos con tu pedido?"});
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &ana,
+        "/api/v1/whatsapp-templates",
+        Some(&template),
+    )
+    .await;
+    assert_eq!(status, 403, "agents register none");
+    let (status, refused) = call(
+        &app,
+        Method::POST,
+        &admin,
+        "/api/v1/whatsapp-templates",
+        Some(&json!({"name": "Seguimiento Pedido", "language": "es", "body": "x"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"]["code"], "invalid_template");
+    let (status, refused) = call(
+        &app,
+        Method::POST,
+        &admin,
+        "/api/v1/whatsapp-templates",
+        Some(&json!({"name": "con_parametro", "language": "es", "body": "Hola {{1}}"})),
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "buzon fills no template parameters yet: {refused}"
+    );
+    let (status, registered) = call(
+        &app,
+        Method::POST,
+        &admin,
+        "/api/v1/whatsapp-templates",
+        Some(&template),
+    )
+    .await;
+    assert_eq!(status, 201, "{registered}");
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &admin,
+        "/api/v1/whatsapp-templates",
+        Some(&template),
+    )
+    .await;
+    assert_eq!(status, 409, "once per name and language");
+    let (_, listed) = call(&app, Method::GET, &ana, "/api/v1/whatsapp-templates", None).await;
+    assert_eq!(listed["items"][0]["name"], "seguimiento", "{listed}");
     let old = inject_and_wait(
         &app,
         &sandbox,

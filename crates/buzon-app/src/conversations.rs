@@ -723,6 +723,97 @@ impl App {
         Ok(())
     }
 
+    /// Registers a WhatsApp template approved in the WhatsApp Manager, as approved: its name
+    /// (lowercase letters, digits and `_`), language (`es`, `en_US`) and body, so that agents
+    /// can send it when the 24-hour window has closed. Templates with parameters (`{{1}}`) are
+    /// refused: buzon does not fill them yet. Admins.
+    pub async fn add_template(
+        &self,
+        actor: &Actor,
+        name: &str,
+        language: &str,
+        body: &str,
+    ) -> Result<ReplyTemplate, AppError> {
+        actor.require(Role::Admin)?;
+        let invalid = |message: &str| AppError::invalid("invalid_template", message.to_owned());
+        let (name, language, body) = (name.trim(), language.trim(), body.trim());
+        if name.is_empty()
+            || name.len() > 512
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(invalid(
+                "the name is the template's name in WhatsApp: lowercase letters, digits and _",
+            ));
+        }
+        let (code, region) = match language.split_once('_') {
+            Some((code, region)) => (code, Some(region)),
+            None => (language, None),
+        };
+        let code_ok = (2..=3).contains(&code.len()) && code.chars().all(|c| c.is_ascii_lowercase());
+        let region_ok = region.is_none_or(|region| {
+            region.len() == 2 && region.chars().all(|c| c.is_ascii_uppercase())
+        });
+        if !code_ok || !region_ok {
+            return Err(invalid("the language is a code such as es, en or en_US"));
+        }
+        if body.is_empty() || body.chars().count() > 1024 {
+            return Err(invalid("the body is 1 to 1,024 characters, as approved"));
+        }
+        // buzon sends a template without parameters: WhatsApp refuses one that has some
+        // (error 132000), so such a template is not offered rather than failing later.
+        if body.contains("{{") {
+            return Err(invalid(
+                "buzon sends templates without parameters for now: register one whose body has no {{1}}",
+            ));
+        }
+        let mut tx = self.store().begin().await?;
+        let id = match tx
+            .insert_template(ChannelKind::Whatsapp, name, language, body)
+            .await
+        {
+            Err(buzon_store::StoreError::Conflict) => {
+                return Err(AppError::Conflict {
+                    code: "template_exists",
+                    message: format!("{name} ({language}) is registered already"),
+                })
+            }
+            other => other?,
+        };
+        tx.audit(
+            &actor.audit_name(),
+            "template.add",
+            &crate::target("template", id),
+            &serde_json::json!({"name": name, "language": language}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ReplyTemplate {
+            id,
+            kind: ChannelKind::Whatsapp,
+            name: name.to_owned(),
+            language: language.to_owned(),
+            body: body.to_owned(),
+        })
+    }
+
+    /// Forgets a registered template. Admins.
+    pub async fn delete_template(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        actor.require(Role::Admin)?;
+        let mut tx = self.store().begin().await?;
+        tx.delete_template(id).await?;
+        tx.audit(
+            &actor.audit_name(),
+            "template.delete",
+            &crate::target("template", id),
+            &serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// The approved templates of a platform. Every role may read them.
     pub async fn templates(
         &self,

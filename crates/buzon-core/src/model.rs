@@ -804,7 +804,7 @@ pub struct CannedReply {
 }
 
 /// An approved message template (WhatsApp) offered when the reply window is closed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReplyTemplate {
     /// Its row id.
     pub id: i64,

@@ -131,6 +131,41 @@ impl StoreTx {
         templates_on(self.conn(), kind).await
     }
 
+    /// Registers an approved template; the same name and language twice is `Conflict`.
+    /// Returns its id.
+    pub async fn insert_template(
+        &mut self,
+        kind: ChannelKind,
+        name: &str,
+        language: &str,
+        body: &str,
+    ) -> Result<i64, StoreError> {
+        let row = query(
+            "INSERT INTO reply_templates (kind, name, language, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(kind.as_str())
+        .bind(name)
+        .bind(language)
+        .bind(bound_text(body, 4096))
+        .bind(Timestamp::now().as_millis())
+        .fetch_one(self.conn())
+        .await?;
+        rows::get(&row, "id")
+    }
+
+    /// Forgets a template (`NotFound` when there is none).
+    pub async fn delete_template(&mut self, id: i64) -> Result<(), StoreError> {
+        let result = query("DELETE FROM reply_templates WHERE id = $1")
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     /// Adds an internal note.
     pub async fn add_note(
         &mut self,

@@ -5,13 +5,15 @@
 //! the OAuth sign-ins stay pages: they are a browser's round trip to the platform.
 
 use crate::api::{ChannelJson, Items, List};
-use crate::http::{Admin, WebError};
+use crate::http::{Admin, Viewer, WebError};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use buzon_app::{CredentialCheck, NewChannel};
-use buzon_core::{AuditEntry, AuditFilter, AuditId, ChannelId, ChannelKind, Timestamp, UserId};
+use buzon_core::{
+    AuditEntry, AuditFilter, AuditId, ChannelId, ChannelKind, ReplyTemplate, Timestamp, UserId,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -399,5 +401,83 @@ pub(crate) async fn retry_alert_delivery(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, WebError> {
     state.app().retry_alert_delivery(&caller.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/whatsapp-templates`: the approved templates agents are offered when the
+/// 24-hour window has closed.
+#[utoipa::path(
+    get,
+    path = "/api/v1/whatsapp-templates",
+    tag = "channels",
+    operation_id = "list_templates",
+    responses((status = 200, description = "The registered templates", body = Items<ReplyTemplate>)),
+    security(("token" = ["viewer"]))
+)]
+pub(crate) async fn list_templates(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> Result<Json<Items<ReplyTemplate>>, WebError> {
+    Ok(Items::of(
+        state
+            .app()
+            .templates(&caller.actor, ChannelKind::Whatsapp)
+            .await?,
+    ))
+}
+
+/// A template approved in the WhatsApp Manager, as approved.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "pedido_enviado", "language": "es", "body": "Hola, tu pedido ya está en camino."}))]
+pub(crate) struct TemplateBody {
+    /// Lowercase letters, digits and `_`.
+    name: String,
+    /// `es`, `en`, `en_US`…
+    language: String,
+    /// As approved, at most 1,024 characters; without parameters (`{{1}}`), which buzon does
+    /// not fill yet.
+    body: String,
+}
+
+/// `POST /api/v1/whatsapp-templates`: registers an approved template (409 when its name and
+/// language are registered already).
+#[utoipa::path(
+    post,
+    path = "/api/v1/whatsapp-templates",
+    tag = "channels",
+    operation_id = "add_template",
+    request_body = TemplateBody,
+    responses((status = 201, description = "Registered", body = ReplyTemplate)),
+    security(("token" = ["admin"]))
+)]
+pub(crate) async fn add_template(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Json(body): Json<TemplateBody>,
+) -> Result<(StatusCode, Json<ReplyTemplate>), WebError> {
+    let template = state
+        .app()
+        .add_template(&caller.actor, &body.name, &body.language, &body.body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(template)))
+}
+
+/// `DELETE /api/v1/whatsapp-templates/{id}`: no longer offered.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/whatsapp-templates/{id}",
+    tag = "channels",
+    operation_id = "delete_template",
+    params(("id" = i64, Path, example = 1, description = "The template's id")),
+    responses((status = 204, description = "Forgotten")),
+    security(("token" = ["admin"]))
+)]
+pub(crate) async fn delete_template(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, WebError> {
+    state.app().delete_template(&caller.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

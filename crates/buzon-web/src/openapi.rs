@@ -117,6 +117,8 @@ fn api_routes() -> (Router<AppState>, Document) {
         .routes(routes!(api_admin::audit_log))
         .routes(routes!(api_admin::alert_deliveries))
         .routes(routes!(api_admin::retry_alert_delivery))
+        .routes(routes!(api_admin::list_templates, api_admin::add_template))
+        .routes(routes!(api_admin::delete_template))
         .routes(routes!(api::channel_health))
         .routes(routes!(api::list_failed_events))
         .routes(routes!(api::replay_event))

@@ -272,6 +272,30 @@ async fn service_practices(app: &App, demo: &Actor, channels: &[ChannelId]) -> a
     if app.escalation_rules(demo).await?.is_empty() {
         app.add_escalation_rule(demo, None, None, 120).await?;
     }
+    // Two approved WhatsApp templates, offered when a chat's 24-hour window has closed (the
+    // sandbox accepts any template, as WhatsApp accepts approved ones).
+    let templates = app
+        .templates(demo, buzon_core::ChannelKind::Whatsapp)
+        .await?;
+    for (name, language, body) in [
+        (
+            "seguimiento_pedido",
+            "es",
+            "Hola, te escribimos por tu consulta. ¿Seguimos con ella?",
+        ),
+        (
+            "order_follow_up",
+            "en",
+            "Hi, we are following up on your question. Shall we go on?",
+        ),
+    ] {
+        if !templates
+            .iter()
+            .any(|known| known.name == name && known.language == language)
+        {
+            app.add_template(demo, name, language, body).await?;
+        }
+    }
     // A few shared canned replies in Spanish and English (kept when a previous demo made them).
     let existing = app.canned_replies(demo, None, None).await?;
     for (shortcut, name, language, text) in DEMO_CANNED {

@@ -245,3 +245,14 @@ admin-webhooks-secret_once = Added. Its signing secret, shown only now:
 admin-webhooks-added = The webhook was added.
 admin-webhooks-log = Deliveries
 admin-webhooks-no_deliveries = Nothing delivered yet.
+
+admin-notice-template_added = The template is registered: agents can send it when the 24-hour window has closed.
+admin-notice-template_deleted = The template is no longer offered.
+admin-templates-title = WhatsApp templates
+admin-templates-help = After the customer's last message, WhatsApp accepts only templates approved in the WhatsApp Manager for 24 hours. Register each approved template here exactly as approved (its name, language and body) and agents are offered it when the window has closed. Templates with parameters ({"{{1}}"}) cannot be registered yet: buzon does not fill them.
+admin-templates-name = Name
+admin-templates-language = Language
+admin-templates-body = Body
+admin-templates-actions = Actions
+admin-templates-delete = Delete
+admin-templates-add = Register the template

@@ -245,3 +245,14 @@ admin-webhooks-secret_once = Añadido. Su secreto de firma, que solo se muestra 
 admin-webhooks-added = Se añadió el webhook.
 admin-webhooks-log = Envíos
 admin-webhooks-no_deliveries = Todavía no se ha enviado nada.
+
+admin-notice-template_added = La plantilla queda registrada: los agentes pueden enviarla cuando se cierre la ventana de 24 horas.
+admin-notice-template_deleted = La plantilla ya no se ofrece.
+admin-templates-title = Plantillas de WhatsApp
+admin-templates-help = Pasadas 24 horas desde el último mensaje del cliente, WhatsApp solo acepta plantillas aprobadas en el WhatsApp Manager. Registra aquí cada plantilla aprobada tal como se aprobó (nombre, idioma y cuerpo) y se ofrecerá a los agentes cuando la ventana esté cerrada. Las plantillas con parámetros ({"{{1}}"}) aún no se pueden registrar: buzon no los rellena.
+admin-templates-name = Nombre
+admin-templates-language = Idioma
+admin-templates-body = Cuerpo
+admin-templates-actions = Acciones
+admin-templates-delete = Borrar
+admin-templates-add = Registrar la plantilla

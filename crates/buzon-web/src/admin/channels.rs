@@ -43,6 +43,8 @@ const NOTICES: &[&str] = &[
     "unpublished",
     "auto_hide_on",
     "auto_hide_off",
+    "template_added",
+    "template_deleted",
 ];
 
 /// The words of a notice a redirect named, if it is one of [`NOTICES`].
@@ -115,6 +117,8 @@ struct ChannelRow {
 
 #[derive(Serialize)]
 struct ChannelsView {
+    /// The WhatsApp templates, on a WhatsApp channel's own page.
+    templates: Option<Vec<TemplateRow>>,
     channels: Vec<ChannelRow>,
     single: bool,
     facebook_oauth: bool,
@@ -142,7 +146,7 @@ pub(crate) async fn channels_page(
         verify_token: settings.meta_verify_token.as_deref(),
         x_oauth,
     };
-    let channels = state
+    let channels: Vec<ChannelRow> = state
         .app()
         .channels(&caller.actor)
         .await?
@@ -150,7 +154,31 @@ pub(crate) async fn channels_page(
         .filter(|overview| only.is_none_or(|id| id == overview.channel.id))
         .map(|overview| channel_row(overview, &context))
         .collect();
+    let templates = match only {
+        Some(id)
+            if channels
+                .iter()
+                .any(|row| row.id == id.get() && row.kind == "whatsapp") =>
+        {
+            Some(
+                state
+                    .app()
+                    .templates(&caller.actor, ChannelKind::Whatsapp)
+                    .await?
+                    .into_iter()
+                    .map(|template| TemplateRow {
+                        id: template.id,
+                        name: template.name,
+                        language: template.language,
+                        body: template.body,
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
     let view = ChannelsView {
+        templates,
         channels,
         single: only.is_some(),
         facebook_oauth: state.app().oauth_configured(ChannelKind::Facebook),
@@ -162,6 +190,70 @@ pub(crate) async fn channels_page(
     page.body.notice = notice;
     page.body.error = error;
     respond(state, caller, status, "admin_channels", &page).await
+}
+
+/// A WhatsApp template as the channel page lists it.
+#[derive(Serialize)]
+struct TemplateRow {
+    id: i64,
+    name: String,
+    language: String,
+    body: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TemplateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// `POST /admin/channels/{id}/templates`: registers a WhatsApp template approved in the
+/// WhatsApp Manager; a refusal is shown on the page, in words.
+pub(crate) async fn post_template(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<TemplateForm>,
+) -> Result<Response, WebError> {
+    match state
+        .app()
+        .add_template(&caller.actor, &form.name, &form.language, &form.body)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!(
+            "/admin/channels/{id}?notice=template_added"
+        ))),
+        Err(err @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            let error = WebError::from(err).message_in(caller.lang);
+            channels_page(
+                &state,
+                &caller,
+                Some(ChannelId(id)),
+                None,
+                Some(error),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// `POST /admin/channels/{id}/templates/{template}/delete`.
+pub(crate) async fn post_template_delete(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path((id, template)): Path<(i64, i64)>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    state.app().delete_template(&caller.actor, template).await?;
+    Ok(see_other(&format!(
+        "/admin/channels/{id}?notice=template_deleted"
+    )))
 }
 
 /// What every row of the channels page needs besides its channel.

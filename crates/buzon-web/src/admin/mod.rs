@@ -88,6 +88,14 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/channels/{id}", get(channels::show_channel))
         .route("/admin/channels/{id}/token", post(channels::post_token))
         .route("/admin/channels/{id}/test", post(channels::post_test))
+        .route(
+            "/admin/channels/{id}/templates",
+            post(channels::post_template),
+        )
+        .route(
+            "/admin/channels/{id}/templates/{template}/delete",
+            post(channels::post_template_delete),
+        )
         .route("/admin/channels/{id}/pause", post(channels::post_pause))
         .route("/admin/channels/{id}/resume", post(channels::post_resume))
         .route("/admin/channels/{id}/publish", post(channels::post_publish))
