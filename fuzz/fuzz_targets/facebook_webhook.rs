@@ -6,7 +6,7 @@
 #[path = "common.rs"]
 mod common;
 
-use buzon_connector::{Connector, Origin};
+use buzon_connector::Origin;
 use buzon_core::ExternalId;
 use libfuzzer_sys::fuzz_target;
 
@@ -25,12 +25,5 @@ fuzz_target!(|data: &[u8]| {
             account: &account,
         },
     };
-    let first = connector.normalize(origin, body);
-    if let Ok(parts) = &first {
-        common::check_parts(parts);
-    }
-    assert_eq!(
-        format!("{first:?}"),
-        format!("{:?}", connector.normalize(origin, body))
-    );
+    common::check_parser(connector, origin, body);
 });

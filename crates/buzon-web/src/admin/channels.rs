@@ -637,6 +637,12 @@ mod tests {
             expires_at: None,
         };
         let view = ChannelsView {
+            templates: Some(vec![TemplateRow {
+                id: 1,
+                name: "pedido_enviado".into(),
+                language: "es".into(),
+                body: "Tu pedido <va> en camino".into(),
+            }]),
             channels: vec![channel_row(
                 overview(ChannelKind::Facebook, ChannelHealth::Healthy, set),
                 &context(now),

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use buzon_app::AppError;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// Templates of the admin pages: (name, source).
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -270,9 +270,7 @@ pub(crate) fn refusal(caller: &Caller, err: AppError) -> Result<String, WebError
     }
 }
 
-/// A form with no field but its CSRF token.
-#[derive(Deserialize)]
-pub(crate) struct NoFields {}
+pub(crate) use crate::http::NoFields;
 
 /// What the admin modules' tests share: a signed-in admin and the templates in strict mode.
 #[cfg(test)]

@@ -11,6 +11,10 @@ use serde::Deserialize;
 /// The largest form accepted.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
+/// A form with no field but its CSRF token (a button).
+#[derive(Debug, serde::Deserialize)]
+pub struct NoFields {}
+
 /// A form of the signed-in session, its CSRF token checked (403 when missing or wrong).
 #[derive(Debug)]
 pub struct CsrfForm<T>(pub T);

@@ -10,7 +10,7 @@ mod error;
 pub use address::{client_address, AddressList};
 pub use auth::{bearer, Admin, Agent, Caller, Viewer, SESSION_COOKIE};
 pub use buzon_connector::constant_time_eq;
-pub use csrf::CsrfForm;
+pub use csrf::{CsrfForm, NoFields};
 pub use error::{not_found, render_errors, WebError};
 
 pub(crate) use crate::i18n::cookie;

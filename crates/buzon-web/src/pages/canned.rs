@@ -284,7 +284,7 @@ pub(crate) async fn post_delete(
     State(state): State<AppState>,
     Agent(caller): Agent,
     Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<super::conversation::NoFields>,
+    CsrfForm(_): CsrfForm<crate::http::NoFields>,
 ) -> Result<Response, WebError> {
     state.app().delete_canned_reply(&caller.actor, id).await?;
     Ok(see_other("/canned-replies?done=deleted"))

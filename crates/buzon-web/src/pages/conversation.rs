@@ -749,8 +749,7 @@ pub(crate) async fn post_link(
     Ok(back_to(id))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct NoFields {}
+use crate::http::NoFields;
 
 /// `POST /conversations/{id}/messages/{message}/ACTION`: `hide`/`unhide` (queued, never done
 /// inside the request), or settling a send whose outcome is unknown: `arrived` (the agent saw

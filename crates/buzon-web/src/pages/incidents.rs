@@ -272,9 +272,7 @@ pub(crate) async fn post_end(
     Ok(see_other("/incidents?done=end"))
 }
 
-/// A form with no field but its CSRF token.
-#[derive(Deserialize)]
-pub(crate) struct NoFields {}
+use crate::http::NoFields;
 
 #[derive(Deserialize)]
 pub(crate) struct BulkForm {

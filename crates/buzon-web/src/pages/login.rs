@@ -139,8 +139,7 @@ pub(crate) async fn post_login(
     Ok(response)
 }
 
-#[derive(Deserialize)]
-pub(crate) struct NoFields {}
+use crate::http::NoFields;
 
 /// `POST /logout`.
 pub(crate) async fn post_logout(
