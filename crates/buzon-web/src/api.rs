@@ -30,13 +30,15 @@ pub(crate) struct ListQuery {
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
-    /// `include` or `only` for conversations of flagged authors (trolls, spam).
+    /// `exclude` (the default), `include` or `only`: conversations of flagged authors (trolls,
+    /// spam).
     flagged: Option<String>,
-    /// `newest` (the default), `oldest_waiting` or `window`.
+    /// `newest` (the default), `waiting` (longest waiting first) or `window` (the reply window
+    /// closing soonest first).
     sort: Option<String>,
     /// An ISO 639-1 language.
     language: Option<String>,
-    /// `escalated` for the escalated view.
+    /// `queue` (the default) or `escalated`.
     view: Option<String>,
 }
 

@@ -219,8 +219,36 @@ fn finish(document: &mut Document) {
         ];
         for operation in operations.into_iter().flatten() {
             add_errors(operation);
+            operation.summary = operation
+                .summary
+                .take()
+                .and_then(|summary| without_route(&summary));
         }
     }
+}
+
+/// A handler's doc comment names its route first (`` `POST /api/v1/…`: does this``), which the
+/// document says already: the summary is what follows, when anything does.
+fn without_route(summary: &str) -> Option<String> {
+    let rest = match summary.strip_prefix('`') {
+        Some(quoted) => match quoted.find('`') {
+            Some(end) => &quoted[end + 1..],
+            None => summary,
+        },
+        None => summary,
+    };
+    // Past the route, its body or query in backticks and the punctuation that ends them.
+    let mut rest = rest.trim_start();
+    while let Some(quoted) = rest.strip_prefix('`') {
+        match quoted.find('`') {
+            Some(end) => rest = quoted[end + 1..].trim_start(),
+            None => break,
+        }
+    }
+    let rest = rest.trim_start_matches([':', '.', ',', ' ', '\n']).trim();
+    let mut chars = rest.chars();
+    let first = chars.next()?;
+    Some(first.to_uppercase().chain(chars).collect())
 }
 
 fn add_errors(operation: &mut Operation) {
@@ -284,6 +312,8 @@ async fn serve_document() -> Response {
 /// The reference page's data: one section per tag, one entry per operation.
 #[derive(Serialize)]
 struct ReferenceView {
+    /// The errors every operation may answer, listed once.
+    errors: Vec<ResponseView>,
     sections: Vec<SectionView>,
     schemas: Vec<SchemaView>,
 }
@@ -399,6 +429,7 @@ fn reference(document: &serde_json::Value) -> ReferenceView {
                     .as_object()
                     .into_iter()
                     .flatten()
+                    .filter(|(status, response)| !is_common_error(status, response))
                     .map(|(status, response)| ResponseView {
                         status: status.clone(),
                         description: as_text(&response["description"]),
@@ -425,7 +456,26 @@ fn reference(document: &serde_json::Value) -> ReferenceView {
             json: serde_json::to_string_pretty(schema).unwrap_or_default(),
         })
         .collect();
-    ReferenceView { sections, schemas }
+    let errors = ERRORS
+        .iter()
+        .map(|(status, description)| ResponseView {
+            status: (*status).to_owned(),
+            description: (*description).to_owned(),
+            schema: Some("ErrorBody".to_owned()),
+        })
+        .collect();
+    ReferenceView {
+        errors,
+        sections,
+        schemas,
+    }
+}
+
+/// Whether an operation's answer is one of the [`ERRORS`] every operation may give, as given.
+fn is_common_error(status: &str, response: &serde_json::Value) -> bool {
+    ERRORS.iter().any(|(common, description)| {
+        *common == status && response["description"].as_str() == Some(description)
+    })
 }
 
 /// `Name` for a reference, `[Name]` for a list of them, else the schema's type.

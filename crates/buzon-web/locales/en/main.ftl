@@ -273,3 +273,4 @@ apidocs-body = Body
 apidocs-responses = Responses
 apidocs-status = Status
 apidocs-schema = Schema
+apidocs-errors = Every operation may also answer these errors, as {"{"}"error": {"{"}"code", "message"{"}"}{"}"}

@@ -272,3 +272,4 @@ apidocs-body = Cuerpo
 apidocs-responses = Respuestas
 apidocs-status = Estado
 apidocs-schema = Esquema
+apidocs-errors = Cualquier operación puede responder además con estos errores, como {"{"}"error": {"{"}"code", "message"{"}"}{"}"}
