@@ -71,6 +71,7 @@ conformance! {
     flagged_authors_are_recognised_and_hides_are_queued,
     a_flagged_authors_new_comment_is_stored_with_its_hide_in_one_transaction,
     status_changes_are_recorded_and_timelines_carry_every_event,
+    a_satisfied_answer_undoes_the_reopening_only_when_it_resolves_again,
 }
 
 async fn channel(store: &Store, kind: ChannelKind, platform_id: &str) -> Channel {
@@ -2470,4 +2471,127 @@ async fn status_changes_are_recorded_and_timelines_carry_every_event(db: TestDb)
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A "yes" to the closing question closes the conversation again and undoes the reopening it
+/// caused — but when the customer wrote something else after the question, the conversation
+/// stays open and its reopening stays in the history.
+async fn a_satisfied_answer_undoes_the_reopening_only_when_it_resolves_again(db: TestDb) {
+    let store = &db.store;
+    let whatsapp = channel(store, ChannelKind::Whatsapp, "wa-survey").await;
+    let base = Timestamp::now().as_millis() - 600_000;
+    let mut answered = Vec::new();
+    for (n, more) in [(1, false), (2, true)] {
+        let thread = format!("t-survey-{n}");
+        let author = format!("u-survey-{n}");
+        let conversation = ingest(
+            store,
+            inbound(
+                &whatsapp,
+                &format!("s-{n}-1"),
+                &thread,
+                &author,
+                "hola",
+                base,
+            ),
+        )
+        .await;
+        let question = store
+            .queue_reply(&NewOutboundReply {
+                conversation_id: conversation,
+                user_id: None,
+                text: "¿Lo hemos resuelto? 1 sí, 2 no".into(),
+                idempotency_key: format!("survey-{n}"),
+                payload: reply_payload(),
+                automatic: true,
+            })
+            .await
+            .unwrap()
+            .0;
+        store
+            .set_conversation_status(conversation, ConversationStatus::Resolved)
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        tx.ask_satisfaction(
+            conversation,
+            question.id,
+            None,
+            Timestamp::from_millis(base + 60_000),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        if more {
+            ingest(
+                store,
+                inbound(
+                    &whatsapp,
+                    &format!("s-{n}-2"),
+                    &thread,
+                    &author,
+                    "y otra cosa",
+                    base + 120_000,
+                ),
+            )
+            .await;
+        }
+        let IngestOutcome::Inserted { message_id, .. } = store
+            .ingest_message(&inbound(
+                &whatsapp,
+                &format!("s-{n}-3"),
+                &thread,
+                &author,
+                "1",
+                base + 180_000,
+            ))
+            .await
+            .unwrap()
+        else {
+            panic!("the answer is new");
+        };
+        let mut tx = store.begin().await.unwrap();
+        let answer = tx.message(message_id).await.unwrap();
+        let request = tx
+            .pending_satisfaction(conversation, message_id, Timestamp::from_millis(base))
+            .await
+            .unwrap()
+            .expect("the question waits for its answer");
+        tx.record_satisfaction(
+            request,
+            &answer,
+            true,
+            Timestamp::from_millis(base + 180_000),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let statuses: Vec<ConversationStatus> = store
+            .status_changes(conversation)
+            .await
+            .unwrap()
+            .iter()
+            .map(|change| change.status)
+            .collect();
+        answered.push((
+            store.conversation(conversation).await.unwrap().status,
+            statuses,
+        ));
+    }
+    assert_eq!(
+        answered[0],
+        (
+            ConversationStatus::Resolved,
+            vec![ConversationStatus::Resolved]
+        ),
+        "resolved again, the reopening undone"
+    );
+    assert_eq!(
+        answered[1],
+        (
+            ConversationStatus::Open,
+            vec![ConversationStatus::Resolved, ConversationStatus::Open]
+        ),
+        "the customer's other message keeps it open, and the history says so"
+    );
 }
