@@ -260,6 +260,10 @@ pub struct WorkerSettings {
     /// The first retry of an outgoing event (each next one doubles, up to 30 minutes).
     #[serde(default = "ten")]
     pub event_retry_secs: u64,
+    /// How many normalizers turn stored deliveries into messages in this process, at most 4;
+    /// 0 chooses: one on SQLite (it has one writer), two on PostgreSQL.
+    #[serde(default)]
+    pub normalizers: u32,
 }
 
 fn ten() -> u64 {

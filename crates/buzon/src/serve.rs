@@ -116,10 +116,22 @@ pub async fn run(
                 key_aliases: settings.key_aliases()?,
             },
         );
-        supervisor.spawn(
-            "normalizer",
-            workers.clone().run_normalizer(supervisor.stop_signal()),
-        );
+        let normalizers = match settings.workers.normalizers {
+            0 => match store.engine() {
+                buzon_store::Engine::Sqlite => 1,
+                buzon_store::Engine::Postgres => 2,
+            },
+            chosen => chosen.min(4) as usize,
+        };
+        for name in ["normalizer", "normalizer 2", "normalizer 3", "normalizer 4"]
+            .into_iter()
+            .take(normalizers)
+        {
+            supervisor.spawn(
+                name,
+                workers.clone().run_normalizer(supervisor.stop_signal()),
+            );
+        }
         supervisor.spawn(
             "dispatcher",
             workers.clone().run_dispatcher(supervisor.stop_signal()),
