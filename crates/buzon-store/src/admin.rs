@@ -414,52 +414,46 @@ impl StoreTx {
             let platform_id = rows::external_id(row, "platform_id")?;
             let sealed: Vec<u8> = rows::get(row, "credentials")?;
             let context = credentials_context(kind, &platform_id);
-            let plaintext = current
-                .open(&context, &sealed)
-                .map_err(|_| StoreError::Decrypt)?;
             query("UPDATE channels SET credentials = $1, credentials_key = $3 WHERE id = $2")
-                .bind(next.seal(&context, &plaintext))
+                .bind(reseal(current, next, &context, &sealed)?)
                 .bind(id)
                 .bind(next.key_id())
                 .execute(self.conn())
                 .await?;
             count += 1;
         }
-        let rules =
-            query("SELECT id, webhook_secret FROM alert_rules WHERE webhook_secret IS NOT NULL")
-                .fetch_all(self.conn())
-                .await?;
-        for row in &rules {
-            let id: i64 = rows::get(row, "id")?;
-            let sealed: Vec<u8> = rows::get(row, "webhook_secret")?;
-            let context = crate::alerts::secret_context(id);
-            let plaintext = current
-                .open(&context, &sealed)
-                .map_err(|_| StoreError::Decrypt)?;
-            query("UPDATE alert_rules SET webhook_secret = $1 WHERE id = $2")
-                .bind(next.seal(&context, &plaintext))
-                .bind(id)
-                .execute(self.conn())
-                .await?;
-        }
-        let subscriptions = query("SELECT id, secret FROM event_subscriptions")
+        // The other secrets at rest: (table, column, the context each is bound to).
+        let others: [(&str, &str, SecretContext); 2] = [
+            (
+                "alert_rules",
+                "webhook_secret",
+                crate::alerts::secret_context,
+            ),
+            (
+                "event_subscriptions",
+                "secret",
+                crate::events_out::secret_context,
+            ),
+        ];
+        for (table, column, context) in others {
+            let rows = query(&format!(
+                "SELECT id, {column} AS sealed FROM {table} WHERE {column} IS NOT NULL"
+            ))
             .fetch_all(self.conn())
             .await?;
-        for row in &subscriptions {
-            let id: i64 = rows::get(row, "id")?;
-            let sealed: Vec<u8> = rows::get(row, "secret")?;
-            if sealed.is_empty() {
-                continue;
+            for row in &rows {
+                let id: i64 = rows::get(row, "id")?;
+                let sealed: Vec<u8> = rows::get(row, "sealed")?;
+                // A subscription's row is written before its secret (it binds the row's id).
+                if sealed.is_empty() {
+                    continue;
+                }
+                query(&format!("UPDATE {table} SET {column} = $1 WHERE id = $2"))
+                    .bind(reseal(current, next, &context(id), &sealed)?)
+                    .bind(id)
+                    .execute(self.conn())
+                    .await?;
             }
-            let context = crate::events_out::secret_context(id);
-            let plaintext = current
-                .open(&context, &sealed)
-                .map_err(|_| StoreError::Decrypt)?;
-            query("UPDATE event_subscriptions SET secret = $1 WHERE id = $2")
-                .bind(next.seal(&context, &plaintext))
-                .bind(id)
-                .execute(self.conn())
-                .await?;
         }
         let now = Timestamp::now().as_millis();
         query(
@@ -475,6 +469,22 @@ impl StoreTx {
             .await?;
         Ok(count)
     }
+}
+
+/// The context a secret of a row (by id) is sealed with.
+type SecretContext = fn(i64) -> Vec<u8>;
+
+/// `sealed`, opened with `current` (a ring) and sealed again with `next`.
+fn reseal(
+    current: &Cipher,
+    next: &Cipher,
+    context: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, StoreError> {
+    let plaintext = current
+        .open(context, sealed)
+        .map_err(|_| StoreError::Decrypt)?;
+    Ok(next.seal(context, &plaintext))
 }
 
 one_transaction! {

@@ -55,6 +55,23 @@ impl<T: Serialize + ToSchema> List<T> {
     }
 }
 
+/// The cursor of the page after `items`, a full page of `limit`: `key` of its last item;
+/// none on a shorter page (the last).
+pub(crate) fn next_cursor<T>(
+    items: &[T],
+    limit: u32,
+    key: impl FnOnce(&T) -> String,
+) -> Option<String> {
+    (items.len() == limit as usize)
+        .then(|| items.last().map(key))
+        .flatten()
+}
+
+/// A cursor that is not one of ours.
+pub(crate) fn bad_cursor() -> WebError {
+    WebError::bad_request("cursor: use the next_cursor of a page")
+}
+
 /// A whole list (no pages).
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Items<T: Serialize + ToSchema> {
@@ -430,9 +447,7 @@ pub(crate) async fn list_failed_events(
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<List<EventJson>>, WebError> {
     let before = match query.cursor.as_deref().filter(|cursor| !cursor.is_empty()) {
-        Some(cursor) => Some(EventId(cursor.parse().map_err(|_| {
-            WebError::bad_request("cursor: use the next_cursor of a page")
-        })?)),
+        Some(cursor) => Some(EventId(cursor.parse().map_err(|_| bad_cursor())?)),
         None => None,
     };
     let limit = query.limit.unwrap_or(50).clamp(1, 200);
@@ -440,9 +455,7 @@ pub(crate) async fn list_failed_events(
         .app()
         .failed_events(&caller.actor, limit, before)
         .await?;
-    let next_cursor = (events.len() == limit as usize)
-        .then(|| events.last().map(|event| event.id.get().to_string()))
-        .flatten();
+    let next_cursor = next_cursor(&events, limit, |event| event.id.get().to_string());
     let items = events
         .iter()
         .map(|event| EventJson {

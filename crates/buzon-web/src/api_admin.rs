@@ -4,7 +4,7 @@
 //! deliveries and their retry. Each is a call to the application layer, audited there. Only
 //! the OAuth sign-ins stay pages: they are a browser's round trip to the platform.
 
-use crate::api::{ChannelJson, Items, List};
+use crate::api::{bad_cursor, next_cursor, ChannelJson, Items, List};
 use crate::http::{Admin, Viewer, WebError};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -311,7 +311,7 @@ pub(crate) async fn audit_log(
             let (at, id) = cursor
                 .split_once('.')
                 .and_then(|(at, id)| Some((at.parse().ok()?, id.parse().ok()?)))
-                .ok_or_else(|| WebError::bad_request("cursor: use the next_cursor of a page"))?;
+                .ok_or_else(bad_cursor)?;
             Some((Timestamp::from_millis(at), AuditId(id)))
         }
     };
@@ -325,10 +325,9 @@ pub(crate) async fn audit_log(
         after,
     };
     let entries = state.app().audit_log(&caller.actor, &filter, limit).await?;
-    let next_cursor = (entries.len() == limit as usize)
-        .then(|| entries.last())
-        .flatten()
-        .map(|last| format!("{}.{}", last.at.as_millis(), last.id.get()));
+    let next_cursor = next_cursor(&entries, limit, |last| {
+        format!("{}.{}", last.at.as_millis(), last.id.get())
+    });
     Ok(Json(List::new(entries, next_cursor)))
 }
 
