@@ -177,6 +177,7 @@ async fn seed(store: &Store) {
                     attachments: vec![],
                     created_at: start.plus_millis(index as i64 * 60_000),
                     raw: None,
+                    found_by: None,
                 };
                 let outcome = store.ingest_message(&message).await.expect("ingest");
                 if index % 50 == 0 {

@@ -189,6 +189,7 @@ async fn run(engine: &str, url: &str, results: &mut Vec<serde_json::Value>) {
             attachments: vec![],
             created_at: Timestamp::from_millis(now - 1_000 + index),
             raw: None,
+            found_by: None,
         };
         store.ingest_message(&message).await.expect("ingest");
     }

@@ -7,7 +7,9 @@
 
 use crate::browser::{browser, sign_in_as, until};
 use buzon_tests::browser::start_driver;
-use buzon_tests::sandbox::{connect_sandbox_channels, start_with_sandbox, SandboxConfig};
+use buzon_tests::sandbox::{
+    connect_sandbox_channels, start_with_sandbox, Injection, SandboxConfig, Source,
+};
 use buzon_tests::{under_ci, TestDatabase};
 use fantoccini::Client;
 use serde_json::{json, Value};
@@ -135,6 +137,35 @@ async fn every_page_passes_axe_core_wcag_2_2_aa_in_both_languages() {
         .await
         .unwrap();
     assert_eq!(canned.status(), 201);
+    // Listening: a saved search on the X channel's page, and a Page mention waiting in the
+    // monitoring view.
+    let search = app
+        .http
+        .post(app.url(&format!("/api/v1/channels/{}/searches", channels.x)))
+        .bearer_auth(&admin)
+        .json(&json!({"query": "tiendabuzon -is:retweet", "promote": "negative"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(search.status(), 201);
+    let mention = sandbox
+        .inject(Injection::new(
+            Source::FacebookMention,
+            "<b>tiendabuzon</b> ¿alguien sabe si envían a Canarias?",
+        ))
+        .unwrap();
+    let watching = app
+        .eventually(Duration::from_secs(60), "the Page mention", || async {
+            let id = app
+                .db
+                .scalar(&format!(
+                    "SELECT COALESCE(MAX(conversation_id), 0) FROM messages WHERE platform_id = '{}'",
+                    mention.id
+                ))
+                .await;
+            (id > 0).then_some(id)
+        })
+        .await;
     let conversation = app.db.scalar("SELECT MIN(id) FROM conversations").await;
     // An escalated conversation, so the supervisors' view has a row.
     let escalated = app
@@ -180,13 +211,16 @@ async fn every_page_passes_axe_core_wcag_2_2_aa_in_both_languages() {
         "/inbox".to_owned(),
         "/inbox?view=trolls".to_owned(),
         "/inbox?view=escalated".to_owned(),
+        "/inbox?view=monitoring".to_owned(),
         format!("/conversations/{conversation}"),
+        format!("/conversations/{watching}"),
         "/canned-replies".to_owned(),
         "/canned-replies?edit=1".to_owned(),
         "/reports".to_owned(),
         "/incidents".to_owned(),
         "/admin/channels".to_owned(),
         format!("/admin/channels/{}", channels.whatsapp),
+        format!("/admin/channels/{}", channels.x),
         "/admin/users".to_owned(),
         "/admin/hours".to_owned(),
         format!("/admin/hours/channels/{}", channels.x),
@@ -236,7 +270,9 @@ async fn every_page_passes_axe_core_wcag_2_2_aa_in_both_languages() {
     sign_in_as(&agent, &app.base_url, "ana@shop.example", PASSWORD).await;
     for path in [
         "/inbox".to_owned(),
+        "/inbox?view=monitoring".to_owned(),
         format!("/conversations/{conversation}"),
+        format!("/conversations/{watching}"),
         "/canned-replies".to_owned(),
         "/incidents".to_owned(),
         "/reports".to_owned(),

@@ -56,11 +56,27 @@ async fn chaos_loses_nothing_duplicates_nothing_and_replies_once(engine: Engine)
     let Some(db) = TestDatabase::of(engine).await else {
         return;
     };
-    let config = SandboxConfig::default();
+    // Searches may ask often: the stream's untagged posts come in through one.
+    let config = SandboxConfig {
+        x_search_rate_limit_per_window: 900,
+        ..SandboxConfig::default()
+    };
     let (app, sandbox) = start_with_sandbox(db, config.clone(), &[]).await;
-    connect_sandbox_channels(&app, &config).await;
+    let channels = connect_sandbox_channels(&app, &config).await;
     let viewer = app.token("viewer").await;
     let agent = app.token("agent").await;
+    // The generated stream also holds listening's finds (untagged X posts naming the shop,
+    // Page mentions elsewhere, reviews): a saved search brings the X posts in.
+    let admin = app.token("admin").await;
+    let saved = app
+        .http
+        .post(app.url(&format!("/api/v1/channels/{}/searches", channels.x)))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"query": "tiendabuzon OR \"tienda buzón\" OR #tiendabuzon"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status().as_u16(), 201);
 
     sandbox.set_faults(Faults {
         error_ratio: 0.33,
@@ -764,8 +780,11 @@ async fn a_send_the_platform_may_have_made_is_never_repeated_on_postgres() {
 pub(crate) async fn all_messages(app: &TestApp, token: &str) -> Vec<Value> {
     let mut messages = Vec::new();
     let mut cursor: Option<String> = None;
+    // The queue, then the monitoring view (what listening found and nobody promoted).
+    let mut views = ["", "&view=monitoring"].into_iter();
+    let mut view = views.next().unwrap_or_default();
     loop {
-        let mut path = "/api/v1/conversations?status=all&flagged=include&limit=200".to_owned();
+        let mut path = format!("/api/v1/conversations?status=all&flagged=include&limit=200{view}");
         if let Some(cursor) = &cursor {
             path.push_str("&cursor=");
             path.push_str(&encode_component(cursor));
@@ -780,9 +799,13 @@ pub(crate) async fn all_messages(app: &TestApp, token: &str) -> Vec<Value> {
                 .await;
             messages.extend(detail["messages"].as_array().into_iter().flatten().cloned());
         }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return messages,
+        match (page["next_cursor"].as_str(), views.next()) {
+            (Some(next), _) => cursor = Some(next.to_owned()),
+            (None, Some(next_view)) => {
+                view = next_view;
+                cursor = None;
+            }
+            (None, None) => return messages,
         }
     }
 }

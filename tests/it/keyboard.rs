@@ -99,7 +99,7 @@ async fn every_listed_shortcut_does_what_it_says_and_focus_follows_the_work() {
         )
         .await
         .unwrap();
-    assert_eq!(rows, json!(15));
+    assert_eq!(rows, json!(17));
     std::fs::write(
         artifact("shortcuts.png"),
         client.screenshot().await.unwrap(),

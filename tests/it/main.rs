@@ -13,6 +13,7 @@ mod foundation;
 mod hardening;
 mod incidents;
 mod keyboard;
+mod listening;
 mod metrics_props;
 mod nodes;
 mod openapi;

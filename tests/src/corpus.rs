@@ -103,6 +103,7 @@ pub fn outcome(item: &InboundItem) -> String {
         InboundItem::Hidden { hidden: true, .. } => "hidden".into(),
         InboundItem::Hidden { hidden: false, .. } => "unhidden".into(),
         InboundItem::Status { status, .. } => format!("status:{}", status.as_str()),
+        InboundItem::Fetch { .. } => "fetch".into(),
         InboundItem::Known { kind, .. } => format!("known:{kind}"),
         InboundItem::Unrecognized { .. } => "unrecognized".into(),
     }

@@ -80,6 +80,8 @@ pub struct ChannelOverview {
     pub credentials: CredentialsState,
     /// How many of its deliveries were not read completely (`unparsed` events).
     pub unparsed: i64,
+    /// Its saved searches (X), with where each stands and X's refusal of its query, if any.
+    pub searches: Vec<buzon_store::SavedSearch>,
 }
 
 /// What may be said about stored credentials (never the tokens themselves).
@@ -182,11 +184,17 @@ impl App {
                 .filter(|(_, id, _)| *id == Some(channel.id))
                 .map(|(_, _, count)| count)
                 .sum();
+            let searches = if channel.kind == ChannelKind::X {
+                self.store().saved_searches(channel.id).await?
+            } else {
+                Vec::new()
+            };
             overviews.push(ChannelOverview {
                 channel,
                 limits,
                 credentials,
                 unparsed,
+                searches,
             });
         }
         Ok(overviews)
@@ -289,6 +297,26 @@ impl App {
         .await?;
         tx.commit().await?;
         self.wake_workers();
+        // The platform's part of connecting (Facebook: the Page installs the app for the
+        // webhook fields buzon reads, mentions and reviews among them). A refusal does not undo
+        // the connection: polling still works, and the audit log says what failed.
+        if let Ok(connector) = self.connector(kind) {
+            if let Ok(credentials) = self.store().channel_credentials(channel.id).await {
+                if let Err(err) = connector
+                    .after_connect(&channel.platform_id, &credentials)
+                    .await
+                {
+                    tracing::warn!(channel = %channel.id, error = %err, "the platform refused the webhook subscription");
+                    self.audit_alone(
+                        actor,
+                        "channel.subscribe_failed",
+                        &target("channel", channel.id),
+                        json!({"reason": err.kind_name()}),
+                    )
+                    .await?;
+                }
+            }
+        }
         Ok((channel, new))
     }
 

@@ -170,22 +170,24 @@ impl App {
             }
         };
         let language = language_code(params.language.as_deref())?;
-        let escalated = match text(&params.view).as_deref() {
-            None | Some("queue") => false,
-            Some("escalated") => true,
+        let (escalated, monitoring) = match text(&params.view).as_deref() {
+            None | Some("queue") => (false, false),
+            Some("escalated") => (true, false),
+            Some("monitoring") => (false, true),
             Some(_) => {
                 return Err(AppError::invalid(
                     "bad_view",
-                    "view must be queue or escalated",
+                    "view must be queue, escalated or monitoring",
                 ))
             }
         };
-        let status = match (escalated, text(&params.status)) {
+        let status = match (escalated || monitoring, text(&params.status)) {
             (true, None) => StatusFilter::parse(Some("all"))?,
             (_, status) => StatusFilter::parse(status.as_deref())?,
         };
         Ok(ConversationFilter {
             escalated,
+            monitoring,
             language,
             sort: SortOrder::parse_lenient(params.sort.as_deref()),
             status,
@@ -435,6 +437,18 @@ impl App {
             if let Some(canned) = canned {
                 tx.record_canned_use(canned, queued.message.id, conversation.contact_id)
                     .await?;
+            }
+            // Answering a find of listening takes it into the queue: it is the team's now.
+            if conversation.monitor == Some(Monitor::Watching)
+                && tx.promote_conversation(conversation.id, self.now()).await?
+            {
+                tx.audit(
+                    &actor.audit_name(),
+                    "conversation.promote",
+                    &target("conversation", conversation.id),
+                    &json!({"why": "reply"}),
+                )
+                .await?;
             }
             tx.audit(
                 &actor.audit_name(),

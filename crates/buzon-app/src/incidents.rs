@@ -252,6 +252,16 @@ impl App {
             if !mentions_any(&recent.text, &started.incident.keywords) {
                 continue;
             }
+            // What listening found and nobody promoted is not answered in bulk.
+            if self
+                .store()
+                .conversation(recent.conversation_id)
+                .await?
+                .monitor
+                .is_some()
+            {
+                continue;
+            }
             let message = self.store().message(recent.id).await?;
             if let std::collections::hash_map::Entry::Vacant(entry) =
                 public.entry(message.channel_id)

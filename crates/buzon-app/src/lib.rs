@@ -19,6 +19,7 @@ mod events;
 mod events_out;
 mod incidents;
 mod intake;
+mod listening;
 mod live;
 mod metrics;
 pub mod reports;
@@ -29,6 +30,7 @@ pub use accounts::{NewUser, Session, SignIn, SignInAttempt, LOGIN_WINDOW, SESSIO
 pub use actor::Actor;
 pub use alerts::{AlertRule, AlertRuleInput, OnCall, Shift, WebhookInput};
 pub use buzon_store::EventDelivery;
+pub use buzon_store::{ListeningVolume, SavedSearch};
 pub use channels::{
     ChannelOverview, CredentialCheck, CredentialsState, NewChannel, OAuthCallback, OAuthOutcome,
     ParkedPage,
@@ -40,6 +42,7 @@ pub use error::AppError;
 pub use events::WebhookReceipt;
 pub use events_out::{SubscriptionInput, SubscriptionView, EVENT_KINDS};
 pub use incidents::{BulkReply, Incident, IncidentInput, Spike, SpikeSample, SPIKE_MIN_MESSAGES};
+pub use listening::MAX_SEARCHES_PER_CHANNEL;
 pub use metrics::Metrics;
 pub use service::{AutoReply, Clock, OpeningState, MAX_AUTO_REPLY_CHARS, RULES_BATCH};
 pub use working::{

@@ -360,12 +360,16 @@ impl App {
         let on_call = self.stored_on_call().await?;
         let surveys_since = now.plus_millis(-crate::working::SURVEY_ANSWER_MILLIS);
         let surveys = self.store().satisfaction_pending_any(surveys_since).await?;
+        let searches = self.store().search_promotions().await?;
         let mut tx = self.store().begin().await?;
         let ids = tx.take_rule_checks(RULES_BATCH).await?;
         if ids.is_empty() {
             return Ok(0);
         }
-        if incidents.is_empty()
+        // Messages in conversations listening found and nobody promoted yet.
+        let watched = tx.watched_finds(&ids).await?;
+        if watched.is_empty()
+            && incidents.is_empty()
             && !surveys
             && auto_replies.is_empty()
             && rules.iter().all(|rule| rule.rule.waiting_minutes.is_some())
@@ -398,6 +402,7 @@ impl App {
             {
                 continue;
             }
+            let alerts_before = alerts;
             if rules.iter().any(|rule| rule.rule.waiting_minutes.is_none()) {
                 if let std::collections::hash_map::Entry::Vacant(entry) =
                     calendars.entry(message.channel_id)
@@ -428,6 +433,20 @@ impl App {
                         .alert_if_matching(&mut tx, rule, &candidate, &judging, false)
                         .await?;
                 }
+            }
+            // A find of listening is not answered automatically (nobody addressed the account:
+            // an auto-reply there would be spam); it may go into the queue, and stops here.
+            if let Some(find) = watched.get(&message.id) {
+                self.promote_if_called_for(
+                    &mut tx,
+                    &message,
+                    find,
+                    &searches,
+                    alerts > alerts_before,
+                    now,
+                )
+                .await?;
+                continue;
             }
             if !incidents.is_empty() {
                 if let std::collections::hash_map::Entry::Vacant(entry) =

@@ -70,6 +70,7 @@ impl World {
             attachments: vec![],
             created_at: Timestamp::from_millis(at),
             raw: None,
+            found_by: None,
         };
         match self.store.ingest_message(&message).await.unwrap() {
             IngestOutcome::Inserted {

@@ -102,6 +102,7 @@ async fn world(engine: Engine) -> Option<World> {
             attachments: vec![],
             created_at: Timestamp::now(),
             raw: None,
+            found_by: None,
         };
     let IngestOutcome::Inserted {
         conversation_id: conversation,

@@ -99,6 +99,16 @@ pub enum InboundItem {
         /// What it is, from the connector's list (`echo`, `read`, `delivery`, `typing`…).
         kind: &'static str,
     },
+    /// A notification that names an object without its content (a Facebook Page mention: the
+    /// webhook carries ids, not text): the channel's poller fetches it with
+    /// [`Connector::fetch_objects`] and stores the answer in the event log like a polled page.
+    /// A repeat (an edit) fetches it again.
+    Fetch {
+        /// The platform account it arrived for.
+        account: ExternalId,
+        /// The object to fetch (a post or comment id).
+        object_id: ExternalId,
+    },
     /// A part the connector did not recognise: its event is kept as `unparsed` with the part's
     /// path and this reason, counted and shown to admins, and can be replayed once buzon
     /// understands it.
@@ -152,6 +162,9 @@ pub struct PlatformMessage {
     /// The raw JSON of the part, kept when something in it could not be shown (an attachment
     /// of an unknown kind, an odd field): the text then carries a visible placeholder for it.
     pub raw: Option<String>,
+    /// What found it, when it was not addressed to the account (a saved search, a Page
+    /// mention elsewhere, a review): listening, shown in the monitoring view.
+    pub found_by: Option<buzon_core::FoundBy>,
 }
 
 /// Where a raw body came from, which decides how it is parsed.
@@ -186,6 +199,47 @@ pub struct PollPage {
     pub next_cursor: Option<String>,
     /// How long the poller should wait before polling this channel again, at least.
     pub wait_at_least: Option<Duration>,
+}
+
+/// A saved search to run once, with where its last run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    /// Our id of the saved search (the endpoint of its pages is `search:<id>`).
+    pub id: i64,
+    /// The query, in the platform's own syntax, passed unchanged.
+    pub query: String,
+    /// The newest post id a finished run saw: the next run asks only for newer posts.
+    pub since_id: Option<String>,
+    /// While a run pages back: the newest id of the run, which becomes `since_id` at its end.
+    pub newest_id: Option<String>,
+    /// While a run pages back: the page to fetch next.
+    pub next_token: Option<String>,
+    /// How many saved searches share the account's request budget.
+    pub searches: usize,
+}
+
+/// What one request of a saved search brought back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPage {
+    /// The raw page (endpoint `search:<id>`), when there was one with posts.
+    pub body: Option<PolledBody>,
+    /// Where the search stands now (saved once the body is stored).
+    pub since_id: Option<String>,
+    /// See [`SearchRequest::newest_id`].
+    pub newest_id: Option<String>,
+    /// See [`SearchRequest::next_token`].
+    pub next_token: Option<String>,
+    /// How long this search waits before its next request, within the shared budget.
+    pub wait: Duration,
+}
+
+/// An object fetched for an [`InboundItem::Fetch`], or why not.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The object asked for.
+    pub object_id: ExternalId,
+    /// Its raw body (endpoint named by the connector), or the platform's refusal.
+    pub outcome: Result<PolledBody, ConnectorError>,
 }
 
 /// A reply to send.
@@ -360,6 +414,52 @@ pub trait Connector: Send + Sync {
         credentials: &ChannelCredentials,
         cursor: Option<&str>,
     ) -> Result<PollPage, ConnectorError>;
+
+    /// Runs one request of a saved search (X recent search). The default has no search.
+    async fn search(
+        &self,
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+        search: &SearchRequest,
+    ) -> Result<SearchPage, ConnectorError> {
+        let _ = (channel, credentials, search);
+        Err(ConnectorError::Permanent(format!(
+            "{} has no saved searches",
+            self.kind()
+        )))
+    }
+
+    /// Fetches objects that notifications named without their content, one answer each. The
+    /// default fetches nothing.
+    async fn fetch_objects(
+        &self,
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+        objects: &[ExternalId],
+    ) -> Vec<Fetched> {
+        let _ = (channel, credentials);
+        objects
+            .iter()
+            .map(|object_id| Fetched {
+                object_id: object_id.clone(),
+                outcome: Err(ConnectorError::Permanent(format!(
+                    "{} fetches no objects",
+                    self.kind()
+                ))),
+            })
+            .collect()
+    }
+
+    /// Whatever the platform needs once an account is connected (Facebook: the Page installs
+    /// the app for the webhook fields buzon reads). The default needs nothing.
+    async fn after_connect(
+        &self,
+        platform_id: &ExternalId,
+        credentials: &ChannelCredentials,
+    ) -> Result<(), ConnectorError> {
+        let _ = (platform_id, credentials);
+        Ok(())
+    }
 
     /// Sends one reply.
     async fn send(

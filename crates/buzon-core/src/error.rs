@@ -16,6 +16,18 @@ pub enum DomainError {
     /// A conversation kind buzon does not know.
     #[error("unknown conversation kind {0:?}")]
     UnknownConversationKind(String),
+    /// A saved-search promotion other than none, questions, negative or all.
+    #[error("unknown promotion {0:?}: expected none, questions, negative or all")]
+    UnknownPromote(String),
+    /// A recommendation other than positive or negative.
+    #[error("unknown recommendation {0:?}: expected positive or negative")]
+    UnknownRecommendation(String),
+    /// A monitoring state other than watching or dismissed.
+    #[error("unknown monitoring state {0:?}: expected watching or dismissed")]
+    UnknownMonitor(String),
+    /// A saved-search query buzon cannot pass to X (empty, too long, control characters).
+    #[error("invalid search query: {0}")]
+    InvalidSearch(String),
     /// A conversation status other than open, pending, snoozed or resolved.
     #[error("unknown status {0:?}: expected open, pending, snoozed or resolved")]
     UnknownStatus(String),

@@ -1,8 +1,8 @@
 //! The domain model: what buzon stores and reasons about.
 
 use crate::{
-    AuditId, ChannelId, ContactId, ConversationId, DomainError, EventId, ExternalId, MessageId,
-    OutboxId, PersonId, Timestamp, TokenId, UserId,
+    AuditId, ChannelId, ContactId, ConversationId, DomainError, EventId, ExternalId, FoundBy,
+    MessageId, OutboxId, PersonId, Timestamp, TokenId, UserId,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -29,13 +29,15 @@ macro_rules! text_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 formatter.pad(self.as_str())
             }
         }
     };
 }
+
+pub(crate) use text_enum;
 
 text_enum! {
     /// The platform a channel talks to.
@@ -90,6 +92,11 @@ text_enum! {
         XMention = "x_mention",
         /// An X direct-message thread.
         XDm = "x_dm",
+        /// A post or comment elsewhere on Facebook that tags the Page (listening); replies
+        /// are comments on it, where its author allows them.
+        PageMention = "page_mention",
+        /// A review (recommendation) of the Page; replies are comments on the review.
+        PageReview = "page_review",
     }
 }
 
@@ -97,7 +104,10 @@ impl ConversationKind {
     /// The platform the conversation lives on.
     pub const fn channel_kind(self) -> ChannelKind {
         match self {
-            ConversationKind::Comment | ConversationKind::Messenger => ChannelKind::Facebook,
+            ConversationKind::Comment
+            | ConversationKind::Messenger
+            | ConversationKind::PageMention
+            | ConversationKind::PageReview => ChannelKind::Facebook,
             ConversationKind::Whatsapp => ChannelKind::Whatsapp,
             ConversationKind::XMention | ConversationKind::XDm => ChannelKind::X,
         }
@@ -120,9 +130,14 @@ impl ConversationKind {
         )
     }
 
-    /// Whether a customer's message in it can be hidden from the public on the platform.
+    /// Whether a customer's message in it can be hidden from the public on the platform (a
+    /// Page can hide comments on its own posts, not posts elsewhere nor reviews).
     pub const fn can_hide_messages(self) -> bool {
         !self.is_private()
+            && !matches!(
+                self,
+                ConversationKind::PageMention | ConversationKind::PageReview
+            )
     }
 
     /// The kinds with a reply window, for queries that sort by it.
@@ -349,6 +364,24 @@ pub struct Conversation {
     pub returned_at: Option<Timestamp>,
     /// When it was escalated to the supervisors, while it is.
     pub escalated_at: Option<Timestamp>,
+    /// Listening: watching (in the monitoring view) or dismissed; none when it is in the
+    /// answer queue like any conversation.
+    pub monitor: Option<Monitor>,
+    /// What found it, when nobody addressed it to the account.
+    pub found_by: Option<FoundBy>,
+    /// When it was promoted from the monitoring view into the queue (its response time
+    /// counts from then).
+    pub promoted_at: Option<Timestamp>,
+}
+
+text_enum! {
+    /// Where a conversation found by listening stands outside the answer queue.
+    Monitor, UnknownMonitor, {
+        /// In the monitoring view, waiting for someone to promote or dismiss it.
+        Watching = "watching",
+        /// Dismissed: out of sight (a new find in it does not bring it back).
+        Dismissed = "dismissed",
+    }
 }
 
 /// How long after the customer's last message WhatsApp and Messenger accept free-form replies.
@@ -545,6 +578,9 @@ pub struct NewInboundMessage {
     pub created_at: Timestamp,
     /// The raw JSON of the part, kept when something in it could not be shown.
     pub raw: Option<String>,
+    /// What found it, when nobody addressed it to the account (listening): its conversation
+    /// then waits in the monitoring view until promoted.
+    pub found_by: Option<FoundBy>,
 }
 
 /// What storing an inbound message did.
@@ -946,6 +982,9 @@ mod tests {
             snoozed_until: None,
             returned_at: None,
             escalated_at: None,
+            monitor: None,
+            found_by: None,
+            promoted_at: None,
         };
         let hour = 3_600_000;
         assert!(

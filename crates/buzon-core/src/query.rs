@@ -103,6 +103,9 @@ pub struct ConversationFilter {
     pub language: Option<String>,
     /// Only conversations escalated to the supervisors (and not yet resolved).
     pub escalated: bool,
+    /// The monitoring view (what listening found that nobody promoted or dismissed) instead
+    /// of the answer queue; the queue never lists those.
+    pub monitoring: bool,
 }
 
 /// The position after the last row of a page, in the listing's order: the row's priority

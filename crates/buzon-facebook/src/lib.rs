@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod graph;
+mod listening;
 mod login;
 mod normalize;
 mod wire;
@@ -72,6 +73,10 @@ pub struct FacebookConnector {
     settings: FacebookSettings,
     client: HttpClient,
 }
+
+/// The Page webhook fields buzon reads, subscribed when a Page is connected.
+const SUBSCRIBED_FIELDS: &str =
+    "feed,mention,ratings,messages,message_echoes,message_edits,message_reactions,messaging_postbacks";
 
 /// How many recent Page posts a poll looks at for new comments.
 const POLLED_POSTS: u32 = 10;
@@ -173,6 +178,42 @@ impl FacebookConnector {
             )
             .await?;
         sent(created.id)
+    }
+
+    /// One page of a listening edge (`tagged` or `ratings`) of the Page, as a polled body;
+    /// `None` when Graph refuses it (a token without the permission, an edge the Page does not
+    /// have): listening is then quiet, and the feed is still polled.
+    async fn listening_edge(
+        &self,
+        page_id: &str,
+        token: &str,
+        edge: &str,
+        fields: &str,
+    ) -> Result<(Option<PolledBody>, Option<Duration>), ConnectorError> {
+        let url = self.url(&format!("{page_id}/{edge}"));
+        let query = [("fields", fields), ("limit", "25")];
+        match self
+            .call(
+                page_id,
+                RetryPolicy::READ,
+                |client| client.get(&url).bearer_auth(token).query(&query),
+                read_raw,
+            )
+            .await
+        {
+            Ok((body, wait)) => Ok((
+                Some(PolledBody {
+                    endpoint: edge.to_owned(),
+                    body,
+                }),
+                wait,
+            )),
+            Err(ConnectorError::Permanent(reason)) => {
+                tracing::info!(edge, %reason, "Graph refused a listening edge; skipped");
+                Ok((None, None))
+            }
+            Err(err) => Err(err),
+        }
     }
 
     async fn send_messenger(
@@ -356,6 +397,27 @@ impl Connector for FacebookConnector {
                 }
             }
         }
+        // Listening: what webhooks may have missed of the Page's mentions elsewhere and its
+        // reviews (the store drops what it already has).
+        if !throttled {
+            for (edge, fields) in [
+                (listening::TAGGED_ENDPOINT, listening::TAGGED_FIELDS),
+                (listening::RATINGS_ENDPOINT, listening::RATINGS_FIELDS),
+            ] {
+                match self.listening_edge(page_id, token, edge, fields).await {
+                    Ok((body, wait)) => {
+                        wait_at_least = wait_at_least.max(wait);
+                        bodies.extend(body);
+                    }
+                    Err(ConnectorError::RateLimited { retry_after, .. }) => {
+                        let wait = retry_after.unwrap_or(graph::DEFAULT_RATE_LIMIT_WAIT);
+                        wait_at_least = wait_at_least.max(Some(wait));
+                        break;
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+        }
         tracing::debug!(
             posts = post_ids.len(),
             pages = bodies.len(),
@@ -368,6 +430,73 @@ impl Connector for FacebookConnector {
                 .map(|newest| newest.to_string()),
             wait_at_least,
         })
+    }
+
+    /// `GET /{id}?fields=id,message,from,created_time,permalink_url` for each mentioning
+    /// post or comment, with the Page token.
+    #[tracing::instrument(skip_all, fields(platform = "facebook", channel = %channel.id))]
+    async fn fetch_objects(
+        &self,
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+        objects: &[ExternalId],
+    ) -> Vec<buzon_connector::Fetched> {
+        let token = credentials.access_token.as_str();
+        let mut fetched = Vec::with_capacity(objects.len());
+        for object_id in objects {
+            let outcome = async {
+                let page_id = path_segment(channel.platform_id.as_str())?;
+                let url = self.url(path_segment(object_id.as_str())?);
+                let query = [("fields", listening::OBJECT_FIELDS)];
+                let (body, _) = self
+                    .call(
+                        page_id,
+                        RetryPolicy::READ,
+                        |client| client.get(&url).bearer_auth(token).query(&query),
+                        read_raw,
+                    )
+                    .await?;
+                Ok(PolledBody {
+                    endpoint: listening::OBJECT_ENDPOINT.to_owned(),
+                    body,
+                })
+            }
+            .await;
+            fetched.push(buzon_connector::Fetched {
+                object_id: object_id.clone(),
+                outcome,
+            });
+        }
+        fetched
+    }
+
+    /// The Page installs the app for the fields buzon reads:
+    /// `POST /{page-id}/subscribed_apps?subscribed_fields=feed,mention,ratings,messages,…`
+    /// (PLATFORMS.md A.2, A.3b).
+    async fn after_connect(
+        &self,
+        platform_id: &ExternalId,
+        credentials: &ChannelCredentials,
+    ) -> Result<(), ConnectorError> {
+        let page_id = path_segment(platform_id.as_str())?;
+        let url = self.url(&format!("{page_id}/subscribed_apps"));
+        let token = credentials.access_token.as_str();
+        let query = [("subscribed_fields", SUBSCRIBED_FIELDS)];
+        let (answer, _): (wire::SuccessResponse, _) = self
+            .call(
+                page_id,
+                RetryPolicy::READ,
+                |client| client.post(&url).bearer_auth(token).query(&query),
+                |raw| read_answer(raw, ConnectorError::Payload),
+            )
+            .await?;
+        if answer.success {
+            Ok(())
+        } else {
+            Err(ConnectorError::Permanent(
+                "Graph did not confirm the webhook subscription".to_owned(),
+            ))
+        }
     }
 
     #[tracing::instrument(skip_all, fields(platform = "facebook", channel = %channel.id))]
@@ -393,7 +522,10 @@ impl Connector for FacebookConnector {
             ConnectorError::Permanent("the conversation has no Facebook thread key".to_owned())
         })?;
         match kind {
-            "comment" | "post" => self.post_comment(page_id, token, target, &reply.text).await,
+            // A mention elsewhere and a review are answered with a comment on them too.
+            "comment" | "post" | "mention" | "review" => {
+                self.post_comment(page_id, token, target, &reply.text).await
+            }
             "messenger" => {
                 self.send_messenger(page_id, token, path_segment(target)?, &reply.text)
                     .await

@@ -32,12 +32,10 @@
 //!   comment: `reaction`. A `like` with no post or comment (the Page liked), or the verb
 //!   `follow`: `like`. `share` by someone else: `share`. The verbs `block`/`unblock` (e.g. a
 //!   video blocked) and `mute`/`unmute`: `block` and `mute`.
-//! - The `ratings` field (reviews and their comments and likes) and a feed `rating` item:
-//!   `rating`; reviews are stored by later work.
-//! - The `mention` field (the Page tagged elsewhere; restfb `mention-post-add-real.json`) is
-//!   **unrecognized** on purpose: buzon does not read mentions yet, so they stay unparsed and
-//!   can be replayed once it does. Any other field (`conversations`, `leadgen`…) and any other
-//!   item or verb is unrecognized too.
+//! - The `ratings` field (reviews) and the `mention` field (the Page tagged elsewhere): see
+//!   the `listening` module. Comments on and likes of reviews, and a feed `rating` item:
+//!   `rating`. Any other field (`conversations`, `leadgen`…) and any other item or verb is
+//!   unrecognized.
 //!
 //! Messenger events (webhook events reference,
 //! <https://developers.facebook.com/documentation/business-messaging/messenger-platform/webhooks/webhook-events>;
@@ -122,7 +120,8 @@ pub const KNOWN_EVENTS: &[&str] = &[
     LIKE,
     // Page `feed` item `share` by someone other than the Page.
     SHARE,
-    // Page `ratings` field, and `feed` item `rating`: reviews, stored by later work.
+    // Page `ratings` items other than a review (comments on and likes of reviews), and the
+    // `feed` item `rating`.
     RATING,
     // Page `feed` verbs `block`/`unblock` (restfb `feed-video-block.json`).
     BLOCK,
@@ -320,6 +319,9 @@ pub(crate) fn polled(
     account: &ExternalId,
     body: &[u8],
 ) -> Result<Vec<Part>, ConnectorError> {
+    if let Some(parts) = crate::listening::polled(account, endpoint, body) {
+        return parts.map_err(ConnectorError::Payload);
+    }
     let kind = if endpoint == FEED_ENDPOINT {
         MessageKind::Post
     } else if endpoint.starts_with(COMMENTS_ENDPOINT_PREFIX) {
@@ -362,11 +364,8 @@ fn change(
         .ok_or_else(|| "a change without a field name".to_owned())?;
     match field.as_str() {
         "feed" => feed_change(account, entry_time, change.value, raw),
-        "ratings" => Ok(known(account, RATING)),
-        "mention" => Err(
-            "a mention of the Page elsewhere (field \"mention\"): buzon does not read mentions yet"
-                .to_owned(),
-        ),
+        "ratings" => crate::listening::rating_change(account, entry_time, change.value.as_ref()),
+        "mention" => crate::listening::mention_change(account, change.value.as_ref()),
         other => Err(format!(
             "a change of the field {:?}, which buzon does not handle",
             shorten(other)
@@ -519,6 +518,7 @@ fn feed_change(
         attachments: content.attachments,
         created_at,
         in_reply_to,
+        found_by: None,
     };
     Ok(if verb == Some(FeedVerb::Add) {
         InboundItem::Message(message)
@@ -735,6 +735,7 @@ fn messenger_message(
         attachments: content.attachments,
         created_at,
         in_reply_to,
+        found_by: None,
     }))
 }
 
@@ -788,6 +789,7 @@ fn postback_message(
         created_at,
         in_reply_to: None,
         raw: None,
+        found_by: None,
     })))
 }
 
@@ -830,6 +832,7 @@ fn message_edit(
         attachments: content.attachments,
         created_at,
         in_reply_to: None,
+        found_by: None,
     }))
 }
 
@@ -890,6 +893,7 @@ fn graph_object(
         attachments: content.attachments,
         created_at,
         in_reply_to,
+        found_by: None,
     }))
 }
 

@@ -28,6 +28,13 @@ impl Language {
             Language::Ar => "ar",
         }
     }
+
+    /// The language of an ISO 639-1 code, when it is one of these.
+    pub(crate) fn from_code(code: &str) -> Option<Language> {
+        [Language::En, Language::Es, Language::Pt, Language::Ar]
+            .into_iter()
+            .find(|language| language.code().eq_ignore_ascii_case(code))
+    }
 }
 
 /// What kind of text a generated item carries, so tests can find the interesting ones.
@@ -300,4 +307,136 @@ pub(crate) const BRAND_POSTS: &[&str] = &[
     "¡Nueva colección de otoño! 🍂 Envíos gratis este fin de semana.",
     "Horario especial por feriado: abrimos de 10:00 a 14:00.",
     "We now ship to Brazil and Portugal 🇧🇷🇵🇹 — agora entregamos no Brasil!",
+];
+
+/// Public X posts about the brand that do not tag the account, Spanish: each names it as
+/// `Tienda Buzón` or `#tiendabuzon`, so that the demo's search `("tienda buzón" OR
+/// #tiendabuzon) lang:es` finds them (and their retweets).
+pub(crate) const X_POSTS_ES: &[(&str, Category)] = &[
+    (
+        "¡Me encantó mi pedido de Tienda Buzón! Llegó en dos días 😍",
+        Category::Normal,
+    ),
+    (
+        "Recomiendo muchísimo Tienda Buzón, la atención es de diez #tiendabuzon",
+        Category::Normal,
+    ),
+    (
+        "¿Alguien ha comprado en Tienda Buzón? ¿Son de fiar?",
+        Category::Normal,
+    ),
+    (
+        "¿Sabéis si #tiendabuzon hace envíos a Canarias?",
+        Category::Normal,
+    ),
+    (
+        "Tienda Buzón me cobró dos veces el pedido y nadie contesta 😡",
+        Category::Urgent,
+    ),
+    (
+        "Tres semanas esperando un pedido de Tienda Buzón. ¿A alguien más le pasa? #tiendabuzon",
+        Category::Urgent,
+    ),
+    (
+        "Lo de Tienda Buzón es una estafa, no compren ahí",
+        Category::Troll,
+    ),
+    (
+        "Nueva chaqueta de Tienda Buzón 🧥 calidad top #tiendabuzon",
+        Category::Normal,
+    ),
+];
+
+/// Public X posts about the brand in English: each carries the word `tiendabuzon`, so that
+/// the demo's search `tiendabuzon -is:retweet` finds them.
+pub(crate) const X_POSTS_EN: &[(&str, Category)] = &[
+    (
+        "Just got my order from tiendabuzon.com, super fast shipping!",
+        Category::Normal,
+    ),
+    (
+        "Anyone else waiting forever for a tiendabuzon refund? #tiendabuzon",
+        Category::Urgent,
+    ),
+    (
+        "Does tiendabuzon ship to Canada? Thinking of ordering",
+        Category::Normal,
+    ),
+    (
+        "Worst checkout ever on tiendabuzon, charged twice 🙄",
+        Category::Urgent,
+    ),
+    (
+        "Love the new autumn collection at tiendabuzon 🍂",
+        Category::Normal,
+    ),
+];
+
+/// Posts and comments elsewhere on Facebook that tag the Page (its name is the tag).
+pub(crate) const FACEBOOK_MENTIONS: &[(&str, Language, Category)] = &[
+    (
+        "Gracias Tienda Buzón por el regalo de cumpleaños 🎁",
+        Language::Es,
+        Category::Normal,
+    ),
+    (
+        "Ojo con Tienda Buzón: mi pedido lleva dos semanas sin llegar",
+        Language::Es,
+        Category::Urgent,
+    ),
+    (
+        "¿Alguien sabe si Tienda Buzón abre el domingo?",
+        Language::Es,
+        Category::Normal,
+    ),
+    (
+        "Shoutout to Tienda Buzón for the fast delivery!",
+        Language::En,
+        Category::Normal,
+    ),
+    (
+        "Tienda Buzón charged me twice and nobody answers",
+        Language::En,
+        Category::Urgent,
+    ),
+    (
+        "Alguém já comprou na Tienda Buzón? Vale a pena?",
+        Language::Pt,
+        Category::Normal,
+    ),
+];
+
+/// Page reviews: (text, language, positive).
+pub(crate) const REVIEWS: &[(&str, Language, bool)] = &[
+    (
+        "Excelente atención y envío rapidísimo. ¡Volveré a comprar!",
+        Language::Es,
+        true,
+    ),
+    (
+        "Muy buena calidad, la talla era justo la indicada.",
+        Language::Es,
+        true,
+    ),
+    (
+        "Great store, friendly staff and quick refunds.",
+        Language::En,
+        true,
+    ),
+    ("Ótima loja, chegou tudo certinho.", Language::Pt, true),
+    (
+        "Pésimo servicio: el pedido nunca llegó y no devuelven el dinero.",
+        Language::Es,
+        false,
+    ),
+    (
+        "Me cobraron dos veces y nadie responde los mensajes.",
+        Language::Es,
+        false,
+    ),
+    (
+        "Ordered a month ago, still nothing. Avoid.",
+        Language::En,
+        false,
+    ),
 ];

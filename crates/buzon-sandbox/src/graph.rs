@@ -1,12 +1,13 @@
 //! The Graph API as Facebook Pages, Messenger and the WhatsApp Cloud API speak it
 //! (`https://graph.facebook.com/v21.0`): objects, feed and comment edges with cursor paging,
-//! comment replies and moderation, the Messenger Send API and WhatsApp sends, with the
-//! 24-hour window rules and Graph error bodies.
+//! comment replies and moderation, the Page's `tagged` and `ratings` edges (posts that tag
+//! the Page, reviews) with replies to them, the Messenger Send API and WhatsApp sends, with
+//! the 24-hour window rules and Graph error bodies.
 
 use crate::clock::{graph_time, now_ms, now_secs};
 use crate::model::{Platform, RecordedReply, Source};
 use crate::webhooks::meta_json;
-use crate::world::{Comment, World, DISPLAY_PHONE_NUMBER, PAGE_NAME};
+use crate::world::{Comment, Review, Tagged, World, DISPLAY_PHONE_NUMBER, PAGE_NAME};
 use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -33,6 +34,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/graph/{version}/{id}/feed", get(get_feed))
         .route("/graph/{version}/{id}/posts", get(get_feed))
         .route("/graph/{version}/{id}/published_posts", get(get_feed))
+        .route("/graph/{version}/{id}/tagged", get(get_tagged))
+        .route("/graph/{version}/{id}/ratings", get(get_ratings))
         .route(
             "/graph/{version}/{id}/comments",
             get(get_comments).post(post_comment),
@@ -40,6 +43,10 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route(
             "/graph/{version}/{id}/messages",
             axum::routing::post(post_messages),
+        )
+        .route(
+            "/graph/{version}/{id}/subscribed_apps",
+            get(subscribed_apps).post(subscribe_app),
         )
         .route(
             "/graph/{version}/{id}/{edge}",
@@ -99,6 +106,38 @@ async fn get_object(
             comment_object(&world, comment),
             fields,
             &["created_time", "from", "message", "id"],
+        ))
+    } else if let Some(tagged) = world
+        .tagged
+        .iter()
+        .find(|tagged| tagged.id == id && !tagged.removed)
+        .filter(|_| platform == Platform::Facebook)
+    {
+        Some(select(
+            tagged_object(&world, tagged),
+            fields,
+            if tagged.is_comment {
+                &["created_time", "from", "message", "id"]
+            } else {
+                &["created_time", "message", "id"]
+            },
+        ))
+    } else if let Some(review) = world
+        .reviews
+        .iter()
+        .find(|review| review.id == id && !review.removed)
+        .filter(|_| platform == Platform::Facebook)
+    {
+        Some(select(
+            review_object(&world, review),
+            fields,
+            &[
+                "created_time",
+                "recommendation_type",
+                "review_text",
+                "reviewer",
+                "id",
+            ],
         ))
     } else if let Some(name) = world.messenger_names.get(&id) {
         let mut parts = name.splitn(2, ' ');
@@ -169,9 +208,13 @@ async fn post_object(
         );
     }
     let mut outgoing = Vec::new();
+    // Only comments on the Page's own posts are in its `feed`.
+    let on_page_post = world.is_page_post(&world.comments[index].post_id);
     if let Some(hidden) = hidden {
         world.comments[index].hidden = hidden;
-        outgoing.push(world.feed_webhook(&id, if hidden { "hide" } else { "unhide" }));
+        if on_page_post {
+            outgoing.push(world.feed_webhook(&id, if hidden { "hide" } else { "unhide" }));
+        }
         record(
             &mut world,
             Source::Facebook,
@@ -186,7 +229,9 @@ async fn post_object(
     }
     if let Some(message) = message {
         world.comments[index].message = message.clone();
-        outgoing.push(world.feed_webhook(&id, "edited"));
+        if on_page_post {
+            outgoing.push(world.feed_webhook(&id, "edited"));
+        }
         record(
             &mut world,
             Source::Facebook,
@@ -226,7 +271,11 @@ async fn delete_object(
         return unsupported(&shared, "delete", &id);
     };
     world.comments[index].deleted = true;
-    let outgoing = world.feed_webhook(&id, "remove");
+    let outgoing = if world.is_page_post(&world.comments[index].post_id) {
+        vec![world.feed_webhook(&id, "remove")]
+    } else {
+        Vec::new()
+    };
     record(
         &mut world,
         Source::Facebook,
@@ -239,7 +288,7 @@ async fn delete_object(
         200,
     );
     drop(world);
-    shared.dispatch(vec![outgoing]);
+    shared.dispatch(outgoing);
     graph_ok(&shared, StatusCode::OK, &json!({"success": true}))
 }
 
@@ -303,11 +352,24 @@ async fn get_comments(
         Err(response) => return response,
     };
     let world = shared.world();
-    let is_post = world.posts.iter().any(|post| post.id == id);
+    // Posts that tag the Page and reviews take comments (the Page's replies) too.
+    let is_post = world.posts.iter().any(|post| post.id == id)
+        || world
+            .tagged
+            .iter()
+            .any(|tagged| tagged.id == id && !tagged.is_comment && !tagged.removed)
+        || world
+            .reviews
+            .iter()
+            .any(|review| review.id == id && !review.removed);
     let is_comment = world
         .comments
         .iter()
-        .any(|comment| comment.id == id && !comment.deleted);
+        .any(|comment| comment.id == id && !comment.deleted)
+        || world
+            .tagged
+            .iter()
+            .any(|tagged| tagged.id == id && tagged.is_comment && !tagged.removed);
     if platform != Platform::Facebook || !(is_post || is_comment) {
         drop(world);
         return unsupported(&shared, "get", &id);
@@ -379,29 +441,9 @@ async fn post_comment(
         Err(response) => return response,
     };
     let mut world = shared.world();
-    let target = if let Some(comment) = world
-        .comments
-        .iter()
-        .find(|comment| comment.id == id && !comment.deleted)
-    {
-        // Replies are one level deep: answering a reply lands in its top-level thread.
-        Some((
-            comment.post_id.clone(),
-            Some(
-                comment
-                    .parent_id
-                    .clone()
-                    .unwrap_or_else(|| comment.id.clone()),
-            ),
-        ))
-    } else {
-        world
-            .posts
-            .iter()
-            .find(|post| post.id == id)
-            .map(|post| (post.id.clone(), None))
-    };
-    let Some((post_id, parent_id)) = target.filter(|_| platform == Platform::Facebook) else {
+    let target = comment_target(&world, &id);
+    let Some((post_id, parent_id, source)) = target.filter(|_| platform == Platform::Facebook)
+    else {
         drop(world);
         return unsupported(&shared, "post", &id);
     };
@@ -413,7 +455,7 @@ async fn post_comment(
     let Some(message) = message else {
         record(
             &mut world,
-            Source::Facebook,
+            source,
             "comment_reply",
             Method::POST,
             &uri,
@@ -443,7 +485,7 @@ async fn post_comment(
     );
     record(
         &mut world,
-        Source::Facebook,
+        source,
         "comment_reply",
         Method::POST,
         &uri,
@@ -453,8 +495,125 @@ async fn post_comment(
         200,
     );
     drop(world);
-    shared.dispatch(vec![outgoing]);
+    shared.dispatch(outgoing);
     graph_ok(&shared, StatusCode::OK, &json!({"id": comment_id}))
+}
+
+/// Where a comment on `id` goes: its post, the comment it answers and the surface it is
+/// recorded under. Replies are one level deep: answering a reply lands in its top-level
+/// thread. Posts and comments that tag the Page, and reviews, take the Page's replies too.
+fn comment_target(world: &World, id: &str) -> Option<(String, Option<String>, Source)> {
+    if let Some(comment) = world
+        .comments
+        .iter()
+        .find(|comment| comment.id == id && !comment.deleted)
+    {
+        let source = if world.is_page_post(&comment.post_id) {
+            Source::Facebook
+        } else if world
+            .reviews
+            .iter()
+            .any(|review| review.id == comment.post_id)
+        {
+            Source::FacebookReview
+        } else {
+            Source::FacebookMention
+        };
+        let parent = comment
+            .parent_id
+            .clone()
+            .unwrap_or_else(|| comment.id.clone());
+        return Some((comment.post_id.clone(), Some(parent), source));
+    }
+    if world.is_page_post(id) {
+        return Some((id.to_string(), None, Source::Facebook));
+    }
+    if let Some(tagged) = world
+        .tagged
+        .iter()
+        .find(|tagged| tagged.id == id && !tagged.removed)
+    {
+        let parent = tagged.is_comment.then(|| tagged.id.clone());
+        return Some((tagged.post_id.clone(), parent, Source::FacebookMention));
+    }
+    world
+        .reviews
+        .iter()
+        .find(|review| review.id == id && !review.removed)
+        .map(|review| (review.id.clone(), None, Source::FacebookReview))
+}
+
+/// `GET /{page-id}/tagged`: the posts (not comments) that tag the Page, newest first.
+async fn get_tagged(
+    State(shared): State<Arc<Shared>>,
+    Path((version, id)): Path<(String, String)>,
+    Query(query): Query<Params>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let platform = match guard(&shared, &headers, &query).await {
+        Ok(platform) => platform,
+        Err(response) => return response,
+    };
+    if platform != Platform::Facebook || (id != shared.config.facebook_page_id && id != "me") {
+        return unsupported(&shared, "get", &id);
+    }
+    let fields = query.get("fields").map(String::as_str);
+    let world = shared.world();
+    let mut posts: Vec<&Tagged> = world
+        .tagged
+        .iter()
+        .filter(|tagged| !tagged.is_comment && !tagged.removed)
+        .collect();
+    posts.sort_by_key(|tagged| std::cmp::Reverse((tagged.created, tagged.seq)));
+    let items: Vec<(String, Value)> = posts
+        .iter()
+        .map(|tagged| {
+            (
+                tagged.seq.to_string(),
+                select(
+                    tagged_object(&world, tagged),
+                    fields,
+                    &["created_time", "message", "id"],
+                ),
+            )
+        })
+        .collect();
+    drop(world);
+    let page = paginate(&shared, &version, uri.path(), &query, &headers, items);
+    graph_ok(&shared, StatusCode::OK, &page)
+}
+
+/// `GET /{page-id}/ratings`: the Page's reviews, newest first.
+async fn get_ratings(
+    State(shared): State<Arc<Shared>>,
+    Path((version, id)): Path<(String, String)>,
+    Query(query): Query<Params>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let platform = match guard(&shared, &headers, &query).await {
+        Ok(platform) => platform,
+        Err(response) => return response,
+    };
+    if platform != Platform::Facebook || (id != shared.config.facebook_page_id && id != "me") {
+        return unsupported(&shared, "get", &id);
+    }
+    let fields = query.get("fields").map(String::as_str);
+    let world = shared.world();
+    let mut reviews: Vec<&Review> = world
+        .reviews
+        .iter()
+        .filter(|review| !review.removed)
+        .collect();
+    reviews.sort_by_key(|review| std::cmp::Reverse((review.created, review.seq)));
+    let items: Vec<(String, Value)> = reviews
+        .iter()
+        .map(|review| (review.seq.to_string(), rating_object(review, fields)))
+        .collect();
+    drop(world);
+    let page = paginate(&shared, &version, uri.path(), &query, &headers, items);
+    graph_ok(&shared, StatusCode::OK, &page)
 }
 
 async fn post_messages(
@@ -478,6 +637,67 @@ async fn post_messages(
     } else {
         unsupported(&shared, "post", &id)
     }
+}
+
+/// `POST /{page-id}/subscribed_apps?subscribed_fields=feed,mention,…` with the Page token:
+/// the Page installs the app for those webhook fields (`{"success": true}`).
+async fn subscribe_app(
+    State(shared): State<Arc<Shared>>,
+    Path((_version, id)): Path<(String, String)>,
+    Query(query): Query<Params>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = guard(&shared, &headers, &query).await {
+        return response;
+    }
+    if id != shared.config.facebook_page_id {
+        return graph_error(
+            &shared,
+            StatusCode::BAD_REQUEST,
+            100,
+            None,
+            "(#100) The parameter subscribed_fields is only valid for a Page",
+            None,
+        );
+    }
+    let Some(fields) = query
+        .get("subscribed_fields")
+        .filter(|fields| !fields.is_empty())
+    else {
+        return graph_error(
+            &shared,
+            StatusCode::BAD_REQUEST,
+            100,
+            None,
+            "(#100) The parameter subscribed_fields is required",
+            None,
+        );
+    };
+    shared.world().subscribed_fields = fields.split(',').map(str::to_owned).collect();
+    graph_ok(
+        &shared,
+        StatusCode::OK,
+        &serde_json::json!({"success": true}),
+    )
+}
+
+/// `GET /{page-id}/subscribed_apps`: the app and the fields it is subscribed to.
+async fn subscribed_apps(
+    State(shared): State<Arc<Shared>>,
+    Path((_version, _id)): Path<(String, String)>,
+    Query(query): Query<Params>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(response) = guard(&shared, &headers, &query).await {
+        return response;
+    }
+    let fields = shared.world().subscribed_fields.clone();
+    let data = if fields.is_empty() {
+        serde_json::json!([])
+    } else {
+        serde_json::json!([{"name": "buzon", "id": "1234567890", "subscribed_fields": fields}])
+    };
+    graph_ok(&shared, StatusCode::OK, &serde_json::json!({"data": data}))
 }
 
 async fn unknown_edge(
@@ -1041,14 +1261,19 @@ fn whatsapp_error_status(
     )
 }
 
+/// Graph's answer for an object that does not exist (or was removed, or is not readable):
+/// code 100, subcode 33, type `GraphMethodException`.
 fn unsupported(shared: &Arc<Shared>, verb: &str, id: &str) -> Response {
-    graph_error(
-        shared,
+    let trace = shared.world().fbtrace();
+    graph_response(
         StatusCode::BAD_REQUEST,
-        100,
-        Some(33),
-        &format!("Unsupported {verb} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"),
-        None,
+        &json!({"error": {
+            "message": format!("Unsupported {verb} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"),
+            "type": "GraphMethodException",
+            "code": 100,
+            "error_subcode": 33,
+            "fbtrace_id": trace,
+        }}),
     )
 }
 
@@ -1092,6 +1317,7 @@ fn comment_object(world: &World, comment: &Comment) -> Value {
         .filter(|reply| reply.parent_id.as_deref() == Some(comment.id.as_str()) && !reply.deleted)
         .count();
     let own = comment.from_id == world.config.facebook_page_id;
+    let owner = comment.post_id.split('_').next().unwrap_or_default();
     let mut object = json!({
         "id": comment.id,
         "message": comment.message,
@@ -1104,7 +1330,7 @@ fn comment_object(world: &World, comment: &Comment) -> Value {
         "comment_count": replies,
         "like_count": 0,
         "user_likes": false,
-        "permalink_url": format!("https://www.facebook.com/{}/posts/{post_part}?comment_id={}", world.config.facebook_page_id, comment.id.split('_').nth(1).unwrap_or_default()),
+        "permalink_url": format!("https://www.facebook.com/{owner}/posts/{post_part}?comment_id={}", comment.id.split('_').nth(1).unwrap_or_default()),
     });
     if let Some(parent) = &comment.parent_id {
         object["parent"] = json!({
@@ -1113,6 +1339,122 @@ fn comment_object(world: &World, comment: &Comment) -> Value {
             "from": world.comments.iter().find(|other| &other.id == parent).map(|other| json!({"id": other.from_id, "name": other.from_name})),
             "message": world.comments.iter().find(|other| &other.id == parent).map(|other| other.message.clone()),
         });
+    }
+    object
+}
+
+/// A post or comment that tags the Page, with the tag in `message_tags`.
+fn tagged_object(world: &World, tagged: &Tagged) -> Value {
+    let owner = tagged.post_id.split('_').next().unwrap_or_default();
+    let post_part = tagged.post_id.split('_').nth(1).unwrap_or_default();
+    let permalink = if tagged.is_comment {
+        let comment_part = tagged.id.split('_').nth(1).unwrap_or_default();
+        format!("https://www.facebook.com/{owner}/posts/{post_part}?comment_id={comment_part}")
+    } else {
+        format!("https://www.facebook.com/{owner}/posts/{post_part}")
+    };
+    let mut object = json!({
+        "id": tagged.id,
+        "message": tagged.message,
+        "from": {"id": tagged.from_id, "name": tagged.from_name},
+        "created_time": graph_time(tagged.created),
+        "permalink_url": permalink,
+        "message_tags": page_tags(world, &tagged.message),
+    });
+    if tagged.is_comment {
+        object["can_comment"] = json!(true);
+        object["comment_count"] = json!(world
+            .comments
+            .iter()
+            .filter(
+                |reply| reply.parent_id.as_deref() == Some(tagged.id.as_str()) && !reply.deleted
+            )
+            .count());
+    } else {
+        object["updated_time"] = json!(graph_time(tagged.created));
+        object["tagged_time"] = json!(graph_time(tagged.created));
+        object["status_type"] = json!("mobile_status_update");
+        object["is_published"] = json!(true);
+    }
+    object
+}
+
+/// The Page's tags in `message` (Graph offsets count UTF-16 units).
+fn page_tags(world: &World, message: &str) -> Value {
+    let tags: Vec<Value> = message
+        .match_indices(PAGE_NAME)
+        .map(|(start, _)| {
+            json!({
+                "id": world.config.facebook_page_id,
+                "name": PAGE_NAME,
+                "type": "page",
+                "offset": message[..start].encode_utf16().count(),
+                "length": PAGE_NAME.encode_utf16().count(),
+            })
+        })
+        .collect();
+    json!(tags)
+}
+
+/// A review as `GET /{review-id}` gives it: the rating's fields, and `message`/`from` as
+/// the story carries them.
+fn review_object(world: &World, review: &Review) -> Value {
+    let mut object = rating_json(review);
+    object["id"] = json!(review.id);
+    object["from"] = json!({"id": review.reviewer_id, "name": review.reviewer_name});
+    object["type"] = json!("og.recommends");
+    object["start_time"] = json!(graph_time(review.created));
+    if !review.text.is_empty() {
+        object["message"] = json!(review.text);
+    }
+    object["comment_count"] = json!(world
+        .comments
+        .iter()
+        .filter(|reply| reply.post_id == review.id && !reply.deleted)
+        .count());
+    object
+}
+
+/// A review as the ratings edge lists it (no `id`: the rating itself has none).
+fn rating_json(review: &Review) -> Value {
+    let mut story = json!({
+        "id": review.id,
+        "from": {"id": review.reviewer_id, "name": review.reviewer_name},
+        "start_time": graph_time(review.created),
+        "type": "og.recommends",
+        "data": {"recommendation_type": review.recommendation},
+    });
+    let mut object = json!({
+        "created_time": graph_time(review.created),
+        "recommendation_type": review.recommendation,
+        "reviewer": {"id": review.reviewer_id, "name": review.reviewer_name},
+        "has_rating": false,
+        "has_review": !review.text.is_empty(),
+    });
+    if !review.text.is_empty() {
+        object["review_text"] = json!(review.text);
+        story["message"] = json!(review.text);
+        story["data"]["review_text"] = json!(review.text);
+    }
+    object["open_graph_story"] = story;
+    object
+}
+
+/// A rating with the requested fields; `open_graph_story` without a sub-selection is just
+/// `{"id"}`, as Graph gives a node reference.
+fn rating_object(review: &Review, fields: Option<&str>) -> Value {
+    let mut object = select(
+        rating_json(review),
+        fields,
+        &["created_time", "recommendation_type", "review_text"],
+    );
+    let story_unselected = fields
+        .map(split_fields)
+        .unwrap_or_default()
+        .iter()
+        .any(|(name, sub)| name == "open_graph_story" && sub.is_none());
+    if story_unselected {
+        object["open_graph_story"] = json!({"id": review.id});
     }
     object
 }

@@ -14,18 +14,36 @@
 //!   `GET|POST|DELETE /graph/{v}/{id}` (objects: Page, post, comment, PSID profile, phone
 //!   number, media; POST `is_hidden`/`message` on a comment; DELETE a comment),
 //!   `GET /graph/{v}/{id}/feed` (also `/posts`, `/published_posts`),
-//!   `GET|POST /graph/{v}/{id}/comments`, `POST /graph/{v}/{id}/messages` (Messenger for the
+//!   `GET|POST /graph/{v}/{id}/comments` (also on posts and comments that tag the Page and
+//!   on reviews: the Page's replies), `POST /graph/{v}/{id}/messages` (Messenger for the
 //!   Page id or `me`, WhatsApp for the phone number id), `GET /whatsapp-media/{id}`.
+//! - Graph listening: `GET /graph/{v}/{page-id}/tagged` (posts elsewhere that tag the Page,
+//!   newest first, cursor paging) and `GET /graph/{v}/{page-id}/ratings` (reviews:
+//!   `created_time`, `recommendation_type`, `review_text`, `reviewer`, `open_graph_story`);
+//!   tagged posts and comments and reviews are also objects (`GET /graph/{v}/{id}`), and
+//!   removed ones answer Graph's missing-object error (code 100, subcode 33).
 //! - X (`Authorization: Bearer`): `GET /x/2/users/me`, `GET /x/2/users/{id}/mentions`,
-//!   `GET /x/2/users/{id}/tweets`, `GET /x/2/tweets/{id}`, `GET /x/2/dm_events`,
+//!   `GET /x/2/users/{id}/tweets`, `GET /x/2/tweets/{id}`,
+//!   `GET /x/2/tweets/search/recent` (X's query language: keywords, `"phrases"`, `#tags`,
+//!   `@users`, `OR`, parentheses, `-` negation, `is:retweet`, `is:reply`, `lang:`, `from:`;
+//!   the last seven days; `next_token` paging, 10 to 100 results; its own rate limit,
+//!   [`SandboxConfig::x_search_rate_limit_per_window`]), `GET /x/2/dm_events`,
 //!   `GET /x/2/dm_conversations/with/{id}/dm_events`, `POST /x/2/tweets`,
 //!   `PUT /x/2/tweets/{id}/hidden`, `POST /x/2/dm_conversations/with/{id}/messages`.
 //! - OAuth (see the `oauth` module): `GET /facebook/dialog/oauth`,
 //!   `GET|POST /graph/{v}/oauth/access_token`, `GET /graph/{v}/me/accounts`,
 //!   `GET /x/i/oauth2/authorize`, `POST /x/2/oauth2/token`.
 //! - Control (JSON): `GET /`, `POST /sandbox/mentions`, `POST /sandbox/generate`,
-//!   `GET /sandbox/generated`, `GET /sandbox/replies`, `GET|POST /sandbox/faults`,
-//!   `GET /sandbox/stats`, `POST /sandbox/webhook-target`.
+//!   `POST /sandbox/burst`, `GET /sandbox/generated`, `GET /sandbox/replies`,
+//!   `POST /sandbox/items/{id}/edit` (`{"text":…}`) and `POST /sandbox/items/{id}/remove`
+//!   (a customer edits or deletes a Facebook mention, review or feed comment),
+//!   `GET|POST /sandbox/faults`, `GET /sandbox/stats`, `POST /sandbox/webhook-target`.
+//!
+//! Surfaces ([`Source`]): Page feed comments, Messenger, WhatsApp, X mentions and DMs, and the
+//! listening ones: Facebook mentions (`mention` webhooks without text: clients fetch the
+//! object), Page reviews (`ratings` webhooks) and X posts that name the brand without tagging
+//! the account (no webhook: only recent search finds them; some are retweets). An injection's
+//! `repeat` delivers its webhook several times (or none, to leave a gap for polling).
 //!
 //! Webhooks go to `{target}/webhooks/facebook|whatsapp|x`: Meta bodies escaped like Meta's
 //! (`\uXXXX`, `\/`) and signed with `X-Hub-Signature-256`; X bodies signed with
@@ -43,6 +61,7 @@ mod graph;
 mod mail;
 mod model;
 mod oauth;
+mod search;
 mod webhooks;
 mod world;
 mod x;
@@ -91,6 +110,9 @@ pub struct SandboxConfig {
     pub mentions_per_minute: u32,
     /// Requests allowed per X endpoint per window.
     pub x_rate_limit_per_window: u32,
+    /// Requests allowed to recent search (`GET /2/tweets/search/recent`) per window, which
+    /// X limits on its own (Basic: 60 per 15 minutes, app and user alike).
+    pub x_search_rate_limit_per_window: u32,
     /// The X rate-limit window.
     pub x_rate_limit_window: Duration,
     /// The seed of everything random the sandbox makes.
@@ -122,6 +144,7 @@ impl Default for SandboxConfig {
             webhook_target: None,
             mentions_per_minute: 0,
             x_rate_limit_per_window: 15,
+            x_search_rate_limit_per_window: 60,
             x_rate_limit_window: Duration::from_secs(15 * 60),
             seed: 42,
             facebook_app_id: "sandbox-facebook-app".to_string(),
@@ -243,6 +266,19 @@ impl Sandbox {
         self.shared.inject(&injection)
     }
 
+    /// Changes the text of a Facebook mention, review or feed comment a customer wrote, as
+    /// if they had edited it, and sends the platform's webhook (`mention`/`ratings` verb
+    /// `edit`, `feed` verb `edited`). Returns where the item is.
+    pub fn edit_item(&self, id: &str, text: &str) -> Result<Source, String> {
+        self.shared.edit_item(id, text, 1)
+    }
+
+    /// Removes a Facebook mention, review or feed comment a customer wrote and sends the
+    /// webhook with verb `remove`; the object then answers Graph's missing-object error.
+    pub fn remove_item(&self, id: &str) -> Result<Source, String> {
+        self.shared.remove_item(id, 1)
+    }
+
     /// Generates `count` realistic items now.
     pub fn generate(&self, count: usize) -> Vec<GeneratedItem> {
         self.shared.generate(count)
@@ -286,6 +322,11 @@ impl Sandbox {
     /// How many refresh-token grants were served.
     pub fn oauth_refreshes(&self) -> u64 {
         self.shared.oauth().refreshes
+    }
+
+    /// The webhook fields the Page subscribed the app to (`POST /{page-id}/subscribed_apps`).
+    pub fn subscribed_fields(&self) -> Vec<String> {
+        self.shared.world().subscribed_fields.clone()
     }
 
     /// Every write received so far, oldest first.
@@ -425,8 +466,27 @@ impl Shared {
 
     pub(crate) fn inject(self: &Arc<Self>, injection: &Injection) -> Result<GeneratedItem, String> {
         let (item, outgoing) = self.world().inject(injection)?;
-        self.dispatch(outgoing);
+        self.dispatch(repeated(outgoing, injection.repeat.unwrap_or(1)));
         Ok(item)
+    }
+
+    /// See [`Sandbox::edit_item`]; the webhook goes out `repeat` times.
+    pub(crate) fn edit_item(
+        self: &Arc<Self>,
+        id: &str,
+        text: &str,
+        repeat: u32,
+    ) -> Result<Source, String> {
+        let (source, outgoing) = self.world().edit_item(id, text)?;
+        self.dispatch(repeated(outgoing, repeat));
+        Ok(source)
+    }
+
+    /// See [`Sandbox::remove_item`]; the webhook goes out `repeat` times.
+    pub(crate) fn remove_item(self: &Arc<Self>, id: &str, repeat: u32) -> Result<Source, String> {
+        let (source, outgoing) = self.world().remove_item(id)?;
+        self.dispatch(repeated(outgoing, repeat));
+        Ok(source)
     }
 
     /// A burst of `count` customers writing about the same outage, in private messages and
@@ -475,6 +535,18 @@ impl Shared {
         }
         items
     }
+}
+
+/// The most times one webhook is repeated on request.
+const MAX_REPEAT: u32 = 100;
+
+/// Each webhook `times` times (0: none), for tests of duplicate deliveries and of gaps.
+fn repeated(outgoing: Vec<webhooks::Outgoing>, times: u32) -> Vec<webhooks::Outgoing> {
+    let times = times.min(MAX_REPEAT) as usize;
+    outgoing
+        .into_iter()
+        .flat_map(|item| std::iter::repeat_n(item, times))
+        .collect()
 }
 
 fn router(shared: Arc<Shared>) -> Router {

@@ -42,15 +42,26 @@ pub enum Source {
     X,
     /// An X direct message to the account.
     XDm,
+    /// A post or comment outside the Page's own feed that tags the Page (the Page `mention`
+    /// webhook, which carries no text: clients fetch the object).
+    FacebookMention,
+    /// A recommendation (review) of the Page (the Page `ratings` webhook and edge).
+    FacebookReview,
+    /// A public X post that does not mention the account (found by recent search only; X
+    /// sends no Account Activity event for it).
+    XPost,
 }
 
 impl Source {
     /// The platform the surface belongs to.
     pub fn platform(self) -> Platform {
         match self {
-            Source::Facebook | Source::Messenger => Platform::Facebook,
+            Source::Facebook
+            | Source::Messenger
+            | Source::FacebookMention
+            | Source::FacebookReview => Platform::Facebook,
             Source::Whatsapp => Platform::Whatsapp,
-            Source::X | Source::XDm => Platform::X,
+            Source::X | Source::XDm | Source::XPost => Platform::X,
         }
     }
 }
@@ -74,11 +85,34 @@ pub struct Injection {
     #[serde(default)]
     pub at: Option<i64>,
     /// Facebook: the post to comment on (`<pageid>_<postid>`); the newest post when absent.
+    /// Facebook mention of `item` `comment`: the post (someone else's, `<userid>_<postid>`)
+    /// the tagging comment is on; a new one when absent.
     #[serde(default)]
     pub post_id: Option<String>,
-    /// Facebook: the comment to reply to. X: the post to reply to.
+    /// Facebook: the comment to reply to. X: the post to reply to. X post with `retweet`:
+    /// the post to repost (its text is used; `text` is then ignored).
     #[serde(default)]
     pub parent_id: Option<String>,
+    /// Facebook mention: `post` (the default; a post on the author's own timeline) or
+    /// `comment` (a comment on someone else's post).
+    #[serde(default)]
+    pub item: Option<String>,
+    /// How many times the webhook is delivered (1 when absent; 0 sends none, to leave a gap
+    /// that only polling can fill; at most 100). Works for every source.
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    /// Facebook review: `positive` (the default) or `negative`.
+    #[serde(default)]
+    pub recommendation: Option<String>,
+    /// X post or X mention: the post's language (`es`, `en`, …, as `lang` gives it); the
+    /// author's when absent.
+    #[serde(default)]
+    pub lang: Option<String>,
+    /// X post: a repost (`RT @<author>: <text>`, `referenced_tweets` `retweeted`). The
+    /// original is created too, eight days earlier (outside recent search's window), unless
+    /// `parent_id` names it.
+    #[serde(default)]
+    pub retweet: bool,
 }
 
 impl Injection {
@@ -92,6 +126,11 @@ impl Injection {
             at: None,
             post_id: None,
             parent_id: None,
+            item: None,
+            repeat: None,
+            recommendation: None,
+            lang: None,
+            retweet: false,
         }
     }
 
@@ -116,20 +155,24 @@ pub struct GeneratedItem {
     pub seq: u64,
     /// Where it appears.
     pub platform: Source,
-    /// `comment`, `reply`, `message`, `image`, `location`, `reaction`, `mention`, `dm`.
+    /// `comment`, `reply`, `message`, `image`, `location`, `reaction`, `mention`, `dm`;
+    /// `post` or `comment` (Facebook mentions), `review` (Facebook reviews), `post` or
+    /// `retweet` (X posts).
     pub kind: String,
-    /// Its platform id: comment id, mid, wamid, post id or DM event id.
+    /// Its platform id: comment id, mid, wamid, post id, DM event id or review id (the
+    /// review's `open_graph_story` id).
     pub id: String,
-    /// The thread: the post id (Facebook), PSID (Messenger), wa_id (WhatsApp), conversation
-    /// id (X) or DM conversation id (X DM).
+    /// The thread: the post id (Facebook, Facebook mentions), PSID (Messenger), wa_id
+    /// (WhatsApp), conversation id (X, X posts), DM conversation id (X DM) or the review id.
     pub thread_id: String,
-    /// The parent comment (Facebook replies) or the replied-to post (X).
+    /// The parent comment (Facebook replies), the replied-to post (X) or the reposted post
+    /// (X retweets).
     pub parent_id: Option<String>,
     /// The author's platform id.
     pub author_id: String,
     /// The author's display name.
     pub author_name: String,
-    /// The text (the caption or emoji for media and reactions).
+    /// The text (the caption or emoji for media and reactions; the review text).
     pub text: String,
     /// When the customer wrote it, Unix seconds.
     pub at: i64,

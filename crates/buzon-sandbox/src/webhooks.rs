@@ -22,6 +22,7 @@ const SHUFFLE_BATCH: usize = 8;
 const CRC_VALIDITY: Duration = Duration::from_secs(3_600);
 
 /// A webhook body to deliver, maybe later (WhatsApp statuses follow a send).
+#[derive(Clone)]
 pub(crate) struct Outgoing {
     pub platform: Platform,
     pub body: Vec<u8>,

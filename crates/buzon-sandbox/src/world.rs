@@ -25,6 +25,8 @@ pub(crate) const X_USERNAME: &str = "tiendabuzon";
 /// The X account's display name.
 pub(crate) const X_NAME: &str = "Tienda Buzón";
 const X_EPOCH_MS: i64 = 1_288_834_974_657;
+/// The rate-limit name of recent search, which has its own limit.
+pub(crate) const X_SEARCH_ENDPOINT: &str = "GET /2/tweets/search/recent";
 
 pub(crate) struct Person {
     pub name: String,
@@ -78,7 +80,43 @@ pub(crate) struct Tweet {
     pub language: String,
     pub hidden: bool,
     pub mentions_us: bool,
+    /// The reposted post, for a retweet.
+    pub retweet_of: Option<u64>,
 }
+
+/// A post or comment outside the Page's feed that tags the Page.
+pub(crate) struct Tagged {
+    pub seq: u64,
+    /// `<authorId>_<n>` for a post, `<postPart>_<n>` for a comment.
+    pub id: String,
+    pub is_comment: bool,
+    /// The post it is on (itself for a post).
+    pub post_id: String,
+    pub from_id: String,
+    pub from_name: String,
+    pub message: String,
+    pub created: i64,
+    pub removed: bool,
+}
+
+/// A recommendation of the Page.
+pub(crate) struct Review {
+    pub seq: u64,
+    /// The review's `open_graph_story` id, `<reviewerId>_<n>`.
+    pub id: String,
+    pub reviewer_id: String,
+    pub reviewer_name: String,
+    /// `positive` or `negative`.
+    pub recommendation: String,
+    /// Empty for a recommendation without text.
+    pub text: String,
+    pub created: i64,
+    pub removed: bool,
+}
+
+/// How old the original of an injected or generated retweet is: older than recent search's
+/// seven days, so that a search finds the retweet and not an item nobody generated.
+const RETWEET_ORIGINAL_AGE_MS: i64 = 8 * 86_400_000;
 
 pub(crate) struct DmEvent {
     pub id: u64,
@@ -111,6 +149,8 @@ pub(crate) struct RateDecision {
 
 pub(crate) struct World {
     pub config: SandboxConfig,
+    /// The webhook fields the Page subscribed the app to (`POST /{page-id}/subscribed_apps`).
+    pub subscribed_fields: Vec<String>,
     /// Content choices: who writes what, where.
     pub rng: StdRng,
     /// Ids, so that answering clients does not change what is generated next.
@@ -127,6 +167,8 @@ pub(crate) struct World {
     pub whatsapp: Vec<WhatsappMessage>,
     pub tweets: Vec<Tweet>,
     pub dms: Vec<DmEvent>,
+    pub tagged: Vec<Tagged>,
+    pub reviews: Vec<Review>,
     pub x_users: HashMap<String, XUser>,
     pub generated: Vec<GeneratedItem>,
     pub replies: Vec<RecordedReply>,
@@ -143,6 +185,7 @@ impl World {
         let next_fb = 122_100_000_000_000 + id_rng.gen_range(0..1_000_000_000_000);
         let mut world = World {
             config: config.clone(),
+            subscribed_fields: Vec::new(),
             rng,
             id_rng,
             fault_rng,
@@ -156,6 +199,8 @@ impl World {
             whatsapp: Vec::new(),
             tweets: Vec::new(),
             dms: Vec::new(),
+            tagged: Vec::new(),
+            reviews: Vec::new(),
             x_users: HashMap::new(),
             generated: Vec::new(),
             replies: Vec::new(),
@@ -196,6 +241,7 @@ impl World {
                 language: "es".to_string(),
                 hidden: false,
                 mentions_us: false,
+                retweet_of: None,
             });
         }
         world
@@ -270,6 +316,18 @@ impl World {
         id
     }
 
+    /// A unique X id for a post written at `at_ms` (in the past: below the ids made since).
+    fn snowflake_at(&mut self, at_ms: i64) -> u64 {
+        loop {
+            let id =
+                (((at_ms - X_EPOCH_MS).max(0) as u64) << 22) | self.id_rng.gen_range(0..4096u64);
+            if !self.tweets.iter().any(|tweet| tweet.id == id) {
+                self.last_snowflake = self.last_snowflake.max(id);
+                return id;
+            }
+        }
+    }
+
     /// A new Messenger message id (`m_…`).
     pub fn mid(&mut self) -> String {
         const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -329,6 +387,13 @@ impl World {
             )
         };
         let now = now_ms();
+        // A few percent go to the listening surfaces; the rest keep the usual mix.
+        match self.rng.gen_range(0..100) {
+            0..=3 => return self.generate_x_post(person_index, now),
+            4..=6 => return self.generate_facebook_mention(person_index, now / 1000),
+            7..=8 => return self.generate_review(person_index, now / 1000),
+            _ => {}
+        }
         match self.rng.gen_range(0..100) {
             0..=29 => {
                 let post = self
@@ -387,7 +452,15 @@ impl World {
                 } else {
                     None
                 };
-                self.x_mention(&x_id, &text, now, reply_to, category, language)
+                self.x_mention(
+                    &x_id,
+                    &text,
+                    now,
+                    reply_to,
+                    language.code(),
+                    category,
+                    language,
+                )
             }
             _ => self.x_dm(&x_id, &text, now, category, language),
         }
@@ -445,7 +518,55 @@ impl World {
                 let wa_id = given.unwrap_or_else(|| self.people[person_index].wa_id.clone());
                 Ok(self.whatsapp_inbound(&wa_id, &name, "text", text, at_secs, category, language))
             }
-            Source::X | Source::XDm => {
+            Source::FacebookMention => {
+                let author = given.unwrap_or_else(|| self.people[person_index].fb_id.clone());
+                let is_comment = match injection.item.as_deref() {
+                    None | Some("post") => false,
+                    Some("comment") => true,
+                    Some(other) => {
+                        return Err(format!("unknown mention item {other}: use post or comment"))
+                    }
+                };
+                if let Some(post) = &injection.post_id {
+                    if !is_comment {
+                        return Err("post_id is for a mention of item comment".to_string());
+                    }
+                    if !is_graph_object_id(post) {
+                        return Err(format!(
+                            "post_id {post} is not a Graph post id (<userid>_<postid>)"
+                        ));
+                    }
+                }
+                Ok(self.facebook_mention(
+                    &author,
+                    &name,
+                    is_comment,
+                    injection.post_id.clone(),
+                    text,
+                    at_secs,
+                    category,
+                    language,
+                ))
+            }
+            Source::FacebookReview => {
+                let author = given.unwrap_or_else(|| self.people[person_index].fb_id.clone());
+                let recommendation = injection.recommendation.as_deref().unwrap_or("positive");
+                if !matches!(recommendation, "positive" | "negative") {
+                    return Err(format!(
+                        "unknown recommendation {recommendation}: use positive or negative"
+                    ));
+                }
+                Ok(self.facebook_review(
+                    &author,
+                    &name,
+                    recommendation,
+                    text,
+                    at_secs,
+                    category,
+                    language,
+                ))
+            }
+            Source::X | Source::XDm | Source::XPost => {
                 let x_id = given.unwrap_or_else(|| self.people[person_index].x_id.clone());
                 if !self.x_users.contains_key(&x_id) || injection.author_name.is_some() {
                     let handle: String = name
@@ -477,6 +598,16 @@ impl World {
                 if injection.platform == Source::XDm {
                     return Ok(self.x_dm(&x_id, text, at_ms, category, language));
                 }
+                if injection.platform == Source::XPost {
+                    return self.inject_x_post(
+                        injection,
+                        &x_id,
+                        person_index,
+                        at_ms,
+                        category,
+                        language,
+                    );
+                }
                 let reply_to = match &injection.parent_id {
                     Some(parent) => Some(
                         parent
@@ -492,9 +623,196 @@ impl World {
                 } else {
                     format!("@{X_USERNAME} {text}")
                 };
-                Ok(self.x_mention(&x_id, &text, at_ms, reply_to, category, language))
+                let lang = injection
+                    .lang
+                    .as_deref()
+                    .map(str::to_lowercase)
+                    .unwrap_or_else(|| language.code().to_string());
+                let language = Language::from_code(&lang).unwrap_or(language);
+                Ok(self.x_mention(&x_id, &text, at_ms, reply_to, &lang, category, language))
             }
         }
+    }
+
+    /// An injected X post: checked, then stored (with its original when it is a retweet).
+    fn inject_x_post(
+        &mut self,
+        injection: &Injection,
+        x_id: &str,
+        person_index: usize,
+        at_ms: i64,
+        category: Category,
+        language: Language,
+    ) -> Result<(GeneratedItem, Vec<Outgoing>), String> {
+        let text = injection.text.as_str();
+        let parent = match &injection.parent_id {
+            Some(parent) => Some(
+                parent
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|id| self.tweets.iter().any(|tweet| tweet.id == *id))
+                    .ok_or_else(|| format!("unknown post {parent}"))?,
+            ),
+            None => None,
+        };
+        let us = self.config.x_user_id.clone();
+        let lang = match &injection.lang {
+            Some(lang) => lang.to_lowercase(),
+            None => self
+                .people
+                .iter()
+                .find(|person| person.x_id == x_id)
+                .map(|person| person.language)
+                .unwrap_or(self.people[person_index].language)
+                .code()
+                .to_string(),
+        };
+        // A retweet of an existing post carries that post's text, whatever it says.
+        let reposts_existing = injection.retweet && parent.is_some();
+        if !reposts_existing && text.to_lowercase().contains(&format!("@{X_USERNAME}")) {
+            return Err(format!(
+                "an x_post does not mention @{X_USERNAME}; inject an x mention instead"
+            ));
+        }
+        let (reply_to, retweet_of) = if injection.retweet {
+            let original = match parent {
+                Some(original) => original,
+                None => {
+                    let author = self.someone_else_on_x(x_id);
+                    self.x_original(&author, text, &lang, at_ms - RETWEET_ORIGINAL_AGE_MS)
+                }
+            };
+            (None, Some(original))
+        } else {
+            let replies_to_us = parent.is_some_and(|parent| {
+                self.tweets
+                    .iter()
+                    .any(|tweet| tweet.id == parent && tweet.author_id == us)
+            });
+            if replies_to_us {
+                return Err(format!(
+                    "a reply to @{X_USERNAME}'s post mentions it; inject an x mention instead"
+                ));
+            }
+            (parent, None)
+        };
+        let language = Language::from_code(&lang).unwrap_or(language);
+        Ok(self.x_post(
+            x_id, text, &lang, at_ms, reply_to, retweet_of, category, language,
+        ))
+    }
+
+    // ---- generation of the listening surfaces ---------------------------------------------
+
+    /// A post naming the brand on X without tagging the account; some Spanish ones are
+    /// retweets of an older post.
+    fn generate_x_post(
+        &mut self,
+        person_index: usize,
+        now_ms: i64,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let x_id = self.people[person_index].x_id.clone();
+        let language = match self.people[person_index].language {
+            Language::En => Language::En,
+            _ => Language::Es,
+        };
+        let options = if language == Language::En {
+            content::X_POSTS_EN
+        } else {
+            content::X_POSTS_ES
+        };
+        let (text, category) = options
+            .choose(&mut self.rng)
+            .copied()
+            .unwrap_or(("tiendabuzon", Category::Normal));
+        // Only Spanish ones are reposted: the demo finds retweets with its Spanish search.
+        let retweet = language == Language::Es && self.rng.gen_bool(0.3);
+        let retweet_of = if retweet {
+            let author = self.someone_else_on_x(&x_id);
+            Some(self.x_original(
+                &author,
+                text,
+                language.code(),
+                now_ms - RETWEET_ORIGINAL_AGE_MS,
+            ))
+        } else {
+            None
+        };
+        self.x_post(
+            &x_id,
+            text,
+            language.code(),
+            now_ms,
+            None,
+            retweet_of,
+            category,
+            language,
+        )
+    }
+
+    /// A post (or, less often, a comment) elsewhere on Facebook that tags the Page.
+    fn generate_facebook_mention(
+        &mut self,
+        person_index: usize,
+        now_secs: i64,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let (text, language, category) = content::FACEBOOK_MENTIONS
+            .choose(&mut self.rng)
+            .copied()
+            .unwrap_or((PAGE_NAME, Language::Es, Category::Normal));
+        let is_comment = self.rng.gen_bool(0.3);
+        let (fb_id, name) = {
+            let person = &self.people[person_index];
+            (person.fb_id.clone(), person.name.clone())
+        };
+        self.facebook_mention(
+            &fb_id, &name, is_comment, None, text, now_secs, category, language,
+        )
+    }
+
+    /// A positive or negative review of the Page.
+    fn generate_review(
+        &mut self,
+        person_index: usize,
+        now_secs: i64,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let (text, language, positive) = content::REVIEWS
+            .choose(&mut self.rng)
+            .copied()
+            .unwrap_or(("", Language::Es, true));
+        let (fb_id, name) = {
+            let person = &self.people[person_index];
+            (person.fb_id.clone(), person.name.clone())
+        };
+        let (recommendation, category) = if positive {
+            ("positive", Category::Normal)
+        } else {
+            ("negative", Category::Urgent)
+        };
+        self.facebook_review(
+            &fb_id,
+            &name,
+            recommendation,
+            text,
+            now_secs,
+            category,
+            language,
+        )
+    }
+
+    /// The X id of a person other than `x_id`.
+    fn someone_else_on_x(&mut self, x_id: &str) -> String {
+        let others: Vec<String> = self
+            .people
+            .iter()
+            .map(|person| person.x_id.clone())
+            .filter(|other| other != x_id)
+            .collect();
+        let index = self.id_rng.gen_range(0..others.len().max(1));
+        others
+            .get(index)
+            .cloned()
+            .unwrap_or_else(|| x_id.to_string())
     }
 
     // ---- Facebook ----------------------------------------------------------------------
@@ -538,10 +856,17 @@ impl World {
             category,
             language,
         });
-        (item, vec![outgoing])
+        (item, outgoing)
     }
 
-    /// Stores a comment (a reply when `parent_id` is set) and returns its id and webhook.
+    /// Whether `post_id` is one of the Page's own posts (whose comments make `feed` webhooks).
+    pub fn is_page_post(&self, post_id: &str) -> bool {
+        self.posts.iter().any(|post| post.id == post_id)
+    }
+
+    /// Stores a comment (a reply when `parent_id` is set) and returns its id and, on the
+    /// Page's own posts, its `feed` webhook (comments elsewhere, such as the Page's replies to
+    /// mentions and reviews, are not in the Page's feed).
     pub fn add_comment(
         &mut self,
         post_id: &str,
@@ -550,7 +875,7 @@ impl World {
         from_name: &str,
         message: &str,
         created: i64,
-    ) -> (String, Outgoing) {
+    ) -> (String, Vec<Outgoing>) {
         let post_part = post_id.split('_').nth(1).unwrap_or(post_id).to_string();
         let comment_id = format!("{post_part}_{}", self.fb_id());
         let seq = self.comments.len() as u64 + 1;
@@ -566,7 +891,11 @@ impl World {
             hidden: false,
             deleted: false,
         });
-        let outgoing = self.feed_webhook(comment_id.as_str(), "add");
+        let outgoing = if self.is_page_post(post_id) {
+            vec![self.feed_webhook(comment_id.as_str(), "add")]
+        } else {
+            Vec::new()
+        };
         (comment_id, outgoing)
     }
 
@@ -610,6 +939,267 @@ impl World {
             }],
         });
         Outgoing::now(Platform::Facebook, meta_json(&body))
+    }
+
+    // ---- Facebook listening: mentions and reviews -------------------------------------------
+
+    /// Stores a post on the author's own timeline (or a comment on someone else's post) that
+    /// tags the Page, and returns its `mention` webhook. The tag is the Page's name in the
+    /// text, added in front when the text lacks it.
+    #[allow(clippy::too_many_arguments)]
+    fn facebook_mention(
+        &mut self,
+        from_id: &str,
+        from_name: &str,
+        is_comment: bool,
+        host_post: Option<String>,
+        message: &str,
+        created: i64,
+        category: Category,
+        language: Language,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let message = if message.contains(PAGE_NAME) {
+            message.to_string()
+        } else {
+            format!("{PAGE_NAME} {message}")
+        };
+        let (id, post_id) = if is_comment {
+            let post_id = match host_post {
+                Some(post_id) => post_id,
+                None => {
+                    let owners: Vec<String> = self
+                        .people
+                        .iter()
+                        .map(|person| person.fb_id.clone())
+                        .filter(|owner| owner != from_id)
+                        .collect();
+                    let owner = owners
+                        .get(self.id_rng.gen_range(0..owners.len().max(1)))
+                        .cloned()
+                        .unwrap_or_else(|| from_id.to_string());
+                    format!("{owner}_{}", self.fb_id())
+                }
+            };
+            let post_part = post_id.split('_').nth(1).unwrap_or(&post_id).to_string();
+            (format!("{post_part}_{}", self.fb_id()), post_id)
+        } else {
+            let id = format!("{from_id}_{}", self.fb_id());
+            (id.clone(), id)
+        };
+        self.tagged.push(Tagged {
+            seq: self.tagged.len() as u64 + 1,
+            id: id.clone(),
+            is_comment,
+            post_id: post_id.clone(),
+            from_id: from_id.to_string(),
+            from_name: from_name.to_string(),
+            message: message.clone(),
+            created,
+            removed: false,
+        });
+        let outgoing = self.mention_webhook(&id, "add");
+        let item = self.push_item(GeneratedItem {
+            seq: 0,
+            platform: Source::FacebookMention,
+            kind: if is_comment { "comment" } else { "post" }.to_string(),
+            id,
+            thread_id: post_id,
+            parent_id: None,
+            author_id: from_id.to_string(),
+            author_name: from_name.to_string(),
+            text: message,
+            at: created,
+            category,
+            language,
+        });
+        (item, vec![outgoing])
+    }
+
+    /// The Page `mention` webhook of a tagged post or comment: who and where, never the text
+    /// (clients fetch the object).
+    pub fn mention_webhook(&self, id: &str, verb: &str) -> Outgoing {
+        let tagged = self
+            .tagged
+            .iter()
+            .find(|tagged| tagged.id == id)
+            .expect("the object of a mention webhook exists");
+        let mut value = json!({
+            "post_id": tagged.post_id,
+            "sender_name": tagged.from_name,
+            "sender_id": tagged.from_id,
+            "item": if tagged.is_comment { "comment" } else { "post" },
+            "verb": verb,
+        });
+        if tagged.is_comment {
+            value["comment_id"] = json!(tagged.id);
+        }
+        self.page_change("mention", value)
+    }
+
+    /// Stores a review of the Page and returns its `ratings` webhook.
+    #[allow(clippy::too_many_arguments)]
+    fn facebook_review(
+        &mut self,
+        reviewer_id: &str,
+        reviewer_name: &str,
+        recommendation: &str,
+        text: &str,
+        created: i64,
+        category: Category,
+        language: Language,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let id = format!("{reviewer_id}_{}", self.fb_id());
+        self.reviews.push(Review {
+            seq: self.reviews.len() as u64 + 1,
+            id: id.clone(),
+            reviewer_id: reviewer_id.to_string(),
+            reviewer_name: reviewer_name.to_string(),
+            recommendation: recommendation.to_string(),
+            text: text.to_string(),
+            created,
+            removed: false,
+        });
+        let outgoing = self.rating_webhook(&id, "add");
+        let item = self.push_item(GeneratedItem {
+            seq: 0,
+            platform: Source::FacebookReview,
+            kind: "review".to_string(),
+            id: id.clone(),
+            thread_id: id,
+            parent_id: None,
+            author_id: reviewer_id.to_string(),
+            author_name: reviewer_name.to_string(),
+            text: text.to_string(),
+            at: created,
+            category,
+            language,
+        });
+        (item, vec![outgoing])
+    }
+
+    /// The Page `ratings` webhook of a review (no recommendation or text on `remove`).
+    pub fn rating_webhook(&self, id: &str, verb: &str) -> Outgoing {
+        let review = self
+            .reviews
+            .iter()
+            .find(|review| review.id == id)
+            .expect("the review of a ratings webhook exists");
+        let mut value = json!({
+            "item": "rating",
+            "verb": verb,
+            "review_id": review.id,
+            "open_graph_story_id": review.id,
+            "reviewer_id": review.reviewer_id,
+            "reviewer_name": review.reviewer_name,
+            "created_time": review.created,
+        });
+        if verb != "remove" {
+            value["recommendation_type"] = json!(review.recommendation);
+            if !review.text.is_empty() {
+                value["review_text"] = json!(review.text);
+            }
+        }
+        self.page_change("ratings", value)
+    }
+
+    /// A Page webhook with one change of `field`.
+    fn page_change(&self, field: &str, value: Value) -> Outgoing {
+        let body = json!({
+            "object": "page",
+            "entry": [{
+                "id": self.config.facebook_page_id,
+                "time": now_secs(),
+                "changes": [{"value": value, "field": field}],
+            }],
+        });
+        Outgoing::now(Platform::Facebook, meta_json(&body))
+    }
+
+    /// Changes the text of something a customer wrote (a tagged post or comment, a review or
+    /// a comment on the Page's feed) and returns where it was and what the platform sends:
+    /// `mention` or `ratings` with verb `edit`, `feed` with verb `edited`.
+    pub fn edit_item(&mut self, id: &str, text: &str) -> Result<(Source, Vec<Outgoing>), String> {
+        if let Some(tagged) = self
+            .tagged
+            .iter_mut()
+            .find(|tagged| tagged.id == id && !tagged.removed)
+        {
+            tagged.message = text.to_string();
+            return Ok((
+                Source::FacebookMention,
+                vec![self.mention_webhook(id, "edit")],
+            ));
+        }
+        if let Some(review) = self
+            .reviews
+            .iter_mut()
+            .find(|review| review.id == id && !review.removed)
+        {
+            review.text = text.to_string();
+            return Ok((
+                Source::FacebookReview,
+                vec![self.rating_webhook(id, "edit")],
+            ));
+        }
+        let page_id = self.config.facebook_page_id.clone();
+        if let Some(comment) = self
+            .comments
+            .iter_mut()
+            .find(|comment| comment.id == id && !comment.deleted && comment.from_id != page_id)
+        {
+            comment.message = text.to_string();
+            let post_id = comment.post_id.clone();
+            let outgoing = if self.is_page_post(&post_id) {
+                vec![self.feed_webhook(id, "edited")]
+            } else {
+                Vec::new()
+            };
+            return Ok((Source::Facebook, outgoing));
+        }
+        Err(format!("no item {id} to edit (unknown or removed)"))
+    }
+
+    /// Removes something a customer wrote (as [`World::edit_item`] finds it) and returns
+    /// where it was and what the platform sends (verb `remove`).
+    pub fn remove_item(&mut self, id: &str) -> Result<(Source, Vec<Outgoing>), String> {
+        if let Some(tagged) = self
+            .tagged
+            .iter_mut()
+            .find(|tagged| tagged.id == id && !tagged.removed)
+        {
+            tagged.removed = true;
+            return Ok((
+                Source::FacebookMention,
+                vec![self.mention_webhook(id, "remove")],
+            ));
+        }
+        if let Some(review) = self
+            .reviews
+            .iter_mut()
+            .find(|review| review.id == id && !review.removed)
+        {
+            review.removed = true;
+            return Ok((
+                Source::FacebookReview,
+                vec![self.rating_webhook(id, "remove")],
+            ));
+        }
+        let page_id = self.config.facebook_page_id.clone();
+        if let Some(comment) = self
+            .comments
+            .iter_mut()
+            .find(|comment| comment.id == id && !comment.deleted && comment.from_id != page_id)
+        {
+            comment.deleted = true;
+            let post_id = comment.post_id.clone();
+            let outgoing = if self.is_page_post(&post_id) {
+                vec![self.feed_webhook(id, "remove")]
+            } else {
+                Vec::new()
+            };
+            return Ok((Source::Facebook, outgoing));
+        }
+        Err(format!("no item {id} to remove (unknown or removed)"))
     }
 
     fn messenger_inbound(
@@ -910,12 +1500,14 @@ impl World {
 
     // ---- X -----------------------------------------------------------------------------
 
+    #[allow(clippy::too_many_arguments)]
     fn x_mention(
         &mut self,
         author_id: &str,
         text: &str,
         at_ms: i64,
         reply_to: Option<u64>,
+        lang: &str,
         category: Category,
         language: Language,
     ) -> (GeneratedItem, Vec<Outgoing>) {
@@ -937,9 +1529,10 @@ impl World {
             conversation_id,
             in_reply_to_tweet_id: reply_to,
             in_reply_to_user_id,
-            language: language.code().to_string(),
+            language: lang.to_string(),
             hidden: false,
             mentions_us: true,
+            retweet_of: None,
         });
         let outgoing = self.tweet_webhook(id);
         let author_name = self
@@ -982,8 +1575,105 @@ impl World {
             language: "und".to_string(),
             hidden: false,
             mentions_us: false,
+            retweet_of: None,
         });
         (id, self.tweet_webhook(id))
+    }
+
+    /// Stores a public post that does not mention the account (a reply to `reply_to`, or a
+    /// retweet of `retweet_of`). X sends no Account Activity event for it: only recent
+    /// search finds it.
+    #[allow(clippy::too_many_arguments)]
+    fn x_post(
+        &mut self,
+        author_id: &str,
+        text: &str,
+        lang: &str,
+        at_ms: i64,
+        reply_to: Option<u64>,
+        retweet_of: Option<u64>,
+        category: Category,
+        language: Language,
+    ) -> (GeneratedItem, Vec<Outgoing>) {
+        let original = retweet_of.and_then(|original| {
+            self.tweets
+                .iter()
+                .find(|tweet| tweet.id == original)
+                .map(|tweet| (tweet.author_id.clone(), tweet.text.clone()))
+        });
+        let text = match original {
+            Some((original_author, original_text)) => {
+                let username = self
+                    .x_users
+                    .get(&original_author)
+                    .map(|user| user.username.clone())
+                    .unwrap_or_default();
+                retweet_text(&username, &original_text)
+            }
+            None => text.to_string(),
+        };
+        let id = self.snowflake();
+        let parent =
+            reply_to.and_then(|parent| self.tweets.iter().find(|tweet| tweet.id == parent));
+        let conversation_id = parent.map(|tweet| tweet.conversation_id).unwrap_or(id);
+        let in_reply_to_user_id = parent.map(|tweet| tweet.author_id.clone());
+        self.tweets.push(Tweet {
+            id,
+            author_id: author_id.to_string(),
+            text: text.clone(),
+            created_ms: at_ms,
+            conversation_id,
+            in_reply_to_tweet_id: reply_to,
+            in_reply_to_user_id,
+            language: lang.to_string(),
+            hidden: false,
+            mentions_us: false,
+            retweet_of,
+        });
+        let author_name = self
+            .x_users
+            .get(author_id)
+            .map(|user| user.name.clone())
+            .unwrap_or_default();
+        let item = self.push_item(GeneratedItem {
+            seq: 0,
+            platform: Source::XPost,
+            kind: if retweet_of.is_some() {
+                "retweet"
+            } else {
+                "post"
+            }
+            .to_string(),
+            id: id.to_string(),
+            thread_id: conversation_id.to_string(),
+            parent_id: retweet_of.or(reply_to).map(|parent| parent.to_string()),
+            author_id: author_id.to_string(),
+            author_name,
+            text,
+            at: at_ms / 1000,
+            category,
+            language,
+        });
+        (item, Vec::new())
+    }
+
+    /// Stores someone's post written at `at_ms` (the original of a retweet); returns its id.
+    fn x_original(&mut self, author_id: &str, text: &str, lang: &str, at_ms: i64) -> u64 {
+        let id = self.snowflake_at(at_ms);
+        self.tweets.push(Tweet {
+            id,
+            author_id: author_id.to_string(),
+            text: text.to_string(),
+            created_ms: at_ms,
+            conversation_id: id,
+            in_reply_to_tweet_id: None,
+            in_reply_to_user_id: None,
+            language: lang.to_string(),
+            hidden: false,
+            mentions_us: false,
+            retweet_of: None,
+        });
+        id
     }
 
     /// The v1.1 user object of an X user, as Account Activity payloads carry it.
@@ -1165,9 +1855,18 @@ impl World {
 
     // ---- rate limits and records ---------------------------------------------------------
 
+    /// The requests an X endpoint allows per window.
+    fn x_limit(&self, endpoint: &str) -> u32 {
+        if endpoint == X_SEARCH_ENDPOINT {
+            self.config.x_search_rate_limit_per_window.max(1)
+        } else {
+            self.config.x_rate_limit_per_window.max(1)
+        }
+    }
+
     /// Counts one request against an X endpoint's window.
     pub fn x_rate(&mut self, endpoint: &str, now: f64) -> RateDecision {
-        let limit = self.config.x_rate_limit_per_window.max(1);
+        let limit = self.x_limit(endpoint);
         let window = self.config.x_rate_limit_window.as_secs_f64().max(0.001);
         let whole_now = now.floor() as i64;
         let entry = self
@@ -1208,7 +1907,7 @@ impl World {
 
     /// Closes an X endpoint until `until` (an injected 429) and says what to report.
     pub fn x_block(&mut self, endpoint: &str, until: i64) -> RateDecision {
-        let limit = self.config.x_rate_limit_per_window.max(1);
+        let limit = self.x_limit(endpoint);
         let entry = self
             .x_windows
             .entry(endpoint.to_string())
@@ -1239,6 +1938,25 @@ impl World {
     }
 }
 
+/// A retweet's text as X gives it: `RT @author: ` and the original, cut to 140 characters.
+fn retweet_text(username: &str, original: &str) -> String {
+    let full = format!("RT @{username}: {original}");
+    if full.chars().count() <= 140 {
+        return full;
+    }
+    full.chars().take(139).collect::<String>() + "…"
+}
+
+/// Whether `id` looks like a Graph post or comment id: `<digits>_<digits>`.
+fn is_graph_object_id(id: &str) -> bool {
+    id.split_once('_').is_some_and(|(owner, part)| {
+        !owner.is_empty()
+            && !part.is_empty()
+            && owner.chars().all(|c| c.is_ascii_digit())
+            && part.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
 /// A one-to-one DM conversation id: both user ids, the smaller first.
 pub(crate) fn dm_conversation_id(left: &str, right: &str) -> String {
     let left_number = left.parse::<u64>().unwrap_or(0);
@@ -1247,5 +1965,157 @@ pub(crate) fn dm_conversation_id(left: &str, right: &str) -> String {
         format!("{left}-{right}")
     } else {
         format!("{right}-{left}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::{Candidate, SearchQuery};
+
+    /// The saved searches the demo keeps.
+    const DEMO_SEARCHES: [&str; 2] = [
+        "tiendabuzon -is:retweet",
+        "(\"tienda buzón\" OR #tiendabuzon) lang:es",
+    ];
+
+    fn candidate<'a>(world: &'a World, tweet: &'a Tweet) -> Candidate<'a> {
+        Candidate {
+            text: &tweet.text,
+            lang: &tweet.language,
+            author_id: &tweet.author_id,
+            author_username: world
+                .x_users
+                .get(&tweet.author_id)
+                .map(|user| user.username.as_str())
+                .unwrap_or_default(),
+            is_retweet: tweet.retweet_of.is_some(),
+            is_reply: tweet.in_reply_to_tweet_id.is_some(),
+        }
+    }
+
+    #[test]
+    fn generated_listening_items_stay_few_and_x_posts_match_the_demo_searches() {
+        let mut world = World::new(&SandboxConfig::default());
+        let searches: Vec<SearchQuery> = DEMO_SEARCHES
+            .iter()
+            .map(|query| SearchQuery::parse(query).expect("the demo's searches are valid"))
+            .collect();
+        let mut counts: HashMap<Source, usize> = HashMap::new();
+        for _ in 0..2_000 {
+            let (item, outgoing) = world.generate();
+            *counts.entry(item.platform).or_default() += 1;
+            match item.platform {
+                Source::XPost => {
+                    assert!(outgoing.is_empty(), "X sends no event for an untagged post");
+                    let id: u64 = item.id.parse().expect("a numeric post id");
+                    let tweet = world
+                        .tweets
+                        .iter()
+                        .find(|tweet| tweet.id == id)
+                        .expect("the post is stored");
+                    assert!(!tweet.mentions_us);
+                    assert!(!tweet.text.to_lowercase().contains("@tiendabuzon"));
+                    let post = candidate(&world, tweet);
+                    assert!(
+                        searches.iter().any(|search| search.matches(&post)),
+                        "a demo search finds {:?} ({})",
+                        tweet.text,
+                        tweet.language
+                    );
+                    if let Some(original) = tweet.retweet_of {
+                        assert!(tweet.text.starts_with("RT @"));
+                        let original = world
+                            .tweets
+                            .iter()
+                            .find(|other| other.id == original)
+                            .expect("the original is stored");
+                        assert!(
+                            original.created_ms < tweet.created_ms - 7 * 86_400_000,
+                            "the original is out of recent search's reach"
+                        );
+                    }
+                }
+                Source::FacebookMention => {
+                    assert!(item.text.contains(PAGE_NAME), "the tag is in the text");
+                    assert_eq!(outgoing.len(), 1);
+                }
+                Source::FacebookReview => assert_eq!(outgoing.len(), 1),
+                _ => {}
+            }
+        }
+        let share = |source: Source| counts.get(&source).copied().unwrap_or(0) as f64 / 2_000.0;
+        for (source, expected) in [
+            (Source::XPost, 0.04),
+            (Source::FacebookMention, 0.03),
+            (Source::FacebookReview, 0.02),
+        ] {
+            let observed = share(source);
+            assert!(
+                observed > expected / 2.0 && observed < expected * 2.0,
+                "{source:?}: {observed}"
+            );
+        }
+        assert!(share(Source::Facebook) > 0.2 && share(Source::Whatsapp) > 0.18);
+        assert!(world.tweets.iter().any(|tweet| tweet.retweet_of.is_some()));
+        assert!(world.tagged.iter().any(|tagged| tagged.is_comment));
+        assert!(world
+            .reviews
+            .iter()
+            .any(|review| review.recommendation == "negative"));
+    }
+
+    #[test]
+    fn mention_webhooks_carry_no_text_and_ratings_drop_it_on_remove() {
+        let mut world = World::new(&SandboxConfig::default());
+        let injection = Injection {
+            item: Some("comment".to_string()),
+            ..Injection::new(Source::FacebookMention, "¿alguien sabe el horario?")
+                .by("100012345678901", "Ana")
+        };
+        let (item, outgoing) = world.inject(&injection).expect("a mention is injected");
+        assert_eq!(item.text, "Tienda Buzón ¿alguien sabe el horario?");
+        let body: Value = serde_json::from_slice(&outgoing[0].body).expect("JSON");
+        let change = &body["entry"][0]["changes"][0];
+        assert_eq!(change["field"], "mention");
+        let value = change["value"].as_object().expect("an object");
+        let mut keys: Vec<&str> = value.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "comment_id",
+                "item",
+                "post_id",
+                "sender_id",
+                "sender_name",
+                "verb"
+            ]
+        );
+        assert_eq!(value["comment_id"], item.id.as_str());
+        assert_eq!(value["post_id"], item.thread_id.as_str());
+        let post_part = item.thread_id.split('_').nth(1).expect("<owner>_<post>");
+        assert!(item.id.starts_with(&format!("{post_part}_")));
+
+        let review = Injection {
+            recommendation: Some("negative".to_string()),
+            ..Injection::new(Source::FacebookReview, "Nunca llegó")
+        };
+        let (review, _) = world.inject(&review).expect("a review is injected");
+        let (_, removal) = world
+            .remove_item(&review.id)
+            .expect("the review is removed");
+        let body: Value = serde_json::from_slice(&removal[0].body).expect("JSON");
+        let value = &body["entry"][0]["changes"][0]["value"];
+        assert_eq!(value["verb"], "remove");
+        assert_eq!(value["review_id"], review.id.as_str());
+        assert!(value.get("review_text").is_none());
+        assert!(value.get("recommendation_type").is_none());
+        assert!(world.remove_item(&review.id).is_err(), "already removed");
+        let wrong = Injection {
+            recommendation: Some("meh".to_string()),
+            ..Injection::new(Source::FacebookReview, "")
+        };
+        assert!(world.inject(&wrong).is_err());
     }
 }

@@ -1,11 +1,13 @@
-//! The X API v2 (`https://api.x.com/2/…`): the mentions timeline and DM events with field
-//! selection, expansions and token paging; posting replies (with reply gating), hiding
-//! replies and sending DMs; per-endpoint rate-limit headers and problem-JSON errors.
+//! The X API v2 (`https://api.x.com/2/…`): the mentions timeline, recent search (with X's
+//! query language, see the `search` module) and DM events with field selection, expansions
+//! and token paging; posting replies (with reply gating), hiding replies and sending DMs;
+//! per-endpoint rate-limit headers and problem-JSON errors.
 
 use crate::clock::{now_ms, now_secs, now_secs_f64, x_time};
 use crate::model::{Platform, RecordedReply, Source};
+use crate::search::{Candidate, SearchQuery};
 use crate::webhooks::x_json;
-use crate::world::{dm_conversation_id, DmEvent, RateDecision, Tweet, World, X_USERNAME};
+use crate::world::{dm_conversation_id, DmEvent, RateDecision, Tweet, World, X_SEARCH_ENDPOINT};
 use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -22,6 +24,30 @@ type Params = HashMap<String, String>;
 
 /// Only the most recent 800 mentions are reachable, as on X.
 const MENTIONS_REACH: usize = 800;
+/// Recent search reaches back seven days.
+const SEARCH_WINDOW_MS: i64 = 7 * 86_400_000;
+/// X refuses an `end_time` less than ten seconds before the request.
+const END_TIME_MARGIN_MS: i64 = 10_000;
+
+/// How a listing of posts pages: the token's parameter name, the smallest `max_results`,
+/// how many posts are reachable and from when.
+struct Listing {
+    /// `pagination_token` (timelines) or `next_token` (search).
+    token_parameter: &'static str,
+    /// The smallest `max_results` (5 on timelines, 10 on search).
+    min_results: usize,
+    /// How many of the newest posts can be reached at all (timelines: 800).
+    reach: Option<usize>,
+    /// Posts older than this (Unix ms) are out of reach (search: seven days).
+    not_before_ms: Option<i64>,
+}
+
+const TIMELINE: Listing = Listing {
+    token_parameter: "pagination_token",
+    min_results: 5,
+    reach: Some(MENTIONS_REACH),
+    not_before_ms: None,
+};
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -29,6 +55,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/x/2/users/{id}/mentions", get(mentions))
         .route("/x/2/users/{id}/tweets", get(user_posts))
         .route("/x/2/tweets/{id}", get(lookup_post))
+        .route("/x/2/tweets/search/recent", get(search_recent))
         .route("/x/2/dm_events", get(dm_events))
         .route(
             "/x/2/dm_conversations/with/{id}/dm_events",
@@ -63,16 +90,15 @@ async fn mentions(
     Query(query): Query<Params>,
     headers: HeaderMap,
 ) -> Response {
+    let rate = match guard(&shared, &headers, "GET /2/users/:id/mentions").await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
     let us = shared.config.x_user_id.clone();
     let mentions_of_us = id == us;
-    timeline(
-        &shared,
-        &query,
-        &headers,
-        "GET /2/users/:id/mentions",
-        move |tweet| mentions_of_us && tweet.mentions_us && tweet.author_id != us,
-    )
-    .await
+    timeline(&shared, &query, rate, &TIMELINE, move |_, tweet| {
+        mentions_of_us && tweet.mentions_us && tweet.author_id != us
+    })
 }
 
 async fn user_posts(
@@ -81,14 +107,74 @@ async fn user_posts(
     Query(query): Query<Params>,
     headers: HeaderMap,
 ) -> Response {
-    timeline(
-        &shared,
-        &query,
-        &headers,
-        "GET /2/users/:id/tweets",
-        move |tweet| tweet.author_id == id,
-    )
-    .await
+    let rate = match guard(&shared, &headers, "GET /2/users/:id/tweets").await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    timeline(&shared, &query, rate, &TIMELINE, move |_, tweet| {
+        tweet.author_id == id
+    })
+}
+
+/// `GET /2/tweets/search/recent`: the posts of the last seven days that match `query`.
+async fn search_recent(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<Params>,
+    headers: HeaderMap,
+) -> Response {
+    let rate = match guard(&shared, &headers, X_SEARCH_ENDPOINT).await {
+        Ok(rate) => rate,
+        Err(response) => return response,
+    };
+    let Some(text) = query.get("query") else {
+        let body = json!({
+            "errors": [{"parameters": {"query": []}, "message": "The `query` query parameter can not be empty"}],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        });
+        return with_rate(problem_response(StatusCode::BAD_REQUEST, &body), &rate);
+    };
+    let search = match SearchQuery::parse(text) {
+        Ok(search) => search,
+        Err(error) => return invalid_request(&rate, "query", text, &error.message()),
+    };
+    let now = now_ms();
+    let not_before = now - SEARCH_WINDOW_MS;
+    if let Some(start) = query.get("start_time") {
+        if parse_time(start).is_some_and(|start| start < not_before) {
+            let message = format!(
+                "Invalid 'start_time':'{start}'. 'start_time' must be on or after {}",
+                x_time(not_before)
+            );
+            return invalid_request(&rate, "start_time", start, &message);
+        }
+    }
+    if let Some(end) = query.get("end_time") {
+        if parse_time(end).is_some_and(|end| end > now - END_TIME_MARGIN_MS) {
+            let message = format!("Invalid 'end_time':'{end}'. 'end_time' must be a minimum of 10 seconds prior to the request time.");
+            return invalid_request(&rate, "end_time", end, &message);
+        }
+    }
+    let listing = Listing {
+        token_parameter: "next_token",
+        min_results: 10,
+        reach: None,
+        not_before_ms: Some(not_before),
+    };
+    timeline(&shared, &query, rate, &listing, move |world, tweet| {
+        let author = world.x_users.get(&tweet.author_id);
+        search.matches(&Candidate {
+            text: &tweet.text,
+            lang: &tweet.language,
+            author_id: &tweet.author_id,
+            author_username: author
+                .map(|user| user.username.as_str())
+                .unwrap_or_default(),
+            is_retweet: tweet.retweet_of.is_some(),
+            is_reply: tweet.in_reply_to_tweet_id.is_some(),
+        })
+    })
 }
 
 async fn lookup_post(
@@ -139,19 +225,17 @@ async fn lookup_post(
 }
 
 /// A reverse-chronological page of the posts `keep` selects, with `since_id`, `until_id`,
-/// `max_results` and `pagination_token` as the v2 timelines take them.
-async fn timeline(
+/// `start_time`, `end_time`, `max_results` and the paging token as the v2 timelines and
+/// recent search take them (`listing` says which token and bounds). `rate` is the guarded
+/// request's rate-limit decision.
+fn timeline(
     shared: &Arc<Shared>,
     query: &Params,
-    headers: &HeaderMap,
-    endpoint: &str,
-    keep: impl Fn(&Tweet) -> bool,
+    rate: RateDecision,
+    listing: &Listing,
+    keep: impl Fn(&World, &Tweet) -> bool,
 ) -> Response {
-    let rate = match guard(shared, headers, endpoint).await {
-        Ok(rate) => rate,
-        Err(response) => return response,
-    };
-    let max_results = match bounded(query, "max_results", 10, 5, 100) {
+    let max_results = match bounded(query, "max_results", 10, listing.min_results, 100) {
         Ok(value) => value,
         Err(message) => {
             return invalid_request(&rate, "max_results", &query["max_results"], &message)
@@ -174,28 +258,63 @@ async fn timeline(
         }
     }
     let [since_id, until_id] = bounds;
-    let below = match query.get("pagination_token") {
+    let mut times = [None, None];
+    for (slot, name) in times.iter_mut().zip(["start_time", "end_time"]) {
+        if let Some(value) = query.get(name) {
+            match parse_time(value) {
+                Some(ms) => *slot = Some(ms),
+                None => {
+                    return invalid_request(
+                        &rate,
+                        name,
+                        value,
+                        &format!("The `{name}` query parameter value [{value}] is not a valid RFC3339 date-time"),
+                    );
+                }
+            }
+        }
+    }
+    // The ids take precedence over the times, as X documents.
+    let start_ms = times[0].filter(|_| since_id.is_none());
+    let end_ms = times[1].filter(|_| until_id.is_none());
+    let token_parameter = listing.token_parameter;
+    let below = match query.get(token_parameter) {
         Some(token) => match decode_token(token) {
             Some(below) => Some(below),
             None => {
                 return invalid_request(
                     &rate,
-                    "pagination_token",
+                    token_parameter,
                     token,
-                    &format!("The `pagination_token` query parameter value [{token}] is not valid"),
+                    &format!(
+                        "The `{token_parameter}` query parameter value [{token}] is not valid"
+                    ),
                 );
             }
         },
         None => None,
     };
     let world = shared.world();
-    let mut candidates: Vec<&Tweet> = world.tweets.iter().filter(|tweet| keep(tweet)).collect();
+    let mut candidates: Vec<&Tweet> = world
+        .tweets
+        .iter()
+        .filter(|tweet| {
+            listing
+                .not_before_ms
+                .is_none_or(|not_before| tweet.created_ms >= not_before)
+        })
+        .filter(|tweet| keep(&world, tweet))
+        .collect();
     candidates.sort_by_key(|tweet| std::cmp::Reverse(tweet.id));
-    candidates.truncate(MENTIONS_REACH);
+    if let Some(reach) = listing.reach {
+        candidates.truncate(reach);
+    }
     let matching: Vec<&Tweet> = candidates
         .into_iter()
         .filter(|tweet| since_id.is_none_or(|since| tweet.id > since))
         .filter(|tweet| until_id.is_none_or(|until| tweet.id < until))
+        .filter(|tweet| start_ms.is_none_or(|start| tweet.created_ms >= start))
+        .filter(|tweet| end_ms.is_none_or(|end| tweet.created_ms < end))
         .filter(|tweet| below.is_none_or(|below| tweet.id < below))
         .collect();
     let page: Vec<&Tweet> = matching.iter().take(max_results).copied().collect();
@@ -698,12 +817,17 @@ fn tweet_object(world: &World, tweet: &Tweet, fields: &BTreeSet<String>) -> Valu
                 Some(user) => json!(user),
                 None => continue,
             },
-            "referenced_tweets" => match tweet.in_reply_to_tweet_id {
-                Some(parent) => json!([{"type": "replied_to", "id": parent.to_string()}]),
-                None => continue,
+            "referenced_tweets" => match (tweet.retweet_of, tweet.in_reply_to_tweet_id) {
+                (Some(original), _) => {
+                    json!([{"type": "retweeted", "id": original.to_string()}])
+                }
+                (None, Some(parent)) => {
+                    json!([{"type": "replied_to", "id": parent.to_string()}])
+                }
+                (None, None) => continue,
             },
-            "entities" => match mention_entity(world, tweet) {
-                Some(mention) => json!({"mentions": [mention]}),
+            "entities" => match entities(world, &tweet.text) {
+                Some(entities) => entities,
                 None => continue,
             },
             "lang" => json!(tweet.language),
@@ -729,19 +853,83 @@ fn tweet_object(world: &World, tweet: &Tweet, fields: &BTreeSet<String>) -> Valu
     object
 }
 
-fn mention_entity(world: &World, tweet: &Tweet) -> Option<Value> {
-    if !tweet.mentions_us {
-        return None;
+/// The `entities` of a post's text as X v2 gives them: `mentions` of existing users
+/// (`{start,end,username,id}`) and `hashtags` (`{start,end,tag}`), with code-point offsets;
+/// None when there are neither.
+fn entities(world: &World, text: &str) -> Option<Value> {
+    let mut mentions = Vec::new();
+    let mut hashtags = Vec::new();
+    for (start, sigil, word) in tagged_words(text) {
+        let end = start + 1 + word.chars().count();
+        if sigil == '@' {
+            if let Some(user) = user_by_username(world, &word) {
+                mentions.push(
+                    json!({"start": start, "end": end, "username": user.username, "id": user.id}),
+                );
+            }
+        } else if !word.chars().all(|c| c.is_ascii_digit()) {
+            hashtags.push(json!({"start": start, "end": end, "tag": word}));
+        }
     }
-    let lower = tweet.text.to_lowercase();
-    let byte_start = lower.find(&format!("@{X_USERNAME}"))?;
-    let start = tweet.text[..byte_start].chars().count();
-    Some(json!({
-        "start": start,
-        "end": start + 1 + X_USERNAME.len(),
-        "username": X_USERNAME,
-        "id": world.config.x_user_id,
-    }))
+    let mut entities = serde_json::Map::new();
+    if !mentions.is_empty() {
+        entities.insert("mentions".to_string(), json!(mentions));
+    }
+    if !hashtags.is_empty() {
+        entities.insert("hashtags".to_string(), json!(hashtags));
+    }
+    (!entities.is_empty()).then_some(Value::Object(entities))
+}
+
+/// The `@user` and `#tag` words of a text: (code-point offset of the sigil, sigil, word).
+/// A sigil counts at the start or after a character that is not part of a word; a
+/// username has up to 15 ASCII letters, digits or `_`.
+fn tagged_words(text: &str) -> Vec<(usize, char, String)> {
+    let characters: Vec<char> = text.chars().collect();
+    let mut found = Vec::new();
+    for (index, character) in characters.iter().enumerate() {
+        if !matches!(character, '@' | '#') {
+            continue;
+        }
+        let after_word = index.checked_sub(1).is_some_and(|before| {
+            characters[before].is_alphanumeric() || characters[before] == '_'
+        });
+        if after_word {
+            continue;
+        }
+        let word: String = characters[index + 1..]
+            .iter()
+            .take_while(|c| {
+                if *character == '@' {
+                    c.is_ascii_alphanumeric() || **c == '_'
+                } else {
+                    c.is_alphanumeric() || **c == '_'
+                }
+            })
+            .collect();
+        if word.is_empty() || (*character == '@' && word.len() > 15) {
+            continue;
+        }
+        found.push((index, *character, word));
+    }
+    found
+}
+
+/// The user behind a handle: the account itself for its own handle, otherwise the user with
+/// the smallest id among those that share it (injected customers may share a handle).
+fn user_by_username<'a>(world: &'a World, username: &str) -> Option<&'a crate::world::XUser> {
+    if let Some(us) = world
+        .x_users
+        .get(&world.config.x_user_id)
+        .filter(|us| us.username.eq_ignore_ascii_case(username))
+    {
+        return Some(us);
+    }
+    world
+        .x_users
+        .values()
+        .filter(|user| user.username.eq_ignore_ascii_case(username))
+        .min_by_key(|user| (user.id.len(), user.id.clone()))
 }
 
 fn user_object(world: &World, id: &str, fields: &BTreeSet<String>) -> Value {
@@ -793,14 +981,22 @@ fn includes(
                 push_user(user);
             }
         }
-        if expansions.contains("entities.mentions.username") && tweet.mentions_us {
-            push_user(&world.config.x_user_id);
+        if expansions.contains("entities.mentions.username") {
+            for (_, sigil, word) in tagged_words(&tweet.text) {
+                if let Some(user) = (sigil == '@')
+                    .then(|| user_by_username(world, &word))
+                    .flatten()
+                {
+                    push_user(&user.id);
+                }
+            }
         }
         if expansions.contains("referenced_tweets.id")
             || expansions.contains("referenced_tweets.id.author_id")
         {
             if let Some(parent) = tweet
-                .in_reply_to_tweet_id
+                .retweet_of
+                .or(tweet.in_reply_to_tweet_id)
                 .and_then(|parent| world.tweets.iter().find(|other| other.id == parent))
             {
                 if !referenced.iter().any(|known| known.id == parent.id) {
@@ -862,6 +1058,13 @@ fn bounded(
             "The `{name}` query parameter value [{raw}] is not between {min} and {max}"
         )),
     }
+}
+
+/// An RFC 3339 time (`2026-12-06T10:00:00Z`) as Unix milliseconds.
+fn parse_time(value: &str) -> Option<i64> {
+    let parsed =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
 /// A `next_token`: opaque, lowercase alphanumerics, naming the oldest id already returned.

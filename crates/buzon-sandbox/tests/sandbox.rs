@@ -894,12 +894,17 @@ async fn webhooks_reach_the_target_signed_and_escaped() {
     let generated = sandbox.generate(30);
     assert!(sandbox.settle_webhooks(Duration::from_secs(10)).await);
 
+    // X posts that do not tag the account make no webhook (only search finds them).
+    let delivering = 5 + generated
+        .iter()
+        .filter(|item| item.platform != Source::XPost)
+        .count();
     let received = receiver.all();
     // The first delivery was refused once and retried.
-    assert_eq!(received.len(), 35);
+    assert_eq!(received.len(), delivering);
     let stats = sandbox.stats();
-    assert_eq!(stats.webhooks_delivered, 35);
-    assert_eq!(stats.webhook_attempts, 36);
+    assert_eq!(stats.webhooks_delivered, delivering as u64);
+    assert_eq!(stats.webhook_attempts, delivering as u64 + 1);
     assert_eq!(stats.webhooks_failed, 0);
     assert_eq!(stats.x_crc_checks, 1);
     assert_eq!(stats.x_crc_failures, 0);
@@ -989,7 +994,10 @@ async fn webhooks_reach_the_target_signed_and_escaped() {
         hostile
     );
 
-    for item in &generated {
+    for item in generated
+        .iter()
+        .filter(|item| item.platform != Source::XPost)
+    {
         let platform = item.platform.platform().as_str();
         body_of(platform, &item.id);
     }
@@ -1061,13 +1069,17 @@ async fn duplicate_fault_delivers_every_webhook_twice() {
     });
     let items = sandbox.generate(6);
     assert!(sandbox.settle_webhooks(Duration::from_secs(10)).await);
+    let delivering = items
+        .iter()
+        .filter(|item| item.platform != Source::XPost)
+        .count();
     let received = receiver.all();
-    assert_eq!(received.len(), 12);
+    assert_eq!(received.len(), 2 * delivering);
     let mut copies: HashMap<Vec<u8>, usize> = HashMap::new();
     for delivery in &received {
         *copies.entry(delivery.body.clone()).or_default() += 1;
     }
-    assert_eq!(copies.len(), items.len(), "one distinct body per item");
+    assert_eq!(copies.len(), delivering, "one distinct body per item");
     assert!(
         copies.values().all(|count| *count == 2),
         "every body arrives twice"
@@ -1094,12 +1106,29 @@ async fn generation_is_deterministic_and_covers_the_hard_cases() {
         Source::Whatsapp,
         Source::X,
         Source::XDm,
+        Source::FacebookMention,
+        Source::FacebookReview,
+        Source::XPost,
     ] {
         assert!(
             one.iter().any(|item| item.platform == source),
             "{source:?} is generated"
         );
     }
+    assert!(one.iter().any(|item| item.kind == "retweet"));
+    let listening = one
+        .iter()
+        .filter(|item| {
+            matches!(
+                item.platform,
+                Source::FacebookMention | Source::FacebookReview | Source::XPost
+            )
+        })
+        .count();
+    assert!(
+        (5..=60).contains(&listening),
+        "listening items stay a few percent: {listening} of 300"
+    );
     assert!(one.iter().any(|item| item.text.chars().count() > 3_000));
     assert!(one
         .iter()
@@ -1290,5 +1319,671 @@ async fn messenger_refuses_someone_who_never_wrote_as_outside_the_window() {
     assert_eq!(refused["error"]["code"], 10);
     assert_eq!(refused["error"]["error_subcode"], 2018278);
     assert!(!sandbox.replies()[0].accepted);
+    sandbox.shutdown().await;
+}
+
+// ---- listening: recent search, Facebook mentions and reviews ---------------------------------
+
+fn search_config() -> SandboxConfig {
+    SandboxConfig {
+        x_search_rate_limit_per_window: 1_000,
+        ..config()
+    }
+}
+
+/// Every page of a recent search from `since_id`, following `next_token`: the ids, in order.
+async fn search_all(
+    sandbox: &Sandbox,
+    query: &str,
+    since_id: Option<&str>,
+) -> (Vec<String>, Value) {
+    let url = format!("{}/2/tweets/search/recent", sandbox.x_base());
+    let mut ids = Vec::new();
+    let mut first_meta = Value::Null;
+    let mut next: Option<String> = None;
+    loop {
+        let mut params = vec![
+            ("query", query.to_string()),
+            ("max_results", "10".to_string()),
+        ];
+        if let Some(since) = since_id {
+            params.push(("since_id", since.to_string()));
+        }
+        if let Some(token) = &next {
+            params.push(("next_token", token.clone()));
+        }
+        let response = client()
+            .get(&url)
+            .bearer_auth(&sandbox.config().x_token)
+            .query(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let page = json_of(response).await;
+        if first_meta.is_null() {
+            first_meta = page["meta"].clone();
+        }
+        for post in page["data"].as_array().cloned().unwrap_or_default() {
+            ids.push(post["id"].as_str().unwrap().to_string());
+        }
+        next = page["meta"]["next_token"].as_str().map(str::to_string);
+        if next.is_none() {
+            return (ids, first_meta);
+        }
+    }
+}
+
+#[tokio::test]
+async fn recent_search_pages_with_next_token_and_since_id_bringing_each_match_once() {
+    let sandbox = sandbox_with(search_config()).await;
+    let mut expected = Vec::new();
+    for number in 0..23 {
+        let post = sandbox
+            .inject(
+                Injection::new(
+                    Source::XPost,
+                    format!("Pedido {number} de tiendabuzon, ¡genial!"),
+                )
+                .by(format!("77100{number:03}"), format!("Cliente {number}")),
+            )
+            .unwrap();
+        assert_eq!(post.platform, Source::XPost);
+        assert_eq!(post.kind, "post");
+        assert!(!post.text.starts_with('@'), "no @username is added");
+        expected.push(post.id);
+        if number % 5 == 0 {
+            sandbox
+                .inject(Injection::new(Source::XPost, "nada que ver con la marca"))
+                .unwrap();
+        }
+    }
+    // A mention of the account that names the brand is the same post for a search.
+    let mention = sandbox
+        .inject(Injection::new(Source::X, "¿tiendabuzon abre hoy?"))
+        .unwrap();
+    expected.push(mention.id.clone());
+    // Retweets are excluded by the query, old posts by the seven-day window.
+    let retweet = sandbox
+        .inject(Injection {
+            retweet: true,
+            ..Injection::new(Source::XPost, "me encanta tiendabuzon")
+        })
+        .unwrap();
+    assert_eq!(retweet.kind, "retweet");
+    assert!(retweet.text.starts_with("RT @"), "{}", retweet.text);
+    assert!(retweet.text.ends_with(": me encanta tiendabuzon"));
+    let old = now_secs() - 8 * 86_400;
+    sandbox
+        .inject(Injection::new(Source::XPost, "tiendabuzon hace tiempo").at(old))
+        .unwrap();
+    expected.reverse();
+
+    let (ids, meta) = search_all(&sandbox, "tiendabuzon -is:retweet", None).await;
+    assert_eq!(ids, expected, "newest first, each match once");
+    assert_eq!(meta["result_count"], 10);
+    assert_eq!(meta["newest_id"], expected[0].as_str());
+    assert_eq!(meta["oldest_id"], expected[9].as_str());
+
+    let newest = expected[0].clone();
+    let (none, meta) = search_all(&sandbox, "tiendabuzon -is:retweet", Some(&newest)).await;
+    assert!(none.is_empty());
+    assert_eq!(meta, json!({"result_count": 0}));
+
+    let mut later = Vec::new();
+    for number in 0..12 {
+        let post = sandbox
+            .inject(Injection::new(
+                Source::XPost,
+                format!("tiendabuzon otra vez {number}"),
+            ))
+            .unwrap();
+        later.push(post.id);
+    }
+    later.reverse();
+    let (ids, _) = search_all(&sandbox, "tiendabuzon -is:retweet", Some(&newest)).await;
+    assert_eq!(
+        ids, later,
+        "a poll from since_id brings only the new ones, once"
+    );
+
+    // The retweet: lang, referenced_tweets and the original in includes.
+    let url = format!("{}/2/tweets/search/recent", sandbox.x_base());
+    let page = json_of(
+        client()
+            .get(&url)
+            .bearer_auth(&sandbox.config().x_token)
+            .query(&[
+                ("query", "tiendabuzon is:retweet"),
+                ("tweet.fields", "lang,referenced_tweets,entities,author_id"),
+                ("expansions", "referenced_tweets.id,author_id"),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(page["meta"]["result_count"], 1);
+    let data = &page["data"][0];
+    assert_eq!(data["id"], retweet.id.as_str());
+    assert_eq!(data["lang"].as_str().map(str::len), Some(2));
+    let original = retweet.parent_id.clone().expect("the original's id");
+    assert_eq!(
+        data["referenced_tweets"],
+        json!([{"type": "retweeted", "id": original}])
+    );
+    assert_eq!(data["entities"]["mentions"][0]["start"], 3);
+    assert_eq!(page["includes"]["tweets"][0]["id"], original.as_str());
+    sandbox.shutdown().await;
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn recent_search_refuses_invalid_requests_and_has_its_own_rate_limit() {
+    let sandbox = sandbox_with(config()).await;
+    let url = format!("{}/2/tweets/search/recent", sandbox.x_base());
+    let token = sandbox.config().x_token.clone();
+    let get = |params: Vec<(&'static str, String)>| {
+        client().get(&url).bearer_auth(&token).query(&params).send()
+    };
+
+    let first = get(vec![("query", "tiendabuzon".to_string())])
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(header(&first, "x-rate-limit-limit"), "60");
+    assert_eq!(header(&first, "x-rate-limit-remaining"), "59");
+
+    let invalid = get(vec![("query", "(tienda OR buzón".to_string())])
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 400);
+    assert!(header(&invalid, "content-type").starts_with("application/problem+json"));
+    assert_eq!(
+        json_of(invalid).await,
+        json!({
+            "errors": [{
+                "parameters": {"query": ["(tienda OR buzón"]},
+                "message": "There were errors processing your request: mismatched input 'EOF' expecting ')' (at position 17)",
+            }],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        })
+    );
+    let operator = json_of(
+        get(vec![("query", "tienda foo:bar".to_string())])
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        operator["errors"][0]["message"],
+        "There were errors processing your request: Reference to invalid operator 'foo' (at position 8)"
+    );
+    let missing = get(vec![]).await.unwrap();
+    assert_eq!(missing.status(), 400);
+    assert_eq!(
+        json_of(missing).await["errors"][0]["message"],
+        "The `query` query parameter can not be empty"
+    );
+    let small = get(vec![
+        ("query", "tiendabuzon".to_string()),
+        ("max_results", "5".to_string()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(small.status(), 400);
+    assert!(json_of(small).await["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("is not between 10 and 100"));
+    let long = get(vec![("query", "tienda ".repeat(80))]).await.unwrap();
+    assert_eq!(long.status(), 400);
+    let start = get(vec![
+        ("query", "tiendabuzon".to_string()),
+        ("start_time", "2020-01-01T00:00:00Z".to_string()),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(start.status(), 400);
+    assert!(json_of(start).await["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("'start_time' must be on or after"));
+
+    // The budget is the search's own: 60 per window, then 429 until the reset.
+    let mut refused = 0;
+    for _ in 0..60 {
+        let response = get(vec![("query", "tiendabuzon".to_string())])
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            assert_eq!(header(&response, "x-rate-limit-remaining"), "0");
+            assert_eq!(
+                json_of(response).await,
+                json!({"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank", "status": 429})
+            );
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 7, "7 requests were made before these 60");
+    let mentions = client()
+        .get(format!(
+            "{}/2/users/{}/mentions",
+            sandbox.x_base(),
+            sandbox.config().x_user_id
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mentions.status(), 200, "other endpoints keep their budget");
+    assert_eq!(header(&mentions, "x-rate-limit-limit"), "1000");
+    sandbox.shutdown().await;
+}
+
+/// The Page webhooks of one `field` the receiver got, as JSON `value`s.
+fn page_changes(receiver: &Receiver, field: &str) -> Vec<Value> {
+    receiver
+        .all()
+        .iter()
+        .filter(|delivery| delivery.platform == "facebook")
+        .map(|delivery| serde_json::from_slice::<Value>(&delivery.body).unwrap())
+        .flat_map(|body| {
+            body["entry"][0]["changes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|change| change["field"] == field)
+        .map(|change| change["value"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn facebook_mentions_carry_no_text_and_the_object_answers_until_removed() {
+    let receiver = Receiver::default();
+    let target = start_receiver(receiver.clone()).await;
+    let sandbox = sandbox_with(SandboxConfig {
+        webhook_target: Some(target),
+        ..config()
+    })
+    .await;
+    let post = sandbox
+        .inject(Injection {
+            repeat: Some(2),
+            ..Injection::new(
+                Source::FacebookMention,
+                "¡Gracias Tienda Buzón por el envío! 🎁",
+            )
+            .by("100004512345678", "Lucía Pérez")
+        })
+        .unwrap();
+    assert_eq!(post.kind, "post");
+    assert!(post.id.starts_with("100004512345678_"));
+    assert_eq!(post.thread_id, post.id);
+    let comment = sandbox
+        .inject(Injection {
+            item: Some("comment".to_string()),
+            ..Injection::new(Source::FacebookMention, "pregúntale a Tienda Buzón")
+                .by("100004598765432", "Jorge Ramírez")
+        })
+        .unwrap();
+    assert_eq!(comment.kind, "comment");
+    assert!(sandbox.settle_webhooks(Duration::from_secs(10)).await);
+
+    let values = page_changes(&receiver, "mention");
+    assert_eq!(
+        values.len(),
+        3,
+        "repeat: 2 delivers the post's webhook twice"
+    );
+    assert_eq!(values[0], values[1]);
+    assert_eq!(
+        values[0],
+        json!({
+            "post_id": post.id,
+            "sender_name": "Lucía Pérez",
+            "sender_id": "100004512345678",
+            "item": "post",
+            "verb": "add",
+        })
+    );
+    assert_eq!(
+        values[2],
+        json!({
+            "post_id": comment.thread_id,
+            "sender_name": "Jorge Ramírez",
+            "sender_id": "100004598765432",
+            "item": "comment",
+            "verb": "add",
+            "comment_id": comment.id,
+        })
+    );
+
+    let token = sandbox.config().facebook_page_token.clone();
+    let object_url = |id: &str| format!("{}/{id}", sandbox.graph_base());
+    let fields = [("fields", "id,message,from,created_time,permalink_url")];
+    let fetched = client()
+        .get(object_url(&post.id))
+        .bearer_auth(&token)
+        .query(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetched.status(), 200);
+    let fetched = json_of(fetched).await;
+    assert_eq!(fetched["id"], post.id.as_str());
+    assert_eq!(fetched["message"], "¡Gracias Tienda Buzón por el envío! 🎁");
+    assert_eq!(
+        fetched["from"],
+        json!({"id": "100004512345678", "name": "Lucía Pérez"})
+    );
+    let created = fetched["created_time"].as_str().unwrap();
+    assert!(
+        created.ends_with("+0000") && created.len() == 24,
+        "{created}"
+    );
+    assert!(fetched["permalink_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://www.facebook.com/100004512345678/posts/"));
+    let fetched = json_of(
+        client()
+            .get(object_url(&comment.id))
+            .bearer_auth(&token)
+            .query(&[("fields", "id,message,from,message_tags")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(fetched["message"], "pregúntale a Tienda Buzón");
+    assert_eq!(fetched["message_tags"][0]["offset"], 13);
+    assert_eq!(fetched["message_tags"][0]["type"], "page");
+
+    // The Page replies to both; the replies are recorded.
+    for target in [&post.id, &comment.id] {
+        let reply = client()
+            .post(format!("{}/{target}/comments", sandbox.graph_base()))
+            .bearer_auth(&token)
+            .form(&[("message", "¡Gracias por contarlo!")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        assert!(json_of(reply).await["id"].is_string());
+    }
+    let replies = json_of(
+        client()
+            .get(format!("{}/sandbox/replies", sandbox.base_url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let replies = replies["items"].as_array().unwrap();
+    assert_eq!(replies.len(), 2);
+    assert_eq!(replies[0]["platform"], "facebook_mention");
+    assert_eq!(replies[0]["action"], "comment_reply");
+    assert_eq!(replies[0]["target_id"], post.id.as_str());
+    assert_eq!(replies[1]["target_id"], comment.id.as_str());
+    assert_eq!(replies[1]["text"], "¡Gracias por contarlo!");
+
+    // The customer edits, then deletes the post.
+    let edit = client()
+        .post(format!(
+            "{}/sandbox/items/{}/edit",
+            sandbox.base_url(),
+            post.id
+        ))
+        .json(&json!({"text": "Tienda Buzón, todo perfecto"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edit.status(), 200);
+    assert_eq!(json_of(edit).await["platform"], "facebook_mention");
+    let edited = json_of(
+        client()
+            .get(object_url(&post.id))
+            .bearer_auth(&token)
+            .query(&fields)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(edited["message"], "Tienda Buzón, todo perfecto");
+    let remove = client()
+        .post(format!(
+            "{}/sandbox/items/{}/remove",
+            sandbox.base_url(),
+            post.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(remove.status(), 200);
+    assert!(sandbox.settle_webhooks(Duration::from_secs(10)).await);
+    let verbs: Vec<Value> = page_changes(&receiver, "mention")
+        .iter()
+        .map(|value| value["verb"].clone())
+        .collect();
+    assert_eq!(verbs, ["add", "add", "add", "edit", "remove"]);
+    assert!(page_changes(&receiver, "mention")
+        .iter()
+        .all(|value| value.get("message").is_none()));
+
+    let gone = client()
+        .get(object_url(&post.id))
+        .bearer_auth(&token)
+        .query(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 400);
+    let gone = json_of(gone).await;
+    assert_eq!(gone["error"]["code"], 100);
+    assert_eq!(gone["error"]["error_subcode"], 33);
+    assert_eq!(gone["error"]["type"], "GraphMethodException");
+    assert_eq!(
+        gone["error"]["message"].as_str().unwrap(),
+        format!("Unsupported get request. Object with ID '{}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api", post.id)
+    );
+    let again = client()
+        .post(format!(
+            "{}/sandbox/items/{}/remove",
+            sandbox.base_url(),
+            post.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+    let invalid = client()
+        .post(format!("{}/sandbox/mentions", sandbox.base_url()))
+        .json(&json!({"platform": "facebook_mention", "text": "hola", "item": "story"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 400);
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn tagged_and_ratings_edges_page_newest_first() {
+    let receiver = Receiver::default();
+    let target = start_receiver(receiver.clone()).await;
+    let sandbox = sandbox_with(SandboxConfig {
+        webhook_target: Some(target),
+        ..config()
+    })
+    .await;
+    let base = now_secs() - 3_600;
+    let mut posts = Vec::new();
+    for number in 0..7 {
+        let post = sandbox
+            .inject(
+                Injection::new(Source::FacebookMention, format!("Tienda Buzón {number}"))
+                    .at(base + number),
+            )
+            .unwrap();
+        posts.push(post.id);
+    }
+    // Comments that tag the Page are not on the tagged edge, removed posts neither.
+    sandbox
+        .inject(Injection {
+            item: Some("comment".to_string()),
+            ..Injection::new(Source::FacebookMention, "Tienda Buzón en un comentario")
+        })
+        .unwrap();
+    sandbox.remove_item(&posts[3]).unwrap();
+    posts.remove(3);
+    posts.reverse();
+
+    let token = sandbox.config().facebook_page_token.clone();
+    let page_id = sandbox.config().facebook_page_id.clone();
+    let mut seen = Vec::new();
+    let mut url = format!(
+        "{}/{page_id}/tagged?fields=id,message,from,created_time&limit=4",
+        sandbox.graph_base()
+    );
+    loop {
+        let page = json_of(client().get(&url).bearer_auth(&token).send().await.unwrap()).await;
+        for post in page["data"].as_array().unwrap() {
+            assert!(post["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Tienda Buzón"));
+            assert!(post["from"]["id"].is_string());
+            seen.push(post["id"].as_str().unwrap().to_string());
+        }
+        assert!(page["paging"]["cursors"]["after"].is_string());
+        match page["paging"]["next"].as_str() {
+            Some(next) => url = next.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, posts);
+
+    let mut reviews = Vec::new();
+    for (number, (text, recommendation)) in [
+        ("Excelente atención", "positive"),
+        ("Nunca llegó mi pedido", "negative"),
+        ("Muy bien", "positive"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let review = sandbox
+            .inject(Injection {
+                recommendation: Some(recommendation.to_string()),
+                ..Injection::new(Source::FacebookReview, text)
+                    .by(format!("10000{number}"), format!("Reseña {number}"))
+                    .at(base + number as i64)
+            })
+            .unwrap();
+        assert_eq!(review.kind, "review");
+        reviews.push(review);
+    }
+    let ratings_url = format!("{}/{page_id}/ratings", sandbox.graph_base());
+    let fields = "created_time,recommendation_type,review_text,reviewer,open_graph_story";
+    let first = json_of(
+        client()
+            .get(&ratings_url)
+            .bearer_auth(&token)
+            .query(&[("fields", fields), ("limit", "2")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        first["data"][0],
+        json!({
+            "created_time": first["data"][0]["created_time"],
+            "recommendation_type": "positive",
+            "review_text": "Muy bien",
+            "reviewer": {"id": "100002", "name": "Reseña 2"},
+            "open_graph_story": {"id": reviews[2].id},
+        })
+    );
+    assert_eq!(first["data"][1]["recommendation_type"], "negative");
+    let next = first["paging"]["next"].as_str().expect("one more page");
+    let second = json_of(client().get(next).send().await.unwrap()).await;
+    assert_eq!(second["data"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        second["data"][0]["open_graph_story"]["id"],
+        reviews[0].id.as_str()
+    );
+    assert!(second["paging"].get("next").is_none());
+
+    // The review is an object, takes the Page's reply, and its webhooks follow edits.
+    let review = json_of(
+        client()
+            .get(format!("{}/{}", sandbox.graph_base(), reviews[1].id))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(review["review_text"], "Nunca llegó mi pedido");
+    assert_eq!(review["recommendation_type"], "negative");
+    let reply = client()
+        .post(format!(
+            "{}/{}/comments",
+            sandbox.graph_base(),
+            reviews[1].id
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"message": "Lo sentimos, te escribimos por privado"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(sandbox.replies()[0].platform, Source::FacebookReview);
+    sandbox
+        .edit_item(&reviews[1].id, "Llegó tarde pero llegó")
+        .unwrap();
+    sandbox.remove_item(&reviews[0].id).unwrap();
+    assert!(sandbox.settle_webhooks(Duration::from_secs(10)).await);
+    let ratings = page_changes(&receiver, "ratings");
+    assert_eq!(ratings.len(), 5);
+    assert_eq!(
+        ratings[1],
+        json!({
+            "item": "rating",
+            "verb": "add",
+            "review_id": reviews[1].id,
+            "open_graph_story_id": reviews[1].id,
+            "reviewer_id": "100001",
+            "reviewer_name": "Reseña 1",
+            "recommendation_type": "negative",
+            "review_text": "Nunca llegó mi pedido",
+            "created_time": base + 1,
+        })
+    );
+    assert_eq!(ratings[3]["verb"], "edit");
+    assert_eq!(ratings[3]["review_text"], "Llegó tarde pero llegó");
+    assert_eq!(ratings[4]["verb"], "remove");
+    assert!(ratings[4].get("review_text").is_none());
+    let after = json_of(
+        client()
+            .get(&ratings_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(after["data"].as_array().unwrap().len(), 2);
     sandbox.shutdown().await;
 }

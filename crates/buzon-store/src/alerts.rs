@@ -219,7 +219,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ConversationId>, StoreError> {
         let rows = query(
-            "SELECT c.id FROM conversations c WHERE c.status = 'open' AND c.waiting_since IS NOT NULL \
+            "SELECT c.id FROM conversations c WHERE c.status = 'open' AND c.waiting_since IS NOT NULL AND c.monitor IS NULL \
              AND c.waiting_since <= $1 AND NOT EXISTS (SELECT 1 FROM alert_deliveries d \
              WHERE d.rule_id = $2 AND d.conversation_id = c.id) ORDER BY c.waiting_since, c.id LIMIT $3",
         )

@@ -221,6 +221,11 @@ impl Store {
         if filter.escalated {
             conditions.push("c.escalated_at IS NOT NULL".into());
         }
+        conditions.push(if filter.monitoring {
+            "c.monitor = 'watching'".into()
+        } else {
+            "c.monitor IS NULL".into()
+        });
         if let Some(language) = &filter.language {
             let placeholder = statement.push(Value::Text(language.clone()));
             conditions.push(format!("c.language = {placeholder}"));

@@ -13,6 +13,9 @@ use std::collections::{HashMap, HashSet};
 /// A new message's conversation, time, snippet and detected language.
 type Inserted = (i64, i64, String, Option<&'static str>);
 
+/// A new conversation's channel, thread key, author, kind, time and what found it.
+type NewThread<'a> = (i64, String, i64, &'a str, i64, Option<FoundBy>);
+
 /// Messages per round of statements: SQLite takes at most 32,766 bound values, and a message
 /// row binds nine.
 const CHUNK: usize = 500;
@@ -166,8 +169,9 @@ impl StoreTx {
                 .ok_or_else(|| StoreError::Corrupt("an author was not stored".into()))
         };
 
-        // Conversations: a new one takes its first message's author, kind and time.
-        let mut threads: Vec<(i64, String, i64, &str, i64)> = Vec::new();
+        // Conversations: a new one takes its first message's author, kind and time; one found
+        // by listening (a saved search, a Page mention, a review) waits in the monitoring view.
+        let mut threads: Vec<NewThread<'_>> = Vec::new();
         let mut thread_seen: HashSet<(i64, String)> = HashSet::new();
         for message in &fresh {
             let key = (
@@ -181,32 +185,56 @@ impl StoreTx {
                     contact_of(message)?,
                     message.conversation_kind.as_str(),
                     message.created_at.as_millis(),
+                    message.found_by,
                 ));
             }
         }
         let mut statement = Statement::default();
         let rows_text: Vec<String> = threads
             .iter()
-            .map(|(channel, thread, contact, kind, at)| {
+            .map(|(channel, thread, contact, kind, at, found_by)| {
+                let text = |value: Option<&str>| {
+                    value.map_or(Value::NullText, |value| Value::Text(value.to_owned()))
+                };
                 format!(
-                    "({}, {}, {}, {}, 'open', {}, {})",
+                    "({}, {}, {}, {}, 'open', {}, {}, {}, {}, {}, {})",
                     statement.push(Value::Int(*channel)),
                     statement.push(Value::Int(*contact)),
                     statement.push(Value::Text(thread.clone())),
                     statement.push(Value::Text((*kind).to_owned())),
                     statement.push(Value::Int(*at)),
                     statement.push(Value::Int(now)),
+                    statement.push(text(found_by.map(|_| Monitor::Watching.as_str()))),
+                    statement.push(text(found_by.map(FoundBy::as_str))),
+                    statement.push(
+                        found_by
+                            .and_then(FoundBy::search_id)
+                            .map_or(Value::Null, Value::Int)
+                    ),
+                    statement.push(text(
+                        found_by
+                            .and_then(FoundBy::recommendation)
+                            .map(Recommendation::as_str)
+                    )),
                 )
             })
             .collect();
         statement.text = format!(
-            "INSERT INTO conversations (channel_id, contact_id, thread_key, kind, status, last_activity_at, created_at) \
+            "INSERT INTO conversations (channel_id, contact_id, thread_key, kind, status, last_activity_at, created_at, \
+             monitor, found_by, search_id, recommendation) \
              VALUES {} ON CONFLICT (channel_id, thread_key) DO UPDATE SET kind = conversations.kind \
-             RETURNING id, channel_id, thread_key",
+             RETURNING id, channel_id, thread_key, monitor",
             rows_text.join(", ")
         );
         let mut conversation_ids: HashMap<(i64, String), i64> = HashMap::new();
+        let mut watching: HashSet<i64> = HashSet::new();
         for row in statement.query().fetch_all(self.conn()).await? {
+            let id: i64 = rows::get(&row, "id")?;
+            if rows::get::<Option<String>>(&row, "monitor")?.as_deref()
+                == Some(Monitor::Watching.as_str())
+            {
+                watching.insert(id);
+            }
             conversation_ids.insert(
                 (
                     rows::get(&row, "channel_id")?,
@@ -220,6 +248,7 @@ impl StoreTx {
         let mut statement = Statement::default();
         let mut rows_text = Vec::with_capacity(fresh.len());
         let mut texts: HashMap<(i64, String), Inserted> = HashMap::new();
+        let mut addressed: HashSet<i64> = HashSet::new();
         for message in &fresh {
             let conversation = *conversation_ids
                 .get(&(
@@ -243,8 +272,13 @@ impl StoreTx {
             );
             let attachments =
                 serde_json::to_string(&message.attachments).expect("attachments serialize to JSON");
+            // A message addressed to the account in a conversation listening found (the author
+            // answers the account, or @-mentions it) brings that conversation into the queue.
+            if message.found_by.is_none() && watching.contains(&conversation) {
+                addressed.insert(conversation);
+            }
             rows_text.push(format!(
-                "({}, {}, 'inbound', {}, {}, {}, {}, {}, {}, 'received', {}, {})",
+                "({}, {}, 'inbound', {}, {}, {}, {}, {}, {}, 'received', {}, {}, {}, {}, {})",
                 statement.push(Value::Int(conversation)),
                 statement.push(Value::Int(message.channel_id.get())),
                 statement.push(Value::Text(message.platform_id.as_str().to_owned())),
@@ -262,11 +296,33 @@ impl StoreTx {
                 ),
                 statement
                     .push(language.map_or(Value::NullText, |code| Value::Text(code.to_owned()))),
+                statement.push(
+                    message
+                        .found_by
+                        .map_or(Value::NullText, |found| Value::Text(
+                            found.as_str().to_owned()
+                        ))
+                ),
+                statement.push(
+                    message
+                        .found_by
+                        .and_then(FoundBy::search_id)
+                        .map_or(Value::Null, Value::Int)
+                ),
+                statement.push(
+                    message
+                        .found_by
+                        .and_then(FoundBy::recommendation)
+                        .map_or(Value::NullText, |recommendation| {
+                            Value::Text(recommendation.as_str().to_owned())
+                        })
+                ),
             ));
         }
         statement.text = format!(
             "INSERT INTO messages (conversation_id, channel_id, direction, platform_id, contact_id, \
-             text, attachments, created_at, received_at, status, raw_part, language) VALUES {} \
+             text, attachments, created_at, received_at, status, raw_part, language, found_by, search_id, \
+             recommendation) VALUES {} \
              ON CONFLICT (channel_id, platform_id) DO NOTHING RETURNING id, channel_id, platform_id",
             rows_text.join(", ")
         );
@@ -408,6 +464,16 @@ impl StoreTx {
             rows_text.join(", ")
         );
         statement.query().execute(self.conn()).await?;
+
+        // Watching conversations that a message addressed to the account joined go into the
+        // queue now (their wait counts from now).
+        let promoted_at = Timestamp::from_millis(now);
+        let mut addressed: Vec<i64> = addressed.into_iter().collect();
+        addressed.sort_unstable();
+        for conversation in addressed {
+            self.promote_conversation(ConversationId(conversation), promoted_at)
+                .await?;
+        }
         Ok(stored)
     }
 }

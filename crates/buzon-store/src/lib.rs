@@ -18,6 +18,7 @@ mod error;
 mod events_out;
 mod incidents;
 mod ingest;
+mod listening;
 mod maintenance;
 mod migrations;
 mod profiles;
@@ -37,6 +38,7 @@ pub use buzon_core::{AuditFilter, ChannelLimits, Note, QueueDepths, ReplyTemplat
 pub use error::StoreError;
 pub use events_out::{EventDelivery, EventSubscription, StoredStatusChange};
 pub use incidents::{RecentMessage, StoredIncident};
+pub use listening::{ListeningVolume, SavedSearch, SearchRun, WatchedFind};
 pub use maintenance::{Pruned, Retention};
 pub use profiles::ProfileRequest;
 pub use queues::{

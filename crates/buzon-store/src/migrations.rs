@@ -35,6 +35,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (18, "0018_working_queue.sql"),
         (19, "0019_events_out.sql"),
         (20, "0020_key_fence.sql"),
+        (21, "0021_listening.sql"),
     ]
 );
 
@@ -62,6 +63,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (18, "0018_working_queue.sql"),
         (19, "0019_events_out.sql"),
         (20, "0020_key_fence.sql"),
+        (21, "0021_listening.sql"),
     ]
 );
 

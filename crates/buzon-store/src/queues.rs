@@ -841,16 +841,29 @@ impl StoreTx {
         platform_id: &ExternalId,
         text: &str,
     ) -> Result<bool, StoreError> {
+        // The same text again (a repeated edit, a mention fetched twice) changes nothing.
+        let text = bound_text(text, MAX_MESSAGE_BYTES);
         let result = query(
-            "UPDATE messages SET text = $1, edited_at = $2 WHERE channel_id = $3 AND platform_id = $4 AND direction = 'inbound'",
+            "UPDATE messages SET text = $1, edited_at = $2 WHERE channel_id = $3 AND platform_id = $4 \
+             AND direction = 'inbound' AND text <> $1",
         )
-        .bind(bound_text(text, MAX_MESSAGE_BYTES))
+        .bind(text.as_str())
         .bind(Timestamp::now().as_millis())
         .bind(channel_id.get())
         .bind(platform_id.as_str())
         .execute(self.conn())
         .await?;
-        Ok(result.rows_affected() > 0)
+        if result.rows_affected() > 0 {
+            return Ok(true);
+        }
+        let stored = query(
+            "SELECT 1 AS one FROM messages WHERE channel_id = $1 AND platform_id = $2 AND direction = 'inbound'",
+        )
+        .bind(channel_id.get())
+        .bind(platform_id.as_str())
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(stored.is_some())
     }
 
     /// Marks a message the platform removed. Its text is kept for the record; it is shown as
@@ -1032,6 +1045,11 @@ pub enum EventWrite {
         platform_id: ExternalId,
         hidden: bool,
     },
+    /// An object a webhook named without its content, for the channel's poller to fetch.
+    Fetch {
+        channel_id: ChannelId,
+        object_id: ExternalId,
+    },
     /// A delivery status of one of our messages; with a `reference` (the send's idempotency
     /// key), it also settles a send of unknown outcome.
     Status {
@@ -1114,6 +1132,12 @@ impl StoreTx {
                     hidden,
                 } => {
                     self.mark_hidden(*channel_id, platform_id, *hidden).await?;
+                }
+                EventWrite::Fetch {
+                    channel_id,
+                    object_id,
+                } => {
+                    self.queue_fetch(*channel_id, object_id).await?;
                 }
                 EventWrite::Status {
                     channel_id,

@@ -116,15 +116,22 @@ impl Store {
         }
         fill.execute(&mut *tx).await?;
 
+        // Listening: what is still in the monitoring view (or was dismissed) is not the team's
+        // to answer and counts for nothing; a promoted conversation counts from its promotion.
         let conversations = query(
-            "SELECT c.id, c.channel_id FROM conversations c \
-             WHERE c.id IN (SELECT conversation_id FROM report_scope) ORDER BY c.id",
+            "SELECT c.id, c.channel_id, c.promoted_at FROM conversations c \
+             WHERE c.id IN (SELECT conversation_id FROM report_scope) AND c.monitor IS NULL ORDER BY c.id",
         )
         .fetch_all(&mut *tx)
         .await?;
         let mut timelines: BTreeMap<i64, ConversationTimeline> = BTreeMap::new();
+        let mut promoted: std::collections::HashMap<i64, Timestamp> =
+            std::collections::HashMap::new();
         for row in &conversations {
             let id: i64 = rows::get(row, "id")?;
+            if let Some(at) = rows::opt_ts(row, "promoted_at")? {
+                promoted.insert(id, at);
+            }
             timelines.insert(
                 id,
                 ConversationTimeline {
@@ -176,6 +183,10 @@ impl Store {
             };
             let at = rows::ts(row, "created_at")?;
             let event = if rows::flag(row, "inbound")? {
+                let at = match promoted.get(&id) {
+                    Some(promoted_at) if *promoted_at > at => *promoted_at,
+                    _ => at,
+                };
                 MetricEvent::customer_message(at)
             } else if rows::flag(row, "automatic")? {
                 MetricEvent::automatic_reply(at)

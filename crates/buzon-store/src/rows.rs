@@ -116,7 +116,8 @@ pub(crate) fn contact(row: &Row) -> Result<Contact, StoreError> {
 pub(crate) const CONVERSATION_COLUMNS: &str = "c.id, c.channel_id, ch.kind AS channel_kind, \
      c.kind, c.contact_id, c.thread_key, c.status, c.assignee_id, c.priority, c.waiting_since, \
      c.last_activity_at, c.last_inbound_at, c.created_at, c.last_message_text, c.language, \
-     c.snoozed_until, c.returned_at, c.escalated_at, \
+     c.snoozed_until, c.returned_at, c.escalated_at, c.monitor, c.found_by, c.search_id, \
+     c.promoted_at, c.recommendation, \
      (SELECT string_agg(label, ',') FROM conversation_labels l WHERE l.conversation_id = c.id) AS labels";
 
 pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
@@ -143,6 +144,21 @@ pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
         snoozed_until: opt_ts(row, "snoozed_until")?,
         returned_at: opt_ts(row, "returned_at")?,
         escalated_at: opt_ts(row, "escalated_at")?,
+        monitor: get::<Option<String>>(row, "monitor")?
+            .map(|monitor| Monitor::parse(&monitor))
+            .transpose()
+            .map_err(|err| corrupt("monitor", err))?,
+        found_by: get::<Option<String>>(row, "found_by")?.and_then(|found| {
+            FoundBy::from_stored(
+                &found,
+                get::<Option<i64>>(row, "search_id").ok().flatten(),
+                get::<Option<String>>(row, "recommendation")
+                    .ok()
+                    .flatten()
+                    .as_deref(),
+            )
+        }),
+        promoted_at: opt_ts(row, "promoted_at")?,
     })
 }
 

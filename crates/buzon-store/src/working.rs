@@ -203,7 +203,7 @@ impl Store {
     ) -> Result<Vec<Conversation>, StoreError> {
         let text = format!(
             "SELECT {} FROM conversations c JOIN channels ch ON ch.id = c.channel_id \
-             WHERE c.waiting_since IS NOT NULL AND c.waiting_since < $1 AND c.escalated_at IS NULL \
+             WHERE c.waiting_since IS NOT NULL AND c.waiting_since < $1 AND c.escalated_at IS NULL AND c.monitor IS NULL \
              AND c.status IN ('open', 'pending') AND ($2 = 0 OR c.channel_id = $2) \
              AND ($3 = '' OR EXISTS (SELECT 1 FROM conversation_labels l WHERE l.conversation_id = c.id AND l.label = $3)) \
              ORDER BY c.waiting_since, c.id LIMIT $4",

@@ -116,6 +116,7 @@ fn inbound(
         attachments: vec![],
         created_at: Timestamp::from_millis(at),
         raw: None,
+        found_by: None,
     }
 }
 

@@ -38,7 +38,8 @@ pub(crate) struct ListQuery {
     sort: Option<String>,
     /// An ISO 639-1 language.
     language: Option<String>,
-    /// `queue` (the default) or `escalated`.
+    /// `queue` (the default), `escalated`, or `monitoring` (what listening found that nobody
+    /// promoted or dismissed; every status unless `status` says).
     view: Option<String>,
 }
 
@@ -568,6 +569,39 @@ pub(crate) async fn dismiss_event(
     Ok(Json(EventStateJson { id, state: "done" }))
 }
 
+/// A saved search of an X channel.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SearchJson {
+    id: i64,
+    channel_id: ChannelId,
+    /// X's query, passed to recent search unchanged.
+    query: String,
+    promote: Promote,
+    /// When it last asked X (RFC 3339).
+    last_polled_at: Option<String>,
+    /// When it may ask X again, within the shared request budget (RFC 3339).
+    next_poll_at: String,
+    /// X's refusal of the query (e.g. an invalid operator), until the query is changed.
+    error: Option<String>,
+    /// RFC 3339.
+    created_at: String,
+}
+
+impl SearchJson {
+    pub(crate) fn of(search: &buzon_app::SavedSearch) -> SearchJson {
+        SearchJson {
+            id: search.id,
+            channel_id: search.channel_id,
+            query: search.query.clone(),
+            promote: search.promote,
+            last_polled_at: search.last_polled_at.map(Timestamp::to_rfc3339),
+            next_poll_at: search.next_poll_at.to_rfc3339(),
+            error: search.last_error.clone(),
+            created_at: search.created_at.to_rfc3339(),
+        }
+    }
+}
+
 /// A channel as the API shows it (never a secret).
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ChannelJson {
@@ -618,6 +652,8 @@ pub(crate) struct ChannelHealthJson {
     token_expires_at: Option<String>,
     /// Deliveries with parts buzon did not recognise.
     unparsed_events: i64,
+    /// X: the saved searches, each with X's refusal of its query (`error`), if any.
+    searches: Vec<SearchJson>,
 }
 
 /// `GET /api/v1/channels`: every channel, with its health.
@@ -680,6 +716,7 @@ pub(crate) async fn channel_health(
         refresh_token_set,
         token_expires_at: token_expires_at.map(Timestamp::to_rfc3339),
         unparsed_events: overview.unparsed,
+        searches: overview.searches.iter().map(SearchJson::of).collect(),
     }))
 }
 
@@ -717,6 +754,17 @@ pub(crate) struct ConversationJson {
     returned_at: Option<String>,
     /// When it was escalated to the supervisors, while it is.
     escalated_at: Option<String>,
+    /// Listening: `watching` (in the monitoring view) or `dismissed`; none in the queue.
+    monitor: Option<Monitor>,
+    /// Listening: what found it (`search`, `mention` or `review`), when nobody addressed it to
+    /// the account.
+    found_by: Option<&'static str>,
+    /// The saved search that found it.
+    search_id: Option<i64>,
+    /// A review's `positive` or `negative` recommendation.
+    recommendation: Option<Recommendation>,
+    /// When it was promoted from the monitoring view (its response time counts from then).
+    promoted_at: Option<String>,
 }
 
 impl ConversationJson {
@@ -750,6 +798,11 @@ impl ConversationJson {
             last_activity_at: conversation.last_activity_at.to_rfc3339(),
             waiting_since: conversation.waiting_since.map(Timestamp::to_rfc3339),
             reply_window_open: !conversation.reply_window_closed(now),
+            monitor: conversation.monitor,
+            found_by: conversation.found_by.map(FoundBy::as_str),
+            search_id: conversation.found_by.and_then(FoundBy::search_id),
+            recommendation: conversation.found_by.and_then(FoundBy::recommendation),
+            promoted_at: conversation.promoted_at.map(Timestamp::to_rfc3339),
         }
     }
 }

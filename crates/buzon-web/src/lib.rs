@@ -12,6 +12,7 @@
 mod admin;
 mod api;
 mod api_admin;
+mod api_listening;
 mod api_service;
 mod api_team;
 mod api_working;
@@ -182,6 +183,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/conversations/{id}/escalate",
             post(pages::conversation::post_escalate),
+        )
+        .route(
+            "/conversations/{id}/promote",
+            post(pages::conversation::post_promote),
+        )
+        .route(
+            "/conversations/{id}/dismiss",
+            post(pages::conversation::post_dismiss),
         )
         .route(
             "/canned-replies",

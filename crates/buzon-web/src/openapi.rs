@@ -10,7 +10,7 @@ use crate::i18n::{text, Lang};
 use crate::reports;
 use crate::view::Page;
 use crate::AppState;
-use crate::{api, api_admin, api_service, api_team, api_working};
+use crate::{api, api_admin, api_listening, api_service, api_team, api_working};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
@@ -43,6 +43,7 @@ RFC 3339 strings, or integers of milliseconds since the Unix epoch where a field
         (name = "team", description = "Notes, assignment, person links; users and tokens (admins)"),
         (name = "canned replies", description = "Texts written ahead, with placeholders"),
         (name = "escalation", description = "Escalating to supervisors, by hand and by rules"),
+        (name = "listening", description = "Saved X searches, and promoting or dismissing what listening found (the monitoring view)"),
         (name = "channels", description = "Connected accounts, their health and reply settings"),
         (name = "service", description = "Business hours and out-of-hours auto-replies"),
         (name = "alerts", description = "Urgent alerts and the on-call rota"),
@@ -131,6 +132,16 @@ fn api_routes() -> (Router<AppState>, Document) {
         .routes(routes!(api_team::list_tokens, api_team::create_token))
         .routes(routes!(api_team::revoke_token))
         .routes(routes!(api_working::post_escalate))
+        .routes(routes!(
+            api_listening::list_searches,
+            api_listening::create_search
+        ))
+        .routes(routes!(
+            api_listening::update_search,
+            api_listening::delete_search
+        ))
+        .routes(routes!(api_listening::post_promote))
+        .routes(routes!(api_listening::post_dismiss))
         .routes(routes!(
             api_working::list_canned,
             api_working::create_canned

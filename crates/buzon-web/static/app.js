@@ -86,6 +86,14 @@
     else if (key === "r") { focusOn("reply", event); }
     else if (key === "n") { focusOn("note", event); }
     else if (key === "e") { press("status-resolved"); }
+    else if (key === "m" || key === "x") {
+      // Listening: promote into the queue (m) or dismiss (x) the selected find of the
+      // monitoring view (the first when none is selected), or the conversation shown.
+      var kind = key === "m" ? "promote" : "dismiss";
+      var row = selected() || (page === "inbox" ? rows()[0] : null);
+      var button = row ? row.querySelector("button." + kind) : null;
+      if (button) { button.click(); event.preventDefault(); } else { press(kind); }
+    }
     else if (key === "s") { press("status-snoozed"); }
     else if (key === "a") { press("assign-me"); }
     else if (key === "l") { focusOn("tag-input", event); }
@@ -105,6 +113,10 @@
   }
   if (page === "inbox" && params.get("done") === "empty") {
     announce(document.body.getAttribute("data-empty-text"));
+  }
+  if (page === "inbox" && (params.get("done") === "promoted" || params.get("done") === "dismissed")) {
+    select(rows()[0]);
+    announce(document.body.getAttribute("data-" + params.get("done") + "-text"));
   }
   if (page === "conversation" && params.get("sent") === "1") {
     var threadAfterSend = document.getElementById("messages");

@@ -612,6 +612,7 @@ impl Common<'_> {
             created_at: self.created_at,
             in_reply_to,
             raw,
+            found_by: None,
         }
     }
 }

@@ -418,6 +418,7 @@ impl Delivery {
             created_at,
             in_reply_to,
             raw: notes.raw(entry),
+            found_by: None,
         })
     }
 
@@ -530,6 +531,7 @@ impl Delivery {
             created_at,
             in_reply_to: None,
             raw: notes.raw(entry),
+            found_by: None,
         })
     }
 

@@ -31,7 +31,105 @@ const MENTION_TWEET_FIELDS: &str =
 const DM_EVENT_FIELDS: &str = "id,text,event_type,created_at,sender_id,dm_conversation_id";
 const USER_FIELDS: &str = "username,name";
 
+/// The gate key's endpoint name of recent search.
+const SEARCH: &str = "search";
+
+const SEARCH_TWEET_FIELDS: &str =
+    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,entities,lang";
+
 impl XConnector {
+    /// One request of a saved search: `GET /2/tweets/search/recent` with the query unchanged,
+    /// `since_id` (the newest post of the last finished run) and, while a run pages back,
+    /// `next_token`. The newest id of a run's first page becomes `since_id` once its last page
+    /// is fetched, so every post is brought in once across polls and pages. The wait before the
+    /// search's next request shares X's budget (read from the rate-limit headers) among the
+    /// account's searches ([`buzon_core::listening::search_interval`]); a 429 waits for its
+    /// reset. An invalid query is X's 400, a permanent error the caller shows.
+    pub(crate) async fn run_search(
+        &self,
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+        search: &buzon_connector::SearchRequest,
+    ) -> Result<buzon_connector::SearchPage, ConnectorError> {
+        let user_id = account_id(&channel.platform_id)?;
+        let token = credentials.access_token.as_str();
+        let url = format!("{}/2/tweets/search/recent", self.api_base());
+        let mut query = vec![
+            ("query", search.query.as_str()),
+            ("max_results", "100"),
+            ("tweet.fields", SEARCH_TWEET_FIELDS),
+            ("expansions", "author_id"),
+            ("user.fields", USER_FIELDS),
+        ];
+        let since_id = search.since_id.as_deref().filter(|id| is_numeric_id(id));
+        if let Some(since_id) = since_id {
+            query.push(("since_id", since_id));
+        }
+        if let Some(next_token) = search.next_token.as_deref() {
+            query.push(("next_token", next_token));
+        }
+        let (body, budget) = self
+            .client
+            .execute(
+                &gate_key(SEARCH, user_id),
+                RetryPolicy::READ,
+                |client| {
+                    client
+                        .get(&url)
+                        .query(&query)
+                        .bearer_auth(token)
+                        .timeout(self.settings.request_timeout)
+                },
+                |raw| x_rate_limit_wait(&raw.headers, now_unix_secs()),
+                |raw| {
+                    let budget = search_budget(&raw.headers, now_unix_secs());
+                    classify(raw, now_unix_secs()).map(|body| (body, budget))
+                },
+            )
+            .await?;
+        let meta: PageMeta = serde_json::from_slice(&body).map_err(payload_error)?;
+        let next_token = meta.meta.as_ref().and_then(|meta| meta.next_token.clone());
+        let ids = page_ids(&meta);
+        // The run's newest id: the first page's, kept while the run pages back.
+        let mut newest = search.newest_id.clone();
+        if search.next_token.is_none() {
+            newest = None;
+        }
+        for id in &ids {
+            if newest
+                .as_deref()
+                .is_none_or(|current| id_is_newer(id, current))
+            {
+                newest = Some((*id).to_owned());
+            }
+        }
+        let (since_id, newest_id, next_token) = match next_token {
+            Some(token) => (search.since_id.clone(), newest, Some(token)),
+            None => (
+                newest
+                    .filter(|newest| {
+                        search
+                            .since_id
+                            .as_deref()
+                            .is_none_or(|since| id_is_newer(newest, since))
+                    })
+                    .or_else(|| search.since_id.clone()),
+                None,
+                None,
+            ),
+        };
+        Ok(buzon_connector::SearchPage {
+            body: (!ids.is_empty()).then(|| PolledBody {
+                endpoint: format!("{}{}", crate::timeline::SEARCH_PREFIX, search.id),
+                body,
+            }),
+            since_id,
+            newest_id,
+            next_token,
+            wait: buzon_core::listening::search_interval(budget, search.searches),
+        })
+    }
+
     /// Polls mentions (following `next_token` from the cursor on) and one page of DM events.
     ///
     /// Rate limiting is normal operation, not a failure: an endpoint whose budget is spent is
@@ -337,6 +435,23 @@ impl XConnector {
     fn api_base(&self) -> &str {
         self.settings.api_base.trim_end_matches('/')
     }
+}
+
+/// What `x-rate-limit-limit`, `-remaining` and `-reset` say, when all three are there.
+fn search_budget(
+    headers: &buzon_connector::HeaderMap,
+    now_unix_secs: i64,
+) -> Option<buzon_core::listening::SearchBudget> {
+    let number =
+        |name: &str| -> Option<i64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+    let limit = u32::try_from(number("x-rate-limit-limit")?).ok()?;
+    let remaining = u32::try_from(number("x-rate-limit-remaining")?).ok()?;
+    let reset = number("x-rate-limit-reset")?;
+    Some(buzon_core::listening::SearchBudget {
+        limit,
+        remaining,
+        resets_in: Duration::from_secs(u64::try_from(reset - now_unix_secs).unwrap_or(0)),
+    })
 }
 
 /// The rate-limit gate of one endpoint for one account.

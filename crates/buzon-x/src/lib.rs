@@ -174,11 +174,17 @@ impl Connector for XConnector {
         match origin {
             Origin::Webhook => activity::normalize(body),
             Origin::Poll { endpoint, account } => match endpoint {
-                timeline::MENTIONS => timeline::normalize_mentions(account, body),
+                timeline::MENTIONS => timeline::normalize_tweets(account, body, None),
                 timeline::DM_EVENTS => timeline::normalize_dm_events(account, body),
-                other => Err(ConnectorError::Payload(format!(
-                    "x has no polled endpoint named {other:?}"
-                ))),
+                other => match other
+                    .strip_prefix(timeline::SEARCH_PREFIX)
+                    .and_then(|id| id.parse::<i64>().ok())
+                {
+                    Some(search_id) => timeline::normalize_tweets(account, body, Some(search_id)),
+                    None => Err(ConnectorError::Payload(format!(
+                        "x has no polled endpoint named {other:?}"
+                    ))),
+                },
             },
         }
     }
@@ -195,6 +201,16 @@ impl Connector for XConnector {
         cursor: Option<&str>,
     ) -> Result<PollPage, ConnectorError> {
         self.poll_channel(channel, credentials, cursor).await
+    }
+
+    #[tracing::instrument(skip_all, fields(platform = "x", channel = %channel.id, search = search.id))]
+    async fn search(
+        &self,
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+        search: &buzon_connector::SearchRequest,
+    ) -> Result<buzon_connector::SearchPage, ConnectorError> {
+        self.run_search(channel, credentials, search).await
     }
 
     #[tracing::instrument(skip_all, fields(platform = "x", channel = %channel.id))]

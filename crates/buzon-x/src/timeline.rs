@@ -38,6 +38,8 @@ use serde_json::value::RawValue;
 pub(crate) const MENTIONS: &str = "mentions";
 /// The endpoint name of DM event pages.
 pub(crate) const DM_EVENTS: &str = "dm_events";
+/// The prefix of the endpoint names of saved-search pages (`search:<saved search id>`).
+pub(crate) const SEARCH_PREFIX: &str = "search:";
 
 /// A page's entries and what they refer to.
 struct Page<'a> {
@@ -60,10 +62,16 @@ fn read_page(body: &[u8]) -> Result<Page<'_>, ConnectorError> {
     Ok(Page { entries, includes })
 }
 
-/// Turns a mentions page into its parts: one per `data[k]`.
-pub(crate) fn normalize_mentions(
+/// Turns a page of tweets into its parts, one per `data[k]`: a mentions page (`search`
+/// none), or a page of the saved search `search` (recent search). A search's posts are
+/// finds of listening, except those addressed to the account (they @-mention it or answer
+/// it), which are mentions like the mentions timeline's — the same post id, so one message
+/// whichever of the two brings it first. A search keeps retweets: a query that does not
+/// exclude them (`-is:retweet`) asks for them.
+pub(crate) fn normalize_tweets(
     account: &ExternalId,
     body: &[u8],
+    search: Option<i64>,
 ) -> Result<Vec<Part>, ConnectorError> {
     let page = read_page(body)?;
     Ok(page
@@ -73,7 +81,7 @@ pub(crate) fn normalize_mentions(
         .map(|(index, entry)| {
             Part::new(
                 format!("data[{index}]"),
-                mention(account, &page.includes, entry),
+                mention(account, &page.includes, entry, search),
             )
         })
         .collect())
@@ -93,8 +101,14 @@ fn known(account: &ExternalId, kind: &'static str) -> InboundItem {
     }
 }
 
-/// One polled tweet: the account's own, a retweet, or a mention (a message).
-fn mention(account: &ExternalId, includes: &Includes, entry: &RawValue) -> InboundItem {
+/// One polled tweet: the account's own, a retweet, or a mention (a message); with `search`,
+/// a post found by that saved search.
+fn mention(
+    account: &ExternalId,
+    includes: &Includes,
+    entry: &RawValue,
+    search: Option<i64>,
+) -> InboundItem {
     let tweet: Tweet = match serde_json::from_str(entry.get()) {
         Ok(tweet) => tweet,
         Err(_) => return unrecognized(account, "a data entry that is not an object"),
@@ -117,9 +131,28 @@ fn mention(account: &ExternalId, includes: &Includes, entry: &RawValue) -> Inbou
                 Some((kind.as_str(), reference.id.get().map(|id| &id.0)))
             })
             .collect();
-    if references.iter().any(|(kind, _)| *kind == "retweeted") {
+    if search.is_none() && references.iter().any(|(kind, _)| *kind == "retweeted") {
         return known(account, kind::RETWEET);
     }
+    let addressed = tweet
+        .in_reply_to_user_id
+        .get()
+        .is_some_and(|id| id.0 == *account)
+        || tweet
+            .entities
+            .get()
+            .and_then(|entities| entities.mentions.get())
+            .is_some_and(|mentions| {
+                mentions.iter().any(|mention| {
+                    mention
+                        .get()
+                        .and_then(|mention| mention.id.get())
+                        .is_some_and(|id| id.0 == *account)
+                })
+            });
+    let found_by = search
+        .filter(|_| !addressed)
+        .map(buzon_core::FoundBy::Search);
     let note = tweet.note_tweet.read("note_tweet", &mut notes);
     let absent = Loose::Absent;
     let candidates = [
@@ -158,6 +191,7 @@ fn mention(account: &ExternalId, includes: &Includes, entry: &RawValue) -> Inbou
         created_at,
         in_reply_to,
         raw: notes.raw(entry),
+        found_by,
     })
 }
 
@@ -240,6 +274,7 @@ fn dm_event(account: &ExternalId, includes: &Includes, entry: &RawValue) -> Inbo
         created_at,
         in_reply_to: None,
         raw: notes.raw(entry),
+        found_by: None,
     })
 }
 

@@ -219,6 +219,24 @@ pub(crate) struct Tweet {
     pub conversation_id: Loose<XId>,
     pub referenced_tweets: LooseList<ReferencedTweet>,
     pub attachments: Loose<V2Attachments>,
+    /// Whom it answers (`tweet.fields=in_reply_to_user_id`).
+    pub in_reply_to_user_id: Loose<XId>,
+    /// `entities.mentions[]` (`tweet.fields=entities`): whom it @-mentions.
+    pub entities: Loose<V2Entities>,
+}
+
+/// `entities` of a v2 tweet: only the mentions are read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct V2Entities {
+    pub mentions: LooseList<V2Mention>,
+}
+
+/// `entities.mentions[]`: `{start, end, username, id}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct V2Mention {
+    pub id: Loose<XId>,
 }
 
 /// `{type: replied_to|quoted|retweeted, id}`; another type is kept as it came.

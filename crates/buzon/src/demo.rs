@@ -12,7 +12,7 @@ use buzon_app::{
     NewUser, OnCall, Shift,
 };
 use buzon_core::metrics::{HoursDocument, WeekDocument, Weekday};
-use buzon_core::{ChannelId, ChannelKind, Role, Timestamp};
+use buzon_core::{ChannelId, ChannelKind, Promote, Role, Timestamp};
 use buzon_sandbox::{MailSink, Sandbox, SandboxConfig};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -103,6 +103,23 @@ pub(crate) async fn prepare(
             .context("connecting a demo channel")?;
         channels.push(connected.0.id);
         kinds.push((connected.0.id, kind));
+        // Listening: two saved searches that the sandbox's stream keeps feeding (untagged
+        // posts naming the shop), kept when a previous demo saved them.
+        if kind == ChannelKind::X {
+            let saved = app.saved_searches(&demo, connected.0.id).await?;
+            for (query, promote) in [
+                ("tiendabuzon -is:retweet", Promote::Negative),
+                (
+                    "(\"tienda buzón\" OR #tiendabuzon) lang:es",
+                    Promote::Questions,
+                ),
+            ] {
+                if !saved.iter().any(|search| search.query == query) {
+                    app.add_saved_search(&demo, connected.0.id, query, promote)
+                        .await?;
+                }
+            }
+        }
     }
     let password = hex::encode(rand::random::<[u8; 9]>());
     let added = app

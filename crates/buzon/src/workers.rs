@@ -357,7 +357,8 @@ impl Workers {
             InboundItem::Message(message) | InboundItem::Edited(message) => &message.account,
             InboundItem::Removed { account, .. }
             | InboundItem::Hidden { account, .. }
-            | InboundItem::Status { account, .. } => account,
+            | InboundItem::Status { account, .. }
+            | InboundItem::Fetch { account, .. } => account,
             InboundItem::Known { .. } | InboundItem::Unrecognized { .. } => {
                 unreachable!("sorted out by the caller before a part reaches here")
             }
@@ -382,6 +383,10 @@ impl Workers {
             InboundItem::Removed { platform_id, .. } => EventWrite::Removed {
                 channel_id: channel.id,
                 platform_id,
+            },
+            InboundItem::Fetch { object_id, .. } => EventWrite::Fetch {
+                channel_id: channel.id,
+                object_id,
             },
             InboundItem::Hidden {
                 platform_id,
@@ -854,12 +859,15 @@ impl Workers {
         }
     }
 
-    /// Polls every channel whose turn has come and whose lease this node holds.
+    /// Polls every channel whose turn has come and whose lease this node holds: its
+    /// endpoints, the objects webhooks named without content (at once), and its saved
+    /// searches when their turn within the request budget has come.
     async fn poll_due(
         &self,
         schedule: &mut HashMap<ChannelId, PollState>,
     ) -> Result<(), StoreError> {
         let channels = self.store.list_channels().await?;
+        let fetching = self.store.channels_with_fetches(Timestamp::now()).await?;
         for channel in channels {
             if channel.health == ChannelHealth::Paused {
                 continue;
@@ -868,13 +876,18 @@ impl Workers {
                 continue;
             };
             let state = schedule.entry(channel.id).or_default();
-            if tokio::time::Instant::now() < state.next_poll {
+            let instant = tokio::time::Instant::now();
+            let poll_due = instant >= state.next_poll;
+            let fetch_due = fetching.contains(&channel.id);
+            let search_due = channel.kind == ChannelKind::X && instant >= state.next_search;
+            if !poll_due && !fetch_due && !search_due {
                 continue;
             }
             let credentials = match self.store.channel_credentials(channel.id).await {
                 Ok(credentials) => credentials,
                 Err(StoreError::Decrypt) => {
                     state.next_poll = tokio::time::Instant::now() + Duration::from_secs(300);
+                    state.next_search = state.next_poll;
                     continue;
                 }
                 Err(err) => return Err(err),
@@ -884,6 +897,7 @@ impl Workers {
                 if *blocked == fingerprint {
                     // The token that failed is still the one stored: do not hammer the platform.
                     state.next_poll = tokio::time::Instant::now() + Duration::from_secs(5);
+                    state.next_search = state.next_poll;
                     continue;
                 }
                 state.blocked_on_credentials = None;
@@ -895,6 +909,7 @@ impl Workers {
                 .await?
             {
                 state.next_poll = tokio::time::Instant::now() + self.config.poll_interval;
+                state.next_search = state.next_poll;
                 continue;
             }
             let span =
@@ -905,21 +920,212 @@ impl Workers {
                 .await?
             else {
                 state.next_poll = tokio::time::Instant::now() + Duration::from_secs(60);
+                state.next_search = state.next_poll;
                 continue;
             };
-            let wait = self
-                .poll_channel(
-                    connector.as_ref(),
-                    &channel,
-                    &credentials,
-                    state,
-                    fingerprint,
-                )
-                .instrument(span)
-                .await?;
-            state.next_poll = tokio::time::Instant::now() + wait;
+            if fetch_due {
+                self.fetch_objects(connector.as_ref(), &channel, &credentials)
+                    .instrument(span.clone())
+                    .await?;
+            }
+            if search_due {
+                let wait = self
+                    .run_searches(connector.as_ref(), &channel, &credentials)
+                    .instrument(span.clone())
+                    .await?;
+                state.next_search = tokio::time::Instant::now() + wait;
+            }
+            if poll_due {
+                let wait = self
+                    .poll_channel(
+                        connector.as_ref(),
+                        &channel,
+                        &credentials,
+                        state,
+                        fingerprint,
+                    )
+                    .instrument(span)
+                    .await?;
+                state.next_poll = tokio::time::Instant::now() + wait;
+            }
         }
         Ok(())
+    }
+
+    /// Stores a polled body in the inbound event log (a repeat of the same bytes is one event).
+    async fn store_polled(
+        &self,
+        channel: &Channel,
+        body: &buzon_connector::PolledBody,
+    ) -> Result<(), StoreError> {
+        let event = NewInboundEvent {
+            source: channel.kind,
+            channel_id: Some(channel.id),
+            origin: format!("poll:{}", body.endpoint),
+            dedup_key: format!(
+                "poll:{}:{}:{}",
+                channel.id,
+                body.endpoint,
+                hex::encode(Sha256::digest(&body.body))
+            ),
+            body: body.body.clone(),
+        };
+        self.store.insert_inbound_event(&event).await?;
+        Ok(())
+    }
+
+    /// Fetches the objects webhooks named without their content (Facebook Page mentions) and
+    /// stores each answer in the event log, where the normalizer makes it a message. An object
+    /// that is gone (deleted, or not readable with the Page token) is given up; another refusal
+    /// is tried again later, a few times.
+    async fn fetch_objects(
+        &self,
+        connector: &dyn Connector,
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+    ) -> Result<(), StoreError> {
+        let due = self
+            .store
+            .due_fetches(channel.id, Timestamp::now(), FETCH_BATCH)
+            .await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<ExternalId> = due.iter().map(|(id, _)| id.clone()).collect();
+        let fetched = connector.fetch_objects(channel, credentials, &ids).await;
+        let mut stored = 0;
+        for (fetch, (_, requested_at)) in fetched.into_iter().zip(&due) {
+            match fetch.outcome {
+                Ok(body) => {
+                    self.store_polled(channel, &body).await?;
+                    self.store
+                        .finish_fetch(channel.id, &fetch.object_id, *requested_at)
+                        .await?;
+                    stored += 1;
+                }
+                Err(ConnectorError::Permanent(reason)) => {
+                    tracing::info!(object = %fetch.object_id, %reason, "a mentioned object cannot be read; given up");
+                    self.store
+                        .finish_fetch(channel.id, &fetch.object_id, *requested_at)
+                        .await?;
+                }
+                Err(err) => {
+                    let wait = match &err {
+                        ConnectorError::RateLimited {
+                            retry_after: Some(wait),
+                            ..
+                        } => *wait,
+                        _ => Duration::from_secs(10),
+                    };
+                    tracing::info!(object = %fetch.object_id, error = %err, "fetching a mentioned object failed; retried");
+                    self.store
+                        .delay_fetch(
+                            channel.id,
+                            &fetch.object_id,
+                            Timestamp::now().plus_millis(wait.as_millis() as i64),
+                            &err.to_string(),
+                        )
+                        .await?;
+                }
+            }
+        }
+        if stored > 0 {
+            self.app.wake_workers();
+        }
+        Ok(())
+    }
+
+    /// Runs the channel's saved searches whose turn has come, one request each, storing what
+    /// they find and where each stands; returns how long until the next one is due. An
+    /// invalid query (X's 400) is kept on the search, shown on the channel's health, and not
+    /// tried again until the query changes; a 429 waits for its reset.
+    async fn run_searches(
+        &self,
+        connector: &dyn Connector,
+        channel: &Channel,
+        credentials: &ChannelCredentials,
+    ) -> Result<Duration, StoreError> {
+        let searches = self.store.saved_searches(channel.id).await?;
+        let count = searches.len();
+        let now = Timestamp::now();
+        let mut next_due = SEARCH_LOOK_AGAIN;
+        for search in searches {
+            if search.next_poll_at > now {
+                next_due = next_due.min(Duration::from_millis(
+                    (search.next_poll_at.as_millis() - now.as_millis()) as u64,
+                ));
+                continue;
+            }
+            let request = buzon_connector::SearchRequest {
+                id: search.id,
+                query: search.query.clone(),
+                since_id: search.since_id.clone(),
+                newest_id: search.newest_id.clone(),
+                next_token: search.next_token.clone(),
+                searches: count,
+            };
+            let (run, wait) = match connector.search(channel, credentials, &request).await {
+                Ok(page) => {
+                    if let Some(body) = &page.body {
+                        self.store_polled(channel, body).await?;
+                        self.app.wake_workers();
+                    }
+                    let run = buzon_store::SearchRun {
+                        since_id: page.since_id,
+                        newest_id: page.newest_id,
+                        next_token: page.next_token,
+                        next_poll_at: Timestamp::now().plus_millis(page.wait.as_millis() as i64),
+                        last_error: None,
+                    };
+                    (run, page.wait)
+                }
+                Err(err) => {
+                    // Invalid queries and the like: shown, and not tried again until changed
+                    // (a day, so that a plan change is noticed some time).
+                    let (wait, error) = match &err {
+                        ConnectorError::Permanent(reason) => {
+                            tracing::warn!(search = search.id, %reason, "x refused a saved search");
+                            (Duration::from_secs(86_400), Some(reason.clone()))
+                        }
+                        ConnectorError::RateLimited { retry_after, .. } => {
+                            (retry_after.unwrap_or(Duration::from_secs(60)), None)
+                        }
+                        ConnectorError::QuotaExhausted(reason) => {
+                            (Duration::from_secs(3_600), Some(reason.clone()))
+                        }
+                        other => {
+                            tracing::info!(search = search.id, error = %other, "a saved search failed; retried");
+                            (Duration::from_secs(10), search.last_error.clone())
+                        }
+                    };
+                    let run = buzon_store::SearchRun {
+                        since_id: search.since_id.clone(),
+                        newest_id: search.newest_id.clone(),
+                        next_token: search.next_token.clone(),
+                        next_poll_at: Timestamp::now().plus_millis(wait.as_millis() as i64),
+                        last_error: error,
+                    };
+                    (run, wait)
+                }
+            };
+            if !self
+                .store
+                .save_search_run(
+                    channel.id,
+                    search.id,
+                    &self.config.node_id,
+                    Timestamp::now(),
+                    &run,
+                )
+                .await?
+            {
+                tracing::warn!(
+                    "lost the poll lease before saving a search; another node polls now"
+                );
+            }
+            next_due = next_due.min(wait);
+        }
+        Ok(next_due)
     }
 
     async fn poll_channel(
@@ -936,19 +1142,7 @@ impl Workers {
         let outcome = match &polled {
             Ok(page) => {
                 for body in &page.bodies {
-                    let event = NewInboundEvent {
-                        source: channel.kind,
-                        channel_id: Some(channel.id),
-                        origin: format!("poll:{}", body.endpoint),
-                        dedup_key: format!(
-                            "poll:{}:{}:{}",
-                            channel.id,
-                            body.endpoint,
-                            hex::encode(Sha256::digest(&body.body))
-                        ),
-                        body: body.body.clone(),
-                    };
-                    self.store.insert_inbound_event(&event).await?;
+                    self.store_polled(channel, body).await?;
                 }
                 if !page.bodies.is_empty() {
                     self.app.wake_workers();
@@ -1102,6 +1296,8 @@ impl Workers {
 #[derive(Debug)]
 struct PollState {
     next_poll: tokio::time::Instant,
+    /// When this channel's saved searches are next looked at (X).
+    next_search: tokio::time::Instant,
     failures: i32,
     blocked_on_credentials: Option<String>,
     rate_limited: bool,
@@ -1111,6 +1307,7 @@ impl Default for PollState {
     fn default() -> PollState {
         PollState {
             next_poll: tokio::time::Instant::now(),
+            next_search: tokio::time::Instant::now(),
             failures: 0,
             blocked_on_credentials: None,
             rate_limited: false,
@@ -1120,6 +1317,12 @@ impl Default for PollState {
 
 /// How many times an inbound event is claimed, its worker dying each time, before it is failed.
 const MAX_EVENT_ATTEMPTS: i32 = 5;
+
+/// How many mentioned objects one poll fetches.
+const FETCH_BATCH: u32 = 20;
+
+/// The longest a channel's saved searches go unlooked-at (a search just saved waits no longer).
+const SEARCH_LOOK_AGAIN: Duration = Duration::from_secs(5);
 
 /// How many inbound events one normalizer claims and writes in one transaction.
 const NORMALIZE_BATCH: u32 = 100;
@@ -1180,6 +1383,7 @@ fn to_new_message(channel: &Channel, message: PlatformMessage) -> NewInboundMess
         attachments: message.attachments,
         created_at: message.created_at,
         raw: message.raw,
+        found_by: message.found_by,
     }
 }
 

@@ -44,12 +44,12 @@ const OTHER: &[(&str, &str, Expected)] = &[
     (
         "feed_mention_post.json",
         "entry[0].changes[0]",
-        Expected::Unrecognized,
+        Expected::Fetch,
     ),
     (
         "feed_mention_comment.json",
         "entry[0].changes[0]",
-        Expected::Unrecognized,
+        Expected::Fetch,
     ),
 ];
 
@@ -68,8 +68,8 @@ enum Expected {
     MessageOrKnown(&'static str),
     /// A message when the part carries a customer's message, else any known kind.
     MessageOrAnyKnown,
-    /// Kept unparsed.
-    Unrecognized,
+    /// An object to fetch (a Page mention), named by the part's `platform_id`.
+    Fetch,
 }
 
 fn expected(is: &str, file: &str, path: &str) -> Result<Expected, String> {
@@ -92,7 +92,8 @@ fn expected(is: &str, file: &str, path: &str) -> Result<Expected, String> {
         "standby" => Expected::MessageOrAnyKnown,
         "page_like_or_follow" => Expected::Known("like"),
         "share" => Expected::Known("share"),
-        "rating" => Expected::Known("rating"),
+        // A review with its text is a message; a comment on or a like of a review is known.
+        "rating" => Expected::MessageOrKnown("rating"),
         "other" => OTHER
             .iter()
             .find(|(other_file, other_path, _)| *other_file == file && *other_path == path)
@@ -115,6 +116,7 @@ fn label(item: &InboundItem) -> String {
         InboundItem::Hidden { hidden: true, .. } => "hidden".to_owned(),
         InboundItem::Hidden { hidden: false, .. } => "unhidden".to_owned(),
         InboundItem::Status { .. } => "status".to_owned(),
+        InboundItem::Fetch { .. } => "fetch".to_owned(),
         InboundItem::Known { kind, .. } => format!("known:{kind}"),
         InboundItem::Unrecognized { .. } => "unrecognized".to_owned(),
     }
@@ -133,7 +135,8 @@ fn account_of(item: &InboundItem) -> Option<&ExternalId> {
         InboundItem::Message(message) | InboundItem::Edited(message) => Some(&message.account),
         InboundItem::Removed { account, .. }
         | InboundItem::Hidden { account, .. }
-        | InboundItem::Status { account, .. } => Some(account),
+        | InboundItem::Status { account, .. }
+        | InboundItem::Fetch { account, .. } => Some(account),
         InboundItem::Known { account, .. } | InboundItem::Unrecognized { account, .. } => {
             account.as_ref()
         }
@@ -219,8 +222,13 @@ fn check_part(file: &str, entry: &Value, part: &Part) -> Result<(), String> {
             Expected::Known(kind) | Expected::MessageOrKnown(kind),
             InboundItem::Known { kind: got, .. },
         ) if kind == *got => return Ok(()),
-        (Expected::MessageOrAnyKnown, InboundItem::Known { .. })
-        | (Expected::Unrecognized, InboundItem::Unrecognized { .. }) => return Ok(()),
+        (Expected::Fetch, InboundItem::Fetch { object_id, .. }) => {
+            return match text_of(entry, "platform_id") {
+                Some(id) if id != object_id.as_str() => Err(wrong()),
+                _ => Ok(()),
+            };
+        }
+        (Expected::MessageOrAnyKnown, InboundItem::Known { .. }) => return Ok(()),
         _ => return Err(wrong()),
     };
     if let Some(id) = text_of(entry, "platform_id") {

@@ -519,7 +519,11 @@ async fn a_first_poll_reads_the_feed_then_each_posts_comments_and_keeps_the_page
     assert_eq!(page.wait_at_least, None);
 
     let seen = graph.seen();
-    assert_eq!(seen.len(), 3);
+    // Then the listening edges; Graph refusing them (this server knows neither) leaves the
+    // feed's pages as they are.
+    assert_eq!(seen.len(), 5);
+    assert_eq!(seen[3].path, "/v21.0/1234567890321/tagged");
+    assert_eq!(seen[4].path, "/v21.0/1234567890321/ratings");
     assert!(seen
         .iter()
         .all(|request| request.method == "GET" && request.authorization == bearer()));
@@ -815,6 +819,7 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
                 created_at: Timestamp::from_secs(1_449_136_800),
                 in_reply_to: Some(id("901097836652708_903438993085259")),
                 raw: None,
+                found_by: None,
             }),
             InboundItem::Known {
                 account: Some(id(PAGE_ID)),
@@ -836,6 +841,7 @@ fn polled_comments_parse_into_the_same_messages_as_their_webhooks() {
                 created_at: Timestamp::from_secs(1_449_135_003),
                 in_reply_to: None,
                 raw: None,
+                found_by: None,
             }),
         ]
     );

@@ -56,6 +56,7 @@ fn direct(mid: &str, text: &str, attachments: Vec<Attachment>) -> PlatformMessag
         created_at: Timestamp::from_millis(1_700_000_000_123),
         in_reply_to: None,
         raw: None,
+        found_by: None,
     }
 }
 
@@ -333,16 +334,16 @@ fn unknown_events_fields_items_and_shapes_are_unrecognized_with_a_reason() {
             "a change of the field \"conversations\", which buzon does not handle"
         )
     );
-    // mention-post-add-real.json: kept unparsed until buzon reads mentions.
+    // mention-post-add-real.json: the value names the post but not its author: fetched.
     assert_eq!(
         only(&change(
             "mention",
             r#"{"message":"A test post message","post_id":"111_98722536423179","created_time":1614340562,"item":"post","verb":"add"}"#
         )),
-        unrecognized(
-            PAGE,
-            "a mention of the Page elsewhere (field \"mention\"): buzon does not read mentions yet"
-        )
+        InboundItem::Fetch {
+            account: buzon_core::ExternalId::parse("111").unwrap(),
+            object_id: buzon_core::ExternalId::parse("111_98722536423179").unwrap(),
+        }
     );
     assert_eq!(
         only(&feed(
@@ -746,6 +747,7 @@ fn feed_comments_with_media_replies_edits_and_visitor_posts() {
             created_at: Timestamp::from_secs(1_449_135_003),
             in_reply_to: reply_to.map(id),
             raw: None,
+            found_by: None,
         };
     // feed-comment-add-with-video.json from a visitor.
     let mut expected = comment("901_903", "comment:901_903", None, "and the next one");

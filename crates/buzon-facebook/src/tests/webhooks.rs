@@ -84,6 +84,7 @@ fn a_visitors_top_level_comment_threads_by_itself() {
             created_at: Timestamp::from_secs(1_449_135_003),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })]
     );
 }
@@ -105,6 +106,7 @@ fn a_visitor_post_threads_by_the_post_and_takes_the_entry_time() {
             created_at: Timestamp::from_secs(1_454_707_020),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })]
     );
 }
@@ -124,6 +126,7 @@ fn a_batched_reply_yields_one_message_per_page_threaded_by_its_parent_comment() 
             created_at: Timestamp::from_secs(1_511_951_015),
             in_reply_to: Some(id("139560936744456_139562213411528")),
             raw: None,
+            found_by: None,
         })
     };
     assert_eq!(
@@ -163,6 +166,7 @@ fn a_visitors_edit_with_a_numeric_legacy_sender_is_an_edit() {
             created_at: Timestamp::from_secs(1_448_555_737),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })]
     );
 }
@@ -219,6 +223,7 @@ fn a_messenger_text_is_a_direct_message_in_the_senders_thread() {
             created_at: Timestamp::from_millis(1_458_692_752_478),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })]
     );
 }
@@ -239,6 +244,7 @@ fn a_messenger_reply_names_the_message_it_answers() {
             created_at: Timestamp::from_millis(1_458_692_752_478),
             in_reply_to: Some(id("m_1fTq8oLumEyIp3Q2MR-aY7IfLZDamVrALniheU")),
             raw: None,
+            found_by: None,
         })]
     );
 }
@@ -314,6 +320,7 @@ fn messenger_echoes_receipts_and_untitled_postbacks_are_known_and_attachments_ke
             created_at: Timestamp::from_millis(1_700_000_000_004),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })
     );
     assert_eq!(items.len(), 5);
@@ -337,7 +344,7 @@ fn reactions_likes_shares_ratings_are_known_and_unhandled_feed_events_unrecogniz
         {"field":"feed","value":{"item":"like","verb":"add","post_id":"111_1","from":{"id":"9","name":"A"}}},
         {"field":"feed","value":{"item":"share","verb":"add","post_id":"111_2","from":{"id":"9","name":"A"}}},
         {"field":"feed","value":{"item":"comment","verb":"block","comment_id":"1_2","post_id":"111_1","from":{"id":"9","name":"A"}}},
-        {"field":"ratings","value":{"item":"rating","verb":"add"}},
+        {"field":"ratings","value":{"item":"comment","verb":"add","review_id":"5"}},
         {"field":"feed","value":{"item":"comment","verb":"add","post_id":"111_1","from":{"id":"9","name":"A"},"message":"no id","created_time":1700000000}},
         {"field":"feed","value":{"item":"comment","verb":"add","comment_id":"1_3","post_id":"111_1","message":"no author","created_time":1700000000}},
         {"field":"feed","value":"not an object"}

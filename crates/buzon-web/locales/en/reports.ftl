@@ -153,3 +153,12 @@ reports-satisfaction_yes = Solved
 reports-satisfaction_rate = Rate
 reports-satisfaction_all = All
 reports-satisfaction_none = No answers in this period (turn the closing question on in each channel's settings).
+
+reports-listening = Listening
+reports-listening_note = What buzon found that nobody addressed to the account, per day (UTC) and source: posts matching each saved X search, Facebook posts elsewhere that tag the Page, and Page reviews. A conversation found by listening counts for the response times above only once it is promoted into the queue, and from the moment it was promoted; what stays in the monitoring view or is dismissed does not count. Listening finds feed spike detection like any customer message.
+reports-listening_day = Day
+reports-listening_source = Found by
+reports-listening_found = Posts
+reports-listening_reviews = Page reviews
+reports-listening_none = Listening found nothing in this period.
+public-listening_note = Posts that mention the shop without addressing it count from the moment the team takes them into its queue.

@@ -153,3 +153,12 @@ reports-satisfaction_yes = Resueltas
 reports-satisfaction_rate = Tasa
 reports-satisfaction_all = Todas
 reports-satisfaction_none = No hay respuestas en este periodo (activa la pregunta de cierre en los ajustes de cada canal).
+
+reports-listening = Escucha
+reports-listening_note = Lo que buzon encontró sin que nadie se dirigiera a la cuenta, por día (UTC) y origen: publicaciones que coinciden con cada búsqueda guardada de X, publicaciones de Facebook en otros sitios que etiquetan la página y reseñas de la página. Una conversación encontrada por la escucha cuenta en los tiempos de respuesta de arriba solo cuando pasa a la cola, y desde ese momento; lo que sigue en monitorización o se descarta no cuenta. Lo encontrado por la escucha alimenta la detección de picos como cualquier mensaje de cliente.
+reports-listening_day = Día
+reports-listening_source = Encontrado por
+reports-listening_found = Publicaciones
+reports-listening_reviews = Reseñas de la página
+reports-listening_none = La escucha no encontró nada en este periodo.
+public-listening_note = Las publicaciones que mencionan la tienda sin dirigirse a ella cuentan desde que el equipo las pasa a su cola.

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use buzon_app::{AppError, ChannelOverview, CredentialCheck, CredentialsState, NewChannel};
-use buzon_core::{ChannelHealth, ChannelId, ChannelKind, Timestamp};
+use buzon_core::{ChannelHealth, ChannelId, ChannelKind, Promote, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize)]
@@ -45,6 +45,8 @@ const NOTICES: &[&str] = &[
     "auto_hide_off",
     "template_added",
     "template_deleted",
+    "search_added",
+    "search_deleted",
 ];
 
 /// The words of a notice a redirect named, if it is one of [`NOTICES`].
@@ -113,12 +115,48 @@ struct ChannelRow {
     x: bool,
     refreshable: bool,
     unparsed: i64,
+    /// Saved searches whose query X refused.
+    search_errors: Vec<SearchError>,
+}
+
+/// A saved search X refused, on the channel's health.
+#[derive(Serialize)]
+struct SearchError {
+    query: String,
+    error: String,
+}
+
+/// A saved search as the X channel's page lists it.
+#[derive(Serialize)]
+struct SearchRow {
+    id: i64,
+    query: String,
+    promote_label: String,
+    last: Option<String>,
+    error: Option<String>,
+}
+
+/// The saved-searches section of an X channel's page.
+#[derive(Serialize)]
+struct SearchesView {
+    rows: Vec<SearchRow>,
+    promotes: Vec<PromoteChoice>,
+}
+
+#[derive(Serialize)]
+struct PromoteChoice {
+    value: &'static str,
+    label: String,
 }
 
 #[derive(Serialize)]
 struct ChannelsView {
     /// The WhatsApp templates, on a WhatsApp channel's own page.
     templates: Option<Vec<TemplateRow>>,
+    /// The saved searches, on an X channel's own page.
+    searches: Option<SearchesView>,
+    /// How the searches share X's request budget, in words.
+    budget: String,
     channels: Vec<ChannelRow>,
     single: bool,
     facebook_oauth: bool,
@@ -146,12 +184,59 @@ pub(crate) async fn channels_page(
         verify_token: settings.meta_verify_token.as_deref(),
         x_oauth,
     };
-    let channels: Vec<ChannelRow> = state
+    let overviews: Vec<ChannelOverview> = state
         .app()
         .channels(&caller.actor)
         .await?
         .into_iter()
         .filter(|overview| only.is_none_or(|id| id == overview.channel.id))
+        .collect();
+    let lang = caller.lang;
+    let searches = match (only, overviews.first()) {
+        (Some(_), Some(overview)) if overview.channel.kind == ChannelKind::X => {
+            Some(SearchesView {
+                rows: overview
+                    .searches
+                    .iter()
+                    .map(|search| SearchRow {
+                        id: search.id,
+                        query: search.query.clone(),
+                        promote_label: text(
+                            lang,
+                            &format!("admin-searches-promote-{}", search.promote.as_str()),
+                        ),
+                        last: when(search.last_polled_at),
+                        error: search.last_error.clone(),
+                    })
+                    .collect(),
+                promotes: Promote::ALL
+                    .iter()
+                    .map(|promote| PromoteChoice {
+                        value: promote.as_str(),
+                        label: text(
+                            lang,
+                            &format!("admin-searches-promote-{}", promote.as_str()),
+                        ),
+                    })
+                    .collect(),
+            })
+        }
+        _ => None,
+    };
+    let budget = searches.as_ref().map_or_else(String::new, |view| {
+        let count = view.rows.len().max(1);
+        let every = buzon_core::listening::search_interval(None, count).as_secs();
+        crate::i18n::text_with(
+            lang,
+            "admin-searches-budget",
+            &[
+                ("every", every.to_string().into()),
+                ("count", (count as i64).into()),
+            ],
+        )
+    });
+    let channels: Vec<ChannelRow> = overviews
+        .into_iter()
         .map(|overview| channel_row(overview, &context))
         .collect();
     let templates = match only {
@@ -179,6 +264,8 @@ pub(crate) async fn channels_page(
     };
     let view = ChannelsView {
         templates,
+        searches,
+        budget,
         channels,
         single: only.is_some(),
         facebook_oauth: state.app().oauth_configured(ChannelKind::Facebook),
@@ -227,11 +314,24 @@ pub(crate) async fn post_template(
         Ok(_) => Ok(see_other(&format!(
             "/admin/channels/{id}?notice=template_added"
         ))),
-        Err(err @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+        Err(err) => refused_on_page(&state, &caller, id, err).await,
+    }
+}
+
+/// A refusal of what was asked on a channel's page, shown there in words (400); any other
+/// error is the request's.
+async fn refused_on_page(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    err: AppError,
+) -> Result<Response, WebError> {
+    match err {
+        err @ (AppError::Invalid { .. } | AppError::Conflict { .. }) => {
             let error = WebError::from(err).message_in(caller.lang);
             channels_page(
-                &state,
-                &caller,
+                state,
+                caller,
                 Some(ChannelId(id)),
                 None,
                 Some(error),
@@ -239,8 +339,53 @@ pub(crate) async fn post_template(
             )
             .await
         }
-        Err(err) => Err(err.into()),
+        err => Err(err.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SearchForm {
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    promote: String,
+}
+
+/// `POST /admin/channels/{id}/searches`: saves a search of an X channel; a refusal is shown
+/// on the page, in words.
+pub(crate) async fn post_search(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<SearchForm>,
+) -> Result<Response, WebError> {
+    let promote = Promote::parse(&form.promote).unwrap_or(Promote::None);
+    match state
+        .app()
+        .add_saved_search(&caller.actor, ChannelId(id), &form.query, promote)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!(
+            "/admin/channels/{id}?notice=search_added"
+        ))),
+        Err(err) => refused_on_page(&state, &caller, id, err).await,
+    }
+}
+
+/// `POST /admin/channels/{id}/searches/{search}/delete`.
+pub(crate) async fn post_search_delete(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path((id, search)): Path<(i64, i64)>,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .delete_saved_search(&caller.actor, ChannelId(id), search)
+        .await?;
+    Ok(see_other(&format!(
+        "/admin/channels/{id}?notice=search_deleted"
+    )))
 }
 
 /// `POST /admin/channels/{id}/templates/{template}/delete`.
@@ -276,6 +421,7 @@ fn channel_row(overview: ChannelOverview, context: &RowContext<'_>) -> ChannelRo
         limits,
         credentials,
         unparsed,
+        searches,
     } = overview;
     let (token_set, refresh_set, expires) = match credentials {
         CredentialsState::Set {
@@ -325,6 +471,15 @@ fn channel_row(overview: ChannelOverview, context: &RowContext<'_>) -> ChannelRo
         x,
         refreshable: x && context.x_oauth,
         unparsed,
+        search_errors: searches
+            .into_iter()
+            .filter_map(|search| {
+                search.last_error.map(|error| SearchError {
+                    query: search.query,
+                    error,
+                })
+            })
+            .collect(),
         name: channel.name,
     }
 }
@@ -565,6 +720,7 @@ mod tests {
             limits: ChannelLimits::default(),
             credentials,
             unparsed: 0,
+            searches: Vec::new(),
         }
     }
 
@@ -643,6 +799,20 @@ mod tests {
                 language: "es".into(),
                 body: "Tu pedido <va> en camino".into(),
             }]),
+            searches: Some(SearchesView {
+                rows: vec![SearchRow {
+                    id: 4,
+                    query: "\"tienda <buzón>\" -is:retweet".into(),
+                    promote_label: "Always".into(),
+                    last: None,
+                    error: Some("x answered 400: <b>bad</b>".into()),
+                }],
+                promotes: vec![PromoteChoice {
+                    value: "all",
+                    label: "Always".into(),
+                }],
+            }),
+            budget: "every 50 seconds".into(),
             channels: vec![channel_row(
                 overview(ChannelKind::Facebook, ChannelHealth::Healthy, set),
                 &context(now),
@@ -664,6 +834,10 @@ mod tests {
         assert!(html.contains("/admin/oauth/facebook/start"));
         assert!(html.contains("a notice") && html.contains("an error"));
         assert!(html.contains("href=\"/admin/channels\" aria-current=\"page\""));
+        // A saved search's query and X's refusal are text, never markup.
+        assert!(html.contains("tienda &lt;buzón&gt;"), "{html}");
+        assert!(html.contains("&lt;b&gt;bad&lt;/b&gt;"));
+        assert!(html.contains("/admin/channels/7/searches/4/delete"));
 
         let page = admin_page(&caller, "admin-title", "index", IndexView {});
         let html = render("admin_index", &page);

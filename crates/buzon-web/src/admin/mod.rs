@@ -96,6 +96,11 @@ pub fn routes() -> Router<AppState> {
             "/admin/channels/{id}/templates/{template}/delete",
             post(channels::post_template_delete),
         )
+        .route("/admin/channels/{id}/searches", post(channels::post_search))
+        .route(
+            "/admin/channels/{id}/searches/{search}/delete",
+            post(channels::post_search_delete),
+        )
         .route("/admin/channels/{id}/pause", post(channels::post_pause))
         .route("/admin/channels/{id}/resume", post(channels::post_resume))
         .route("/admin/channels/{id}/publish", post(channels::post_publish))

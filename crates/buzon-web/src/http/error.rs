@@ -104,9 +104,10 @@ impl From<AppError> for WebError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            // A text whose placeholders cannot be filled is well-formed but unprocessable.
+            // A text whose placeholders cannot be filled, or a search query X could not take, is
+            // well-formed but unprocessable.
             AppError::Invalid {
-                code: "unknown_placeholder" | "unfilled_placeholder",
+                code: "unknown_placeholder" | "unfilled_placeholder" | "invalid_search",
                 ..
             } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Invalid { .. } | AppError::Platform { .. } => StatusCode::BAD_REQUEST,

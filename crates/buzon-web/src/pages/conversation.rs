@@ -171,6 +171,12 @@ struct ConversationView {
     returned: bool,
     snoozed_until_text: Option<String>,
     queue: Vec<super::inbox::RowView>,
+    /// Listening: still in the monitoring view (promote and dismiss are offered).
+    watching: bool,
+    /// Listening: what found it, in words.
+    found: Option<String>,
+    /// What a reply here is, where the platform may refuse it (listening's finds).
+    reply_note: Option<String>,
 }
 
 /// `GET /conversations/{id}` (`?fragment` renders only the thread, for live updates).
@@ -205,6 +211,10 @@ pub(crate) async fn show_conversation(
         .await?;
     let now = Timestamp::now();
     let conversation = &detail.thread.conversation;
+    let search_queries = match conversation.found_by {
+        Some(buzon_core::FoundBy::Search(_)) => state.app().search_queries(&caller.actor).await?,
+        _ => Default::default(),
+    };
     let opening = state
         .app()
         .opening_state(Some(conversation.channel_id))
@@ -371,6 +381,22 @@ pub(crate) async fn show_conversation(
                 when: minute(used.used_at),
             })
             .collect(),
+        watching: conversation.monitor == Some(buzon_core::Monitor::Watching),
+        found: conversation
+            .found_by
+            .map(|found| super::inbox::found_label(found, &search_queries, lang)),
+        reply_note: match (conversation.kind, conversation.found_by) {
+            (buzon_core::ConversationKind::PageMention, _) => {
+                Some(text(lang, "listening-reply_mention"))
+            }
+            (buzon_core::ConversationKind::PageReview, _) => {
+                Some(text(lang, "listening-reply_review"))
+            }
+            (_, Some(buzon_core::FoundBy::Search(_))) => {
+                Some(text(lang, "listening-reply_x_gated"))
+            }
+            _ => None,
+        },
         escalated: conversation.escalated_at.is_some(),
         returned: conversation.returned_at.is_some(),
         snoozed_until_text: (conversation.status == ConversationStatus::Snoozed)
@@ -597,6 +623,49 @@ pub(crate) async fn post_escalate(
         .escalate(&caller.actor, ConversationId(id), &form.note)
         .await?;
     Ok(back_to(id))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MonitorForm {
+    /// `monitoring` when the button was in the monitoring view (the work goes on there).
+    #[serde(default)]
+    back: String,
+}
+
+/// `POST /conversations/{id}/promote`: from the monitoring view into the queue.
+pub(crate) async fn post_promote(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<MonitorForm>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .promote(&caller.actor, ConversationId(id))
+        .await?;
+    Ok(after_monitoring(id, &form, "promoted"))
+}
+
+/// `POST /conversations/{id}/dismiss`: out of the monitoring view.
+pub(crate) async fn post_dismiss(
+    State(state): State<AppState>,
+    Agent(caller): Agent,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<MonitorForm>,
+) -> Result<Response, WebError> {
+    state
+        .app()
+        .dismiss(&caller.actor, ConversationId(id))
+        .await?;
+    Ok(after_monitoring(id, &form, "dismissed"))
+}
+
+fn after_monitoring(id: i64, form: &MonitorForm, done: &str) -> Response {
+    if form.back == "monitoring" {
+        see_other(&format!("/inbox?view=monitoring&done={done}"))
+    } else {
+        back_to(id)
+    }
 }
 
 /// Where the work goes after a conversation is done with: the next one in the queue (the

@@ -48,11 +48,17 @@ pub(crate) struct RowView {
     returned: bool,
     /// The conversation open beside the queue (three panes).
     pub(crate) current: bool,
+    /// In the monitoring view: it offers promote and dismiss.
+    monitoring: bool,
+    /// What listening found it by, in words (a saved search's query, a Page mention, a review).
+    found: Option<String>,
 }
 
 #[derive(Serialize)]
 struct RowsView {
     lang: &'static str,
+    csrf: String,
+    can_act: bool,
     rows: Vec<RowView>,
 }
 
@@ -82,6 +88,8 @@ struct InboxView {
     heading: String,
     trolls_view: bool,
     escalated_view: bool,
+    monitoring_view: bool,
+    can_act: bool,
     rows: Vec<RowView>,
     latest_message_id: String,
     statuses: Vec<Choice>,
@@ -105,6 +113,7 @@ pub(crate) async fn show_inbox(
     let lang = caller.lang;
     let trolls_view = query.view.as_deref() == Some("trolls");
     let escalated_view = query.view.as_deref() == Some("escalated");
+    let monitoring_view = query.view.as_deref() == Some("monitoring");
     let params = InboxParams {
         status: query.status.clone(),
         channel: query.channel.clone(),
@@ -116,24 +125,46 @@ pub(crate) async fn show_inbox(
         language: query.language.clone(),
         limit: Some(50),
         cursor: query.cursor.clone(),
-        view: escalated_view.then(|| "escalated".to_owned()),
+        view: if escalated_view {
+            Some("escalated".to_owned())
+        } else if monitoring_view {
+            Some("monitoring".to_owned())
+        } else {
+            None
+        },
     };
     // Read before the content, so the page's version is never newer than what it shows.
     let version = state.app().activity_version().await?;
     let page = state.app().inbox(&caller.actor, &params).await?;
     let now = Timestamp::now();
+    let searches = if monitoring_view {
+        state.app().search_queries(&caller.actor).await?
+    } else {
+        Default::default()
+    };
     let rows: Vec<RowView> = page
         .conversations
         .iter()
         .map(|conversation| {
-            row_view(
+            let mut row = row_view(
                 conversation,
                 page.contacts.get(&conversation.contact_id),
                 lang,
                 now,
-            )
+            );
+            row.monitoring = monitoring_view;
+            if monitoring_view {
+                // Nobody is waiting on the team for a find until it is promoted.
+                row.waiting = None;
+                row.waiting_since = None;
+            }
+            row.found = conversation
+                .found_by
+                .map(|found| found_label(found, &searches, lang));
+            row
         })
         .collect();
+    let can_act = caller.actor.role().can_act();
     if query.fragment.as_deref() == Some("banners") {
         #[derive(Serialize)]
         struct BannersView {
@@ -151,6 +182,8 @@ pub(crate) async fn show_inbox(
     if query.fragment.is_some() {
         let view = RowsView {
             lang: lang.code(),
+            csrf: caller.csrf().to_owned(),
+            can_act,
             rows,
         };
         return Ok(render(&state, "inbox_rows", &view)?.into_response());
@@ -166,10 +199,17 @@ pub(crate) async fn show_inbox(
         "inbox-trolls_title"
     } else if escalated_view {
         "inbox-escalated_title"
+    } else if monitoring_view {
+        "inbox-monitoring_title"
     } else {
         "inbox-title"
     };
-    let current_status = query.status.clone().unwrap_or_default();
+    // The supervisors' and the monitoring views list every status unless told otherwise.
+    let current_status = match query.status.clone().filter(|status| !status.is_empty()) {
+        Some(status) => status,
+        None if escalated_view || monitoring_view => "all".to_owned(),
+        None => String::new(),
+    };
     let current_assignee = query.assignee.clone().unwrap_or_default();
     let sort = page.filter.sort.as_str();
     let choices = |options: &[(&str, &str)], current: &dyn Fn(&str) -> bool| -> Vec<Choice> {
@@ -207,6 +247,8 @@ pub(crate) async fn show_inbox(
         heading: text(lang, heading_key),
         trolls_view,
         escalated_view,
+        monitoring_view,
+        can_act,
         rows,
         latest_message_id: version,
         statuses: choices(
@@ -268,9 +310,10 @@ pub(crate) async fn show_inbox(
             .map(|cursor| params_url(Some(cursor))),
     };
     let mut page = Page::new(&caller, heading_key, "inbox", view);
-    page.nav_inbox = !trolls_view && !escalated_view;
+    page.nav_inbox = !trolls_view && !escalated_view && !monitoring_view;
     page.nav_trolls = trolls_view;
     page.nav_escalated = escalated_view;
+    page.nav_monitoring = monitoring_view;
     Ok(render(&state, "inbox", &page)?.into_response())
 }
 
@@ -327,6 +370,33 @@ fn row_view(
         escalated: conversation.escalated_at.is_some(),
         returned: conversation.returned_at.is_some(),
         current: false,
+        monitoring: false,
+        found: None,
+    }
+}
+
+/// What listening found a conversation by, in words.
+pub(crate) fn found_label(
+    found: buzon_core::FoundBy,
+    searches: &std::collections::HashMap<i64, String>,
+    lang: Lang,
+) -> String {
+    use buzon_core::{FoundBy, Recommendation};
+    match found {
+        FoundBy::Search(id) => crate::i18n::text_with(
+            lang,
+            "listening-found-search",
+            &[(
+                "query",
+                searches
+                    .get(&id)
+                    .map_or_else(|| format!("#{id}"), |query| bound_text(query, 80))
+                    .into(),
+            )],
+        ),
+        FoundBy::Mention => text(lang, "listening-found-mention"),
+        FoundBy::Review(Recommendation::Positive) => text(lang, "listening-found-review_positive"),
+        FoundBy::Review(Recommendation::Negative) => text(lang, "listening-found-review_negative"),
     }
 }
 

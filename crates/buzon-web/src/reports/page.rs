@@ -143,6 +143,16 @@ pub(crate) async fn stylesheet() -> Response {
 #[derive(Serialize)]
 struct ReportsPage {
     report: ReportView,
+    /// What listening brought in, per day and source (searches by their query).
+    listening: Vec<ListeningRow>,
+}
+
+/// One day's finds of one listening source.
+#[derive(Serialize)]
+struct ListeningRow {
+    day: String,
+    source: String,
+    messages: i64,
 }
 
 #[derive(Serialize)]
@@ -219,6 +229,7 @@ pub(crate) async fn show_reports(
     Query(query): Query<ReportQuery>,
 ) -> Result<Html<String>, WebError> {
     let key = query.key(&state.app().business_calendar())?;
+    let (period, _) = key.periods(Timestamp::now());
     let data = state.app().report(&caller.actor, key).await?;
     let channels = state.app().channel_list(&caller.actor).await?;
     let names = Names::of(&state, &caller, &channels).await?;
@@ -226,7 +237,39 @@ pub(crate) async fn show_reports(
     let figures = state.app().queue_figures(&caller.actor, &data).await?;
     report.escalations = figures.escalations;
     report.satisfaction = satisfaction_view(caller.lang, &figures.satisfaction, &names);
-    let page = Page::new(&caller, "reports-title", "reports", ReportsPage { report });
+    let queries = state.app().search_queries(&caller.actor).await?;
+    let listening = state
+        .app()
+        .listening_volume(&caller.actor, period)
+        .await?
+        .into_iter()
+        .map(|volume| ListeningRow {
+            source: match (volume.found_by.as_str(), volume.search_id) {
+                ("search", Some(id)) => crate::i18n::text_with(
+                    caller.lang,
+                    "listening-found-search",
+                    &[(
+                        "query",
+                        queries
+                            .get(&id)
+                            .cloned()
+                            .unwrap_or_else(|| format!("#{id}"))
+                            .into(),
+                    )],
+                ),
+                ("review", _) => crate::i18n::text(caller.lang, "reports-listening_reviews"),
+                _ => crate::i18n::text(caller.lang, "listening-found-mention"),
+            },
+            day: volume.day,
+            messages: volume.messages,
+        })
+        .collect();
+    let page = Page::new(
+        &caller,
+        "reports-title",
+        "reports",
+        ReportsPage { report, listening },
+    );
     Ok(render(&state, "reports", &page)?)
 }
 
@@ -1050,7 +1093,17 @@ mod tests {
                 ..ReportQuery::default()
             };
             let report = report_view(lang, &data, &names, &channels, &query);
-            let page = Page::new(&caller, "reports-title", "reports", ReportsPage { report });
+            let listening = vec![ListeningRow {
+                day: "2026-12-01".into(),
+                source: "Search: <i>tienda</i>".into(),
+                messages: 12,
+            }];
+            let page = Page::new(
+                &caller,
+                "reports-title",
+                "reports",
+                ReportsPage { report, listening },
+            );
             let html = templates()
                 .render("reports", &page)
                 .unwrap_or_else(|err| panic!("the report page renders: {err}"));

@@ -50,6 +50,8 @@ pub struct Page<T: Serialize> {
     pub nav_trolls: bool,
     /// Whether the escalated link is the current page.
     pub nav_escalated: bool,
+    /// The monitoring view (listening) is the current page.
+    pub nav_monitoring: bool,
     /// The page's own view.
     #[serde(flatten)]
     pub body: T,
@@ -104,6 +106,7 @@ impl<T: Serialize> Page<T> {
             nav_inbox: false,
             nav_trolls: false,
             nav_escalated: false,
+            nav_monitoring: false,
             body,
         }
     }
@@ -127,6 +130,7 @@ impl<T: Serialize> Page<T> {
             nav_inbox: false,
             nav_trolls: false,
             nav_escalated: false,
+            nav_monitoring: false,
             body,
         }
     }
@@ -212,7 +216,9 @@ pub fn display_name(contact: &Contact, lang: Lang, platform: &str) -> String {
 /// The platform a conversation's people are named after.
 pub fn platform_of_conversation(kind: ConversationKind) -> &'static str {
     match kind {
-        ConversationKind::Comment => "facebook",
+        ConversationKind::Comment
+        | ConversationKind::PageMention
+        | ConversationKind::PageReview => "facebook",
         ConversationKind::Messenger => "messenger",
         ConversationKind::Whatsapp => "whatsapp",
         ConversationKind::XMention | ConversationKind::XDm => "x",

@@ -220,6 +220,7 @@ fn outcome_name(item: &InboundItem) -> String {
         InboundItem::Removed { .. } => "Removed".into(),
         InboundItem::Hidden { .. } => "Hidden".into(),
         InboundItem::Status { status, .. } => format!("Status {status:?}"),
+        InboundItem::Fetch { .. } => "Fetch".into(),
         InboundItem::Known { kind, .. } => format!("Known {kind}"),
         InboundItem::Unrecognized { .. } => "Unrecognized".into(),
     }

@@ -46,6 +46,7 @@ fn pywa_message(text: &str, at: i64) -> PlatformMessage {
         created_at: Timestamp::from_secs(at),
         in_reply_to: None,
         raw: None,
+        found_by: None,
     }
 }
 
@@ -97,6 +98,7 @@ fn a_text_message_becomes_a_direct_message_in_the_users_chat() {
             created_at: Timestamp::from_secs(1_749_416_383),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         }
     );
 }

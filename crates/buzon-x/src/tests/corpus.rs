@@ -117,6 +117,7 @@ fn outcome_name(item: &InboundItem) -> String {
         InboundItem::Removed { .. } => "removed".into(),
         InboundItem::Hidden { .. } => "hidden".into(),
         InboundItem::Status { status, .. } => format!("status {status:?}"),
+        InboundItem::Fetch { .. } => "fetch".into(),
         InboundItem::Known { kind, .. } => format!("known {kind}"),
         InboundItem::Unrecognized { .. } => "unrecognized".into(),
     }
@@ -194,7 +195,8 @@ fn account_of(item: &InboundItem) -> Option<&str> {
         }
         InboundItem::Removed { account, .. }
         | InboundItem::Hidden { account, .. }
-        | InboundItem::Status { account, .. } => Some(account.as_str()),
+        | InboundItem::Status { account, .. }
+        | InboundItem::Fetch { account, .. } => Some(account.as_str()),
         InboundItem::Known { account, .. } | InboundItem::Unrecognized { account, .. } => {
             account.as_ref().map(|account| account.as_str())
         }

@@ -173,6 +173,7 @@ fn an_activity_dm_finds_its_author_in_users_nested_inside_apps() {
             created_at: Timestamp::from_millis(1_516_403_560_557),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })]
     );
 }
@@ -227,6 +228,7 @@ fn activity_mentions_thread_on_the_tweet_they_answer_and_skip_our_own() {
             created_at: Timestamp::from_millis(1_539_202_764_000),
             in_reply_to: Some(id("1050118000000000000")),
             raw: None,
+            found_by: None,
         })
     );
     let InboundItem::Message(second) = &items[1] else {
@@ -291,6 +293,7 @@ fn a_documented_mentions_page_reads_author_and_time_from_its_fields() {
             created_at: Timestamp::parse_rfc3339("2024-01-15T10:30:00.000Z").expect("a time"),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })]
     );
 }
@@ -336,6 +339,7 @@ fn a_real_default_fields_page_keeps_its_text_exact_and_uses_placeholders() {
                 created_at: Timestamp::from_millis(0),
                 in_reply_to: None,
                 raw: None,
+                found_by: None,
             })
         })
         .collect();
@@ -368,6 +372,7 @@ fn requested_fields_give_conversation_reply_and_our_own_tweets_are_skipped() {
             created_at: Timestamp::parse_rfc3339("2022-10-07T22:00:01.000Z").expect("a time"),
             in_reply_to: Some(id("1578516100000000000")),
             raw: None,
+            found_by: None,
         })
     );
     assert_eq!(items[1], known("783214", "own_post"));
@@ -397,6 +402,7 @@ fn a_recorded_dm_events_page_without_sender_fields_keeps_its_texts() {
             created_at: Timestamp::from_millis(0),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })
     };
     assert_eq!(
@@ -437,6 +443,7 @@ fn requested_dm_fields_thread_on_the_sender_and_skip_our_own() {
             created_at: Timestamp::parse_rfc3339("2022-10-28T01:02:03.000Z").expect("a time"),
             in_reply_to: None,
             raw: None,
+            found_by: None,
         })
     );
     assert_eq!(items[1], known("1072250532645998596", "echo"));
