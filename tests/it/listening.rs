@@ -166,8 +166,7 @@ async fn page_mentions_and_reviews(engine: Engine) {
     let (conversation, _) = landed(&app, &viewer, &missed.id).await;
     assert_eq!(conversation["found_by"], "mention");
 
-    // Dismissing takes it out of sight; what is not watched cannot be promoted; a viewer
-    // changes nothing.
+    // Dismissing takes it out of sight; a viewer changes nothing.
     let missed_conversation = conversation["id"].as_i64().unwrap();
     let (status, _) = call(
         &app,
@@ -194,11 +193,35 @@ async fn page_mentions_and_reviews(engine: Engine) {
         &app,
         Method::POST,
         &agent,
+        &format!("/api/v1/conversations/{missed_conversation}/dismiss"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "dismissed already: {body}");
+    // A dismissal can be undone: promoting brings it into the queue; then it is neither.
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        &agent,
         &format!("/api/v1/conversations/{missed_conversation}/promote"),
         None,
     )
     .await;
-    assert_eq!(status, 409, "{body}");
+    assert_eq!(status, 200);
+    assert!(view_ids(&app, &viewer, "queue")
+        .await
+        .contains(&missed_conversation));
+    for action in ["promote", "dismiss"] {
+        let (status, body) = call(
+            &app,
+            Method::POST,
+            &agent,
+            &format!("/api/v1/conversations/{missed_conversation}/{action}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 409, "{action} outside the monitoring view: {body}");
+    }
 
     // A negative review lands with its recommendation, goes into the queue on its own, and
     // is answered with a comment on the review.

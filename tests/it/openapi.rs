@@ -467,8 +467,17 @@ async fn an_admin_runs_channels_passwords_and_the_audit_log_through_the_api() {
         let stored = app.post_signed_webhook("facebook", body.as_bytes()).await;
         assert_eq!(stored.status(), 200);
     }
+    // All three kept first (a full page has a cursor whether or not more follow).
+    app.eventually(Duration::from_secs(30), "three unparsed events", || async {
+        (app.db
+            .scalar("SELECT COUNT(*) FROM inbound_events WHERE state = 'unparsed'")
+            .await
+            == 3)
+            .then_some(())
+    })
+    .await;
     let first = app
-        .eventually(Duration::from_secs(30), "three unparsed events", || async {
+        .eventually(Duration::from_secs(30), "the first page of two", || async {
             let (_, page) = call(
                 &app,
                 Method::GET,

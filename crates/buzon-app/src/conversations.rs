@@ -439,8 +439,10 @@ impl App {
                     .await?;
             }
             // Answering a find of listening takes it into the queue: it is the team's now.
-            if conversation.monitor == Some(Monitor::Watching)
-                && tx.promote_conversation(conversation.id, self.now()).await?
+            if conversation.monitor.is_some()
+                && tx
+                    .promote_conversation(conversation.id, self.now(), false)
+                    .await?
             {
                 tx.audit(
                     &actor.audit_name(),

@@ -129,13 +129,14 @@ impl App {
         Ok(channel)
     }
 
-    /// Moves a conversation from the monitoring view into the answer queue: it is answered
-    /// like any other, and its response time counts from now. Agents and admins.
+    /// Moves a conversation from the monitoring view (or one dismissed before) into the answer
+    /// queue: it is answered like any other, and its response time counts from now. Agents
+    /// and admins.
     pub async fn promote(&self, actor: &Actor, id: ConversationId) -> Result<(), AppError> {
         actor.require(Role::Agent)?;
         let conversation = self.store().conversation(id).await?;
         let mut tx = self.store().begin().await?;
-        if !tx.promote_conversation(id, self.now()).await? {
+        if !tx.promote_conversation(id, self.now(), false).await? {
             return Err(not_watching(&conversation));
         }
         tx.audit(
@@ -219,7 +220,11 @@ impl App {
         if !(by_search || by_author || alerted) {
             return Ok(false);
         }
-        if !tx.promote_conversation(find.conversation_id, now).await? {
+        // Rules bring back only what nobody dismissed.
+        if !tx
+            .promote_conversation(find.conversation_id, now, true)
+            .await?
+        {
             return Ok(false);
         }
         let why = if alerted {
@@ -244,7 +249,7 @@ fn not_watching(conversation: &Conversation) -> AppError {
     AppError::Conflict {
         code: "not_monitored",
         message: match conversation.monitor {
-            Some(Monitor::Dismissed) => "the conversation was dismissed".to_owned(),
+            Some(Monitor::Dismissed) => "the conversation was dismissed already".to_owned(),
             _ => "the conversation is not in the monitoring view".to_owned(),
         },
     }

@@ -517,6 +517,16 @@ impl App {
         let by = actor.audit_name();
         let mut tx = self.store().begin().await?;
         let escalation = tx.escalate(id, &by, None, &note, now).await?;
+        // A find of listening escalated by hand is the team's now: into the queue.
+        if conversation.monitor.is_some() && tx.promote_conversation(id, now, false).await? {
+            tx.audit(
+                &by,
+                "conversation.promote",
+                &target("conversation", id),
+                &json!({"why": "escalate"}),
+            )
+            .await?;
+        }
         if !note.is_empty() {
             tx.add_note(id, actor.user_id(), &format!("⚑ {note}"))
                 .await?;

@@ -41,6 +41,9 @@ pub(crate) const TAGGED_FIELDS: &str = "id,message,from,created_time,permalink_u
 pub(crate) const RATINGS_FIELDS: &str =
     "created_time,recommendation_type,review_text,reviewer,open_graph_story";
 
+/// The author of a mentioning post or comment Graph gave without `from`.
+pub(crate) const UNKNOWN_AUTHOR: &str = "facebook-unknown-author";
+
 const OWN_POST: &str = "own_post";
 const RATING: &str = "rating";
 
@@ -197,9 +200,13 @@ fn mentioning(account: &ExternalId, object: &Value, edited: bool) -> InboundItem
         return unrecognized("a mentioning object without a valid id");
     };
     let from = object.get("from").cloned().unwrap_or(Value::Null);
-    let Some(author) = person(id_of(&from, "id"), text_of(&from, "name")) else {
-        return unrecognized("a mentioning object without an author");
-    };
+    // Graph may leave `from` out of a person's post read with a Page token: the words are
+    // kept, with an author who is named as unknown.
+    let author = person(id_of(&from, "id"), text_of(&from, "name")).unwrap_or_else(|| NewContact {
+        platform_id: ExternalId::parse(UNKNOWN_AUTHOR).expect("a valid id"),
+        name: None,
+        handle: None,
+    });
     if author.platform_id == *account {
         return InboundItem::Known {
             account: Some(account.clone()),

@@ -75,10 +75,14 @@ impl Store {
             .collect()
     }
 
-    /// How many customer messages arrived in `[from, to)`.
+    /// How many customer messages arrived in `[from, to)`. Listening's finds count at the time
+    /// they were written, not found: a new saved search brings a week of posts at once, which
+    /// is not a surge; a burst of untagged complaints written now is.
     pub async fn inbound_between(&self, from: Timestamp, to: Timestamp) -> Result<i64, StoreError> {
         let row = query(
-            "SELECT COUNT(*) AS arrived FROM messages WHERE received_at >= $1 AND received_at < $2 AND direction = 'inbound'",
+            "SELECT (SELECT COUNT(*) FROM messages WHERE received_at >= $1 AND received_at < $2 \
+             AND direction = 'inbound' AND found_by IS NULL) + (SELECT COUNT(*) FROM messages \
+             WHERE found_by IS NOT NULL AND created_at >= $1 AND created_at < $2) AS arrived",
         )
         .bind(from.as_millis())
         .bind(to.as_millis())
@@ -94,8 +98,10 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<RecentMessage>, StoreError> {
         let rows = query(
-            "SELECT id, conversation_id, text FROM messages WHERE received_at >= $1 AND direction = 'inbound' \
-             ORDER BY received_at DESC, id DESC LIMIT $2",
+            "SELECT id, conversation_id, text, received_at AS at FROM messages WHERE received_at >= $1 \
+             AND direction = 'inbound' AND found_by IS NULL \
+             UNION ALL SELECT id, conversation_id, text, created_at AS at FROM messages \
+             WHERE found_by IS NOT NULL AND created_at >= $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(from.as_millis())
         .bind(i64::from(limit))

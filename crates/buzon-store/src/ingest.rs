@@ -230,9 +230,8 @@ impl StoreTx {
         let mut watching: HashSet<i64> = HashSet::new();
         for row in statement.query().fetch_all(self.conn()).await? {
             let id: i64 = rows::get(&row, "id")?;
-            if rows::get::<Option<String>>(&row, "monitor")?.as_deref()
-                == Some(Monitor::Watching.as_str())
-            {
+            // Watched or dismissed: outside the queue.
+            if rows::get::<Option<String>>(&row, "monitor")?.is_some() {
                 watching.insert(id);
             }
             conversation_ids.insert(
@@ -465,13 +464,13 @@ impl StoreTx {
         );
         statement.query().execute(self.conn()).await?;
 
-        // Watching conversations that a message addressed to the account joined go into the
-        // queue now (their wait counts from now).
+        // Conversations outside the queue (watched or dismissed) that a message addressed to
+        // the account joined go into the queue now (their wait counts from now).
         let promoted_at = Timestamp::from_millis(now);
         let mut addressed: Vec<i64> = addressed.into_iter().collect();
         addressed.sort_unstable();
         for conversation in addressed {
-            self.promote_conversation(ConversationId(conversation), promoted_at)
+            self.promote_conversation(ConversationId(conversation), promoted_at, false)
                 .await?;
         }
         Ok(stored)

@@ -37,6 +37,9 @@ pub struct SavedSearch {
 /// Where a run of a saved search left it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchRun {
+    /// The query the run asked X: the run is saved only while it is still the search's (a
+    /// search changed or deleted meanwhile starts over rather than inherit the old cursor).
+    pub query: String,
     /// See [`SavedSearch::since_id`].
     pub since_id: Option<String>,
     /// See [`SavedSearch::newest_id`].
@@ -126,7 +129,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let result = query(
             "UPDATE saved_searches SET since_id = $1, newest_id = $2, next_token = $3, next_poll_at = $4, \
-             last_polled_at = $5, last_error = $6 WHERE id = $7 AND channel_id = $8 AND EXISTS \
+             last_polled_at = $5, last_error = $6 WHERE id = $7 AND channel_id = $8 AND query = $10 AND EXISTS \
              (SELECT 1 FROM channel_leases l WHERE l.channel_id = $8 AND l.owner = $9 AND l.lease_until >= $5)",
         )
         .bind(run.since_id.as_deref())
@@ -138,6 +141,7 @@ impl Store {
         .bind(search_id)
         .bind(channel_id.get())
         .bind(owner)
+        .bind(run.query.as_str())
         .execute(&self.write)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -164,9 +168,9 @@ impl Store {
         channel_id: ChannelId,
         now: Timestamp,
         limit: u32,
-    ) -> Result<Vec<(ExternalId, i64)>, StoreError> {
+    ) -> Result<Vec<(ExternalId, i64, i64)>, StoreError> {
         let rows = query(
-            "SELECT object_id, requested_at FROM listening_fetches WHERE channel_id = $1 AND next_at <= $2 \
+            "SELECT object_id, requested_at, attempts FROM listening_fetches WHERE channel_id = $1 AND next_at <= $2 \
              ORDER BY requested_at LIMIT $3",
         )
         .bind(channel_id.get())
@@ -176,13 +180,18 @@ impl Store {
         .await?;
         rows.iter()
             .filter_map(|row| {
-                let id: Result<String, _> = rows::get(row, "object_id");
-                let requested: Result<i64, _> = rows::get(row, "requested_at");
-                match (id, requested) {
-                    (Ok(id), Ok(requested)) => {
-                        ExternalId::parse(id).ok().map(|id| Ok((id, requested)))
-                    }
-                    (Err(err), _) | (_, Err(err)) => Some(Err(err)),
+                let read = || -> Result<(String, i64, i64), StoreError> {
+                    Ok((
+                        rows::get(row, "object_id")?,
+                        rows::get(row, "requested_at")?,
+                        rows::get(row, "attempts")?,
+                    ))
+                };
+                match read() {
+                    Ok((id, requested, attempts)) => ExternalId::parse(id)
+                        .ok()
+                        .map(|id| Ok((id, requested, attempts))),
+                    Err(err) => Some(Err(err)),
                 }
             })
             .collect()
@@ -210,17 +219,20 @@ impl Store {
         &self,
         channel_id: ChannelId,
         object_id: &ExternalId,
+        requested_at: i64,
         retry_at: Timestamp,
         error: &str,
     ) -> Result<(), StoreError> {
+        // Not when it was asked for again meanwhile (an edit): that request is due at once.
         query(
             "UPDATE listening_fetches SET attempts = attempts + 1, next_at = $1, last_error = $2 \
-             WHERE channel_id = $3 AND object_id = $4",
+             WHERE channel_id = $3 AND object_id = $4 AND requested_at = $5",
         )
         .bind(retry_at.as_millis())
         .bind(bound_text(error, 1024))
         .bind(channel_id.get())
         .bind(object_id.as_str())
+        .bind(requested_at)
         .execute(&self.write)
         .await?;
         Ok(())
@@ -364,19 +376,67 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Moves a watching conversation into the answer queue, as of `at`: its customer's
-    /// waiting (and response time) count from then. False when it is not in the monitoring
-    /// view (already promoted, dismissed or never found by listening).
+    /// Forgets a pending fetch of an object the platform removed. (A fetch already under way
+    /// may still store the object after the removal: a known, narrow race.)
+    pub async fn forget_fetch(
+        &mut self,
+        channel_id: ChannelId,
+        object_id: &ExternalId,
+    ) -> Result<(), StoreError> {
+        query("DELETE FROM listening_fetches WHERE channel_id = $1 AND object_id = $2")
+            .bind(channel_id.get())
+            .bind(object_id.as_str())
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// A review's recommendation as the platform now says (an edited review): its message
+    /// and conversation show it.
+    pub async fn set_recommendation(
+        &mut self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+        recommendation: Recommendation,
+    ) -> Result<(), StoreError> {
+        query("UPDATE messages SET recommendation = $1 WHERE channel_id = $2 AND platform_id = $3")
+            .bind(recommendation.as_str())
+            .bind(channel_id.get())
+            .bind(platform_id.as_str())
+            .execute(self.conn())
+            .await?;
+        query(
+            "UPDATE conversations SET recommendation = $1 WHERE id IN \
+             (SELECT conversation_id FROM messages WHERE channel_id = $2 AND platform_id = $3)",
+        )
+        .bind(recommendation.as_str())
+        .bind(channel_id.get())
+        .bind(platform_id.as_str())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Moves a conversation found by listening into the answer queue, as of `at`: its
+    /// customer's waiting (and response time) count from then. A dismissed one comes back too,
+    /// unless `only_watching` (the rules promote only what nobody dismissed). False when it is
+    /// not outside the queue.
     pub async fn promote_conversation(
         &mut self,
         id: ConversationId,
         at: Timestamp,
+        only_watching: bool,
     ) -> Result<bool, StoreError> {
-        let result = query(
+        let which = if only_watching {
+            "monitor = 'watching'"
+        } else {
+            "monitor IS NOT NULL"
+        };
+        let result = query(&format!(
             "UPDATE conversations SET monitor = NULL, promoted_at = $1, \
              waiting_since = CASE WHEN waiting_since IS NOT NULL AND waiting_since < $1 THEN $1 ELSE waiting_since END \
-             WHERE id = $2 AND monitor = 'watching'",
-        )
+             WHERE id = $2 AND {which}"
+        ))
         .bind(at.as_millis())
         .bind(id.get())
         .execute(self.conn())
@@ -469,7 +529,7 @@ impl StoreTx {
             statement.text = format!(
                 "SELECT m.id, m.conversation_id, m.found_by, m.search_id, m.recommendation FROM messages m \
                  JOIN conversations c ON c.id = m.conversation_id \
-                 WHERE m.id IN ({}) AND c.monitor = 'watching'",
+                 WHERE m.id IN ({}) AND c.monitor IS NOT NULL",
                 placeholders.join(", ")
             );
             for row in statement.query().fetch_all(self.conn()).await? {

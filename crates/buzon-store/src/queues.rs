@@ -1109,6 +1109,15 @@ impl StoreTx {
                     }
                 }
                 EventWrite::Edit(message) => {
+                    if let Some(recommendation) = message.found_by.and_then(FoundBy::recommendation)
+                    {
+                        self.set_recommendation(
+                            message.channel_id,
+                            &message.platform_id,
+                            recommendation,
+                        )
+                        .await?;
+                    }
                     if !self
                         .apply_edit(message.channel_id, &message.platform_id, &message.text)
                         .await?
@@ -1125,6 +1134,7 @@ impl StoreTx {
                     platform_id,
                 } => {
                     self.mark_removed(*channel_id, platform_id).await?;
+                    self.forget_fetch(*channel_id, platform_id).await?;
                 }
                 EventWrite::Hidden {
                     channel_id,

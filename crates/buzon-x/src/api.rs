@@ -61,7 +61,13 @@ impl XConnector {
             ("expansions", "author_id"),
             ("user.fields", USER_FIELDS),
         ];
-        let since_id = search.since_id.as_deref().filter(|id| is_numeric_id(id));
+        // Recent search reaches back 7 days and refuses an older `since_id`: a quiet search
+        // whose newest post is that old asks without one (the store drops what it has).
+        let since_id = search
+            .since_id
+            .as_deref()
+            .filter(|id| is_numeric_id(id))
+            .filter(|id| within_recent_search(id, now_unix_secs()));
         if let Some(since_id) = since_id {
             query.push(("since_id", since_id));
         }
@@ -437,6 +443,20 @@ impl XConnector {
     }
 }
 
+/// Whether a post id (a snowflake: milliseconds since 2010-11-04 in its upper bits) is
+/// younger than recent search's 7 days, with an hour's margin.
+fn within_recent_search(id: &str, now_unix_secs: i64) -> bool {
+    const TWEPOCH_MILLIS: i64 = 1_288_834_974_657;
+    const REACH_MILLIS: i64 = 7 * 86_400_000 - 3_600_000;
+    match id.parse::<u64>() {
+        Ok(id) => {
+            let written = (id >> 22) as i64 + TWEPOCH_MILLIS;
+            now_unix_secs * 1000 - written < REACH_MILLIS
+        }
+        Err(_) => false,
+    }
+}
+
 /// What `x-rate-limit-limit`, `-remaining` and `-reset` say, when all three are there.
 fn search_budget(
     headers: &buzon_connector::HeaderMap,
@@ -605,4 +625,26 @@ fn now_unix_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|since| since.as_secs() as i64)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod search_cursor_tests {
+    #[test]
+    fn a_since_id_older_than_recent_searchs_week_is_not_sent() {
+        // 2129700704321800238 was written on 2026-12-06 at about 22:13 UTC.
+        let written = 1_796_595_190;
+        assert!(super::within_recent_search(
+            "2129700704321800238",
+            written + 86_400
+        ));
+        assert!(super::within_recent_search(
+            "2129700704321800238",
+            written + 6 * 86_400
+        ));
+        assert!(!super::within_recent_search(
+            "2129700704321800238",
+            written + 7 * 86_400
+        ));
+        assert!(!super::within_recent_search("not-an-id", written));
+    }
 }

@@ -131,25 +131,29 @@ fn mention(
                 Some((kind.as_str(), reference.id.get().map(|id| &id.0)))
             })
             .collect();
-    if search.is_none() && references.iter().any(|(kind, _)| *kind == "retweeted") {
+    let retweet = references.iter().any(|(kind, _)| *kind == "retweeted");
+    if search.is_none() && retweet {
         return known(account, kind::RETWEET);
     }
-    let addressed = tweet
-        .in_reply_to_user_id
-        .get()
-        .is_some_and(|id| id.0 == *account)
-        || tweet
-            .entities
+    // Addressed to the account: it answers or @-mentions it. A retweet only repeats someone
+    // else's words (`RT @someone: @account …`): never addressed.
+    let addressed = !retweet
+        && (tweet
+            .in_reply_to_user_id
             .get()
-            .and_then(|entities| entities.mentions.get())
-            .is_some_and(|mentions| {
-                mentions.iter().any(|mention| {
-                    mention
-                        .get()
-                        .and_then(|mention| mention.id.get())
-                        .is_some_and(|id| id.0 == *account)
-                })
-            });
+            .is_some_and(|id| id.0 == *account)
+            || tweet
+                .entities
+                .get()
+                .and_then(|entities| entities.mentions.get())
+                .is_some_and(|mentions| {
+                    mentions.iter().any(|mention| {
+                        mention
+                            .get()
+                            .and_then(|mention| mention.id.get())
+                            .is_some_and(|id| id.0 == *account)
+                    })
+                }));
     let found_by = search
         .filter(|_| !addressed)
         .map(buzon_core::FoundBy::Search);

@@ -976,8 +976,8 @@ impl Workers {
 
     /// Fetches the objects webhooks named without their content (Facebook Page mentions) and
     /// stores each answer in the event log, where the normalizer makes it a message. An object
-    /// that is gone (deleted, or not readable with the Page token) is given up; another refusal
-    /// is tried again later, a few times.
+    /// that is gone (deleted, or not readable with the Page token) is given up; another failure
+    /// is tried again later, backing off to once an hour.
     async fn fetch_objects(
         &self,
         connector: &dyn Connector,
@@ -991,10 +991,10 @@ impl Workers {
         if due.is_empty() {
             return Ok(());
         }
-        let ids: Vec<ExternalId> = due.iter().map(|(id, _)| id.clone()).collect();
+        let ids: Vec<ExternalId> = due.iter().map(|(id, ..)| id.clone()).collect();
         let fetched = connector.fetch_objects(channel, credentials, &ids).await;
         let mut stored = 0;
-        for (fetch, (_, requested_at)) in fetched.into_iter().zip(&due) {
+        for (fetch, (_, requested_at, attempts)) in fetched.into_iter().zip(&due) {
             match fetch.outcome {
                 Ok(body) => {
                     self.store_polled(channel, &body).await?;
@@ -1010,18 +1010,24 @@ impl Workers {
                         .await?;
                 }
                 Err(err) => {
+                    // Never given up on while the platform may still answer (a mention is only
+                    // here): 10 s, doubling, at most an hour apart; a throttle's own wait.
+                    let backoff = Duration::from_secs(10)
+                        .saturating_mul(1u32 << (*attempts).clamp(0, 9) as u32)
+                        .min(Duration::from_secs(3600));
                     let wait = match &err {
                         ConnectorError::RateLimited {
                             retry_after: Some(wait),
                             ..
-                        } => *wait,
-                        _ => Duration::from_secs(10),
+                        } => (*wait).max(backoff),
+                        _ => backoff,
                     };
                     tracing::info!(object = %fetch.object_id, error = %err, "fetching a mentioned object failed; retried");
                     self.store
                         .delay_fetch(
                             channel.id,
                             &fetch.object_id,
+                            *requested_at,
                             Timestamp::now().plus_millis(wait.as_millis() as i64),
                             &err.to_string(),
                         )
@@ -1071,6 +1077,7 @@ impl Workers {
                         self.app.wake_workers();
                     }
                     let run = buzon_store::SearchRun {
+                        query: search.query.clone(),
                         since_id: page.since_id,
                         newest_id: page.newest_id,
                         next_token: page.next_token,
@@ -1080,9 +1087,16 @@ impl Workers {
                     (run, page.wait)
                 }
                 Err(err) => {
-                    // Invalid queries and the like: shown, and not tried again until changed
-                    // (a day, so that a plan change is noticed some time).
+                    // A refusal (X's 400): when the run had a cursor, the cursor may be what X
+                    // refused (a `next_token` gone stale), so the run ends there and starts
+                    // again at once without it; without one it is the query, shown and not
+                    // tried again until it changes (or a day, so a plan change is noticed).
+                    let had_cursor = search.next_token.is_some() || search.since_id.is_some();
                     let (wait, error) = match &err {
+                        ConnectorError::Permanent(reason) if had_cursor => {
+                            tracing::info!(search = search.id, %reason, "x refused a saved search's cursor; starting over");
+                            (Duration::from_secs(1), Some(reason.clone()))
+                        }
                         ConnectorError::Permanent(reason) => {
                             tracing::warn!(search = search.id, %reason, "x refused a saved search");
                             (Duration::from_secs(86_400), Some(reason.clone()))
@@ -1098,10 +1112,24 @@ impl Workers {
                             (Duration::from_secs(10), search.last_error.clone())
                         }
                     };
+                    let restart = matches!(err, ConnectorError::Permanent(_)) && had_cursor;
                     let run = buzon_store::SearchRun {
-                        since_id: search.since_id.clone(),
-                        newest_id: search.newest_id.clone(),
-                        next_token: search.next_token.clone(),
+                        query: search.query.clone(),
+                        since_id: if restart {
+                            None
+                        } else {
+                            search.since_id.clone()
+                        },
+                        newest_id: if restart {
+                            None
+                        } else {
+                            search.newest_id.clone()
+                        },
+                        next_token: if restart {
+                            None
+                        } else {
+                            search.next_token.clone()
+                        },
                         next_poll_at: Timestamp::now().plus_millis(wait.as_millis() as i64),
                         last_error: error,
                     };
@@ -1119,8 +1147,8 @@ impl Workers {
                 )
                 .await?
             {
-                tracing::warn!(
-                    "lost the poll lease before saving a search; another node polls now"
+                tracing::info!(
+                    "a saved search changed, or the poll lease moved, before its run was saved; not saved"
                 );
             }
             next_due = next_due.min(wait);

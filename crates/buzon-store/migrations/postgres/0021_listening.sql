@@ -16,6 +16,8 @@ ALTER TABLE messages ADD COLUMN found_by TEXT;
 ALTER TABLE messages ADD COLUMN search_id BIGINT;
 ALTER TABLE messages ADD COLUMN recommendation TEXT;
 CREATE INDEX messages_found ON messages (search_id, received_at) WHERE search_id IS NOT NULL;
+-- Spike detection counts finds at the time they were written.
+CREATE INDEX messages_found_written ON messages (created_at) WHERE found_by IS NOT NULL;
 
 -- An X channel's saved searches, polled through recent search. since_id bounds the next
 -- run; while a run pages back, newest_id holds what since_id becomes when it ends and
