@@ -297,27 +297,35 @@ impl App {
         .await?;
         tx.commit().await?;
         self.wake_workers();
-        // The platform's part of connecting (Facebook: the Page installs the app for the
-        // webhook fields buzon reads, mentions and reviews among them). A refusal does not undo
-        // the connection: polling still works, and the audit log says what failed.
-        if let Ok(connector) = self.connector(kind) {
-            if let Ok(credentials) = self.store().channel_credentials(channel.id).await {
-                if let Err(err) = connector
-                    .after_connect(&channel.platform_id, &credentials)
-                    .await
-                {
-                    tracing::warn!(channel = %channel.id, error = %err, "the platform refused the webhook subscription");
-                    self.audit_alone(
-                        actor,
-                        "channel.subscribe_failed",
-                        &target("channel", channel.id),
-                        json!({"reason": err.kind_name()}),
-                    )
-                    .await?;
-                }
-            }
-        }
+        self.after_connect(actor, &channel).await?;
         Ok((channel, new))
+    }
+
+    /// The platform's part of connecting, once credentials are saved (Facebook: the Page
+    /// installs the app for the webhook fields buzon reads, mentions and reviews among
+    /// them). A refusal does not undo the connection: polling still works, and the audit log
+    /// says what failed.
+    async fn after_connect(&self, actor: &Actor, channel: &Channel) -> Result<(), AppError> {
+        let Ok(connector) = self.connector(channel.kind) else {
+            return Ok(());
+        };
+        let Ok(credentials) = self.store().channel_credentials(channel.id).await else {
+            return Ok(());
+        };
+        if let Err(err) = connector
+            .after_connect(&channel.platform_id, &credentials)
+            .await
+        {
+            tracing::warn!(channel = %channel.id, error = %err, "the platform refused the webhook subscription");
+            self.audit_alone(
+                actor,
+                "channel.subscribe_failed",
+                &target("channel", channel.id),
+                json!({"reason": err.kind_name()}),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Replaces a channel's token (after it expired or was revoked), checked with the
@@ -351,6 +359,8 @@ impl App {
         .await?;
         tx.commit().await?;
         self.wake_workers();
+        // A new token subscribes the Page again (for Pages connected before a field was read).
+        self.after_connect(actor, &channel).await?;
         Ok(channel)
     }
 
