@@ -595,6 +595,28 @@ async fn saved_searches(engine: Engine) {
         .unwrap();
     assert_eq!(good["error"], Value::Null, "{good}");
 
+    // An admin changes a search's promotion on the channel's page (the same use case as the
+    // API's PUT): the query stays, so its cursor does too.
+    add_user(&app, "marta@shop.example", "admin").await;
+    let marta = Session::start(&app, "marta@shop.example").await;
+    let changed = marta
+        .post(
+            &app,
+            &format!("/admin/channels/{}/searches/{search_id}", channels.x),
+            &[("query", "tiendabuzon -is:retweet"), ("promote", "all")],
+        )
+        .await;
+    assert_eq!(changed.status(), 303);
+    let (_, listed) = call(&app, Method::GET, &viewer, &searches, None).await;
+    let changed = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|search| search["id"] == search_id)
+        .unwrap()
+        .clone();
+    assert_eq!(changed["promote"], "all", "{changed}");
+
     // The reports count what each search found.
     add_user(&app, "vera@shop.example", "viewer").await;
     let session = Session::start(&app, "vera@shop.example").await;

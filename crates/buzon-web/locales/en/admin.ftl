@@ -271,3 +271,6 @@ admin-searches-add = Save the search
 admin-searches-refused = X refused the search
 admin-notice-search_added = The search is saved: its first posts arrive within a minute or so.
 admin-notice-search_deleted = The search is deleted; what it found stays.
+admin-searches-change = Change
+admin-searches-save = Save the change
+admin-notice-search_changed = The search is changed; a new query starts over from the last seven days.

@@ -271,3 +271,6 @@ admin-searches-add = Guardar la búsqueda
 admin-searches-refused = X rechazó la búsqueda
 admin-notice-search_added = La búsqueda está guardada: sus primeras publicaciones llegan en un minuto más o menos.
 admin-notice-search_deleted = La búsqueda se ha borrado; lo que encontró se queda.
+admin-searches-change = Cambiar
+admin-searches-save = Guardar el cambio
+admin-notice-search_changed = La búsqueda ha cambiado; una consulta nueva empieza de nuevo desde los últimos siete días.

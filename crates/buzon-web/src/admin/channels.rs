@@ -46,6 +46,7 @@ const NOTICES: &[&str] = &[
     "template_added",
     "template_deleted",
     "search_added",
+    "search_changed",
     "search_deleted",
 ];
 
@@ -134,6 +135,8 @@ struct SearchRow {
     promote_label: String,
     last: Option<String>,
     error: Option<String>,
+    /// The promotions, this search's selected, for its change form.
+    choices: Vec<PromoteChoice>,
 }
 
 /// The saved-searches section of an X channel's page.
@@ -147,6 +150,7 @@ struct SearchesView {
 struct PromoteChoice {
     value: &'static str,
     label: String,
+    selected: bool,
 }
 
 #[derive(Serialize)]
@@ -207,18 +211,10 @@ pub(crate) async fn channels_page(
                         ),
                         last: when(search.last_polled_at),
                         error: search.last_error.clone(),
+                        choices: promote_choices(lang, Some(search.promote)),
                     })
                     .collect(),
-                promotes: Promote::ALL
-                    .iter()
-                    .map(|promote| PromoteChoice {
-                        value: promote.as_str(),
-                        label: text(
-                            lang,
-                            &format!("admin-searches-promote-{}", promote.as_str()),
-                        ),
-                    })
-                    .collect(),
+                promotes: promote_choices(lang, None),
             })
         }
         _ => None,
@@ -367,6 +363,42 @@ pub(crate) async fn post_search(
     {
         Ok(_) => Ok(see_other(&format!(
             "/admin/channels/{id}?notice=search_added"
+        ))),
+        Err(err) => refused_on_page(&state, &caller, id, err).await,
+    }
+}
+
+/// The promotions a search may have, in words, `selected` marked.
+fn promote_choices(lang: Lang, selected: Option<Promote>) -> Vec<PromoteChoice> {
+    Promote::ALL
+        .iter()
+        .map(|promote| PromoteChoice {
+            value: promote.as_str(),
+            label: text(
+                lang,
+                &format!("admin-searches-promote-{}", promote.as_str()),
+            ),
+            selected: Some(*promote) == selected,
+        })
+        .collect()
+}
+
+/// `POST /admin/channels/{id}/searches/{search}`: changes a search's query or promotion (a
+/// new query starts over); a refusal is shown on the page.
+pub(crate) async fn post_search_update(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path((id, search)): Path<(i64, i64)>,
+    CsrfForm(form): CsrfForm<SearchForm>,
+) -> Result<Response, WebError> {
+    let promote = Promote::parse(&form.promote).unwrap_or(Promote::None);
+    match state
+        .app()
+        .update_saved_search(&caller.actor, ChannelId(id), search, &form.query, promote)
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!(
+            "/admin/channels/{id}?notice=search_changed"
         ))),
         Err(err) => refused_on_page(&state, &caller, id, err).await,
     }
@@ -806,10 +838,16 @@ mod tests {
                     promote_label: "Always".into(),
                     last: None,
                     error: Some("x answered 400: <b>bad</b>".into()),
+                    choices: vec![PromoteChoice {
+                        value: "all",
+                        label: "Always".into(),
+                        selected: true,
+                    }],
                 }],
                 promotes: vec![PromoteChoice {
                     value: "all",
                     label: "Always".into(),
+                    selected: false,
                 }],
             }),
             budget: "every 50 seconds".into(),
@@ -838,6 +876,8 @@ mod tests {
         assert!(html.contains("tienda &lt;buzón&gt;"), "{html}");
         assert!(html.contains("&lt;b&gt;bad&lt;/b&gt;"));
         assert!(html.contains("/admin/channels/7/searches/4/delete"));
+        assert!(html.contains("action=\"/admin/channels/7/searches/4\""));
+        assert!(html.contains("value=\"all\" selected"));
 
         let page = admin_page(&caller, "admin-title", "index", IndexView {});
         let html = render("admin_index", &page);

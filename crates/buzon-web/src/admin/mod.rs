@@ -98,6 +98,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/admin/channels/{id}/searches", post(channels::post_search))
         .route(
+            "/admin/channels/{id}/searches/{search}",
+            post(channels::post_search_update),
+        )
+        .route(
             "/admin/channels/{id}/searches/{search}/delete",
             post(channels::post_search_delete),
         )
