@@ -147,6 +147,16 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Channels with saved searches.
+    pub async fn channels_with_searches(&self) -> Result<Vec<ChannelId>, StoreError> {
+        let rows = query("SELECT DISTINCT channel_id FROM saved_searches")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| Ok(ChannelId(rows::get(row, "channel_id")?)))
+            .collect()
+    }
+
     /// Channels with objects waiting to be fetched, due at `now`.
     pub async fn channels_with_fetches(
         &self,

@@ -25,10 +25,17 @@ impl std::fmt::Debug for StoreTx {
 
 impl Store {
     /// Opens a transaction. On SQLite it holds the single writer until it ends, so keep it
-    /// short: read what a decision needs, write, audit, commit.
+    /// short: read what a decision needs, write, audit, commit. It takes the writer at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails at once
+    /// with "database is locked" when another process (the command line beside a running
+    /// server) wrote in between, where an immediate one waits its turn (`busy_timeout`).
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        let tx = match self.engine {
+            crate::Engine::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            crate::Engine::Postgres => self.write.begin().await?,
+        };
         Ok(StoreTx {
-            tx: self.write.begin().await?,
+            tx,
             cipher: self.cipher().clone(),
             engine: self.engine,
         })

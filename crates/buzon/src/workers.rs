@@ -868,6 +868,8 @@ impl Workers {
     ) -> Result<(), StoreError> {
         let channels = self.store.list_channels().await?;
         let fetching = self.store.channels_with_fetches(Timestamp::now()).await?;
+        // Only channels with searches take the lease for them: on SQLite every write counts.
+        let searching = self.store.channels_with_searches().await?;
         for channel in channels {
             if channel.health == ChannelHealth::Paused {
                 continue;
@@ -879,7 +881,7 @@ impl Workers {
             let instant = tokio::time::Instant::now();
             let poll_due = instant >= state.next_poll;
             let fetch_due = fetching.contains(&channel.id);
-            let search_due = channel.kind == ChannelKind::X && instant >= state.next_search;
+            let search_due = searching.contains(&channel.id) && instant >= state.next_search;
             if !poll_due && !fetch_due && !search_due {
                 continue;
             }
