@@ -347,11 +347,23 @@ async fn urgent_alerts(engine: Engine) {
     })
     .await;
     assert!(sink.mails()[0].contains("alguien ha usado mi tarjeta"));
+    // The sink has the mail before the sender records it sent: wait for the record.
+    app.eventually(
+        Duration::from_secs(30),
+        "every delivery recorded sent",
+        || async {
+            (app.db
+                .scalar("SELECT COUNT(*) FROM alert_deliveries WHERE state = 'sent'")
+                .await
+                == 4)
+                .then_some(())
+        },
+    )
+    .await;
     assert_eq!(
-        app.db
-            .scalar("SELECT COUNT(*) FROM alert_deliveries WHERE state = 'sent'")
-            .await,
-        4
+        app.db.scalar("SELECT COUNT(*) FROM alert_deliveries").await,
+        4,
+        "and no other delivery"
     );
     sink.stop().await;
     sandbox.shutdown().await;
