@@ -360,7 +360,6 @@ impl App {
         let on_call = self.stored_on_call().await?;
         let surveys_since = now.plus_millis(-crate::working::SURVEY_ANSWER_MILLIS);
         let surveys = self.store().satisfaction_pending_any(surveys_since).await?;
-        let searches = self.store().search_promotions().await?;
         let mut tx = self.store().begin().await?;
         let ids = tx.take_rule_checks(RULES_BATCH).await?;
         if ids.is_empty() {
@@ -368,6 +367,12 @@ impl App {
         }
         // Messages in conversations listening found and nobody promoted yet.
         let watched = tx.watched_finds(&ids).await?;
+        // The searches' promotions matter only when there are finds to judge.
+        let searches = if watched.is_empty() {
+            HashMap::new()
+        } else {
+            self.store().search_promotions().await?
+        };
         if watched.is_empty()
             && incidents.is_empty()
             && !surveys

@@ -147,28 +147,29 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
-    /// Channels with saved searches.
-    pub async fn channels_with_searches(&self) -> Result<Vec<ChannelId>, StoreError> {
-        let rows = query("SELECT DISTINCT channel_id FROM saved_searches")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|row| Ok(ChannelId(rows::get(row, "channel_id")?)))
-            .collect()
-    }
-
-    /// Channels with objects waiting to be fetched, due at `now`.
-    pub async fn channels_with_fetches(
+    /// The channels with objects waiting to be fetched (due at `now`) and the channels with
+    /// saved searches, in one round trip (the pollers ask twice a second).
+    pub async fn listening_channels(
         &self,
         now: Timestamp,
-    ) -> Result<Vec<ChannelId>, StoreError> {
-        let rows = query("SELECT DISTINCT channel_id FROM listening_fetches WHERE next_at <= $1")
-            .bind(now.as_millis())
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|row| Ok(ChannelId(rows::get(row, "channel_id")?)))
-            .collect()
+    ) -> Result<(Vec<ChannelId>, Vec<ChannelId>), StoreError> {
+        let rows = query(
+            "SELECT DISTINCT channel_id, CAST(1 AS BIGINT) AS is_fetch FROM listening_fetches WHERE next_at <= $1 \
+             UNION ALL SELECT DISTINCT channel_id, CAST(0 AS BIGINT) AS is_fetch FROM saved_searches",
+        )
+        .bind(now.as_millis())
+        .fetch_all(&self.read)
+        .await?;
+        let (mut fetching, mut searching) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let channel = ChannelId(rows::get(row, "channel_id")?);
+            if rows::flag(row, "is_fetch")? {
+                fetching.push(channel);
+            } else {
+                searching.push(channel);
+            }
+        }
+        Ok((fetching, searching))
     }
 
     /// Objects of a channel waiting to be fetched, due at `now`, oldest request first, with
@@ -543,16 +544,7 @@ impl StoreTx {
                 placeholders.join(", ")
             );
             for row in statement.query().fetch_all(self.conn()).await? {
-                let found_by = rows::get::<Option<String>>(&row, "found_by")?.and_then(|found| {
-                    FoundBy::from_stored(
-                        &found,
-                        rows::get::<Option<i64>>(&row, "search_id").ok().flatten(),
-                        rows::get::<Option<String>>(&row, "recommendation")
-                            .ok()
-                            .flatten()
-                            .as_deref(),
-                    )
-                });
+                let found_by = rows::found_by(&row)?;
                 finds.insert(
                     MessageId(rows::get(&row, "id")?),
                     WatchedFind {

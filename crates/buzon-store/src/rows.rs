@@ -148,18 +148,23 @@ pub(crate) fn conversation(row: &Row) -> Result<Conversation, StoreError> {
             .map(|monitor| Monitor::parse(&monitor))
             .transpose()
             .map_err(|err| corrupt("monitor", err))?,
-        found_by: get::<Option<String>>(row, "found_by")?.and_then(|found| {
-            FoundBy::from_stored(
-                &found,
-                get::<Option<i64>>(row, "search_id").ok().flatten(),
-                get::<Option<String>>(row, "recommendation")
-                    .ok()
-                    .flatten()
-                    .as_deref(),
-            )
-        }),
+        found_by: found_by(row)?,
         promoted_at: opt_ts(row, "promoted_at")?,
     })
+}
+
+/// What found a row's message or conversation, from its `found_by`, `search_id` and
+/// `recommendation` columns.
+pub(crate) fn found_by(row: &Row) -> Result<Option<FoundBy>, StoreError> {
+    let Some(found) = get::<Option<String>>(row, "found_by")? else {
+        return Ok(None);
+    };
+    let recommendation: Option<String> = get(row, "recommendation")?;
+    Ok(FoundBy::from_stored(
+        &found,
+        get(row, "search_id")?,
+        recommendation.as_deref(),
+    ))
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, channel_id, direction, platform_id, \

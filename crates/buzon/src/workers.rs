@@ -867,9 +867,8 @@ impl Workers {
         schedule: &mut HashMap<ChannelId, PollState>,
     ) -> Result<(), StoreError> {
         let channels = self.store.list_channels().await?;
-        let fetching = self.store.channels_with_fetches(Timestamp::now()).await?;
         // Only channels with searches take the lease for them: on SQLite every write counts.
-        let searching = self.store.channels_with_searches().await?;
+        let (fetching, searching) = self.store.listening_channels(Timestamp::now()).await?;
         for channel in channels {
             if channel.health == ChannelHealth::Paused {
                 continue;
