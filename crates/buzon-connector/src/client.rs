@@ -42,16 +42,28 @@ impl RateLimitGate {
 
     /// How long calls for `key` must still wait (zero when open).
     pub fn remaining(&self, key: &str) -> Duration {
+        self.remaining_after(key, Duration::ZERO)
+    }
+
+    /// How long a call for `key` must still wait when it goes `defer` after the gate opens.
+    fn remaining_after(&self, key: &str, defer: Duration) -> Duration {
         let gates = self
             .closed_until
             .lock()
             .expect("gate lock is never poisoned");
         gates
             .get(key)
-            .map(|until| until.saturating_duration_since(Instant::now()))
+            .map(|until| (*until + defer).saturating_duration_since(Instant::now()))
             .unwrap_or_default()
     }
 }
+
+/// How long background reads (polls, profile lookups, fetches) hold back after a gate
+/// reopens, so the replies that waited for it go first: the first calls after a throttle
+/// are the likeliest to be throttled again, and a reply must not starve behind reads that
+/// run every second (seen in the chaos test: a profile lookup took the reopened Page budget
+/// each minute, and two replies waited eight minutes).
+const READS_DEFER_TO_SENDS: Duration = Duration::from_secs(3);
 
 /// How much retrying one call may do before giving the failure to its caller (who may then
 /// retry durably, e.g. through the outbox).
@@ -129,7 +141,12 @@ impl HttpClient {
         classify: impl Fn(RawResponse) -> Result<T, ConnectorError>,
     ) -> Result<T, ConnectorError> {
         let attempt = || async {
-            let wait = self.gate.remaining(gate_key);
+            let defer = if policy.idempotent {
+                READS_DEFER_TO_SENDS
+            } else {
+                Duration::ZERO
+            };
+            let wait = self.gate.remaining_after(gate_key, defer);
             if !wait.is_zero() {
                 if wait > policy.max_wait {
                     return Err(ConnectorError::RateLimited {
@@ -331,6 +348,25 @@ mod tests {
         assert!(
             gate.remaining("x") > Duration::from_secs(28),
             "a shorter close does not shorten the wait"
+        );
+    }
+
+    #[test]
+    fn reads_wait_a_little_longer_than_sends_once_a_gate_reopens() {
+        let gate = RateLimitGate::default();
+        gate.close_for("page", Duration::from_millis(50));
+        let send_wait = gate.remaining_after("page", Duration::ZERO);
+        let read_wait = gate.remaining_after("page", READS_DEFER_TO_SENDS);
+        assert!(send_wait <= Duration::from_millis(50), "{send_wait:?}");
+        assert!(
+            read_wait > READS_DEFER_TO_SENDS,
+            "a read goes after the gate's reopening plus the deferral: {read_wait:?}"
+        );
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(gate.remaining("page").is_zero(), "sends may go");
+        assert!(
+            !gate.remaining_after("page", READS_DEFER_TO_SENDS).is_zero(),
+            "reads still hold back"
         );
     }
 }

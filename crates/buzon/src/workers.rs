@@ -725,7 +725,9 @@ impl Workers {
     pub async fn run_profiles(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
             let wait = match self.name_people_once().await {
-                Ok(asked) if asked > 0 => Duration::from_millis(200),
+                // The platform holds calls back: wait for it instead of asking every second.
+                Ok((_, Some(hold))) => hold.max(Duration::from_secs(1)),
+                Ok((asked, None)) if asked > 0 => Duration::from_millis(200),
                 Ok(_) => Duration::from_secs(5),
                 Err(err) => {
                     tracing::warn!(error = %err, "profiles: store unavailable");
@@ -736,6 +738,13 @@ impl Workers {
             // missed) at most once a second: its query looks over every contact, so a burst of
             // messages must not run it per batch.
             let ran = tokio::time::Instant::now();
+            if wait > Duration::from_secs(5) {
+                // Held back by the platform: new contacts wait too.
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
             tokio::select! {
                 _ = stop.changed() => {}
                 () = self.new_contacts.notified() => {}
@@ -751,8 +760,9 @@ impl Workers {
         }
     }
 
-    /// Asks about one batch of unnamed people; returns how many were asked about.
-    pub async fn name_people_once(&self) -> Result<usize, StoreError> {
+    /// Asks about one batch of unnamed people; returns how many were asked about, and how
+    /// long the platform asked to be left alone when it throttled.
+    pub async fn name_people_once(&self) -> Result<(usize, Option<Duration>), StoreError> {
         let requests = self.store.contacts_to_name(Timestamp::now(), 20).await?;
         let mut asked = 0;
         for request in &requests {
@@ -797,7 +807,7 @@ impl Workers {
                 // struggling platform is not pressed.
                 Ok(Err(err)) if err.is_retryable() || matches!(err, ConnectorError::Unknown(_)) => {
                     tracing::info!(error = %err, "profiles: the platform did not answer; later");
-                    break;
+                    return Ok((asked, err.retry_after()));
                 }
                 Err(_) => {
                     tracing::info!("profiles: the platform did not answer in time; later");
@@ -813,7 +823,7 @@ impl Workers {
                 }
             }
         }
-        Ok(asked)
+        Ok((asked, None))
     }
 
     /// Prunes finished work once an hour (the first time a minute after start), until `stop`
