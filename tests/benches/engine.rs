@@ -8,8 +8,12 @@
 //! - a bare axum handler (reads the body, answers 200) under the same load, as the ceiling;
 //! - webhook acceptance: 64 connections post signed ~600-byte WhatsApp deliveries for
 //!   `BENCH_SECONDS` (5) seconds; rate, p50 and p99 of the answer;
-//! - processing: from the start of that burst until every accepted delivery is a message
-//!   (sustained rate), and how long the backlog took to drain after the burst;
+//! - webhook acceptance twice: first on a node with its workers off (a web-only node; the
+//!   intake alone), which leaves a backlog, then on the same node with its workers on, while
+//!   it processes;
+//! - processing: the rate at which the restarted node drains that backlog (its capacity),
+//!   and, for the second burst, from its start until every accepted delivery is a message
+//!   (bounded by acceptance when processing keeps up) and how long it took after the burst;
 //! - live updates: 1,000 deliveries a second offered for 5 s while a signed-in browser
 //!   listens to `/events`; for each delivery, the time from its POST to the first event whose
 //!   activity version includes its message (p50, p99);
@@ -168,6 +172,18 @@ async fn processed(app: &TestApp) -> i64 {
 
 /// Offers `rate` deliveries a second for `duration` while a session listens to `/events`;
 /// returns each delivery's time from POST to the first live event that includes it.
+/// Waits until `target` messages are visible (counting every 250 ms, so the harness takes
+/// little from the server).
+async fn wait_processed(app: &TestApp, target: i64, started: Instant) {
+    while processed(app).await < target {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "the backlog never drained"
+        );
+    }
+}
+
 async fn live_latencies(app: &TestApp, rate: u64, duration: Duration) -> Vec<Duration> {
     add_user(app, "bench@shop.example", "agent").await;
     let session = Session::start(app, "bench@shop.example").await;
@@ -297,11 +313,14 @@ async fn measure(engine: Engine, table: &mut Vec<serde_json::Value>) {
     let window = Duration::from_secs(seconds());
     let bare = burst(&bare_handler().await, "bare", window).await;
 
-    let app = TestApp::start(
+    // First a node that only accepts (workers off, as a web-only node of a cluster runs):
+    // the intake alone, and a backlog for the processing measure.
+    let mut app = TestApp::start(
         db,
         &[
             ("BUZON_WORKERS_POLL_INTERVAL_SECS", "3600"),
             ("BUZON_LOG_LEVEL", "warn"),
+            ("BUZON_WORKERS_ENABLED", "false"),
         ],
     )
     .await;
@@ -321,20 +340,23 @@ async fn measure(engine: Engine, table: &mut Vec<serde_json::Value>) {
         )
         .await;
     assert!(output.status.success());
+    let web_only = burst(&app.url("/webhooks/whatsapp"), "backlog", window).await;
 
+    // Processing capacity: the same server with its workers on drains that backlog.
+    app.terminate(Duration::from_secs(30)).await;
+    app.set_env("BUZON_WORKERS_ENABLED", "true");
+    let started = Instant::now();
+    app.spawn_server().await;
+    let target = web_only.accepted as i64;
+    wait_processed(&app, target, started).await;
+    let backlog_rate = web_only.accepted as f64 / started.elapsed().as_secs_f64();
+
+    // Then the usual case: accepting while the same node processes.
     let before = processed(&app).await;
     let started = Instant::now();
     let accepted = burst(&app.url("/webhooks/whatsapp"), "burst", window).await;
     let burst_end = Instant::now();
-    let target = before + accepted.accepted as i64;
-    // Counting is not free: every 250 ms, so the harness takes little from the server.
-    while processed(&app).await < target {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        assert!(
-            started.elapsed() < Duration::from_secs(900),
-            "the backlog never drained"
-        );
-    }
+    wait_processed(&app, before + accepted.accepted as i64, started).await;
     let drained = started.elapsed();
     let drain_after_burst = burst_end.elapsed();
     let processing_rate = accepted.accepted as f64 / drained.as_secs_f64();
@@ -344,6 +366,14 @@ async fn measure(engine: Engine, table: &mut Vec<serde_json::Value>) {
     let row = json!({
         "engine": format!("{engine:?}"),
         "bare_handler": {"rate": bare.rate(), "p50_ms": ms(bare.p50), "p99_ms": ms(bare.p99)},
+        "acceptance_web_only": {
+            "rate": web_only.rate(),
+            "p50_ms": ms(web_only.p50),
+            "p99_ms": ms(web_only.p99),
+            "share_of_bare": web_only.rate() / bare.rate(),
+            "accepted": web_only.accepted,
+            "refused": web_only.refused,
+        },
         "acceptance": {
             "rate": accepted.rate(),
             "p50_ms": ms(accepted.p50),
@@ -353,6 +383,8 @@ async fn measure(engine: Engine, table: &mut Vec<serde_json::Value>) {
             "refused": accepted.refused,
         },
         "processing": {
+            "from_backlog_rate": backlog_rate,
+            "backlog": web_only.accepted,
             "rate": processing_rate,
             "drain_after_burst_s": drain_after_burst.as_secs_f64(),
         },
@@ -388,22 +420,28 @@ async fn main() {
     measure(Engine::Postgres, &mut table).await;
 
     println!(
-        "\n| engine | bare handler /s | accepted /s (p50 / p99 ms) | share of bare | processed /s | drain after burst | live update p50 / p99 at 1,000/s | peak RSS |"
+        "\n| engine | bare handler /s | accepted, web-only node /s (p50 / p99 ms) | accepted while processing /s (p50 / p99 ms) | share of bare (web-only / processing) | processed from a backlog /s | processed during the burst /s | drain after burst | live update p50 / p99 at 1,000/s | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for row in &table {
+        let num = |a: &str, b: &str| row[a][b].as_f64().unwrap();
         println!(
-            "| {} | {:.0} | {:.0} ({:.1} / {:.1}) | {:.2} | {:.0} | {:.1} s | {:.0} / {:.0} ms | {:.0} MiB |",
+            "| {} | {:.0} | {:.0} ({:.1} / {:.1}) | {:.0} ({:.1} / {:.1}) | {:.2} / {:.2} | {:.0} | {:.0} | {:.1} s | {:.0} / {:.0} ms | {:.0} MiB |",
             row["engine"].as_str().unwrap(),
-            row["bare_handler"]["rate"].as_f64().unwrap(),
-            row["acceptance"]["rate"].as_f64().unwrap(),
-            row["acceptance"]["p50_ms"].as_f64().unwrap(),
-            row["acceptance"]["p99_ms"].as_f64().unwrap(),
-            row["acceptance"]["share_of_bare"].as_f64().unwrap(),
-            row["processing"]["rate"].as_f64().unwrap(),
-            row["processing"]["drain_after_burst_s"].as_f64().unwrap(),
-            row["live_update"]["p50_ms"].as_f64().unwrap(),
-            row["live_update"]["p99_ms"].as_f64().unwrap(),
+            num("bare_handler", "rate"),
+            num("acceptance_web_only", "rate"),
+            num("acceptance_web_only", "p50_ms"),
+            num("acceptance_web_only", "p99_ms"),
+            num("acceptance", "rate"),
+            num("acceptance", "p50_ms"),
+            num("acceptance", "p99_ms"),
+            num("acceptance_web_only", "share_of_bare"),
+            num("acceptance", "share_of_bare"),
+            num("processing", "from_backlog_rate"),
+            num("processing", "rate"),
+            num("processing", "drain_after_burst_s"),
+            num("live_update", "p50_ms"),
+            num("live_update", "p99_ms"),
             row["peak_rss_mib"].as_f64().unwrap(),
         );
     }

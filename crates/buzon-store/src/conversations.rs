@@ -35,7 +35,18 @@ impl Statement {
         format!("${}", self.values.len())
     }
 
-    pub(crate) fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+    /// The statement to run on `engine`. On SQLite, numbered placeholders that appear once
+    /// each and in order become plain `?`: SQLite keeps `$N` (and `?N`) in a list it searches
+    /// from the start for each one, when the statement is prepared and again for each value
+    /// bound (sqlx asks each parameter's name), so a multi-row statement of thousands of
+    /// values cost time quadratic in their number (the profile of the engine benchmark had
+    /// `sqlite3_bind_parameter_name` as the server's hottest function).
+    pub(crate) fn query(&mut self, engine: Engine) -> Query<'_, Any, AnyArguments<'_>> {
+        if engine == Engine::Sqlite {
+            if let Some(text) = anonymous_placeholders(&self.text, self.values.len()) {
+                self.text = text;
+            }
+        }
         let mut statement = query(&self.text);
         for value in &self.values {
             statement = match value {
@@ -48,6 +59,46 @@ impl Statement {
         }
         statement
     }
+}
+
+/// `text` with its placeholders `$1` … `$count` written `?`, when each appears exactly once
+/// and in order (outside quoted literals and names); otherwise `None`.
+fn anonymous_placeholders(text: &str, count: usize) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut next = 1usize;
+    let mut quote: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        match quote {
+            Some(open) => {
+                if c == open {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '$' => {
+                let mut number = String::new();
+                while let Some(&(_, digit)) = chars.peek() {
+                    if !digit.is_ascii_digit() {
+                        break;
+                    }
+                    number.push(digit);
+                    chars.next();
+                }
+                if number.parse::<usize>().ok()? != next {
+                    return None;
+                }
+                next += 1;
+                out.push('?');
+            }
+            None => out.push(c),
+        }
+    }
+    (next == count + 1).then_some(out)
 }
 
 /// How many matching messages a search looks at, newest first. A word in half a million
@@ -333,7 +384,7 @@ impl Store {
             "SELECT {CONVERSATION_COLUMNS}, {sort_time} AS sort_time FROM conversations c \
              JOIN channels ch ON ch.id = c.channel_id {where_clause} ORDER BY {order} LIMIT {limit_placeholder}"
         );
-        let found = statement.query().fetch_all(&self.read).await?;
+        let found = statement.query(self.engine()).fetch_all(&self.read).await?;
         let mut items = found
             .iter()
             .map(rows::conversation)
@@ -453,7 +504,7 @@ impl Store {
             "SELECT {CONTACT_COLUMNS} FROM contacts k WHERE k.id IN ({})",
             placeholders.join(", ")
         );
-        let rows = statement.query().fetch_all(&self.read).await?;
+        let rows = statement.query(self.engine()).fetch_all(&self.read).await?;
         rows.iter().map(rows::contact).collect()
     }
 
@@ -467,6 +518,34 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_gets_plain_placeholders_only_when_they_run_in_order() {
+        assert_eq!(
+            anonymous_placeholders("INSERT INTO t VALUES ($1, 'a$2', $2), ($3, \"$x\")", 3)
+                .as_deref(),
+            Some("INSERT INTO t VALUES (?, 'a$2', ?), (?, \"$x\")")
+        );
+        assert_eq!(
+            anonymous_placeholders("SELECT $2, $1", 2),
+            None,
+            "out of order"
+        );
+        assert_eq!(
+            anonymous_placeholders("SELECT $1, $1", 1),
+            None,
+            "used twice"
+        );
+        assert_eq!(
+            anonymous_placeholders("SELECT $1", 2),
+            None,
+            "a value unused"
+        );
+        assert_eq!(
+            anonymous_placeholders("SELECT 1", 0).as_deref(),
+            Some("SELECT 1")
+        );
+    }
 
     #[test]
     fn search_text_becomes_quoted_words() {

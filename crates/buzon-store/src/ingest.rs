@@ -82,7 +82,11 @@ impl StoreTx {
                         .join(", ")
                 ),
             };
-            for row in statement.query().fetch_all(self.conn()).await? {
+            for row in statement
+                .query(self.engine())
+                .fetch_all(self.conn())
+                .await?
+            {
                 stored_before.insert((*channel, rows::get(&row, "platform_id")?));
             }
         }
@@ -150,7 +154,11 @@ impl StoreTx {
             rows_text.join(", ")
         );
         let mut contact_ids: HashMap<(i64, String), i64> = HashMap::new();
-        for row in statement.query().fetch_all(self.conn()).await? {
+        for row in statement
+            .query(self.engine())
+            .fetch_all(self.conn())
+            .await?
+        {
             contact_ids.insert(
                 (
                     rows::get(&row, "channel_id")?,
@@ -228,7 +236,11 @@ impl StoreTx {
         );
         let mut conversation_ids: HashMap<(i64, String), i64> = HashMap::new();
         let mut watching: HashSet<i64> = HashSet::new();
-        for row in statement.query().fetch_all(self.conn()).await? {
+        for row in statement
+            .query(self.engine())
+            .fetch_all(self.conn())
+            .await?
+        {
             let id: i64 = rows::get(&row, "id")?;
             // Watched or dismissed: outside the queue.
             if rows::get::<Option<String>>(&row, "monitor")?.is_some() {
@@ -329,7 +341,11 @@ impl StoreTx {
         // sets the snippet, as one by one.
         let mut inserted: Vec<Inserted> = Vec::new();
         let mut returned: HashMap<(i64, String), i64> = HashMap::new();
-        for row in statement.query().fetch_all(self.conn()).await? {
+        for row in statement
+            .query(self.engine())
+            .fetch_all(self.conn())
+            .await?
+        {
             returned.insert(
                 (
                     rows::get(&row, "channel_id")?,
@@ -367,7 +383,7 @@ impl StoreTx {
             "INSERT INTO rule_checks (message_id, created_at) VALUES {} ON CONFLICT (message_id) DO NOTHING",
             rows_text.join(", ")
         );
-        statement.query().execute(self.conn()).await?;
+        statement.query(self.engine()).execute(self.conn()).await?;
 
         // A customer message reopens its conversation; the report's history records it.
         let conversations: Vec<i64> = {
@@ -390,7 +406,7 @@ impl StoreTx {
              SELECT id, {open}, NULL, {at} FROM conversations WHERE id IN ({}) AND status <> {open}",
             ids.join(", ")
         );
-        statement.query().execute(self.conn()).await?;
+        statement.query(self.engine()).execute(self.conn()).await?;
 
         // The wait starts at the oldest customer message with no reply at or after it.
         let mut statement = Statement::default();
@@ -404,7 +420,11 @@ impl StoreTx {
             ids.join(", ")
         );
         let mut answered: HashMap<i64, i64> = HashMap::new();
-        for row in statement.query().fetch_all(self.conn()).await? {
+        for row in statement
+            .query(self.engine())
+            .fetch_all(self.conn())
+            .await?
+        {
             answered.insert(
                 rows::get(&row, "conversation_id")?,
                 rows::get(&row, "answered")?,
@@ -462,7 +482,7 @@ impl StoreTx {
              FROM v WHERE conversations.id = v.id",
             rows_text.join(", ")
         );
-        statement.query().execute(self.conn()).await?;
+        statement.query(self.engine()).execute(self.conn()).await?;
 
         // Conversations outside the queue (watched or dismissed) that a message addressed to
         // the account joined go into the queue now (their wait counts from now).

@@ -543,7 +543,11 @@ impl StoreTx {
                  WHERE m.id IN ({}) AND c.monitor IS NOT NULL",
                 placeholders.join(", ")
             );
-            for row in statement.query().fetch_all(self.conn()).await? {
+            for row in statement
+                .query(self.engine())
+                .fetch_all(self.conn())
+                .await?
+            {
                 let found_by = rows::found_by(&row)?;
                 finds.insert(
                     MessageId(rows::get(&row, "id")?),

@@ -78,7 +78,11 @@ impl Store {
                  VALUES {} ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id, source, dedup_key",
                 rows.join(", ")
             );
-            for row in statement.query().fetch_all(&self.write).await? {
+            for row in statement
+                .query(self.engine())
+                .fetch_all(&self.write)
+                .await?
+            {
                 stored.insert(
                     (rows::get(&row, "source")?, rows::get(&row, "dedup_key")?),
                     rows::get(&row, "id")?,
@@ -1198,7 +1202,7 @@ impl StoreTx {
                  lease_owner = NULL, lease_until = NULL WHERE id IN ({}) AND lease_owner = {owner} AND state = 'pending'",
                 placeholders.join(", ")
             );
-            statement.query().execute(self.conn()).await?;
+            statement.query(self.engine()).execute(self.conn()).await?;
         }
         Ok(())
     }

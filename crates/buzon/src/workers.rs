@@ -1364,7 +1364,7 @@ const FETCH_BATCH: u32 = 20;
 const SEARCH_LOOK_AGAIN: Duration = Duration::from_secs(5);
 
 /// How many inbound events one normalizer claims and writes in one transaction.
-const NORMALIZE_BATCH: u32 = 100;
+const NORMALIZE_BATCH: u32 = 500;
 
 /// The channels a batch of events names, looked up once per batch on a reader.
 #[derive(Default)]
