@@ -68,13 +68,15 @@ impl StoreTx {
                     "SELECT platform_id FROM messages WHERE channel_id = {channel_placeholder} AND platform_id IN ({})",
                     placeholders.join(", ")
                 ),
-                // PostgreSQL may take the list as a filter over every message of the channel,
-                // each compared with the whole list (45-80 ms a batch at 10,000 messages in
-                // the engine benchmark, growing with the channel); from a join it looks each
-                // id up, or hashes them once (under 20 ms).
+                // PostgreSQL may take a list as a filter over every message of the channel
+                // (45-80 ms a batch at 10,000 messages), and a join as a hash of every message
+                // of the channel (auto_explain: 25 ms a batch at 60,000, growing with the
+                // channel); a lateral subquery with a LIMIT cannot be flattened, so each id is
+                // one probe of the (channel, platform id) index whatever the channel's size.
                 crate::Engine::Postgres => format!(
-                    "SELECT m.platform_id FROM (VALUES {}) AS batch \
-                     JOIN messages m ON m.channel_id = {channel_placeholder} AND m.platform_id = batch.column1",
+                    "SELECT m.platform_id FROM (VALUES {}) AS batch (platform_id) \
+                     CROSS JOIN LATERAL (SELECT platform_id FROM messages \
+                     WHERE channel_id = {channel_placeholder} AND platform_id = batch.platform_id LIMIT 1) m",
                     placeholders
                         .iter()
                         .map(|placeholder| format!("({placeholder})"))
@@ -179,38 +181,89 @@ impl StoreTx {
 
         // Conversations: a new one takes its first message's author, kind and time; one found
         // by listening (a saved search, a Page mention, a review) waits in the monitoring view.
+        // Each message's stored text and detected language, worked out once.
+        let prepared: Vec<(String, Option<&'static str>)> = fresh
+            .iter()
+            .map(|message| {
+                let text = bound_text(&message.text, MAX_MESSAGE_BYTES);
+                let language = detect_language(&text);
+                (text, language)
+            })
+            .collect();
         let mut threads: Vec<NewThread<'_>> = Vec::new();
-        let mut thread_seen: HashSet<(i64, String)> = HashSet::new();
-        for message in &fresh {
+        let mut thread_index: HashMap<(i64, String), usize> = HashMap::new();
+        let mut summaries: Vec<ThreadSummary> = Vec::new();
+        for (message, (text, language)) in fresh.iter().zip(&prepared) {
             let key = (
                 message.channel_id.get(),
                 bound_text(&message.thread_key, 512),
             );
-            if thread_seen.insert(key.clone()) {
-                threads.push((
-                    key.0,
-                    key.1,
-                    contact_of(message)?,
-                    message.conversation_kind.as_str(),
-                    message.created_at.as_millis(),
-                    message.found_by,
-                ));
+            let at = message.created_at.as_millis();
+            match thread_index.get(&key) {
+                Some(&index) => summaries[index].add(at, text, *language),
+                None => {
+                    thread_index.insert(key.clone(), threads.len());
+                    summaries.push(ThreadSummary::first(at, text, *language));
+                    threads.push((
+                        key.0,
+                        key.1,
+                        contact_of(message)?,
+                        message.conversation_kind.as_str(),
+                        at,
+                        message.found_by,
+                    ));
+                }
+            }
+        }
+        // A conversation this batch creates is written with its queue position, snippet, wait,
+        // language and priority at once; only the ones that existed are updated after the
+        // messages (every index of a conversation is written once, not twice). The authors who
+        // come first (VIPs, influencers, on any linked contact) are asked for in one statement:
+        // the priority term in each row of the insert made the database plan a subquery per
+        // row, which cost more than the update it saved.
+        let mut first: HashSet<i64> = HashSet::new();
+        let authors: Vec<i64> = {
+            let mut seen = HashSet::new();
+            threads
+                .iter()
+                .map(|(_, _, contact, ..)| *contact)
+                .filter(|contact| seen.insert(*contact))
+                .collect()
+        };
+        for chunk in authors.chunks(CHUNK) {
+            let mut statement = Statement::default();
+            let placeholders: Vec<String> = chunk
+                .iter()
+                .map(|contact| statement.push(Value::Int(*contact)))
+                .collect();
+            statement.text = format!(
+                "SELECT k.id FROM contacts k WHERE k.id IN ({}) AND ({}) = 1",
+                placeholders.join(", "),
+                PRIORITY_OF_AUTHOR.as_str()
+            );
+            for row in statement
+                .query(self.engine())
+                .fetch_all(self.conn())
+                .await?
+            {
+                first.insert(rows::get(&row, "id")?);
             }
         }
         let mut statement = Statement::default();
         let rows_text: Vec<String> = threads
             .iter()
-            .map(|(channel, thread, contact, kind, at, found_by)| {
+            .zip(&summaries)
+            .map(|((channel, thread, contact, kind, _, found_by), summary)| {
                 let text = |value: Option<&str>| {
                     value.map_or(Value::NullText, |value| Value::Text(value.to_owned()))
                 };
-                format!(
-                    "({}, {}, {}, {}, 'open', {}, {}, {}, {}, {}, {})",
+                let mut row = format!(
+                    "({}, {}, {}, {}, 'open', {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, ",
                     statement.push(Value::Int(*channel)),
                     statement.push(Value::Int(*contact)),
                     statement.push(Value::Text(thread.clone())),
                     statement.push(Value::Text((*kind).to_owned())),
-                    statement.push(Value::Int(*at)),
+                    statement.push(Value::Int(summary.newest_at)),
                     statement.push(Value::Int(now)),
                     statement.push(text(found_by.map(|_| Monitor::Watching.as_str()))),
                     statement.push(text(found_by.map(FoundBy::as_str))),
@@ -224,35 +277,88 @@ impl StoreTx {
                             .and_then(FoundBy::recommendation)
                             .map(Recommendation::as_str)
                     )),
-                )
+                    statement.push(Value::Text(snippet(&summary.newest_text))),
+                    statement.push(Value::Int(summary.newest_at)),
+                    statement.push(Value::Int(summary.oldest_at)),
+                    statement.push(text(summary.language.map(|(_, code)| code))),
+                );
+                row.push_str(&statement.push(Value::Int(i64::from(first.contains(contact)))));
+                row.push(')');
+                row
             })
             .collect();
         statement.text = format!(
             "INSERT INTO conversations (channel_id, contact_id, thread_key, kind, status, last_activity_at, created_at, \
-             monitor, found_by, search_id, recommendation) \
-             VALUES {} ON CONFLICT (channel_id, thread_key) DO UPDATE SET kind = conversations.kind \
+             monitor, found_by, search_id, recommendation, last_message_text, last_inbound_at, waiting_since, language, \
+             priority) \
+             VALUES {} ON CONFLICT (channel_id, thread_key) DO NOTHING \
              RETURNING id, channel_id, thread_key, monitor",
             rows_text.join(", ")
         );
         let mut conversation_ids: HashMap<(i64, String), i64> = HashMap::new();
         let mut watching: HashSet<i64> = HashSet::new();
+        let mut created: HashSet<i64> = HashSet::new();
         for row in statement
             .query(self.engine())
             .fetch_all(self.conn())
             .await?
         {
-            let id: i64 = rows::get(&row, "id")?;
-            // Watched or dismissed: outside the queue.
-            if rows::get::<Option<String>>(&row, "monitor")?.is_some() {
-                watching.insert(id);
+            note(
+                &row,
+                true,
+                &mut conversation_ids,
+                &mut watching,
+                &mut created,
+            )?;
+        }
+        // The conversations that existed already (or that another node created meanwhile:
+        // PostgreSQL waited for it, and this statement sees it).
+        let mut existing: HashMap<i64, Vec<&str>> = HashMap::new();
+        for (channel, thread, ..) in &threads {
+            if !conversation_ids.contains_key(&(*channel, thread.clone())) {
+                existing.entry(*channel).or_default().push(thread.as_str());
             }
-            conversation_ids.insert(
-                (
-                    rows::get(&row, "channel_id")?,
-                    rows::get(&row, "thread_key")?,
-                ),
-                rows::get(&row, "id")?,
-            );
+        }
+        for (channel, keys) in &existing {
+            for keys in keys.chunks(CHUNK) {
+                let mut statement = Statement::default();
+                let channel_placeholder = statement.push(Value::Int(*channel));
+                let placeholders: Vec<String> = keys
+                    .iter()
+                    .map(|key| statement.push(Value::Text((*key).to_owned())))
+                    .collect();
+                statement.text = match self.engine() {
+                    crate::Engine::Sqlite => format!(
+                        "SELECT id, channel_id, thread_key, monitor FROM conversations \
+                         WHERE channel_id = {channel_placeholder} AND thread_key IN ({})",
+                        placeholders.join(", ")
+                    ),
+                    // One probe of the (channel, thread key) index per key, as for messages.
+                    crate::Engine::Postgres => format!(
+                        "SELECT c.id, c.channel_id, c.thread_key, c.monitor FROM (VALUES {}) AS batch (thread_key) \
+                         CROSS JOIN LATERAL (SELECT id, channel_id, thread_key, monitor FROM conversations \
+                         WHERE channel_id = {channel_placeholder} AND thread_key = batch.thread_key LIMIT 1) c",
+                        placeholders
+                            .iter()
+                            .map(|placeholder| format!("({placeholder})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                for row in statement
+                    .query(self.engine())
+                    .fetch_all(self.conn())
+                    .await?
+                {
+                    note(
+                        &row,
+                        false,
+                        &mut conversation_ids,
+                        &mut watching,
+                        &mut created,
+                    )?;
+                }
+            }
         }
 
         // The messages; one another node stored meanwhile is left out (no row returned).
@@ -260,15 +366,13 @@ impl StoreTx {
         let mut rows_text = Vec::with_capacity(fresh.len());
         let mut texts: HashMap<(i64, String), Inserted> = HashMap::new();
         let mut addressed: HashSet<i64> = HashSet::new();
-        for message in &fresh {
+        for (message, (text, language)) in fresh.iter().zip(prepared) {
             let conversation = *conversation_ids
                 .get(&(
                     message.channel_id.get(),
                     bound_text(&message.thread_key, 512),
                 ))
                 .ok_or_else(|| StoreError::Corrupt("a conversation was not stored".into()))?;
-            let text = bound_text(&message.text, MAX_MESSAGE_BYTES);
-            let language = detect_language(&text);
             texts.insert(
                 (
                     message.channel_id.get(),
@@ -365,6 +469,10 @@ impl StoreTx {
                     texts.remove(&key).expect("every message has its text");
                 stored.push((MessageId(id), ConversationId(conversation)));
                 inserted.push((conversation, at, snippet, language));
+            } else if let Some((conversation, ..)) = texts.get(&key) {
+                // Written with this message in its figures, but another node stored it: the
+                // update below sets the conversation from what it holds.
+                created.remove(conversation);
             }
         }
         if inserted.is_empty() {
@@ -374,10 +482,15 @@ impl StoreTx {
         // The rules (auto-reply, incidents, alerts) look at every new customer message once:
         // the list of what they have yet to see commits with the messages.
         let mut statement = Statement::default();
-        let at = statement.push(Value::Int(now));
         let rows_text: Vec<String> = stored
             .iter()
-            .map(|(message, _)| format!("({}, {at})", statement.push(Value::Int(message.get()))))
+            .map(|(message, _)| {
+                format!(
+                    "({}, {})",
+                    statement.push(Value::Int(message.get())),
+                    statement.push(Value::Int(now))
+                )
+            })
             .collect();
         statement.text = format!(
             "INSERT INTO rule_checks (message_id, created_at) VALUES {} ON CONFLICT (message_id) DO NOTHING",
@@ -385,15 +498,23 @@ impl StoreTx {
         );
         statement.query(self.engine()).execute(self.conn()).await?;
 
-        // A customer message reopens its conversation; the report's history records it.
+        // The conversations that existed: a customer message reopens one (the report's
+        // history records it) and moves it in the queue. The ones created here are set.
         let conversations: Vec<i64> = {
             let mut seen = HashSet::new();
             inserted
                 .iter()
                 .map(|(conversation, ..)| *conversation)
+                .filter(|conversation| !created.contains(conversation))
                 .filter(|conversation| seen.insert(*conversation))
                 .collect()
         };
+        if conversations.is_empty() {
+            return self
+                .promote_addressed(addressed, now)
+                .await
+                .map(|()| stored);
+        }
         let mut statement = Statement::default();
         let open = statement.push(Value::Text(ConversationStatus::Open.as_str().to_owned()));
         let at = statement.push(Value::Int(now));
@@ -401,9 +522,10 @@ impl StoreTx {
             .iter()
             .map(|id| statement.push(Value::Int(*id)))
             .collect();
+        let still_open = statement.push(Value::Text(ConversationStatus::Open.as_str().to_owned()));
         statement.text = format!(
             "INSERT INTO conversation_status_changes (conversation_id, status, user_id, changed_at) \
-             SELECT id, {open}, NULL, {at} FROM conversations WHERE id IN ({}) AND status <> {open}",
+             SELECT id, {open}, NULL, {at} FROM conversations WHERE id IN ({}) AND status <> {still_open}",
             ids.join(", ")
         );
         statement.query(self.engine()).execute(self.conn()).await?;
@@ -484,8 +606,17 @@ impl StoreTx {
         );
         statement.query(self.engine()).execute(self.conn()).await?;
 
-        // Conversations outside the queue (watched or dismissed) that a message addressed to
-        // the account joined go into the queue now (their wait counts from now).
+        self.promote_addressed(addressed, now).await?;
+        Ok(stored)
+    }
+
+    /// Conversations outside the queue (watched or dismissed) that a message addressed to
+    /// the account joined go into the queue now (their wait counts from now).
+    async fn promote_addressed(
+        &mut self,
+        addressed: HashSet<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let promoted_at = Timestamp::from_millis(now);
         let mut addressed: Vec<i64> = addressed.into_iter().collect();
         addressed.sort_unstable();
@@ -493,6 +624,71 @@ impl StoreTx {
             self.promote_conversation(ConversationId(conversation), promoted_at, false)
                 .await?;
         }
-        Ok(stored)
+        Ok(())
     }
 }
+
+/// Notes a conversation row (`id`, `channel_id`, `thread_key`, `monitor`): its id by thread,
+/// whether it is outside the queue (watched or dismissed), whether this batch created it.
+fn note(
+    row: &sqlx::any::AnyRow,
+    new: bool,
+    conversation_ids: &mut HashMap<(i64, String), i64>,
+    watching: &mut HashSet<i64>,
+    created: &mut HashSet<i64>,
+) -> Result<(), StoreError> {
+    let id: i64 = rows::get(row, "id")?;
+    if rows::get::<Option<String>>(row, "monitor")?.is_some() {
+        watching.insert(id);
+    }
+    if new {
+        created.insert(id);
+    }
+    conversation_ids.insert(
+        (rows::get(row, "channel_id")?, rows::get(row, "thread_key")?),
+        id,
+    );
+    Ok(())
+}
+
+/// A new thread's figures from the batch's messages: the newest (the later one on a tie, as
+/// message by message) gives the queue position and snippet, the oldest starts the wait, the
+/// newest with a detected language gives the language.
+struct ThreadSummary {
+    newest_at: i64,
+    newest_text: String,
+    oldest_at: i64,
+    language: Option<(i64, &'static str)>,
+}
+
+impl ThreadSummary {
+    fn first(at: i64, text: &str, language: Option<&'static str>) -> ThreadSummary {
+        ThreadSummary {
+            newest_at: at,
+            newest_text: text.to_owned(),
+            oldest_at: at,
+            language: language.map(|code| (at, code)),
+        }
+    }
+
+    fn add(&mut self, at: i64, text: &str, language: Option<&'static str>) {
+        if at >= self.newest_at {
+            self.newest_at = at;
+            self.newest_text = text.to_owned();
+        }
+        self.oldest_at = self.oldest_at.min(at);
+        if let Some(code) = language {
+            if self.language.is_none_or(|(newest, _)| at >= newest) {
+                self.language = Some((at, code));
+            }
+        }
+    }
+}
+
+/// [`CONVERSATION_PRIORITY`]'s expression for the author `k` (a contact row).
+static PRIORITY_OF_AUTHOR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    CONVERSATION_PRIORITY
+        .strip_prefix("priority = ")
+        .expect("the priority term sets priority")
+        .replace("conversations.contact_id", "k.id")
+});

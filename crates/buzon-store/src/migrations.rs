@@ -36,6 +36,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (19, "0019_events_out.sql"),
         (20, "0020_key_fence.sql"),
         (21, "0021_listening.sql"),
+        (22, "0022_batch_triggers.sql"),
     ]
 );
 
@@ -64,6 +65,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (19, "0019_events_out.sql"),
         (20, "0020_key_fence.sql"),
         (21, "0021_listening.sql"),
+        (22, "0022_batch_triggers.sql"),
     ]
 );
 

@@ -2101,6 +2101,18 @@ async fn labels_follow_a_person_across_linked_channels(db: TestDb) {
         1,
         "VIP priority follows the person too"
     );
+    // A conversation the VIP starts afterwards, here or on a linked channel, comes first too.
+    for (channel, id, thread, author) in [
+        (&page, "m2", "t2", "psid-1"),
+        (&account, "tw2", "tweet:2", "user-9"),
+    ] {
+        let started = ingest(store, inbound(channel, id, thread, author, "otra", 3_000)).await;
+        assert_eq!(
+            store.conversation(started).await.unwrap().priority,
+            1,
+            "a new conversation of a VIP ({thread}) is a VIP's"
+        );
+    }
     let found = store.search_contacts("author user-9", 10).await.unwrap();
     assert_eq!(
         found.iter().map(|c| c.id).collect::<Vec<_>>(),
