@@ -63,7 +63,7 @@ impl RateLimitGate {
 /// are the likeliest to be throttled again, and a reply must not starve behind reads that
 /// run every second (seen in the chaos test: a profile lookup took the reopened Page budget
 /// each minute, and two replies waited eight minutes).
-const READS_DEFER_TO_SENDS: Duration = Duration::from_secs(3);
+pub const READS_DEFER_TO_SENDS: Duration = Duration::from_secs(3);
 
 /// How much retrying one call may do before giving the failure to its caller (who may then
 /// retry durably, e.g. through the outbox).

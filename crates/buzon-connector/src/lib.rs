@@ -16,6 +16,7 @@ mod signature;
 
 pub use client::{
     meta_usage_wait, x_rate_limit_wait, HttpClient, RateLimitGate, RawResponse, RetryPolicy,
+    READS_DEFER_TO_SENDS,
 };
 pub use error::ConnectorError;
 pub use http::HeaderMap;

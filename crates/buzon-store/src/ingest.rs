@@ -56,34 +56,14 @@ impl StoreTx {
         }
         let mut stored_before: HashSet<(i64, String)> = HashSet::new();
         for (channel, ids) in &by_channel {
-            let mut statement = Statement::default();
-            let channel_placeholder = statement.push(Value::Int(*channel));
-            let placeholders: Vec<String> = ids
-                .iter()
-                .map(|id| statement.push(Value::Text((*id).to_owned())))
-                .collect();
-            statement.text = match self.engine() {
-                // SQLite looks each id of the list up in the (channel, platform id) index.
-                crate::Engine::Sqlite => format!(
-                    "SELECT platform_id FROM messages WHERE channel_id = {channel_placeholder} AND platform_id IN ({})",
-                    placeholders.join(", ")
-                ),
-                // PostgreSQL may take a list as a filter over every message of the channel
-                // (45-80 ms a batch at 10,000 messages), and a join as a hash of every message
-                // of the channel (auto_explain: 25 ms a batch at 60,000, growing with the
-                // channel); a lateral subquery with a LIMIT cannot be flattened, so each id is
-                // one probe of the (channel, platform id) index whatever the channel's size.
-                crate::Engine::Postgres => format!(
-                    "SELECT m.platform_id FROM (VALUES {}) AS batch (platform_id) \
-                     CROSS JOIN LATERAL (SELECT platform_id FROM messages \
-                     WHERE channel_id = {channel_placeholder} AND platform_id = batch.platform_id LIMIT 1) m",
-                    placeholders
-                        .iter()
-                        .map(|placeholder| format!("({placeholder})"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
+            let mut statement = rows_by_key(
+                self.engine(),
+                "messages",
+                &["platform_id"],
+                "platform_id",
+                *channel,
+                ids,
+            );
             for row in statement
                 .query(self.engine())
                 .fetch_all(self.conn())
@@ -321,30 +301,14 @@ impl StoreTx {
         }
         for (channel, keys) in &existing {
             for keys in keys.chunks(CHUNK) {
-                let mut statement = Statement::default();
-                let channel_placeholder = statement.push(Value::Int(*channel));
-                let placeholders: Vec<String> = keys
-                    .iter()
-                    .map(|key| statement.push(Value::Text((*key).to_owned())))
-                    .collect();
-                statement.text = match self.engine() {
-                    crate::Engine::Sqlite => format!(
-                        "SELECT id, channel_id, thread_key, monitor FROM conversations \
-                         WHERE channel_id = {channel_placeholder} AND thread_key IN ({})",
-                        placeholders.join(", ")
-                    ),
-                    // One probe of the (channel, thread key) index per key, as for messages.
-                    crate::Engine::Postgres => format!(
-                        "SELECT c.id, c.channel_id, c.thread_key, c.monitor FROM (VALUES {}) AS batch (thread_key) \
-                         CROSS JOIN LATERAL (SELECT id, channel_id, thread_key, monitor FROM conversations \
-                         WHERE channel_id = {channel_placeholder} AND thread_key = batch.thread_key LIMIT 1) c",
-                        placeholders
-                            .iter()
-                            .map(|placeholder| format!("({placeholder})"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
+                let mut statement = rows_by_key(
+                    self.engine(),
+                    "conversations",
+                    &["id", "channel_id", "thread_key", "monitor"],
+                    "thread_key",
+                    *channel,
+                    keys,
+                );
                 for row in statement
                     .query(self.engine())
                     .fetch_all(self.conn())
@@ -626,6 +590,51 @@ impl StoreTx {
         }
         Ok(())
     }
+}
+
+/// A statement reading `columns` of the rows of `table` in `channel` whose `key` column is
+/// one of `keys` (`(channel_id, key)` is unique in `table`). SQLite looks each key of an `IN`
+/// list up in that index. PostgreSQL may take a list as a filter over every row of the channel
+/// (45–80 ms a batch at 10,000 messages) and a join as a hash of every row of the channel
+/// (auto_explain: 25 ms a batch at 60,000, growing with the channel); a lateral subquery with
+/// a `LIMIT` cannot be flattened, so each key is one probe of the index whatever the size.
+fn rows_by_key(
+    engine: crate::Engine,
+    table: &str,
+    columns: &[&str],
+    key: &str,
+    channel: i64,
+    keys: &[&str],
+) -> Statement {
+    let mut statement = Statement::default();
+    let channel_placeholder = statement.push(Value::Int(channel));
+    let placeholders: Vec<String> = keys
+        .iter()
+        .map(|value| statement.push(Value::Text((*value).to_owned())))
+        .collect();
+    statement.text = match engine {
+        crate::Engine::Sqlite => format!(
+            "SELECT {} FROM {table} WHERE channel_id = {channel_placeholder} AND {key} IN ({})",
+            columns.join(", "),
+            placeholders.join(", ")
+        ),
+        crate::Engine::Postgres => format!(
+            "SELECT {} FROM (VALUES {}) AS batch (k) CROSS JOIN LATERAL (SELECT {} FROM {table} \
+             WHERE channel_id = {channel_placeholder} AND {key} = batch.k LIMIT 1) found",
+            columns
+                .iter()
+                .map(|column| format!("found.{column}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            placeholders
+                .iter()
+                .map(|placeholder| format!("({placeholder})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            columns.join(", ")
+        ),
+    };
+    statement
 }
 
 /// Notes a conversation row (`id`, `channel_id`, `thread_key`, `monitor`): its id by thread,
