@@ -119,18 +119,34 @@ fn fts5_query(text: &str) -> Option<String> {
 
 const FLAGGED_LABELS: &str = "('troll', 'spam', 'blocked')";
 
-/// The `SET` term that gives a conversation its priority from its author's person's labels:
-/// influencers and VIPs sort first.
-macro_rules! priority_term {
-    () => {
-        "priority = CASE WHEN \
-         EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = conversations.contact_id AND f.label IN ('vip', 'influencer')) \
-         OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
-           JOIN contact_labels f ON f.contact_id = k2.id \
-           WHERE k1.id = conversations.contact_id AND k1.person_id IS NOT NULL AND f.label IN ('vip', 'influencer')) \
-         THEN 1 ELSE 0 END"
+/// The priority (1 or 0) of a conversation whose author is the contact `$author` (an SQL
+/// expression) from the labels of the author's person: influencers and VIPs sort first.
+macro_rules! author_priority {
+    ($author:literal) => {
+        concat!(
+            "CASE WHEN \
+             EXISTS (SELECT 1 FROM contact_labels f WHERE f.contact_id = ",
+            $author,
+            " AND f.label IN ('vip', 'influencer')) \
+             OR EXISTS (SELECT 1 FROM contacts k1 JOIN contacts k2 ON k2.person_id = k1.person_id \
+               JOIN contact_labels f ON f.contact_id = k2.id \
+               WHERE k1.id = ",
+            $author,
+            " AND k1.person_id IS NOT NULL AND f.label IN ('vip', 'influencer')) \
+             THEN 1 ELSE 0 END"
+        )
     };
 }
+
+/// The `SET` term that gives a conversation its priority from its author's person's labels.
+macro_rules! priority_term {
+    () => {
+        concat!("priority = ", author_priority!("conversations.contact_id"))
+    };
+}
+
+/// The priority a new conversation of the contact `k` (a row of `contacts`) takes.
+pub(crate) const PRIORITY_OF_AUTHOR: &str = author_priority!("k.id");
 
 /// The ids of the contacts of the same person as contact `$1` (itself included).
 macro_rules! same_person {

@@ -4,7 +4,7 @@
 //! [`StoreTx::ingest_message`] gives applied message by message, in order; the conformance
 //! tests hold both to it.
 
-use crate::conversations::{snippet, Statement, Value, CONVERSATION_PRIORITY};
+use crate::conversations::{snippet, Statement, Value, CONVERSATION_PRIORITY, PRIORITY_OF_AUTHOR};
 use crate::rows;
 use crate::{StoreError, StoreTx};
 use buzon_core::*;
@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 /// A new message's conversation, time, snippet and detected language.
 type Inserted = (i64, i64, String, Option<&'static str>);
 
-/// A new conversation's channel, thread key, author, kind, time and what found it.
-type NewThread<'a> = (i64, String, i64, &'a str, i64, Option<FoundBy>);
+/// A new conversation's channel, thread key, author, kind and what found it.
+type NewThread<'a> = (i64, String, i64, &'a str, Option<FoundBy>);
 
 /// Messages per round of statements: SQLite takes at most 32,766 bound values, and a message
 /// row binds nine.
@@ -56,17 +56,8 @@ impl StoreTx {
         }
         let mut stored_before: HashSet<(i64, String)> = HashSet::new();
         for (channel, ids) in &by_channel {
-            let mut statement = rows_by_key(
-                self.engine(),
-                "messages",
-                &["platform_id"],
-                "platform_id",
-                *channel,
-                ids,
-            );
-            for row in statement
-                .query(self.engine())
-                .fetch_all(self.conn())
+            for row in self
+                .rows_by_key("messages", &["platform_id"], "platform_id", *channel, ids)
                 .await?
             {
                 stored_before.insert((*channel, rows::get(&row, "platform_id")?));
@@ -189,7 +180,6 @@ impl StoreTx {
                         key.1,
                         contact_of(message)?,
                         message.conversation_kind.as_str(),
-                        at,
                         message.found_by,
                     ));
                 }
@@ -219,7 +209,7 @@ impl StoreTx {
             statement.text = format!(
                 "SELECT k.id FROM contacts k WHERE k.id IN ({}) AND ({}) = 1",
                 placeholders.join(", "),
-                PRIORITY_OF_AUTHOR.as_str()
+                PRIORITY_OF_AUTHOR
             );
             for row in statement
                 .query(self.engine())
@@ -233,7 +223,7 @@ impl StoreTx {
         let rows_text: Vec<String> = threads
             .iter()
             .zip(&summaries)
-            .map(|((channel, thread, contact, kind, _, found_by), summary)| {
+            .map(|((channel, thread, contact, kind, found_by), summary)| {
                 let text = |value: Option<&str>| {
                     value.map_or(Value::NullText, |value| Value::Text(value.to_owned()))
                 };
@@ -257,7 +247,7 @@ impl StoreTx {
                             .and_then(FoundBy::recommendation)
                             .map(Recommendation::as_str)
                     )),
-                    statement.push(Value::Text(snippet(&summary.newest_text))),
+                    statement.push(Value::Text(snippet(summary.newest_text))),
                     statement.push(Value::Int(summary.newest_at)),
                     statement.push(Value::Int(summary.oldest_at)),
                     statement.push(text(summary.language.map(|(_, code)| code))),
@@ -301,17 +291,9 @@ impl StoreTx {
         }
         for (channel, keys) in &existing {
             for keys in keys.chunks(CHUNK) {
-                let mut statement = rows_by_key(
-                    self.engine(),
-                    "conversations",
-                    &["id", "channel_id", "thread_key", "monitor"],
-                    "thread_key",
-                    *channel,
-                    keys,
-                );
-                for row in statement
-                    .query(self.engine())
-                    .fetch_all(self.conn())
+                let columns = ["id", "channel_id", "thread_key", "monitor"];
+                for row in self
+                    .rows_by_key("conversations", &columns, "thread_key", *channel, keys)
                     .await?
                 {
                     note(
@@ -590,51 +572,54 @@ impl StoreTx {
         }
         Ok(())
     }
-}
 
-/// A statement reading `columns` of the rows of `table` in `channel` whose `key` column is
-/// one of `keys` (`(channel_id, key)` is unique in `table`). SQLite looks each key of an `IN`
-/// list up in that index. PostgreSQL may take a list as a filter over every row of the channel
-/// (45–80 ms a batch at 10,000 messages) and a join as a hash of every row of the channel
-/// (auto_explain: 25 ms a batch at 60,000, growing with the channel); a lateral subquery with
-/// a `LIMIT` cannot be flattened, so each key is one probe of the index whatever the size.
-fn rows_by_key(
-    engine: crate::Engine,
-    table: &str,
-    columns: &[&str],
-    key: &str,
-    channel: i64,
-    keys: &[&str],
-) -> Statement {
-    let mut statement = Statement::default();
-    let channel_placeholder = statement.push(Value::Int(channel));
-    let placeholders: Vec<String> = keys
-        .iter()
-        .map(|value| statement.push(Value::Text((*value).to_owned())))
-        .collect();
-    statement.text = match engine {
-        crate::Engine::Sqlite => format!(
-            "SELECT {} FROM {table} WHERE channel_id = {channel_placeholder} AND {key} IN ({})",
-            columns.join(", "),
-            placeholders.join(", ")
-        ),
-        crate::Engine::Postgres => format!(
-            "SELECT {} FROM (VALUES {}) AS batch (k) CROSS JOIN LATERAL (SELECT {} FROM {table} \
-             WHERE channel_id = {channel_placeholder} AND {key} = batch.k LIMIT 1) found",
-            columns
-                .iter()
-                .map(|column| format!("found.{column}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            placeholders
-                .iter()
-                .map(|placeholder| format!("({placeholder})"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            columns.join(", ")
-        ),
-    };
-    statement
+    /// Reads `columns` of the rows of `table` in `channel` whose `key` column is
+    /// one of `keys` (`(channel_id, key)` is unique in `table`). SQLite looks each key of an `IN`
+    /// list up in that index. PostgreSQL may take a list as a filter over every row of the channel
+    /// (45–80 ms a batch at 10,000 messages) and a join as a hash of every row of the channel
+    /// (auto_explain: 25 ms a batch at 60,000, growing with the channel); a lateral subquery with
+    /// a `LIMIT` cannot be flattened, so each key is one probe of the index whatever the size.
+    async fn rows_by_key(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        key: &str,
+        channel: i64,
+        keys: &[&str],
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        let mut statement = Statement::default();
+        let channel_placeholder = statement.push(Value::Int(channel));
+        let placeholders: Vec<String> = keys
+            .iter()
+            .map(|value| statement.push(Value::Text((*value).to_owned())))
+            .collect();
+        statement.text = match self.engine() {
+            crate::Engine::Sqlite => format!(
+                "SELECT {} FROM {table} WHERE channel_id = {channel_placeholder} AND {key} IN ({})",
+                columns.join(", "),
+                placeholders.join(", ")
+            ),
+            crate::Engine::Postgres => format!(
+                "SELECT {} FROM (VALUES {}) AS batch (k) CROSS JOIN LATERAL (SELECT {} FROM {table} \
+                 WHERE channel_id = {channel_placeholder} AND {key} = batch.k LIMIT 1) found",
+                columns
+                    .iter()
+                    .map(|column| format!("found.{column}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                placeholders
+                    .iter()
+                    .map(|placeholder| format!("({placeholder})"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                columns.join(", ")
+            ),
+        };
+        Ok(statement
+            .query(self.engine())
+            .fetch_all(self.conn())
+            .await?)
+    }
 }
 
 /// Notes a conversation row (`id`, `channel_id`, `thread_key`, `monitor`): its id by thread,
@@ -663,27 +648,27 @@ fn note(
 /// A new thread's figures from the batch's messages: the newest (the later one on a tie, as
 /// message by message) gives the queue position and snippet, the oldest starts the wait, the
 /// newest with a detected language gives the language.
-struct ThreadSummary {
+struct ThreadSummary<'a> {
     newest_at: i64,
-    newest_text: String,
+    newest_text: &'a str,
     oldest_at: i64,
     language: Option<(i64, &'static str)>,
 }
 
-impl ThreadSummary {
-    fn first(at: i64, text: &str, language: Option<&'static str>) -> ThreadSummary {
+impl<'a> ThreadSummary<'a> {
+    fn first(at: i64, text: &'a str, language: Option<&'static str>) -> ThreadSummary<'a> {
         ThreadSummary {
             newest_at: at,
-            newest_text: text.to_owned(),
+            newest_text: text,
             oldest_at: at,
             language: language.map(|code| (at, code)),
         }
     }
 
-    fn add(&mut self, at: i64, text: &str, language: Option<&'static str>) {
+    fn add(&mut self, at: i64, text: &'a str, language: Option<&'static str>) {
         if at >= self.newest_at {
             self.newest_at = at;
-            self.newest_text = text.to_owned();
+            self.newest_text = text;
         }
         self.oldest_at = self.oldest_at.min(at);
         if let Some(code) = language {
@@ -693,11 +678,3 @@ impl ThreadSummary {
         }
     }
 }
-
-/// [`CONVERSATION_PRIORITY`]'s expression for the author `k` (a contact row).
-static PRIORITY_OF_AUTHOR: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    CONVERSATION_PRIORITY
-        .strip_prefix("priority = ")
-        .expect("the priority term sets priority")
-        .replace("conversations.contact_id", "k.id")
-});

@@ -724,30 +724,24 @@ impl Workers {
     /// a message up; until a name arrives the pages show a readable label.
     pub async fn run_profiles(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
-            let wait = match self.name_people_once().await {
+            let (wait, held_back) = match self.name_people_once().await {
                 // The platform holds calls back: wait for it instead of asking every second.
-                Ok((_, Some(hold))) => hold.max(Duration::from_secs(1)),
-                Ok((asked, None)) if asked > 0 => Duration::from_millis(200),
-                Ok(_) => Duration::from_secs(5),
+                Ok((_, Some(hold))) => (hold.max(Duration::from_secs(1)), true),
+                Ok((asked, None)) if asked > 0 => (Duration::from_millis(200), false),
+                Ok(_) => (Duration::from_secs(5), false),
                 Err(err) => {
                     tracing::warn!(error = %err, "profiles: store unavailable");
-                    Duration::from_secs(5)
+                    (Duration::from_secs(5), false)
                 }
             };
             // Woken by new messages (the normalizer's signal keeps a permit, so none is
             // missed) at most once a second: its query looks over every contact, so a burst of
-            // messages must not run it per batch.
+            // messages must not run it per batch. Held back by the platform, new contacts wait
+            // too.
             let ran = tokio::time::Instant::now();
-            if wait > Duration::from_secs(5) {
-                // Held back by the platform: new contacts wait too.
-                tokio::select! {
-                    _ = stop.changed() => {}
-                    () = tokio::time::sleep(wait) => {}
-                }
-            }
             tokio::select! {
                 _ = stop.changed() => {}
-                () = self.new_contacts.notified() => {}
+                () = self.new_contacts.notified(), if !held_back => {}
                 () = tokio::time::sleep(wait) => {}
             }
             if *stop.borrow() {
