@@ -467,3 +467,104 @@ async fn live_updates_follow_a_hide_not_only_new_messages() {
     );
     app.finish().await;
 }
+
+/// Webhooks come in any order: a comment's removal processed before the comment itself is
+/// kept, and the comment is stored retracted when it comes (it would be shown otherwise, a
+/// removed comment back in the queue). A comment nobody removed lands as usual.
+async fn a_removal_before_its_comment(engine: buzon_tests::Engine) {
+    let Some(db) = TestDatabase::of(engine).await else {
+        return;
+    };
+    let app = TestApp::start(db, &[]).await;
+    add_channel(
+        &app,
+        &[
+            "facebook",
+            "--page-id",
+            "1234567890321",
+            "--page-token",
+            "EAAB-test-token",
+        ],
+    )
+    .await;
+    let token = app.token("viewer").await;
+    let removed = "901097836652708_903438993085259";
+    let kept = "901097836652708_903438993085260";
+    let remove = String::from_utf8(fixture("facebook/feed_comment_remove.json"))
+        .unwrap()
+        .replace("905578656204626_905579239537901", removed);
+    assert_eq!(
+        app.post_signed_webhook("facebook", remove.as_bytes())
+            .await
+            .status(),
+        200
+    );
+    app.eventually(WAIT, "the removal processed", || async {
+        (app.db
+            .scalar("SELECT COUNT(*) FROM inbound_events WHERE state = 'done'")
+            .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.db.scalar("SELECT COUNT(*) FROM messages").await,
+        0,
+        "nothing to retract yet"
+    );
+    // Then the comment, and another by the same visitor that nobody removed.
+    for (id, text) in [(removed, "and the next one"), (kept, "still here")] {
+        let mut added: Value =
+            serde_json::from_slice(&fixture("facebook/feed_comment_add.json")).unwrap();
+        let change = &mut added["entry"][0]["changes"][0]["value"];
+        change["from"]["id"] = "7001".into();
+        change["comment_id"] = id.into();
+        change["message"] = text.into();
+        let added = serde_json::to_vec(&added).unwrap();
+        assert_eq!(
+            app.post_signed_webhook("facebook", &added).await.status(),
+            200
+        );
+    }
+    // Each comment is a conversation of its own; the API says whether each is removed.
+    let deleted = |platform_id: &'static str| {
+        let (app, token) = (&app, &token);
+        async move {
+            app.eventually(WAIT, platform_id, || async {
+                let listed = conversations(app, token, 2).await;
+                for item in &listed {
+                    let id = item["id"].as_i64()?;
+                    let detail = app
+                        .api_get(token, &format!("/api/v1/conversations/{id}"))
+                        .await;
+                    if let Some(message) = detail["messages"]
+                        .as_array()?
+                        .iter()
+                        .find(|message| message["platform_id"] == platform_id)
+                    {
+                        return Some(message["deleted"].clone());
+                    }
+                }
+                None
+            })
+            .await
+        }
+    };
+    assert_eq!(
+        deleted(removed).await,
+        Value::Bool(true),
+        "stored retracted"
+    );
+    assert_eq!(deleted(kept).await, Value::Bool(false), "nobody removed it");
+    app.finish().await;
+}
+
+#[tokio::test]
+async fn a_removal_that_comes_before_its_comment_retracts_it_when_it_comes_sqlite() {
+    a_removal_before_its_comment(buzon_tests::Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_removal_that_comes_before_its_comment_retracts_it_when_it_comes_postgres() {
+    a_removal_before_its_comment(buzon_tests::Engine::Postgres).await;
+}

@@ -579,7 +579,7 @@ impl StoreTx {
     /// (45–80 ms a batch at 10,000 messages) and a join as a hash of every row of the channel
     /// (auto_explain: 25 ms a batch at 60,000, growing with the channel); a lateral subquery with
     /// a `LIMIT` cannot be flattened, so each key is one probe of the index whatever the size.
-    async fn rows_by_key(
+    pub(crate) async fn rows_by_key(
         &mut self,
         table: &str,
         columns: &[&str],

@@ -387,8 +387,9 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Forgets a pending fetch of an object the platform removed. (A fetch already under way
-    /// may still store the object after the removal: a known, narrow race.)
+    /// Forgets a pending fetch of an object the platform removed. A fetch already under way
+    /// may still store the object after the removal: the removal, which found no message, is
+    /// kept as an early removal and retracts the object's message when it is stored.
     pub async fn forget_fetch(
         &mut self,
         channel_id: ChannelId,

@@ -68,10 +68,13 @@ impl Store {
             }
         }
         // Statuses of sends buzon never recorded (another system's, or lost) are not kept long.
-        query("DELETE FROM early_statuses WHERE received_at < $1")
-            .bind(now.as_millis() - 7 * 24 * 60 * 60 * 1000)
-            .execute(&self.write)
-            .await?;
+        // The same for removals of objects that never came.
+        for table in ["early_statuses", "early_removals"] {
+            query(&format!("DELETE FROM {table} WHERE received_at < $1"))
+                .bind(now.as_millis() - 7 * 24 * 60 * 60 * 1000)
+                .execute(&self.write)
+                .await?;
+        }
         pruned.sessions += query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(now.as_millis())
             .execute(&self.write)

@@ -37,6 +37,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (20, "0020_key_fence.sql"),
         (21, "0021_listening.sql"),
         (22, "0022_batch_triggers.sql"),
+        (23, "0023_early_removals.sql"),
     ]
 );
 
@@ -66,6 +67,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (20, "0020_key_fence.sql"),
         (21, "0021_listening.sql"),
         (22, "0022_batch_triggers.sql"),
+        (23, "0023_early_removals.sql"),
     ]
 );
 

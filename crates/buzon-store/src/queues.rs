@@ -886,6 +886,64 @@ impl StoreTx {
         Ok(result.rows_affected() > 0)
     }
 
+    /// Keeps a removal that found no message (see migration `0023_early_removals`).
+    async fn keep_early_removal(
+        &mut self,
+        channel_id: ChannelId,
+        platform_id: &ExternalId,
+    ) -> Result<(), StoreError> {
+        query(
+            "INSERT INTO early_removals (channel_id, platform_id, received_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (channel_id, platform_id) DO NOTHING",
+        )
+        .bind(channel_id.get())
+        .bind(platform_id.as_str())
+        .bind(Timestamp::now().as_millis())
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Retracts the messages a batch stored (or would have: repeats included) whose removal
+    /// came first. Usually there is no early removal at all, and this is one look at an empty
+    /// table.
+    async fn apply_early_removals(&mut self, results: &[EventResult]) -> Result<(), StoreError> {
+        if query("SELECT 1 FROM early_removals LIMIT 1")
+            .fetch_optional(self.conn())
+            .await?
+            .is_none()
+        {
+            return Ok(());
+        }
+        let mut by_channel: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
+        for write in results.iter().flat_map(|result| &result.writes) {
+            if let EventWrite::Message { message, .. } | EventWrite::Edit(message) = write {
+                by_channel
+                    .entry(message.channel_id.get())
+                    .or_default()
+                    .push(message.platform_id.as_str());
+            }
+        }
+        for (channel, ids) in by_channel {
+            for chunk in ids.chunks(500) {
+                let removed = self
+                    .rows_by_key(
+                        "early_removals",
+                        &["platform_id"],
+                        "platform_id",
+                        channel,
+                        chunk,
+                    )
+                    .await?;
+                for row in removed {
+                    let platform_id = rows::external_id(&row, "platform_id")?;
+                    self.mark_removed(ChannelId(channel), &platform_id).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Records that a message is hidden (or shown again) on the platform.
     pub async fn mark_hidden(
         &mut self,
@@ -1137,7 +1195,11 @@ impl StoreTx {
                     channel_id,
                     platform_id,
                 } => {
-                    self.mark_removed(*channel_id, platform_id).await?;
+                    if !self.mark_removed(*channel_id, platform_id).await? {
+                        // Before its object (webhooks in any order, or a mention's fetch
+                        // under way): kept, and applied when the object is stored.
+                        self.keep_early_removal(*channel_id, platform_id).await?;
+                    }
                     self.forget_fetch(*channel_id, platform_id).await?;
                 }
                 EventWrite::Hidden {
@@ -1251,6 +1313,9 @@ impl Store {
                     tx.fail_inbound_event(result.id, owner, reason).await?;
                 }
             }
+        }
+        if total.messages > 0 {
+            tx.apply_early_removals(results).await?;
         }
         tx.complete_inbound_events(&done, owner).await?;
         for channel in touched {
