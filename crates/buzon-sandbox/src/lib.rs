@@ -284,6 +284,14 @@ impl Sandbox {
         self.shared.generate(count)
     }
 
+    /// `count` posts naming the brand on X (no tag, no webhook) written over the `span`
+    /// before now, oldest first, for recent search to find.
+    pub fn backfill_x_posts(&self, count: usize, span: Duration) -> Vec<GeneratedItem> {
+        self.shared
+            .world()
+            .backfill_x_posts(count, span.as_millis() as i64)
+    }
+
     /// A burst of `count` customers writing about the same outage now.
     pub fn burst(&self, count: usize) -> Vec<GeneratedItem> {
         self.shared.burst(count)

@@ -704,6 +704,20 @@ impl World {
 
     // ---- generation of the listening surfaces ---------------------------------------------
 
+    /// `count` posts naming the brand on X without tagging the account, written over the
+    /// `span_ms` before now, oldest first: what a new saved search finds in recent search's
+    /// week (the demo starts with them).
+    pub fn backfill_x_posts(&mut self, count: usize, span_ms: i64) -> Vec<GeneratedItem> {
+        let now = now_ms();
+        (0..count)
+            .map(|n| {
+                let person = self.rng.gen_range(0..self.people.len());
+                let at = now - span_ms + span_ms * n as i64 / count.max(1) as i64;
+                self.generate_x_post(person, at).0
+            })
+            .collect()
+    }
+
     /// A post naming the brand on X without tagging the account; some Spanish ones are
     /// retweets of an older post.
     fn generate_x_post(
@@ -1612,7 +1626,13 @@ impl World {
             }
             None => text.to_string(),
         };
-        let id = self.snowflake();
+        // X ids carry their creation time: a post written in the past (a backfill, an
+        // injection with `at`) has an id below the ones made since, as on X.
+        let id = if at_ms < now_ms() - 60_000 {
+            self.snowflake_at(at_ms)
+        } else {
+            self.snowflake()
+        };
         let parent =
             reply_to.and_then(|parent| self.tweets.iter().find(|tweet| tweet.id == parent));
         let conversation_id = parent.map(|tweet| tweet.conversation_id).unwrap_or(id);
@@ -1992,6 +2012,38 @@ mod tests {
             is_retweet: tweet.retweet_of.is_some(),
             is_reply: tweet.in_reply_to_tweet_id.is_some(),
         }
+    }
+
+    #[test]
+    fn a_backfilled_week_of_posts_is_in_time_order_and_found_by_the_demo_searches() {
+        let mut world = World::new(&SandboxConfig::default());
+        let searches: Vec<SearchQuery> = DEMO_SEARCHES
+            .iter()
+            .map(|query| SearchQuery::parse(query).expect("the demo's searches are valid"))
+            .collect();
+        let span = 6 * 86_400_000;
+        let items = world.backfill_x_posts(24, span);
+        let now = now_ms();
+        let later = world.generate_x_post(0, now).0;
+        let mut previous: Option<&Tweet> = None;
+        for item in &items {
+            let id: u64 = item.id.parse().expect("a numeric post id");
+            let tweet = world.tweets.iter().find(|tweet| tweet.id == id).unwrap();
+            assert!(tweet.created_ms >= now - span - 1000 && tweet.created_ms < now - 60_000);
+            assert!(!tweet.mentions_us);
+            let post = candidate(&world, tweet);
+            assert!(searches.iter().any(|search| search.matches(&post)));
+            if let Some(previous) = previous {
+                assert!(previous.created_ms < tweet.created_ms, "oldest first");
+                assert!(previous.id < tweet.id, "ids follow the time, as on X");
+            }
+            previous = Some(tweet);
+        }
+        let newest: u64 = items.last().unwrap().id.parse().unwrap();
+        assert!(
+            newest < later.id.parse::<u64>().unwrap(),
+            "a post made now comes after"
+        );
     }
 
     #[test]

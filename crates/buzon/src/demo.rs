@@ -48,6 +48,10 @@ pub(crate) async fn prepare(
     )
     .await
     .context("starting the platform sandbox")?;
+    // The week of posts naming the shop that recent search keeps: the demo's saved searches
+    // find them on their first run, so the monitoring view is not empty at first (the stream
+    // adds about one such post every two minutes).
+    sandbox.backfill_x_posts(24, Duration::from_secs(6 * 24 * 60 * 60));
     settings.facebook.api_base = sandbox.graph_base();
     settings.whatsapp.api_base = sandbox.graph_base();
     settings.x.api_base = sandbox.x_base();
