@@ -4,11 +4,11 @@
 use buzon_tests::app::TestApp;
 use buzon_tests::load::{count, load, stored};
 use buzon_tests::sandbox::{
-    connect_sandbox_channels, start_with_sandbox, Injection, SandboxConfig, Source,
+    connect_sandbox_channels, settle_replies, start_with_sandbox, Injection, SandboxConfig, Source,
 };
 use buzon_tests::{Engine, TestDatabase};
 use rand::{Rng, SeedableRng};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -134,76 +134,7 @@ async fn killed_at_random_moments_it_keeps_every_acknowledged_delivery_and_sends
 
     // Every reply reaches the platform at most once; one whose send a crash cut short is
     // `unknown`, and the agent settles it from what the platform shows.
-    let accepted = |text: &str| {
-        sandbox
-            .replies()
-            .into_iter()
-            .filter(|reply| reply.accepted && reply.text.as_deref() == Some(text))
-            .count()
-    };
-    let settled = app
-        .eventually(WAIT, "every reply sent or unknown", || async {
-            let detail = app
-                .api_get(&agent, &format!("/api/v1/conversations/{conversation}"))
-                .await;
-            let outbound: Vec<Value> = detail["messages"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|message| message["direction"] == "outbound")
-                .cloned()
-                .collect();
-            (outbound.len() == replies.len()
-                && outbound
-                    .iter()
-                    .all(|message| message["status"] == "sent" || message["status"] == "unknown"))
-            .then_some(outbound)
-        })
-        .await;
-    for message in &settled {
-        let text = message["text"].as_str().unwrap();
-        assert!(
-            accepted(text) <= 1,
-            "{text:?} reached the platform at most once"
-        );
-        if message["status"] == "unknown" {
-            let action = if accepted(text) == 1 {
-                "arrived"
-            } else {
-                "send-again"
-            };
-            let response = app
-                .http
-                .post(app.url(&format!(
-                    "/api/v1/conversations/{conversation}/messages/{}/{action}",
-                    message["id"]
-                )))
-                .bearer_auth(&agent)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 200);
-        }
-    }
-    for text in &replies {
-        app.eventually(WAIT, &format!("{text:?} sent"), || async {
-            let detail = app
-                .api_get(&agent, &format!("/api/v1/conversations/{conversation}"))
-                .await;
-            detail["messages"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|message| message["text"] == text.as_str() && message["status"] == "sent")
-                .then_some(())
-        })
-        .await;
-        assert_eq!(
-            accepted(text),
-            1,
-            "{text:?} reached the platform exactly once"
-        );
-    }
+    settle_replies(&app, &sandbox, &agent, conversation, &replies, WAIT).await;
     sandbox.shutdown().await;
     app.finish().await;
 }

@@ -6,11 +6,12 @@ use crate::browser::{browser, sign_in_as, until};
 use buzon_tests::browser::start_driver;
 use buzon_tests::load::{count, load, stored};
 use buzon_tests::sandbox::{
-    connect_sandbox_channels, start_node, start_with_sandbox, Injection, SandboxConfig, Source,
+    connect_sandbox_channels, settle_replies, start_node, start_with_sandbox, Injection,
+    SandboxConfig, Source,
 };
 use buzon_tests::web::{add_user, Session, PASSWORD};
 use buzon_tests::TestDatabase;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -209,68 +210,7 @@ async fn two_nodes_share_the_work_and_the_survivor_takes_over_on_postgres() {
 
     // Every reply reaches the platform once: a send the kill cut short is unknown, and the
     // agent settles it from what the platform shows.
-    let accepted = |text: &str| {
-        sandbox
-            .replies()
-            .into_iter()
-            .filter(|reply| reply.accepted && reply.text.as_deref() == Some(text))
-            .count()
-    };
-    let outbound = second
-        .eventually(WAIT, "every reply sent or unknown", || async {
-            let detail = second
-                .api_get(&agent, &format!("/api/v1/conversations/{conversation}"))
-                .await;
-            let outbound: Vec<Value> = detail["messages"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|message| message["direction"] == "outbound")
-                .cloned()
-                .collect();
-            (outbound.len() == replies.len()
-                && outbound
-                    .iter()
-                    .all(|message| message["status"] == "sent" || message["status"] == "unknown"))
-            .then_some(outbound)
-        })
-        .await;
-    for message in &outbound {
-        let text = message["text"].as_str().unwrap();
-        assert!(accepted(text) <= 1, "{text:?} sent at most once");
-        if message["status"] == "unknown" {
-            let action = if accepted(text) == 1 {
-                "arrived"
-            } else {
-                "send-again"
-            };
-            let response = second
-                .http
-                .post(second.url(&format!(
-                    "/api/v1/conversations/{conversation}/messages/{}/{action}",
-                    message["id"]
-                )))
-                .bearer_auth(&agent)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(response.status(), 200);
-        }
-    }
-    for text in &replies {
-        second
-            .eventually(WAIT, &format!("{text:?} sent"), || async {
-                (accepted(text) == 1).then_some(())
-            })
-            .await;
-    }
-    for text in &replies {
-        assert_eq!(
-            accepted(text),
-            1,
-            "{text:?} reached the platform exactly once"
-        );
-    }
+    settle_replies(&second, &sandbox, &agent, conversation, &replies, WAIT).await;
     sandbox.shutdown().await;
     let second_dir = second.db.dir.clone();
     second.finish().await;

@@ -145,3 +145,85 @@ pub async fn channel_health(app: &TestApp, id: i64, platform_id: &str) -> String
         .map(|(_, health)| health.trim().to_owned())
         .unwrap_or_else(|| panic!("channel {id} ({platform_id}) is listed: {stdout}"))
 }
+
+/// How many of the sandbox's recorded replies with `text` it accepted (reached the platform).
+pub fn accepted_replies(sandbox: &Sandbox, text: &str) -> usize {
+    sandbox
+        .replies()
+        .into_iter()
+        .filter(|reply| reply.accepted && reply.text.as_deref() == Some(text))
+        .count()
+}
+
+/// After crashes or a lost node: waits until each of `replies` (an agent's replies in
+/// `conversation`) is `sent` or `unknown`, none having reached the platform twice; settles each
+/// `unknown` one as the agent would from what the platform shows ("it arrived" when it did,
+/// else "send again"); then waits until each is `sent` and reached the platform exactly once.
+pub async fn settle_replies(
+    app: &TestApp,
+    sandbox: &Sandbox,
+    agent: &str,
+    conversation: i64,
+    replies: &[String],
+    wait: std::time::Duration,
+) {
+    let outbound = |detail: serde_json::Value| -> Vec<serde_json::Value> {
+        detail["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|message| message["direction"] == "outbound")
+            .cloned()
+            .collect()
+    };
+    let detail_path = format!("/api/v1/conversations/{conversation}");
+    let settled = app
+        .eventually(wait, "every reply sent or unknown", || async {
+            let outbound = outbound(app.api_get(agent, &detail_path).await);
+            (outbound.len() == replies.len()
+                && outbound
+                    .iter()
+                    .all(|message| message["status"] == "sent" || message["status"] == "unknown"))
+            .then_some(outbound)
+        })
+        .await;
+    for message in &settled {
+        let text = message["text"].as_str().expect("a reply has its text");
+        assert!(
+            accepted_replies(sandbox, text) <= 1,
+            "{text:?} reached the platform at most once"
+        );
+        if message["status"] == "unknown" {
+            let action = if accepted_replies(sandbox, text) == 1 {
+                "arrived"
+            } else {
+                "send-again"
+            };
+            let response = app
+                .http
+                .post(app.url(&format!(
+                    "{detail_path}/messages/{}/{action}",
+                    message["id"]
+                )))
+                .bearer_auth(agent)
+                .send()
+                .await
+                .expect("buzon answers");
+            assert_eq!(response.status(), 200, "{action} on {text:?}");
+        }
+    }
+    for text in replies {
+        app.eventually(wait, &format!("{text:?} sent"), || async {
+            let sent = outbound(app.api_get(agent, &detail_path).await)
+                .iter()
+                .any(|message| message["text"] == text.as_str() && message["status"] == "sent");
+            (sent && accepted_replies(sandbox, text) == 1).then_some(())
+        })
+        .await;
+        assert_eq!(
+            accepted_replies(sandbox, text),
+            1,
+            "{text:?} reached the platform exactly once"
+        );
+    }
+}

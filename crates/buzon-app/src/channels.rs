@@ -166,10 +166,34 @@ impl App {
 
     /// Every channel with its health, limits and credentials' state. Admins only.
     pub async fn channels(&self, actor: &Actor) -> Result<Vec<ChannelOverview>, AppError> {
+        self.overviews(actor, None).await
+    }
+
+    /// One channel's overview, as [`App::channels`] gives it (only its credentials are
+    /// opened). Admins only.
+    pub async fn channel_overview(
+        &self,
+        actor: &Actor,
+        id: ChannelId,
+    ) -> Result<ChannelOverview, AppError> {
+        self.overviews(actor, Some(id))
+            .await?
+            .pop()
+            .ok_or(AppError::NotFound)
+    }
+
+    async fn overviews(
+        &self,
+        actor: &Actor,
+        only: Option<ChannelId>,
+    ) -> Result<Vec<ChannelOverview>, AppError> {
         actor.require(Role::Admin)?;
         let unparsed = self.store().unparsed_counts().await?;
         let mut overviews = Vec::new();
         for (channel, limits) in self.store().list_channels_with_limits().await? {
+            if only.is_some_and(|id| id != channel.id) {
+                continue;
+            }
             let credentials = match self.store().channel_credentials(channel.id).await {
                 Ok(credentials) => CredentialsState::Set {
                     access_token: !credentials.access_token.is_empty(),

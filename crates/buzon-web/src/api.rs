@@ -690,11 +690,8 @@ pub(crate) async fn channel_health(
 ) -> Result<Json<ChannelHealthJson>, WebError> {
     let overview = state
         .app()
-        .channels(&caller.actor)
-        .await?
-        .into_iter()
-        .find(|overview| overview.channel.id == ChannelId(id))
-        .ok_or_else(WebError::not_found)?;
+        .channel_overview(&caller.actor, ChannelId(id))
+        .await?;
     let (credentials, access_token_set, refresh_token_set, token_expires_at) =
         match overview.credentials {
             buzon_app::CredentialsState::Set {

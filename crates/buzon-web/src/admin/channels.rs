@@ -188,13 +188,14 @@ pub(crate) async fn channels_page(
         verify_token: settings.meta_verify_token.as_deref(),
         x_oauth,
     };
-    let overviews: Vec<ChannelOverview> = state
-        .app()
-        .channels(&caller.actor)
-        .await?
-        .into_iter()
-        .filter(|overview| only.is_none_or(|id| id == overview.channel.id))
-        .collect();
+    let overviews: Vec<ChannelOverview> = match only {
+        Some(id) => match state.app().channel_overview(&caller.actor, id).await {
+            Ok(overview) => vec![overview],
+            Err(buzon_app::AppError::NotFound) => Vec::new(),
+            Err(err) => return Err(err.into()),
+        },
+        None => state.app().channels(&caller.actor).await?,
+    };
     let lang = caller.lang;
     let searches = match (only, overviews.first()) {
         (Some(_), Some(overview)) if overview.channel.kind == ChannelKind::X => {
