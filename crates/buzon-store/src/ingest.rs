@@ -109,20 +109,26 @@ impl StoreTx {
         let rows_text: Vec<String> = authors
             .iter()
             .map(|(channel, platform_id, name, handle)| {
+                // Placeholders in order (each value pushed where it is used), so SQLite binds
+                // them positionally (see `Statement::query`).
                 format!(
-                    "({}, {}, {}, {}, {})",
+                    "({}, {}, {}, {}, {}, {})",
                     statement.push(Value::Int(*channel)),
                     statement.push(Value::Text((*platform_id).to_owned())),
                     statement.push(name.clone().map_or(Value::NullText, Value::Text)),
                     statement.push(handle.clone().map_or(Value::NullText, Value::Text)),
                     statement.push(Value::Int(now)),
+                    statement.push(Value::Int(now)),
                 )
             })
             .collect();
+        // When each author last wrote: the profile worker asks again about people who wrote
+        // since their profile was asked for (a partial index on the comparison).
         statement.text = format!(
-            "INSERT INTO contacts (channel_id, platform_id, name, handle, created_at) VALUES {} \
+            "INSERT INTO contacts (channel_id, platform_id, name, handle, created_at, last_inbound_at) VALUES {} \
              ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
-             name = COALESCE(excluded.name, contacts.name), handle = COALESCE(excluded.handle, contacts.handle) \
+             name = COALESCE(excluded.name, contacts.name), handle = COALESCE(excluded.handle, contacts.handle), \
+             last_inbound_at = excluded.last_inbound_at \
              RETURNING id, channel_id, platform_id",
             rows_text.join(", ")
         );

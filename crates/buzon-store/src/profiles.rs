@@ -22,7 +22,9 @@ pub struct ProfileRequest {
 
 impl Store {
     /// Contacts whose name the platform may give: never asked and without a name, or asked
-    /// more than a day ago and written since. Paused channels are left alone.
+    /// more than a day ago and written since. Paused channels are left alone. Each part reads
+    /// a partial index of its own (`contacts_unnamed`, `contacts_written_since_checked`), so a
+    /// pass costs what it finds, not the number of contacts.
     pub async fn contacts_to_name(
         &self,
         now: Timestamp,
@@ -30,13 +32,14 @@ impl Store {
     ) -> Result<Vec<ProfileRequest>, StoreError> {
         let stale = now.as_millis() - PROFILE_FRESH_MILLIS;
         let rows = query(
-            "SELECT k.id, k.channel_id, k.platform_id FROM contacts k \
-             JOIN channels ch ON ch.id = k.channel_id \
-             WHERE ch.health <> 'paused' AND ( \
-               (k.name IS NULL AND k.profile_checked_at IS NULL) \
-               OR (k.profile_checked_at < $1 AND EXISTS (SELECT 1 FROM messages m \
-                   WHERE m.contact_id = k.id AND m.received_at > k.profile_checked_at))) \
-             ORDER BY k.id DESC LIMIT $2",
+            "SELECT k.id, k.channel_id, k.platform_id FROM ( \
+               SELECT id, channel_id, platform_id FROM contacts \
+               WHERE name IS NULL AND profile_checked_at IS NULL \
+               UNION \
+               SELECT id, channel_id, platform_id FROM contacts \
+               WHERE last_inbound_at > profile_checked_at AND profile_checked_at < $1 \
+             ) k JOIN channels ch ON ch.id = k.channel_id \
+             WHERE ch.health <> 'paused' ORDER BY k.id DESC LIMIT $2",
         )
         .bind(stale)
         .bind(i64::from(limit))
