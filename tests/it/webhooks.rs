@@ -23,6 +23,21 @@ async fn add_channel(app: &TestApp, args: &[&str]) {
     );
 }
 
+/// Connects the Page the Facebook fixtures were recorded for.
+async fn add_fixture_page(app: &TestApp) {
+    add_channel(
+        app,
+        &[
+            "facebook",
+            "--page-id",
+            "1234567890321",
+            "--page-token",
+            "EAAB-test-token",
+        ],
+    )
+    .await;
+}
+
 /// The conversations of the queue (every status), once `count` of them exist.
 async fn conversations(app: &TestApp, token: &str, count: usize) -> Vec<Value> {
     app.eventually(WAIT, &format!("{count} conversations"), || async {
@@ -395,17 +410,7 @@ async fn signed_json_we_do_not_understand_is_kept_with_its_error_and_replayable(
 #[tokio::test]
 async fn live_updates_follow_a_hide_not_only_new_messages() {
     let app = TestApp::start(TestDatabase::sqlite(), &[]).await;
-    add_channel(
-        &app,
-        &[
-            "facebook",
-            "--page-id",
-            "1234567890321",
-            "--page-token",
-            "EAAB-test-token",
-        ],
-    )
-    .await;
+    add_fixture_page(&app).await;
     buzon_tests::web::add_user(&app, "ana@shop.example", "agent").await;
     let session = buzon_tests::web::Session::start(&app, "ana@shop.example").await;
     // The recorded comment, written by a visitor (the recording has the Page as author).
@@ -476,17 +481,7 @@ async fn a_removal_before_its_comment(engine: buzon_tests::Engine) {
         return;
     };
     let app = TestApp::start(db, &[]).await;
-    add_channel(
-        &app,
-        &[
-            "facebook",
-            "--page-id",
-            "1234567890321",
-            "--page-token",
-            "EAAB-test-token",
-        ],
-    )
-    .await;
+    add_fixture_page(&app).await;
     let token = app.token("viewer").await;
     let removed = "901097836652708_903438993085259";
     let kept = "901097836652708_903438993085260";

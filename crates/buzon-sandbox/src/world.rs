@@ -316,6 +316,16 @@ impl World {
         id
     }
 
+    /// The id of an X post or DM written at `at_ms`: X ids carry their creation time, so one
+    /// written in the past (a backfill, an injection with `at`) is below the ids made since.
+    fn snowflake_for(&mut self, at_ms: i64) -> u64 {
+        if at_ms < now_ms() - 60_000 {
+            self.snowflake_at(at_ms)
+        } else {
+            self.snowflake()
+        }
+    }
+
     /// A unique X id for a post written at `at_ms` (in the past: below the ids made since).
     fn snowflake_at(&mut self, at_ms: i64) -> u64 {
         loop {
@@ -1530,7 +1540,7 @@ impl World {
         } else {
             format!("@{X_USERNAME} {text}")
         };
-        let id = self.snowflake();
+        let id = self.snowflake_for(at_ms);
         let parent =
             reply_to.and_then(|parent| self.tweets.iter().find(|tweet| tweet.id == parent));
         let conversation_id = parent.map(|tweet| tweet.conversation_id).unwrap_or(id);
@@ -1626,13 +1636,7 @@ impl World {
             }
             None => text.to_string(),
         };
-        // X ids carry their creation time: a post written in the past (a backfill, an
-        // injection with `at`) has an id below the ones made since, as on X.
-        let id = if at_ms < now_ms() - 60_000 {
-            self.snowflake_at(at_ms)
-        } else {
-            self.snowflake()
-        };
+        let id = self.snowflake_for(at_ms);
         let parent =
             reply_to.and_then(|parent| self.tweets.iter().find(|tweet| tweet.id == parent));
         let conversation_id = parent.map(|tweet| tweet.conversation_id).unwrap_or(id);
@@ -1841,7 +1845,7 @@ impl World {
         text: &str,
         at_ms: i64,
     ) -> (u64, Outgoing) {
-        let id = self.snowflake();
+        let id = self.snowflake_for(at_ms);
         self.dms.push(DmEvent {
             id,
             sender_id: sender_id.to_string(),

@@ -122,13 +122,17 @@ impl StoreTx {
                 )
             })
             .collect();
-        // When each author last wrote: the profile worker asks again about people who wrote
-        // since their profile was asked for (a partial index on the comparison).
+        // The profile worker asks again about people who wrote since their profile was asked
+        // for (a partial index on `wrote_since_check_at > profile_checked_at`): the time moves
+        // only for an author asked about and not in that index yet, so most updates of an
+        // author change no indexed column.
         statement.text = format!(
-            "INSERT INTO contacts (channel_id, platform_id, name, handle, created_at, last_inbound_at) VALUES {} \
+            "INSERT INTO contacts (channel_id, platform_id, name, handle, created_at, wrote_since_check_at) VALUES {} \
              ON CONFLICT (channel_id, platform_id) DO UPDATE SET \
              name = COALESCE(excluded.name, contacts.name), handle = COALESCE(excluded.handle, contacts.handle), \
-             last_inbound_at = excluded.last_inbound_at \
+             wrote_since_check_at = CASE WHEN contacts.profile_checked_at IS NULL \
+               OR contacts.wrote_since_check_at > contacts.profile_checked_at \
+               THEN contacts.wrote_since_check_at ELSE excluded.wrote_since_check_at END \
              RETURNING id, channel_id, platform_id",
             rows_text.join(", ")
         );

@@ -68,6 +68,11 @@ impl Store {
             }
         }
         // Statuses of sends buzon never recorded (another system's, or lost) are not kept long.
+        // A removal kept while another node stored its object (PostgreSQL) is applied here at
+        // the latest, when no batch did it since.
+        let mut tx = self.begin().await?;
+        tx.apply_early_removals().await?;
+        tx.commit().await?;
         // The same for removals of objects that never came.
         for table in ["early_statuses", "early_removals"] {
             query(&format!("DELETE FROM {table} WHERE received_at < $1"))

@@ -38,7 +38,7 @@ pub(crate) const SQLITE: &[(i64, &str, &str)] = migration_set!(
         (21, "0021_listening.sql"),
         (22, "0022_batch_triggers.sql"),
         (23, "0023_early_removals.sql"),
-        (24, "0024_contact_last_inbound.sql"),
+        (24, "0024_contact_wrote_since_check.sql"),
     ]
 );
 
@@ -69,7 +69,7 @@ pub(crate) const POSTGRES: &[(i64, &str, &str)] = migration_set!(
         (21, "0021_listening.sql"),
         (22, "0022_batch_triggers.sql"),
         (23, "0023_early_removals.sql"),
-        (24, "0024_contact_last_inbound.sql"),
+        (24, "0024_contact_wrote_since_check.sql"),
     ]
 );
 

@@ -35,9 +35,9 @@ impl Store {
             "SELECT k.id, k.channel_id, k.platform_id FROM ( \
                SELECT id, channel_id, platform_id FROM contacts \
                WHERE name IS NULL AND profile_checked_at IS NULL \
-               UNION \
+               UNION ALL \
                SELECT id, channel_id, platform_id FROM contacts \
-               WHERE last_inbound_at > profile_checked_at AND profile_checked_at < $1 \
+               WHERE wrote_since_check_at > profile_checked_at AND profile_checked_at < $1 \
              ) k JOIN channels ch ON ch.id = k.channel_id \
              WHERE ch.health <> 'paused' ORDER BY k.id DESC LIMIT $2",
         )

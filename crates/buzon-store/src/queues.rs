@@ -904,44 +904,46 @@ impl StoreTx {
         Ok(())
     }
 
-    /// Retracts the messages a batch stored (or would have: repeats included) whose removal
-    /// came first. Usually there is no early removal at all, and this is one look at an empty
-    /// table.
-    async fn apply_early_removals(&mut self, results: &[EventResult]) -> Result<(), StoreError> {
-        if query("SELECT 1 FROM early_removals LIMIT 1")
-            .fetch_optional(self.conn())
-            .await?
-            .is_none()
-        {
-            return Ok(());
+    /// Retracts every stored message whose removal came first, and forgets those early
+    /// removals: the ones a batch just stored, and one that two nodes on PostgreSQL stored and
+    /// kept the removal of at the same moment (neither saw the other's uncommitted row; the
+    /// next batch that stores messages, on either node, or the hourly pruning mends it). The
+    /// early removals left are the few of objects that never came (kept a week); each batch
+    /// reads them and looks each up by key. Returns how many messages it retracted.
+    pub(crate) async fn apply_early_removals(&mut self) -> Result<u64, StoreError> {
+        let kept = query("SELECT channel_id, platform_id FROM early_removals")
+            .fetch_all(self.conn())
+            .await?;
+        if kept.is_empty() {
+            return Ok(0);
         }
-        let mut by_channel: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
-        for write in results.iter().flat_map(|result| &result.writes) {
-            if let EventWrite::Message { message, .. } | EventWrite::Edit(message) = write {
-                by_channel
-                    .entry(message.channel_id.get())
-                    .or_default()
-                    .push(message.platform_id.as_str());
-            }
+        let mut by_channel: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+        for row in &kept {
+            by_channel
+                .entry(rows::get(row, "channel_id")?)
+                .or_default()
+                .push(rows::get(row, "platform_id")?);
         }
+        let mut retracted = 0;
         for (channel, ids) in by_channel {
             for chunk in ids.chunks(500) {
-                let removed = self
-                    .rows_by_key(
-                        "early_removals",
-                        &["platform_id"],
-                        "platform_id",
-                        channel,
-                        chunk,
-                    )
+                let keys: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                let arrived = self
+                    .rows_by_key("messages", &["platform_id"], "platform_id", channel, &keys)
                     .await?;
-                for row in removed {
+                for row in arrived {
                     let platform_id = rows::external_id(&row, "platform_id")?;
                     self.mark_removed(ChannelId(channel), &platform_id).await?;
+                    query("DELETE FROM early_removals WHERE channel_id = $1 AND platform_id = $2")
+                        .bind(channel)
+                        .bind(platform_id.as_str())
+                        .execute(self.conn())
+                        .await?;
+                    retracted += 1;
                 }
             }
         }
-        Ok(())
+        Ok(retracted)
     }
 
     /// Records that a message is hidden (or shown again) on the platform.
@@ -1315,7 +1317,7 @@ impl Store {
             }
         }
         if total.messages > 0 {
-            tx.apply_early_removals(results).await?;
+            tx.apply_early_removals().await?;
         }
         tx.complete_inbound_events(&done, owner).await?;
         for channel in touched {

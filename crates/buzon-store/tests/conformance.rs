@@ -44,6 +44,7 @@ conformance! {
     inbound_events_are_stored_once_per_dedup_key,
     a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised,
     a_batch_of_processed_events_is_written_whole_or_not_at_all,
+    a_removal_that_comes_before_its_object_retracts_it_when_it_is_stored,
     many_messages_stored_at_once_end_as_if_stored_one_by_one,
     an_unparsed_event_keeps_its_parts_is_counted_and_replays,
     the_same_message_from_16_tasks_is_stored_once,
@@ -357,6 +358,106 @@ async fn a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised(d
         .expect("the batch's events are claimable");
     assert_eq!(binary.body, b"\x00binary\xff", "bytes are kept exactly");
     assert!(store.insert_inbound_events(&[]).await.unwrap().is_empty());
+}
+
+async fn a_removal_that_comes_before_its_object_retracts_it_when_it_is_stored(db: TestDb) {
+    let store = &db.store;
+    let page = channel(store, ChannelKind::Facebook, "early").await;
+    let mut keys = Vec::new();
+    for n in 0..3 {
+        keys.push(format!("sha256:early-{n}"));
+        store
+            .insert_inbound_event(&NewInboundEvent {
+                source: ChannelKind::Facebook,
+                channel_id: None,
+                origin: "webhook".into(),
+                dedup_key: keys[n].clone(),
+                body: b"{}".to_vec(),
+            })
+            .await
+            .unwrap();
+    }
+    let now = Timestamp::now();
+    let claimed = store
+        .claim_inbound_events("n", 10, now, now.plus_millis(30_000))
+        .await
+        .unwrap();
+    let removed = |id: &str| EventWrite::Removed {
+        channel_id: page.id,
+        platform_id: ExternalId::parse(id).unwrap(),
+    };
+    let added = |id: &str| EventWrite::Message {
+        message: inbound(&page, id, &format!("comment:{id}"), "a1", "hola", 1_000),
+        hide_if_flagged: false,
+    };
+    let db = &db;
+    let retracted = |id: &'static str| async move {
+        db.count(&format!(
+            "messages WHERE platform_id = '{id}' AND deleted = 1"
+        ))
+        .await
+    };
+    // The removals of c1 and c2 come first: nothing to retract yet, both kept.
+    let first = EventResult {
+        id: claimed[0].id,
+        writes: vec![removed("c1"), removed("c2")],
+        end: EventEnd::Done,
+    };
+    store
+        .finish_inbound_events("n", &[first], &[page.id])
+        .await
+        .unwrap();
+    assert_eq!(db.count("messages").await, 0);
+    assert_eq!(db.count("early_removals").await, 2);
+    // c1 comes in a later batch, with c3 that nobody removed: c1 is stored retracted and its
+    // early removal is forgotten.
+    let second = EventResult {
+        id: claimed[1].id,
+        writes: vec![added("c1"), added("c3")],
+        end: EventEnd::Done,
+    };
+    store
+        .finish_inbound_events("n", &[second], &[page.id])
+        .await
+        .unwrap();
+    assert_eq!(retracted("c1").await, 1);
+    assert_eq!(retracted("c3").await, 0);
+    assert_eq!(db.count("messages WHERE platform_id = 'c3'").await, 1);
+    assert_eq!(db.count("early_removals").await, 1, "c2's is kept");
+    // c2 stored without a batch seeing its removal (as when another node stored it at the
+    // same moment): pruning retracts it.
+    store
+        .ingest_message(&inbound(&page, "c2", "comment:c2", "a2", "adiós", 2_000))
+        .await
+        .unwrap();
+    assert_eq!(retracted("c2").await, 0);
+    let retention = buzon_store::Retention {
+        events_millis: 86_400_000,
+        outbox_millis: 86_400_000,
+    };
+    store.prune(Timestamp::now(), retention).await.unwrap();
+    assert_eq!(retracted("c2").await, 1);
+    assert_eq!(db.count("early_removals").await, 0);
+    // A removal of an object that never comes is kept a week.
+    let third = EventResult {
+        id: claimed[2].id,
+        writes: vec![removed("never")],
+        end: EventEnd::Done,
+    };
+    store
+        .finish_inbound_events("n", &[third], &[page.id])
+        .await
+        .unwrap();
+    store
+        .prune(Timestamp::now().plus_millis(6 * 86_400_000), retention)
+        .await
+        .unwrap();
+    assert_eq!(db.count("early_removals").await, 1);
+    store
+        .prune(Timestamp::now().plus_millis(8 * 86_400_000), retention)
+        .await
+        .unwrap();
+    assert_eq!(db.count("early_removals").await, 0);
 }
 
 async fn a_batch_of_processed_events_is_written_whole_or_not_at_all(db: TestDb) {
