@@ -54,13 +54,29 @@ impl StoreTx {
                 .or_default()
                 .push(message.platform_id.as_str());
         }
+        // A post stored as a listening find and delivered again as addressed to the account
+        // (the mentions timeline or a webhook names it, where the search's copy did not show
+        // the @-mention) is still one message, and its conversation comes into the queue.
+        let addressed_copies: HashSet<(i64, &str)> = fresh
+            .iter()
+            .filter(|message| message.found_by.is_none())
+            .map(|message| (message.channel_id.get(), message.platform_id.as_str()))
+            .collect();
+        let mut refound: HashSet<i64> = HashSet::new();
         let mut stored_before: HashSet<(i64, String)> = HashSet::new();
         for (channel, ids) in &by_channel {
+            let columns = ["platform_id", "found_by", "conversation_id"];
             for row in self
-                .rows_by_key("messages", &["platform_id"], "platform_id", *channel, ids)
+                .rows_by_key("messages", &columns, "platform_id", *channel, ids)
                 .await?
             {
-                stored_before.insert((*channel, rows::get(&row, "platform_id")?));
+                let platform_id: String = rows::get(&row, "platform_id")?;
+                if rows::get::<Option<String>>(&row, "found_by")?.is_some()
+                    && addressed_copies.contains(&(*channel, platform_id.as_str()))
+                {
+                    refound.insert(rows::get(&row, "conversation_id")?);
+                }
+                stored_before.insert((*channel, platform_id));
             }
         }
         fresh.retain(|message| {
@@ -69,10 +85,11 @@ impl StoreTx {
                 message.platform_id.as_str().to_owned(),
             ))
         });
+        let now = Timestamp::now().as_millis();
         if fresh.is_empty() {
+            self.promote_addressed(refound, now).await?;
             return Ok(Vec::new());
         }
-        let now = Timestamp::now().as_millis();
 
         // Authors: one row per (channel, author); the last name and handle given win, as
         // they would message by message.
@@ -321,7 +338,7 @@ impl StoreTx {
         let mut statement = Statement::default();
         let mut rows_text = Vec::with_capacity(fresh.len());
         let mut texts: HashMap<(i64, String), Inserted> = HashMap::new();
-        let mut addressed: HashSet<i64> = HashSet::new();
+        let mut addressed: HashSet<i64> = refound;
         for (message, (text, language)) in fresh.iter().zip(prepared) {
             let conversation = *conversation_ids
                 .get(&(
@@ -432,6 +449,7 @@ impl StoreTx {
             }
         }
         if inserted.is_empty() {
+            self.promote_addressed(addressed, now).await?;
             return Ok(stored);
         }
 

@@ -45,6 +45,7 @@ conformance! {
     a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised,
     a_batch_of_processed_events_is_written_whole_or_not_at_all,
     a_removal_that_comes_before_its_object_retracts_it_when_it_is_stored,
+    a_find_delivered_again_as_addressed_to_the_account_comes_into_the_queue,
     many_messages_stored_at_once_end_as_if_stored_one_by_one,
     an_unparsed_event_keeps_its_parts_is_counted_and_replays,
     the_same_message_from_16_tasks_is_stored_once,
@@ -458,6 +459,71 @@ async fn a_removal_that_comes_before_its_object_retracts_it_when_it_is_stored(db
         .await
         .unwrap();
     assert_eq!(db.count("early_removals").await, 0);
+}
+
+async fn a_find_delivered_again_as_addressed_to_the_account_comes_into_the_queue(db: TestDb) {
+    let store = &db.store;
+    let x = channel(store, ChannelKind::X, "x-refound").await;
+    let find = NewInboundMessage {
+        found_by: Some(FoundBy::Search(7)),
+        ..inbound(
+            &x,
+            "1800",
+            "tweet:1800",
+            "u1",
+            "tiendabuzon no contesta",
+            1_000,
+        )
+    };
+    let conversation = ingest(store, find).await;
+    let watched = store.conversation(conversation).await.unwrap();
+    assert_eq!(watched.monitor, Some(Monitor::Watching));
+    assert_eq!(watched.promoted_at, None);
+    // The same post, now as a mention of the account (the search's copy did not show it):
+    // still one message, and its conversation is in the queue from now on.
+    let before = Timestamp::now();
+    // (As the normalizer's batches store it.)
+    let again = inbound(
+        &x,
+        "1800",
+        "tweet:1800",
+        "u1",
+        "tiendabuzon no contesta",
+        1_000,
+    );
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.ingest_messages(&[&again]).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+    assert_eq!(db.count("messages WHERE platform_id = '1800'").await, 1);
+    let promoted = store.conversation(conversation).await.unwrap();
+    assert_eq!(promoted.monitor, None);
+    assert!(promoted
+        .promoted_at
+        .is_some_and(|at| at >= before.plus_millis(-1)));
+    // A repeat of the find itself changes nothing.
+    let other = NewInboundMessage {
+        found_by: Some(FoundBy::Search(7)),
+        ..inbound(
+            &x,
+            "1801",
+            "tweet:1801",
+            "u2",
+            "tiendabuzon otra vez",
+            2_000,
+        )
+    };
+    let other_conversation = ingest(store, other.clone()).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.ingest_messages(&[&other]).await.unwrap().is_empty());
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store
+            .conversation(other_conversation)
+            .await
+            .unwrap()
+            .monitor,
+        Some(Monitor::Watching)
+    );
 }
 
 async fn a_batch_of_processed_events_is_written_whole_or_not_at_all(db: TestDb) {
