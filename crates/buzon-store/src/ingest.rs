@@ -40,6 +40,19 @@ impl StoreTx {
         &mut self,
         messages: &[&NewInboundMessage],
     ) -> Result<Vec<(MessageId, ConversationId)>, StoreError> {
+        let now = Timestamp::now().as_millis();
+        let (stored, addressed) = self.store_chunk(messages, now).await?;
+        self.promote_addressed(addressed, now).await?;
+        Ok(stored)
+    }
+
+    /// Stores a chunk's new messages; returns them and the conversations outside the queue
+    /// that a message addressed to the account joined or named again.
+    async fn store_chunk(
+        &mut self,
+        messages: &[&NewInboundMessage],
+        now: i64,
+    ) -> Result<(Vec<(MessageId, ConversationId)>, HashSet<i64>), StoreError> {
         // Repeats, within the batch and of what is stored, change nothing.
         let mut seen: HashSet<(i64, &str)> = HashSet::new();
         let mut fresh: Vec<&NewInboundMessage> = messages
@@ -85,10 +98,8 @@ impl StoreTx {
                 message.platform_id.as_str().to_owned(),
             ))
         });
-        let now = Timestamp::now().as_millis();
         if fresh.is_empty() {
-            self.promote_addressed(refound, now).await?;
-            return Ok(Vec::new());
+            return Ok((Vec::new(), refound));
         }
 
         // Authors: one row per (channel, author); the last name and handle given win, as
@@ -449,8 +460,7 @@ impl StoreTx {
             }
         }
         if inserted.is_empty() {
-            self.promote_addressed(addressed, now).await?;
-            return Ok(stored);
+            return Ok((stored, addressed));
         }
 
         // The rules (auto-reply, incidents, alerts) look at every new customer message once:
@@ -484,10 +494,7 @@ impl StoreTx {
                 .collect()
         };
         if conversations.is_empty() {
-            return self
-                .promote_addressed(addressed, now)
-                .await
-                .map(|()| stored);
+            return Ok((stored, addressed));
         }
         let mut statement = Statement::default();
         let open = statement.push(Value::Text(ConversationStatus::Open.as_str().to_owned()));
@@ -579,9 +586,7 @@ impl StoreTx {
             rows_text.join(", ")
         );
         statement.query(self.engine()).execute(self.conn()).await?;
-
-        self.promote_addressed(addressed, now).await?;
-        Ok(stored)
+        Ok((stored, addressed))
     }
 
     /// Conversations outside the queue (watched or dismissed) that a message addressed to

@@ -909,13 +909,13 @@ impl StoreTx {
     /// kept the removal of at the same moment (neither saw the other's uncommitted row; the
     /// next batch that stores messages, on either node, or the hourly pruning mends it). The
     /// early removals left are the few of objects that never came (kept a week); each batch
-    /// reads them and looks each up by key. Returns how many messages it retracted.
-    pub(crate) async fn apply_early_removals(&mut self) -> Result<u64, StoreError> {
+    /// reads them and looks each up by key.
+    pub(crate) async fn apply_early_removals(&mut self) -> Result<(), StoreError> {
         let kept = query("SELECT channel_id, platform_id FROM early_removals")
             .fetch_all(self.conn())
             .await?;
         if kept.is_empty() {
-            return Ok(0);
+            return Ok(());
         }
         let mut by_channel: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
         for row in &kept {
@@ -924,7 +924,6 @@ impl StoreTx {
                 .or_default()
                 .push(rows::get(row, "platform_id")?);
         }
-        let mut retracted = 0;
         for (channel, ids) in by_channel {
             for chunk in ids.chunks(500) {
                 let keys: Vec<&str> = chunk.iter().map(String::as_str).collect();
@@ -939,11 +938,10 @@ impl StoreTx {
                         .bind(platform_id.as_str())
                         .execute(self.conn())
                         .await?;
-                    retracted += 1;
                 }
             }
         }
-        Ok(retracted)
+        Ok(())
     }
 
     /// Records that a message is hidden (or shown again) on the platform.

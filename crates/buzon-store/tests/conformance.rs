@@ -5,7 +5,7 @@
 mod harness;
 
 use buzon_core::*;
-use buzon_store::{EventEnd, EventResult, EventWrite, Store, StoreError};
+use buzon_store::{ClaimedEvent, EventEnd, EventResult, EventWrite, Store, StoreError};
 use harness::TestDb;
 use std::collections::HashSet;
 use tokio::task::JoinSet;
@@ -361,28 +361,32 @@ async fn a_batch_of_deliveries_is_stored_at_once_and_duplicates_are_recognised(d
     assert!(store.insert_inbound_events(&[]).await.unwrap().is_empty());
 }
 
-async fn a_removal_that_comes_before_its_object_retracts_it_when_it_is_stored(db: TestDb) {
-    let store = &db.store;
-    let page = channel(store, ChannelKind::Facebook, "early").await;
-    let mut keys = Vec::new();
-    for n in 0..3 {
-        keys.push(format!("sha256:early-{n}"));
+/// Stores an empty delivery per dedup key and claims them, as the worker "n".
+async fn claimed_events(store: &Store, source: ChannelKind, keys: &[&str]) -> Vec<ClaimedEvent> {
+    for key in keys {
         store
             .insert_inbound_event(&NewInboundEvent {
-                source: ChannelKind::Facebook,
+                source,
                 channel_id: None,
                 origin: "webhook".into(),
-                dedup_key: keys[n].clone(),
+                dedup_key: (*key).into(),
                 body: b"{}".to_vec(),
             })
             .await
             .unwrap();
     }
     let now = Timestamp::now();
-    let claimed = store
+    store
         .claim_inbound_events("n", 10, now, now.plus_millis(30_000))
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn a_removal_that_comes_before_its_object_retracts_it_when_it_is_stored(db: TestDb) {
+    let store = &db.store;
+    let page = channel(store, ChannelKind::Facebook, "early").await;
+    let keys = ["sha256:early-0", "sha256:early-1", "sha256:early-2"];
+    let claimed = claimed_events(store, ChannelKind::Facebook, &keys).await;
     let removed = |id: &str| EventWrite::Removed {
         channel_id: page.id,
         platform_id: ExternalId::parse(id).unwrap(),
@@ -398,29 +402,27 @@ async fn a_removal_that_comes_before_its_object_retracts_it_when_it_is_stored(db
         ))
         .await
     };
-    // The removals of c1 and c2 come first: nothing to retract yet, both kept.
-    let first = EventResult {
-        id: claimed[0].id,
-        writes: vec![removed("c1"), removed("c2")],
-        end: EventEnd::Done,
+    // One claimed event's writes, as a batch of the normalizer.
+    let batch = |event: usize, writes: Vec<EventWrite>| {
+        let result = EventResult {
+            id: claimed[event].id,
+            writes,
+            end: EventEnd::Done,
+        };
+        async move {
+            store
+                .finish_inbound_events("n", &[result], &[page.id])
+                .await
+                .unwrap();
+        }
     };
-    store
-        .finish_inbound_events("n", &[first], &[page.id])
-        .await
-        .unwrap();
+    // The removals of c1 and c2 come first: nothing to retract yet, both kept.
+    batch(0, vec![removed("c1"), removed("c2")]).await;
     assert_eq!(db.count("messages").await, 0);
     assert_eq!(db.count("early_removals").await, 2);
     // c1 comes in a later batch, with c3 that nobody removed: c1 is stored retracted and its
     // early removal is forgotten.
-    let second = EventResult {
-        id: claimed[1].id,
-        writes: vec![added("c1"), added("c3")],
-        end: EventEnd::Done,
-    };
-    store
-        .finish_inbound_events("n", &[second], &[page.id])
-        .await
-        .unwrap();
+    batch(1, vec![added("c1"), added("c3")]).await;
     assert_eq!(retracted("c1").await, 1);
     assert_eq!(retracted("c3").await, 0);
     assert_eq!(db.count("messages WHERE platform_id = 'c3'").await, 1);
@@ -440,15 +442,7 @@ async fn a_removal_that_comes_before_its_object_retracts_it_when_it_is_stored(db
     assert_eq!(retracted("c2").await, 1);
     assert_eq!(db.count("early_removals").await, 0);
     // A removal of an object that never comes is kept a week.
-    let third = EventResult {
-        id: claimed[2].id,
-        writes: vec![removed("never")],
-        end: EventEnd::Done,
-    };
-    store
-        .finish_inbound_events("n", &[third], &[page.id])
-        .await
-        .unwrap();
+    batch(2, vec![removed("never")]).await;
     store
         .prune(Timestamp::now().plus_millis(6 * 86_400_000), retention)
         .await
@@ -529,23 +523,7 @@ async fn a_find_delivered_again_as_addressed_to_the_account_comes_into_the_queue
 async fn a_batch_of_processed_events_is_written_whole_or_not_at_all(db: TestDb) {
     let store = &db.store;
     let shop = channel(store, ChannelKind::Whatsapp, "w1").await;
-    for key in ["sha256:e1", "sha256:e2"] {
-        store
-            .insert_inbound_event(&NewInboundEvent {
-                source: ChannelKind::Whatsapp,
-                channel_id: None,
-                origin: "webhook".into(),
-                dedup_key: key.into(),
-                body: b"{}".to_vec(),
-            })
-            .await
-            .unwrap();
-    }
-    let now = Timestamp::now();
-    let claimed = store
-        .claim_inbound_events("n", 10, now, now.plus_millis(30_000))
-        .await
-        .unwrap();
+    let claimed = claimed_events(store, ChannelKind::Whatsapp, &["sha256:e1", "sha256:e2"]).await;
     assert_eq!(claimed.len(), 2);
     let message = |id: &str, text: &str| EventWrite::Message {
         message: inbound(&shop, id, "t1", "a1", text, 1_000),

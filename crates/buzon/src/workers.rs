@@ -735,9 +735,8 @@ impl Workers {
                 }
             };
             // Woken by new messages (the normalizer's signal keeps a permit, so none is
-            // missed) at most once a second: its query looks over every contact, so a burst of
-            // messages must not run it per batch. Held back by the platform, new contacts wait
-            // too.
+            // missed) at most once a second, not once per batch of a burst. Held back by the
+            // platform, new contacts wait too.
             let ran = tokio::time::Instant::now();
             tokio::select! {
                 _ = stop.changed() => {}
